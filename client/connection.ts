@@ -1,0 +1,47 @@
+/**
+ * Temporal connection settings, from flags, then the environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
+ * TEMPORAL_API_KEY, TEMPORAL_TLS*, ...), then the SDK's env-config profile (TEMPORAL_PROFILE, the
+ * temporal.toml file). Shared by the client and the worker; any cluster or Temporal Cloud.
+ */
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import type { NativeConnectionOptions } from '@temporalio/worker';
+
+export interface TemporalOptions {
+  /** host:port. @default TEMPORAL_ADDRESS, the profile's address, or localhost:7233 */
+  address?: string;
+  /** @default TEMPORAL_NAMESPACE, the profile's namespace, or "default" */
+  namespace?: string;
+  /** An env-config profile name. @default TEMPORAL_PROFILE or "default" */
+  profile?: string;
+  /** Temporal Cloud API key (turns TLS on). @default TEMPORAL_API_KEY */
+  apiKey?: string;
+  /** Use TLS. @default TEMPORAL_TLS, or on with an API key */
+  tls?: boolean;
+  /** Task queue of the export workers. @default ZENDESK_EXPORT_TASK_QUEUE or "zendesk-export" */
+  taskQueue?: string;
+}
+
+export interface ResolvedTemporalOptions {
+  connectionOptions: NativeConnectionOptions;
+  namespace: string;
+  address: string;
+  taskQueue: string;
+}
+
+export function resolveTemporalOptions(options: TemporalOptions = {}, env: NodeJS.ProcessEnv = process.env): ResolvedTemporalOptions {
+  const loaded = loadClientConnectConfig({
+    profile: options.profile,
+    overrideEnvVars: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined)),
+  });
+  const connectionOptions: NativeConnectionOptions = { ...loaded.connectionOptions };
+  if (options.address) connectionOptions.address = options.address;
+  if (options.apiKey) connectionOptions.apiKey = options.apiKey;
+  if (options.tls !== undefined) connectionOptions.tls = options.tls;
+  if (connectionOptions.apiKey && connectionOptions.tls === undefined) connectionOptions.tls = true;
+  return {
+    connectionOptions,
+    namespace: options.namespace ?? loaded.namespace ?? 'default',
+    address: connectionOptions.address ?? 'localhost:7233',
+    taskQueue: options.taskQueue ?? env.ZENDESK_EXPORT_TASK_QUEUE ?? 'zendesk-export',
+  };
+}

@@ -1,0 +1,22 @@
+/** Signals and queries of the export and coordinator workflows. Clients import these, never the names. */
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { RateBucket, RateBudget } from '../zendesk/endpoints';
+import type { CoordinatorInput, ExportInput, ExportState } from './types';
+
+// --- Export ---
+export const pauseSignal = defineSignal('pause');
+export const resumeSignal = defineSignal('resume');
+/** The export's state: position, counts, status. Works on running and closed exports. */
+export const progressQuery = defineQuery<ExportState>('progress');
+/** The export's input (without its state): what a resumed export starts again with. */
+export const exportInputQuery = defineQuery<ExportInput>('exportInput');
+/** From the coordinator: this export's share of the bucket's budget. */
+export const setShareSignal = defineSignal<[share: number, budget: RateBudget]>('setShare');
+
+// --- Coordinator ---
+export const startExportSignal = defineSignal<[input: ExportInput]>('startExport');
+export const exportFinishedSignal = defineSignal<[workflowId: string]>('exportFinished');
+/** A bucket header reported a lower total than the budget: tighten for everyone. */
+export const observedLimitSignal = defineSignal<[bucket: RateBucket, total: number]>('observedLimit');
+export const setBudgetSignal = defineSignal<[bucket: RateBucket, budget: RateBudget]>('setBudget');
+export const coordinatorStateQuery = defineQuery<Required<CoordinatorInput>>('coordinatorState');

@@ -1,0 +1,61 @@
+/**
+ * The rate budget on workflow time, as pure functions. An export may send at most `share` requests
+ * in any window of `budget.seconds`; the shares of an account's exports add up to the account's
+ * budget, so together they never exceed it, however their windows line up.
+ */
+import type { RateBudget } from '../zendesk/endpoints';
+
+/** Slack for clock drift between the worker (which stamps send times) and the Temporal server. */
+export const WINDOW_MARGIN_MS = 50;
+
+export interface PaceState {
+  /** Send times (epoch ms), oldest first. */
+  sent: number[];
+  notBefore: number;
+  share: number;
+  budget: RateBudget;
+}
+
+/** Milliseconds to wait before the next request may be sent. */
+export function waitBeforeNextRequest(state: PaceState, now: number): number {
+  const windowMs = state.budget.seconds * 1000;
+  let wait = state.notBefore - now;
+  const share = Math.max(1, state.share);
+  if (state.sent.length >= share) {
+    const oldestInWindow = state.sent[state.sent.length - share]!;
+    wait = Math.max(wait, oldestInWindow + windowMs + WINDOW_MARGIN_MS - now);
+  }
+  return Math.max(0, Math.ceil(wait));
+}
+
+/** Records a send, keeping only what the window needs (bounded state). */
+export function recordSend(state: PaceState, sentAt: number): number[] {
+  const keep = Math.max(1, state.share);
+  return [...state.sent, sentAt].sort((a, b) => a - b).slice(-keep);
+}
+
+/**
+ * Integer shares of `requests` among members, in a stable order, adding up to `requests`
+ * (10 among 3 gives 4, 3, 3). Every member gets at least one, so none waits forever.
+ */
+export function divideBudget(requests: number, members: readonly string[]): Record<string, number> {
+  const sorted = [...members].sort();
+  const base = Math.floor(requests / Math.max(1, sorted.length));
+  const extra = requests - base * sorted.length;
+  return Object.fromEntries(sorted.map((m, i) => [m, Math.max(1, base + (i < extra ? 1 : 0))]));
+}
+
+/**
+ * The budget after Zendesk reported the bucket's `total`: tightened at once when it is lower than
+ * the setting (a plan without the High Volume add-on, or a lower limit than configured).
+ */
+export function tightenBudget(budget: RateBudget, reportedTotal: number | undefined): RateBudget {
+  if (reportedTotal === undefined || reportedTotal <= 0 || reportedTotal >= budget.requests) return budget;
+  return { requests: reportedTotal, seconds: budget.seconds };
+}
+
+/** A share scaled down with its budget, so an export slows before the coordinator answers. */
+export function scaleShare(share: number, from: RateBudget, to: RateBudget): number {
+  if (to.requests >= from.requests) return share;
+  return Math.max(1, Math.floor((share * to.requests) / from.requests));
+}

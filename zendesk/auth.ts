@@ -1,0 +1,167 @@
+/**
+ * Authentication as Zendesk has it now: OAuth bearer tokens that expire and are refreshed (the
+ * refresh-token grant rotates the refresh token on every use; the client-credentials grant), static
+ * OAuth tokens, and API tokens (switched off by Zendesk on 2027-04-30). Email and password is gone.
+ */
+import axios from 'axios';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { ZendeskAuthError, ZendeskConfigError, ZendeskTransientError, zendeskErrorText } from './errors';
+
+export type Credentials =
+  | { kind: 'api_token'; email: string; token: string }
+  | { kind: 'oauth_token'; accessToken: string }
+  | { kind: 'oauth_refresh'; clientId: string; clientSecret?: string; refreshToken: string }
+  | { kind: 'oauth_client_credentials'; clientId: string; clientSecret: string; scope?: string }
+  /** Kept only to say clearly that Zendesk no longer accepts it. */
+  | { kind: 'password'; email: string };
+
+/** The day Zendesk stops accepting API tokens. */
+export const API_TOKEN_SHUTDOWN = '2027-04-30';
+
+/** Supplies the Authorization header for one account, refreshing OAuth tokens when they expire. */
+export interface AuthProvider {
+  /** Words for messages: which method, never the secret. */
+  readonly method: string;
+  authorization(): Promise<string>;
+  /** Called after a 401: returns true when a fresh token is worth one more try. */
+  renew(): Promise<boolean>;
+}
+
+/** Where rotated refresh tokens survive a worker restart (outside workflow history). */
+export interface TokenStore {
+  load(account: string): Promise<string | undefined>;
+  save(account: string, refreshToken: string): Promise<void>;
+}
+
+/** A JSON file, mode 0600, written atomically so a crash never leaves a half-written token. */
+export function fileTokenStore(file: string): TokenStore {
+  const read = async (): Promise<Record<string, string>> => {
+    try {
+      return JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, string>;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+      throw err;
+    }
+  };
+  return {
+    async load(account) {
+      return (await read())[account];
+    },
+    async save(account, refreshToken) {
+      const all = { ...(await read()), [account]: refreshToken };
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      const tmp = `${file}.${process.pid}.tmp`;
+      const handle = await fs.open(tmp, 'w', 0o600);
+      try {
+        await handle.writeFile(JSON.stringify(all));
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await fs.rename(tmp, file);
+    },
+  };
+}
+
+/** A store that keeps tokens in memory only (tests, and accounts without refresh tokens). */
+export function memoryTokenStore(): TokenStore {
+  const tokens = new Map<string, string>();
+  return {
+    load: async (account) => tokens.get(account),
+    save: async (account, token) => void tokens.set(account, token),
+  };
+}
+
+/** Renew a little before expiry, so a page never starts with a token about to lapse. */
+const EXPIRY_MARGIN_MS = 60_000;
+
+export function createAuthProvider(
+  account: string,
+  baseUrl: string,
+  credentials: Credentials,
+  store: TokenStore = memoryTokenStore(),
+): AuthProvider {
+  switch (credentials.kind) {
+    case 'password':
+      throw new ZendeskConfigError(
+        `Email and password authentication was removed from Zendesk's API on 2025-12-31; ` +
+          `configure an OAuth token or an API token for account "${account}".`,
+      );
+    case 'api_token': {
+      const header = `Basic ${Buffer.from(`${credentials.email}/token:${credentials.token}`).toString('base64')}`;
+      return { method: `API token of ${credentials.email}`, authorization: async () => header, renew: async () => false };
+    }
+    case 'oauth_token':
+      return { method: 'OAuth access token', authorization: async () => `Bearer ${credentials.accessToken}`, renew: async () => false };
+    case 'oauth_refresh':
+    case 'oauth_client_credentials':
+      return oauthProvider(account, baseUrl, credentials, store);
+  }
+}
+
+function oauthProvider(
+  account: string,
+  baseUrl: string,
+  credentials: Extract<Credentials, { kind: 'oauth_refresh' | 'oauth_client_credentials' }>,
+  store: TokenStore,
+): AuthProvider {
+  let access: { token: string; expiresAt: number } | undefined;
+  let inFlight: Promise<void> | undefined;
+  const method = credentials.kind === 'oauth_refresh' ? 'OAuth refresh token' : 'OAuth client credentials';
+
+  async function requestToken(): Promise<void> {
+    const body: Record<string, string> = { client_id: credentials.clientId };
+    if (credentials.clientSecret) body.client_secret = credentials.clientSecret;
+    if (credentials.kind === 'oauth_refresh') {
+      body.grant_type = 'refresh_token';
+      // The stored token is newer than the configured one after the first rotation.
+      body.refresh_token = (await store.load(account)) ?? credentials.refreshToken;
+    } else {
+      body.grant_type = 'client_credentials';
+      if (credentials.scope) body.scope = credentials.scope;
+    }
+    let response;
+    try {
+      response = await axios.post(`${baseUrl}/oauth/tokens`, body, {
+        headers: { Accept: 'application/json' },
+        timeout: 30_000,
+        validateStatus: () => true,
+      });
+    } catch (err) {
+      throw new ZendeskTransientError(`Could not reach ${baseUrl}/oauth/tokens for account "${account}": ${(err as Error).message}`);
+    }
+    const data = response.data as { access_token?: string; refresh_token?: string; expires_in?: number };
+    if (response.status >= 500) {
+      throw new ZendeskTransientError(`Zendesk's token endpoint answered HTTP ${response.status} for account "${account}"`, response.status);
+    }
+    if (response.status !== 200 || !data?.access_token) {
+      throw new ZendeskAuthError(
+        `Zendesk refused to issue an OAuth token for account "${account}" (${method}): ${zendeskErrorText(response.data)}`,
+        response.status,
+      );
+    }
+    // Store the rotated refresh token before using the access token: the old one is dead now.
+    if (credentials.kind === 'oauth_refresh' && data.refresh_token) await store.save(account, data.refresh_token);
+    access = { token: data.access_token, expiresAt: Date.now() + (data.expires_in ?? 1800) * 1000 };
+  }
+
+  // One refresh at a time per account: two concurrent refreshes would burn the rotated token.
+  function refresh(): Promise<void> {
+    inFlight ??= requestToken().finally(() => (inFlight = undefined));
+    return inFlight;
+  }
+
+  return {
+    method,
+    async authorization() {
+      if (!access || access.expiresAt - EXPIRY_MARGIN_MS < Date.now()) await refresh();
+      return `Bearer ${access!.token}`;
+    },
+    async renew() {
+      access = undefined;
+      await refresh();
+      return true;
+    },
+  };
+}

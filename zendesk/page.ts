@@ -1,0 +1,71 @@
+/**
+ * Pages and positions: what one request to an export endpoint asks for and what it returns.
+ * Pure: workflow code imports the types and the position helpers.
+ */
+import type { Resource } from './endpoints';
+
+/** A record exactly as Zendesk returned it. Unknown fields pass through untouched. */
+export type ZendeskRecord = Record<string, unknown> & { id?: unknown };
+
+/**
+ * Where an export stands. Time-based exports carry the next `start_time`; cursor exports carry the
+ * cursor once Zendesk has handed one out, and the `start_time` they began from until then (an empty
+ * first cursor page may come back without a cursor).
+ */
+export type Position = { kind: 'time'; startTime: number } | { kind: 'cursor'; startTime: number; cursor: string | null };
+
+/** The request options of one page, as the endpoint table allows them. */
+export interface PageOptions {
+  perPage?: number;
+  include?: readonly string[];
+  excludeDeleted?: boolean;
+  /** Zendesk defaults to `agent`, which leaves out tickets handled by AI agents; we default to `all`. */
+  supportTypeScope?: 'all' | 'agent' | 'ai_agent';
+}
+
+/** The state of a rate-limit bucket, read from the response headers. */
+export interface RateLimitState {
+  /** The bucket's header name, e.g. `zendesk-ratelimit-incremental-exports`. */
+  bucket?: string;
+  total?: number;
+  remaining?: number;
+  /** Seconds until the bucket refills. */
+  resetsSeconds?: number;
+  /** `X-Rate-Limit`: the plan's account-wide limit per minute, not the export bucket. */
+  accountLimit?: number;
+  accountRemaining?: number;
+}
+
+/** One page of an export, parsed and validated leniently. */
+export interface Page {
+  resource: Resource;
+  records: ZendeskRecord[];
+  /** Top-level sideload arrays by name (`users`, `groups`, ...). */
+  sideloads: Record<string, ZendeskRecord[]>;
+  endOfStream: boolean;
+  /** The position to ask for next (also after end_of_stream: it is where the next poll starts). */
+  next: Position;
+  rateLimit: RateLimitState;
+}
+
+/** The epoch second of a record's version field (an integer, or an ISO date for users/organizations). */
+export function versionSecond(record: ZendeskRecord, versionField: string): number | undefined {
+  const value = record[versionField];
+  if (typeof value === 'number' && Number.isFinite(value)) return Math.floor(value);
+  if (typeof value === 'string') {
+    const ms = Date.parse(value);
+    if (!Number.isNaN(ms)) return Math.floor(ms / 1000);
+  }
+  return undefined;
+}
+
+/** The key that names one version of a record: `id@second`. */
+export function versionKey(record: ZendeskRecord, versionField: string): string {
+  return `${String(record.id)}@${versionSecond(record, versionField) ?? '?'}`;
+}
+
+/** A position in words, for logs, progress and the UI. */
+export function describePosition(position: Position): string {
+  if (position.kind === 'cursor' && position.cursor) return `cursor ${position.cursor}`;
+  return `start_time ${position.startTime} (${new Date(position.startTime * 1000).toISOString()})`;
+}
