@@ -25,6 +25,8 @@ export type PageEvent =
 export async function fetchPageWith(deps: FetchPageDeps, input: FetchPageInput): Promise<FetchPageResult> {
   const endpoint = endpointSpec(input.endpoint);
   const { versionField } = RESOURCE_SPECS[input.resource];
+  // The workflow learns how long ago the request left, not when by this machine's clock: it places
+  // the send on its own clock, so worker clock skew (or skipped time in tests) cannot bend the pace.
   const sentAt = Date.now();
   let page;
   try {
@@ -33,9 +35,9 @@ export async function fetchPageWith(deps: FetchPageDeps, input: FetchPageInput):
   } catch (err) {
     if (err instanceof ZendeskRateLimitedError) {
       deps.observe?.({ kind: 'rate-limited', account: input.account, resource: input.resource, retryAfterSeconds: err.retryAfterSeconds });
-      return { kind: 'rate-limited', retryAfterSeconds: err.retryAfterSeconds, rateLimit: err.rateLimit, sentAt };
+      return { kind: 'rate-limited', retryAfterSeconds: err.retryAfterSeconds, rateLimit: err.rateLimit, sinceSentMs: Date.now() - sentAt };
     }
-    if (err instanceof ZendeskTooRecentError) return { kind: 'caught-up', sentAt };
+    if (err instanceof ZendeskTooRecentError) return { kind: 'caught-up', sinceSentMs: Date.now() - sentAt };
     throw asFailure(err);
   }
 
@@ -65,7 +67,7 @@ export async function fetchPageWith(deps: FetchPageDeps, input: FetchPageInput):
   }
   const sideloaded = Object.values(page.sideloads).reduce((n, list) => n + list.length, 0);
   deps.observe?.({ kind: 'page', account: input.account, resource: input.resource, records: fresh.length, seconds: (Date.now() - sentAt) / 1000 });
-  return { kind: 'page', next: page.next, endOfStream: page.endOfStream, written: fresh.length, repeats, sideloaded, boundary, rateLimit: page.rateLimit, sentAt };
+  return { kind: 'page', next: page.next, endOfStream: page.endOfStream, written: fresh.length, repeats, sideloaded, boundary, rateLimit: page.rateLimit, sinceSentMs: Date.now() - sentAt };
 }
 
 function cancellationSignal(): AbortSignal | undefined {

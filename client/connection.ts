@@ -5,6 +5,7 @@
  */
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
+import { DEFAULT_TASK_QUEUE } from '../workflows/ids';
 
 export interface TemporalOptions {
   /** host:port. @default TEMPORAL_ADDRESS, the profile's address, or localhost:7233 */
@@ -42,6 +43,6 @@ export function resolveTemporalOptions(options: TemporalOptions = {}, env: NodeJ
     connectionOptions,
     namespace: options.namespace ?? loaded.namespace ?? 'default',
     address: connectionOptions.address ?? 'localhost:7233',
-    taskQueue: options.taskQueue ?? env.ZENDESK_EXPORT_TASK_QUEUE ?? 'zendesk-export',
+    taskQueue: options.taskQueue ?? env.ZENDESK_EXPORT_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
   };
 }

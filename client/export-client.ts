@@ -4,7 +4,7 @@
  * account's exports.
  */
 import { Client, Connection, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
-import { coordinatorWorkflowId, exportWorkflowId } from '../workflows/ids';
+import { coordinatorWorkflowId, DEFAULT_TASK_QUEUE, exportWorkflowId } from '../workflows/ids';
 import { exportInputQuery, pauseSignal, progressQuery, resumeSignal, startExportSignal } from '../workflows/messages';
 import { coordinatorSearchAttributes } from '../workflows/search-attributes';
 import type { ExportInput, ExportResult, ExportState } from '../workflows/types';
@@ -27,6 +27,11 @@ export interface ExportClientOptions {
   taskQueue?: string;
   /** How long `start` waits for a worker to pick the export up. @default 30000 */
   startTimeoutMs?: number;
+  /**
+   * Tag exports with the custom search attributes (ZendeskAccount, ...), so the UI can filter them.
+   * A cluster that lacks them is detected and the tags dropped. @default true
+   */
+  searchAttributes?: boolean;
 }
 
 /** A running or finished export. */
@@ -66,11 +71,12 @@ export class ExportHandle {
 export class ExportClient {
   readonly taskQueue: string;
   private readonly startTimeoutMs: number;
-  private searchAttributes = true;
+  private searchAttributes: boolean;
 
   constructor(private readonly options: ExportClientOptions) {
-    this.taskQueue = options.taskQueue ?? 'zendesk-export';
+    this.taskQueue = options.taskQueue ?? DEFAULT_TASK_QUEUE;
     this.startTimeoutMs = options.startTimeoutMs ?? 30_000;
+    this.searchAttributes = options.searchAttributes ?? true;
   }
 
   /** Connects to Temporal with flags, the environment and env-config profiles (see TemporalOptions). */
@@ -99,9 +105,11 @@ export class ExportClient {
   }
 
   /** Exports several resources of one account at once; they share the account's budget. */
-  startMany(requests: readonly ExportRequest[]): Promise<ExportHandle[]> {
+  async startMany(requests: readonly ExportRequest[]): Promise<ExportHandle[]> {
     const inputs = requests.map((r) => toExportInput(r)); // All checked before any starts.
-    return Promise.all(inputs.map((input) => this.startInput(input)));
+    const handles: ExportHandle[] = [];
+    for (const input of inputs) handles.push(await this.startInput(input)); // One coordinator start, then signals.
+    return handles;
   }
 
   /** Starts an export from a complete workflow input (advanced: resumes and tools). */
@@ -198,7 +206,8 @@ export class ExportClient {
         return;
       } catch (err) {
         // A cluster without the custom search attributes: exports still run, the UI just cannot filter.
-        if (!/search attribute/i.test((err as Error).message)) throw err;
+        const said = `${(err as Error).message} ${String((err as Error).cause ?? '')}`;
+        if (!/search attribute/i.test(said)) throw err;
         this.searchAttributes = false;
       }
     }

@@ -63,7 +63,7 @@ export function initialState(input: ExportInput, now: number): ExportState {
     rateLimited: 0,
     waitedMs: 0,
     boundary: EMPTY_BOUNDARY,
-    sent: [],
+    sent: [...(input.initialSends ?? [])],
     notBefore: 0,
     share: input.share ?? input.budget.requests,
     budget: input.budget,
@@ -79,7 +79,10 @@ export async function exportResource(input: ExportInput): Promise<ExportResult> 
     ? { ...input.state, status: input.state.paused ? 'paused' : 'running', error: undefined }
     : initialState(input, Date.now());
   // A resumed export takes the share it is given now, not the one it had.
-  if (input.share !== undefined) state.share = input.share;
+  if (input.state && input.share !== undefined) {
+    state.share = input.share;
+    state.sent = [...state.sent, ...(input.initialSends ?? [])].sort((a, b) => a - b);
+  }
   // Search attributes are kept up to date only where the starter registered them (not in unit tests).
   const hasSearchAttributes = workflowInfo().typedSearchAttributes.get(statusKey) !== undefined;
 
@@ -87,9 +90,10 @@ export async function exportResource(input: ExportInput): Promise<ExportResult> 
   setHandler(exportInputQuery, () => ({ ...input, state: undefined }));
   setHandler(pauseSignal, () => void (state.paused = true));
   setHandler(resumeSignal, () => void (state.paused = false));
-  setHandler(setShareSignal, (share, budget) => {
+  setHandler(setShareSignal, (share, budget, sends) => {
     state.share = share;
     state.budget = budget;
+    state.sent = [...state.sent, ...sends].sort((a, b) => a - b).slice(-Math.max(1, share));
   });
 
   function setStatus(status: ExportStatus, detail = ''): void {
@@ -178,14 +182,16 @@ async function pageLoop(input: ExportInput, state: ExportState, setStatus: (s: E
       continue;
     }
 
-    state.sent = recordSend(state, result.sentAt);
+    // On the workflow clock, and no earlier than the request really left (see fetchPage).
+    const sentAt = Date.now() - result.sinceSentMs;
+    state.sent = recordSend(state, sentAt);
     let endOfStream = true;
     if (result.kind === 'page') {
       state.pages = pageNumber;
       state.records += result.written;
       state.repeatsDropped += result.repeats;
       state.boundary = result.boundary;
-      applyRateLimitHeaders(input, state, endpoint, result);
+      applyRateLimitHeaders(input, state, endpoint, result, sentAt);
       const stuck = endpoint.paging === 'time' && !result.endOfStream && result.next.startTime <= state.position.startTime;
       state.position = result.next;
       endOfStream = result.endOfStream;
@@ -211,6 +217,7 @@ function applyRateLimitHeaders(
   state: ExportState,
   endpoint: EndpointSpec,
   result: Extract<FetchPageResult, { kind: 'page' }>,
+  sentAt: number,
 ): void {
   const { total, remaining, resetsSeconds } = result.rateLimit;
   const tightened = tightenBudget(state.budget, total);
@@ -225,7 +232,7 @@ function applyRateLimitHeaders(
     }
   }
   if (remaining === 0 && resetsSeconds !== undefined) {
-    state.notBefore = Math.max(state.notBefore, result.sentAt + resetsSeconds * 1000);
+    state.notBefore = Math.max(state.notBefore, sentAt + resetsSeconds * 1000);
   }
 }
 

@@ -11,7 +11,7 @@ export const progressQuery = defineQuery<ExportState>('progress');
 /** The export's input (without its state): what a resumed export starts again with. */
 export const exportInputQuery = defineQuery<ExportInput>('exportInput');
 /** From the coordinator: this export's share of the bucket's budget. */
-export const setShareSignal = defineSignal<[share: number, budget: RateBudget]>('setShare');
+export const setShareSignal = defineSignal<[share: number, budget: RateBudget, sends: number[]]>('setShare');
 
 // --- Coordinator ---
 export const startExportSignal = defineSignal<[input: ExportInput]>('startExport');

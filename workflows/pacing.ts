@@ -59,3 +59,26 @@ export function scaleShare(share: number, from: RateBudget, to: RateBudget): num
   if (to.requests >= from.requests) return share;
   return Math.max(1, Math.floor((share * to.requests) / from.requests));
 }
+
+/** Requests a member gave up (it left, or its share shrank) at a time: they count against the account for one more window. */
+export interface Release {
+  at: number;
+  count: number;
+}
+
+/**
+ * Hands `count` freed requests to a member that gains share. Requests freed within the last window
+ * may still sit in Zendesk's window, so they come as sends at their release time (the member waits
+ * until they age out); requests nobody used recently are free at once.
+ */
+export function takeReleased(releases: readonly Release[], count: number, now: number, windowMs: number): { sends: number[]; releases: Release[] } {
+  const live = releases.filter((r) => r.at + windowMs > now).map((r) => ({ ...r }));
+  const sends: number[] = [];
+  for (const r of live) {
+    while (r.count > 0 && sends.length < count) {
+      sends.push(r.at);
+      r.count--;
+    }
+  }
+  return { sends, releases: live.filter((r) => r.count > 0) };
+}

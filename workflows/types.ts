@@ -3,6 +3,7 @@
  * queries), and what the fetch-page activity takes and returns. Never credentials, never records.
  */
 import type { Boundary } from '../zendesk/boundary';
+import type { Release } from './pacing';
 import type { EndpointId, RateBucket, RateBudget, Resource } from '../zendesk/endpoints';
 import type { PageOptions, Position, RateLimitState } from '../zendesk/page';
 
@@ -35,7 +36,7 @@ export interface ExportState {
   /** Milliseconds spent waiting for rate budget or Retry-After. */
   waitedMs: number;
   boundary: Boundary;
-  /** Send times (epoch ms) of the requests inside the current rate window. */
+  /** Send times (workflow-clock epoch ms) of the requests inside the current rate window. */
   sent: number[];
   /** No request before this time (epoch ms): a Retry-After, or a bucket header saying it is empty. */
   notBefore: number;
@@ -64,6 +65,8 @@ export interface ExportInput {
   budget: RateBudget;
   /** Requests per budget window this export may use; the whole budget when alone. */
   share?: number;
+  /** Sends (workflow-clock ms) that still count against the share: requests another export gave up lately. */
+  initialSends?: number[];
   /** The coordinating workflow of the account, which shares its budget between exports. */
   coordinatorId?: string;
   /** Keep polling after end_of_stream, every this many seconds. */
@@ -104,15 +107,22 @@ export type FetchPageResult =
       sideloaded: number;
       boundary: Boundary;
       rateLimit: RateLimitState;
-      sentAt: number;
+      sinceSentMs: number;
     }
-  | { kind: 'rate-limited'; retryAfterSeconds: number; rateLimit: RateLimitState; sentAt: number }
-  | { kind: 'caught-up'; sentAt: number };
+  | { kind: 'rate-limited'; retryAfterSeconds: number; rateLimit: RateLimitState; sinceSentMs: number }
+  | { kind: 'caught-up'; sinceSentMs: number };
+
+export interface CoordinatorMember {
+  bucket: RateBucket;
+  share: number;
+}
 
 export interface CoordinatorInput {
   account: string;
   /** Budgets per bucket, as set by the user or tightened by Zendesk's headers. */
   budgets: Partial<Record<RateBucket, RateBudget>>;
-  /** Running exports by workflow ID, with their bucket (carried across continue-as-new). */
-  members?: Record<string, RateBucket>;
+  /** Running exports by workflow ID (carried across continue-as-new). */
+  members?: Record<string, CoordinatorMember>;
+  /** Requests given up within the last window, per bucket. */
+  released?: Partial<Record<RateBucket, Release[]>>;
 }

@@ -1,0 +1,393 @@
+/**
+ * `zendesk-export`: parses argv, calls the client library, prints. Known mistakes print one sentence
+ * and exit 2; a failed export exits 1; anything unexpected says so, with the stack only under --debug.
+ */
+import { Command, Option } from 'commander';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ENDPOINTS, RESOURCES, chooseEndpoint, isResource, type Paging, type Resource } from '../zendesk/endpoints';
+import { exportWorkflowId } from '../workflows/ids';
+import type { ExportState } from '../workflows/types';
+import { ExportClient, type ExportHandle } from './export-client';
+import { progressLine, TerminalBlock, type ProgressSample } from './progress';
+import { parseRateLimit, UserError, type ExportRequest } from './request';
+
+/** Exit codes, as the README documents them. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, detached: 130 } as const;
+
+interface GlobalOptions {
+  address?: string;
+  namespace?: string;
+  profile?: string;
+  taskQueue?: string;
+  tls?: boolean;
+  json?: boolean;
+  debug?: boolean;
+}
+
+interface ExportFlags {
+  account?: string;
+  mode?: Paging;
+  sample?: boolean;
+  startTime?: string;
+  cursor?: string;
+  out: string;
+  dest?: string;
+  rateLimit?: string;
+  include?: string;
+  perPage?: string;
+  excludeDeleted?: boolean;
+  supportTypeScope?: 'all' | 'agent' | 'ai_agent';
+  follow?: string | boolean;
+}
+
+const print = (line: string) => process.stdout.write(`${line}\n`);
+
+function account(flags: { account?: string }): string {
+  const value = flags.account ?? process.env.ZENDESK_SUBDOMAIN;
+  if (!value) throw new UserError('Name the Zendesk account: set ZENDESK_SUBDOMAIN or pass --account <subdomain>.');
+  return value;
+}
+
+/** `tickets users`, or `all` for the four resources. */
+function resourcesOf(names: readonly string[]): Resource[] {
+  const list = names.length === 0 || names.includes('all') ? [...RESOURCES] : names;
+  for (const name of list) {
+    if (!isResource(name)) throw new UserError(`Unknown resource "${name}". Choose one of: ${RESOURCES.join(', ')}, or all.`);
+  }
+  return list as Resource[];
+}
+
+function requestsOf(names: readonly string[], flags: ExportFlags): ExportRequest[] {
+  const resources = resourcesOf(names);
+  return resources.map((resource) => ({
+    account: account(flags),
+    resource,
+    // With several resources, a mode applies where the resource has it (organizations are time-only).
+    mode: resources.length > 1 && flags.mode && 'error' in chooseEndpoint(resource, { mode: flags.mode }) ? undefined : flags.mode,
+    sample: flags.sample,
+    startTime: flags.startTime,
+    cursor: flags.cursor,
+    perPage: flags.perPage === undefined ? undefined : Number(flags.perPage),
+    include: flags.include?.split(',').map((s) => s.trim()).filter(Boolean),
+    excludeDeleted: flags.excludeDeleted && resource === 'tickets' ? true : undefined,
+    supportTypeScope: flags.supportTypeScope,
+    destination: flags.dest ?? flags.out,
+    rateLimit: flags.rateLimit ? parseRateLimit(flags.rateLimit) : undefined,
+    followIntervalSeconds: flags.follow === undefined || flags.follow === false ? undefined : flags.follow === true ? 300 : Number(flags.follow),
+  }));
+}
+
+/** The workflow ID of the export a command names (resource plus mode/sample, or --id). */
+function workflowIdOf(resource: string | undefined, flags: { account?: string; mode?: Paging; sample?: boolean; id?: string }): string {
+  if (flags.id) return flags.id;
+  if (!resource) throw new UserError('Name the export: a resource (tickets, users, organizations, ticket_events) or --id <workflow id>.');
+  const [r] = resourcesOf([resource]);
+  const chosen = chooseEndpoint(r!, { mode: flags.mode, sample: flags.sample });
+  if ('error' in chosen) throw new UserError(chosen.error);
+  return exportWorkflowId(account(flags), r!, chosen.endpoint.id);
+}
+
+function addExportFlags(command: Command): Command {
+  return command
+    .option('-a, --account <subdomain>', 'Zendesk account (default: $ZENDESK_SUBDOMAIN)')
+    .addOption(new Option('--mode <mode>', 'cursor or time paging (default: cursor where it exists)').choices(['cursor', 'time']))
+    .option('--sample', 'use the sample endpoint (50 records a page, 10 requests per 20 minutes)')
+    .option('--start-time <time>', 'Unix seconds or ISO date to export from (0: everything)')
+    .option('--cursor <cursor>', 'continue a cursor export from a saved cursor')
+    .option('-o, --out <dir>', 'output folder for NDJSON files', './export')
+    .option('--dest <url>', 'a postgres:// URL instead of files (password in PGPASSWORD for the worker)')
+    .option('--rate-limit <N/SECONDS>', "the account's budget for the endpoint's bucket (default 10/60, sample 10/1200)")
+    .option('--include <a,b>', 'sideloads, e.g. users,groups for tickets or comment_events for ticket_events')
+    .option('--per-page <n>', 'records per page, 1 to 1000')
+    .option('--exclude-deleted', 'leave out deleted tickets')
+    .addOption(new Option('--support-type-scope <scope>', 'which tickets: all (default), agent, ai_agent').choices(['all', 'agent', 'ai_agent']))
+    .option('--follow [seconds]', 'after catching up, keep polling every N seconds (default 300)');
+}
+
+function addTargetFlags(command: Command): Command {
+  return command
+    .option('-a, --account <subdomain>', 'Zendesk account (default: $ZENDESK_SUBDOMAIN)')
+    .addOption(new Option('--mode <mode>', 'cursor or time').choices(['cursor', 'time']))
+    .option('--sample', 'the sample-endpoint export')
+    .option('--id <workflowId>', 'the export by workflow ID');
+}
+
+async function withClient<T>(global: GlobalOptions, fn: (client: ExportClient) => Promise<T>): Promise<T> {
+  const client = await ExportClient.connect(global);
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
+}
+
+async function sample(handle: ExportHandle, resource: string): Promise<ProgressSample> {
+  try {
+    return { workflowId: handle.workflowId, resource, state: await handle.progress() };
+  } catch (err) {
+    return { workflowId: handle.workflowId, resource, note: `no progress yet (${(err as Error).message.split('\n')[0]})` };
+  }
+}
+
+/**
+ * Shows progress until every export ends. Ctrl-C detaches: the exports go on in Temporal.
+ * Returns the exit code: 0 when all completed, 1 when one failed.
+ */
+async function watch(client: ExportClient, handles: readonly ExportHandle[], global: GlobalOptions): Promise<number> {
+  const resourceOf = (h: ExportHandle) => h.workflowId.split('/')[2] ?? h.workflowId;
+  const tty = process.stdout.isTTY && !global.json;
+  const block = tty ? new TerminalBlock(process.stdout) : undefined;
+  const lastLine = new Map<string, string>();
+  let previous = new Map<string, ProgressSample>();
+  let detached = false;
+  const onSigint = () => (detached = true);
+  process.once('SIGINT', onSigint);
+  const results = new Map<string, { ok: boolean; state?: ExportState; error?: string }>();
+  for (const h of handles) {
+    h.result().then(
+      (r) => results.set(h.workflowId, { ok: true, state: r.state }),
+      (err) => results.set(h.workflowId, { ok: false, error: failureMessage(err) }),
+    );
+  }
+  try {
+    for (;;) {
+      const samples = await Promise.all(handles.map((h) => sample(h, resourceOf(h))));
+      const now = Date.now();
+      const lines = samples.map((s) => progressLine(s, previous.get(s.workflowId), now));
+      if (global.json) samples.forEach((s) => print(JSON.stringify({ workflowId: s.workflowId, ...s.state, note: s.note })));
+      else if (block) block.draw(lines);
+      else lines.forEach((line, i) => lastLine.get(handles[i]!.workflowId) !== line && (print(line), lastLine.set(handles[i]!.workflowId, line)));
+      previous = new Map(samples.filter((s) => s.state).map((s) => [s.workflowId, s]));
+      if (results.size === handles.length) break;
+      if (detached) {
+        const again = handles.map((h) => `--id ${h.workflowId}`).join(' ');
+        process.stderr.write(
+          `\nDetached; the export goes on in Temporal. Watch again: zendesk-export watch ${again}\nCancel it: zendesk-export cancel --id <workflow id>\n`,
+        );
+        return EXIT.detached;
+      }
+      await new Promise((r) => setTimeout(r, tty ? 500 : 2000));
+    }
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+  let code: number = EXIT.ok;
+  for (const h of handles) {
+    const r = results.get(h.workflowId)!;
+    if (!r.ok) {
+      code = EXIT.failed;
+      process.stderr.write(`Export ${h.workflowId} failed: ${r.error}\n`);
+    } else if (!global.json) {
+      print(`${h.workflowId}: ${r.state?.status}, ${r.state?.records} records in ${r.state?.pages} pages.`);
+    }
+  }
+  return code;
+}
+
+/** The innermost message of a workflow failure: Zendesk's words, or the worker's. */
+export function failureMessage(err: unknown): string {
+  let e = err as { cause?: unknown; message?: string } | undefined;
+  if (e instanceof WorkflowFailedError || e?.cause) while (e?.cause) e = e.cause as typeof e;
+  return e?.message ?? String(err);
+}
+
+export function buildProgram(): Command {
+  const program = new Command('zendesk-export')
+    .description('Copy a Zendesk account out through the Incremental Export API, durably, on Temporal.')
+    .option('--address <host:port>', 'Temporal server (default: $TEMPORAL_ADDRESS or the env-config profile, else localhost:7233)')
+    .option('--namespace <ns>', 'Temporal namespace (default: $TEMPORAL_NAMESPACE or "default")')
+    .option('--profile <name>', 'Temporal env-config profile (default: $TEMPORAL_PROFILE)')
+    .option('--tls', 'connect with TLS (implied by TEMPORAL_API_KEY)')
+    .option('--task-queue <name>', 'task queue of the workers (default: zendesk-export)')
+    .option('--json', 'machine-readable output, one JSON object per line')
+    .option('--debug', 'print stack traces of unexpected errors')
+    .showHelpAfterError()
+    .addHelpText(
+      'after',
+      `
+Zendesk credentials belong to the worker (ZENDESK_EMAIL + ZENDESK_API_TOKEN, ZENDESK_OAUTH_TOKEN, or
+ZENDESK_OAUTH_CLIENT_ID with ZENDESK_OAUTH_REFRESH_TOKEN / ZENDESK_OAUTH_CLIENT_SECRET); ZENDESK_BASE_URL
+points it at a proxy or simulator. Exit codes: 0 done, 1 export failed, 2 bad input or unreachable
+service, 130 detached with Ctrl-C (the export goes on).
+
+Examples:
+  zendesk-export worker
+  zendesk-export run tickets --start-time 2024-01-01 --out ./export
+  zendesk-export start all --start-time 0 --rate-limit 30/60 --follow 600
+  zendesk-export status tickets
+  zendesk-export cancel users --mode time`,
+    );
+  const global = () => program.opts<GlobalOptions>();
+
+  program
+    .command('worker')
+    .description('run a worker: it does the exports (stop with Ctrl-C; the page in hand is finished)')
+    .option('--metrics <host:port>', 'serve Prometheus metrics at http://host:port/metrics')
+    .addOption(new Option('--log-level <level>', 'log level').choices(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'))
+    .action(async (flags: { metrics?: string; logLevel?: 'INFO' }) => {
+      const { runWorker } = await import('../worker/main');
+      await runWorker({ ...global(), metrics: flags.metrics, logLevel: flags.logLevel });
+    });
+
+  addExportFlags(
+    program
+      .command('run')
+      .argument('[resources...]', 'tickets, users, organizations, ticket_events, or all', ['tickets'])
+      .description('start exports and show their progress until they end (Ctrl-C detaches)'),
+  ).action(async (names: string[], flags: ExportFlags) => {
+    const requests = requestsOf(names, flags);
+    process.exitCode = await withClient(global(), async (client) => {
+      const handles = await client.startMany(requests);
+      for (const h of handles) if (h.alreadyRunning) process.stderr.write(`${h.workflowId} is already running; watching it.\n`);
+      return watch(client, handles, global());
+    });
+  });
+
+  addExportFlags(
+    program
+      .command('start')
+      .argument('[resources...]', 'tickets, users, organizations, ticket_events, or all', ['tickets'])
+      .description('start exports and return at once'),
+  ).action(async (names: string[], flags: ExportFlags) => {
+    const requests = requestsOf(names, flags);
+    await withClient(global(), async (client) => {
+      for (const h of await client.startMany(requests)) {
+        if (global().json) print(JSON.stringify({ workflowId: h.workflowId, alreadyRunning: h.alreadyRunning }));
+        else print(h.alreadyRunning ? `${h.workflowId} is already running (nothing new started).` : `Started ${h.workflowId}`);
+      }
+    });
+  });
+
+  addTargetFlags(program.command('status').argument('[resource]').description("one export's progress and position")).action(
+    async (resource: string | undefined, flags) => {
+      const workflowId = workflowIdOf(resource, flags);
+      await withClient(global(), async (client) => {
+        const handle = client.handle(workflowId);
+        const [described, state] = await Promise.all([handle.describe().catch(notFound(workflowId)), handle.progress()]);
+        if (global().json) print(JSON.stringify({ ...described, state }));
+        else {
+          print(`${workflowId}  (${described.temporalStatus})`);
+          print(progressLine({ workflowId, resource: workflowId.split('/')[2]!, state }, undefined, Date.now()));
+          print(`position: ${JSON.stringify(state.position)}`);
+          for (const note of state.notes) print(`note: ${note}`);
+        }
+      });
+    },
+  );
+
+  addTargetFlags(program.command('watch').argument('[resources...]').description('show progress of running exports until they end')).action(
+    async (names: string[], flags) => {
+      const ids = flags.id ? [flags.id as string] : resourcesOf(names.length ? names : ['all']).map((r) => workflowIdOf(r, { ...flags, mode: flags.mode }));
+      process.exitCode = await withClient(global(), async (client) => {
+        const handles: ExportHandle[] = [];
+        for (const id of ids) {
+          const h = client.handle(id);
+          if ((await h.describe().catch(() => undefined)) !== undefined) handles.push(h);
+        }
+        if (!handles.length) throw new UserError(`No export to watch: none of ${ids.join(', ')} exists.`);
+        return watch(client, handles, global());
+      });
+    },
+  );
+
+  program
+    .command('list')
+    .description("an account's exports (all accounts without --account)")
+    .option('-a, --account <subdomain>', 'Zendesk account (default: $ZENDESK_SUBDOMAIN)')
+    .action(async (flags: { account?: string }) => {
+      await withClient(global(), async (client) => {
+        const rows = await client.list(flags.account ?? process.env.ZENDESK_SUBDOMAIN);
+        for (const r of rows) {
+          print(global().json ? JSON.stringify(r) : `${r.workflowId.padEnd(60)} ${r.temporalStatus.padEnd(12)} started ${r.startTime.toISOString()}`);
+        }
+        if (!rows.length && !global().json) print('No exports.');
+      });
+    });
+
+  addTargetFlags(program.command('pause').argument('[resource]').description('pause an export after the page in hand')).action(
+    async (resource: string | undefined, flags) => {
+      const id = workflowIdOf(resource, flags);
+      await withClient(global(), async (client) => {
+        await client.handle(id).pause().catch(notFound(id));
+        print(`Paused ${id}. Resume it with: zendesk-export resume --id ${id}`);
+      });
+    },
+  );
+
+  addTargetFlags(
+    program.command('resume').argument('[resource]').description('resume a paused export, or restart a stopped one from where it stopped'),
+  ).action(async (resource: string | undefined, flags) => {
+    const id = workflowIdOf(resource, flags);
+    await withClient(global(), async (client) => {
+      const d = await client.handle(id).describe().catch(notFound(id));
+      if (d.temporalStatus === 'RUNNING') {
+        await client.handle(id).resume();
+        print(`Resumed ${id}.`);
+      } else {
+        await client.resumeStopped(id);
+        print(`Restarted ${id} from where it stopped (${d.temporalStatus.toLowerCase()}).`);
+      }
+    });
+  });
+
+  addTargetFlags(program.command('cancel').argument('[resource]').description('stop an export; resume continues from where it stopped')).action(
+    async (resource: string | undefined, flags) => {
+      const id = workflowIdOf(resource, flags);
+      await withClient(global(), async (client) => {
+        await client.handle(id).cancel().catch(notFound(id));
+        print(`Cancelling ${id}. Restart it later with: zendesk-export resume --id ${id}`);
+      });
+    },
+  );
+
+  program
+    .command('endpoints')
+    .description('the seven Incremental Export endpoints this tool calls')
+    .action(() => {
+      for (const e of ENDPOINTS) {
+        const line = { id: e.id, path: e.path, paging: e.paging, resources: e.resources, params: e.params, sideloads: Object.keys(e.sideloads), maxPerPage: e.maxPerPage, bucket: e.bucket };
+        print(global().json ? JSON.stringify(line) : `${e.id.padEnd(15)} ${e.paging.padEnd(7)} ${e.path.padEnd(40)} ${e.bucket}`);
+      }
+    });
+
+  program
+    .command('simulator')
+    .description('run the Zendesk-compatible simulator (see: zendesk-export simulator --help)')
+    .allowUnknownOption()
+    .helpOption(false)
+    .argument('[args...]')
+    .action(async (args: string[]) => {
+      const { main } = await import('../simulator/cli');
+      await main(args);
+    });
+
+  return program;
+}
+
+function notFound(workflowId: string) {
+  return (err: unknown): never => {
+    if ((err as Error)?.name === 'WorkflowNotFoundError') throw new UserError(`There is no export ${workflowId}.`);
+    throw err;
+  };
+}
+
+/** Runs the CLI; never lets a stack trace reach a user who made a mistake. */
+export async function main(argv = process.argv): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    const debug = program.opts<GlobalOptions>().debug;
+    if (err instanceof UserError || (err as Error)?.name === 'ZendeskConfigError') {
+      process.stderr.write(`${(err as Error).message}\n`);
+      process.exitCode = EXIT.usage;
+    } else if ((err as Error)?.name === 'WorkflowFailedError') {
+      process.stderr.write(`Export failed: ${failureMessage(err)}\n`);
+      process.exitCode = EXIT.failed;
+    } else {
+      process.stderr.write(`Unexpected error, please report it: ${(err as Error)?.message ?? String(err)}\n`);
+      if (debug) process.stderr.write(`${(err as Error)?.stack}\n`);
+      process.exitCode = EXIT.failed;
+    }
+  }
+}

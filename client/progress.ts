@@ -1,0 +1,64 @@
+/** Progress in words: one line per export, for terminals, logs and `--json`. */
+import type { ExportState } from '../workflows/types';
+
+export interface ProgressSample {
+  workflowId: string;
+  resource: string;
+  state?: ExportState;
+  /** Temporal's status when the export is closed, or why it could not be read. */
+  note?: string;
+}
+
+function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 90) return `${s}s`;
+  if (s < 5400) return `${Math.round(s / 60)}m`;
+  return `${(s / 3600).toFixed(1)}h`;
+}
+
+/**
+ * Time-based exports know how far through time they are, so they get an ETA; cursor positions are
+ * opaque and an export that follows never ends, so they do not.
+ */
+function eta(state: ExportState, nowMs: number, recordsPerSecond: number): string {
+  if (state.position.kind !== 'time' || recordsPerSecond <= 0 || state.endOfStreamAt) return '';
+  const covered = state.position.startTime - state.origin;
+  const total = nowMs / 1000 - state.origin;
+  if (covered <= 0 || total <= covered) return '';
+  const elapsed = nowMs - state.startedAt;
+  return `, ETA ${formatDuration((elapsed * (total - covered)) / covered)}`;
+}
+
+/** One line: `tickets      running   12 pages  11,234 records  45.1/s  ...`. */
+export function progressLine(sample: ProgressSample, previous: ProgressSample | undefined, nowMs: number): string {
+  const s = sample.state;
+  if (!s) return `${sample.resource.padEnd(14)} ${sample.note ?? 'not started'}`;
+  const prev = previous?.state;
+  const seconds = prev ? (s.updatedAt - prev.updatedAt) / 1000 : (s.updatedAt - s.startedAt) / 1000;
+  const rate = seconds > 0 ? (s.records - (prev?.records ?? 0)) / seconds : 0;
+  const extra = [
+    s.rateLimited ? `${s.rateLimited}×429` : '',
+    s.waitedMs ? `waited ${formatDuration(s.waitedMs)}` : '',
+    s.error ? `error: ${s.error}` : '',
+  ].filter(Boolean);
+  return (
+    `${sample.resource.padEnd(14)} ${s.status.padEnd(20)} ${String(s.pages).padStart(6)} pages ` +
+    `${s.records.toLocaleString('en-US').padStart(12)} records ${rate.toFixed(1).padStart(8)}/s` +
+    eta(s, nowMs, rate) +
+    (extra.length ? `  ${extra.join(', ')}` : '') +
+    (sample.note ? `  ${sample.note}` : '')
+  );
+}
+
+/** Redraws a block of lines in place on a terminal. */
+export class TerminalBlock {
+  private lines = 0;
+  constructor(private readonly out: NodeJS.WriteStream) {}
+  draw(lines: readonly string[]): void {
+    const width = this.out.columns || 120;
+    let text = this.lines ? `\x1b[${this.lines}F` : '';
+    for (const line of lines) text += `\x1b[2K${line.slice(0, width - 1)}\n`;
+    this.out.write(text);
+    this.lines = lines.length;
+  }
+}

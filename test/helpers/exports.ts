@@ -1,0 +1,63 @@
+/**
+ * A real export stack for tests: the simulator, a worker with the real activities on a Temporal
+ * server (time-skipping or dev), and the client library. Everything started is stopped by `close`.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { ExportClient } from '../../client/export-client';
+import { createExportWorker } from '../../worker/create-worker';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../../simulator';
+import type { ActivityOptions } from '../../activities';
+
+export const SIM_EMAIL = 'admin@example.com';
+export const SIM_TOKEN = 'sim-token';
+
+export interface ExportStack {
+  sim: Simulator;
+  client: ExportClient;
+  taskQueue: string;
+  out: string;
+  /** Runs a fresh worker while `fn` runs. */
+  run<T>(fn: () => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** Worker credentials for the simulator's default API token, as a worker would read them from its environment. */
+export function simulatorEnv(sim: Simulator, extra: Record<string, string> = {}): Record<string, string> {
+  return { ZENDESK_EMAIL: SIM_EMAIL, ZENDESK_API_TOKEN: SIM_TOKEN, ZENDESK_BASE_URL: sim.url, ...extra };
+}
+
+export async function startExportStack(
+  env: TestWorkflowEnvironment,
+  workflowBundle: { code: string },
+  options: { simulator?: SimulatorOptions; activities?: ActivityOptions; workerEnv?: Record<string, string> } = {},
+): Promise<ExportStack> {
+  const sim = await startSimulator({ recentWindowSeconds: 0, ...options.simulator });
+  const taskQueue = `test-${randomUUID()}`;
+  const out = mkdtempSync(path.join(os.tmpdir(), 'zendesk-export-out-'));
+  const newWorker = (): Promise<Worker> =>
+    createExportWorker({
+      connection: env.nativeConnection,
+      namespace: env.namespace ?? 'default',
+      taskQueue,
+      workflowBundle,
+      activities: { env: simulatorEnv(sim, options.workerEnv), ...options.activities },
+    });
+  // The time-skipping server has no custom search attributes.
+  const client = new ExportClient({ client: env.client, taskQueue, searchAttributes: !env.supportsTimeSkipping });
+  return {
+    sim,
+    client,
+    taskQueue,
+    out,
+    run: async (fn) => (await newWorker()).runUntil(fn),
+    async close() {
+      await sim.close();
+      rmSync(out, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,210 @@
+/**
+ * Exports end to end on a real Temporal dev server: real workflows, real activities, real HTTP to the
+ * simulator, NDJSON written to a temp folder and compared with the simulator's own data.
+ */
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflows, createDevServerEnv, startDevServer, type DevServer } from '../helpers/temporal';
+import { SIM_TOKEN, startExportStack, type ExportStack } from '../helpers/exports';
+import { duplicates, newestById, readRecords, readSideload, versionKeys } from '../helpers/output';
+import { WORKFLOWS_PATH } from '../../worker/create-worker';
+import { ENDPOINTS, RESOURCE_SPECS, type Resource } from '../../zendesk/endpoints';
+import { exportWorkflowId } from '../../workflows/ids';
+import type { ExportRequest } from '../../client/request';
+
+let server: DevServer;
+let env: TestWorkflowEnvironment;
+let bundle: { code: string };
+let stack: ExportStack;
+
+const FAST = { requests: 1000, seconds: 1 };
+const SIZES = { tickets: 180, users: 150, organizations: 70, ticket_events: 200 };
+
+beforeAll(async () => {
+  server = await startDevServer();
+  [env, bundle] = await Promise.all([createDevServerEnv(server), bundleWorkflows(WORKFLOWS_PATH)]);
+});
+afterAll(async () => {
+  await env?.teardown();
+  await server?.stop();
+});
+afterEach(async () => {
+  await stack?.close();
+});
+
+function request(resource: Resource, extra: Partial<ExportRequest> = {}): ExportRequest {
+  return { account: 'acme', resource, startTime: 0, destination: stack.out, rateLimit: FAST, ...extra };
+}
+
+function expectExactlyOnce(resource: Resource, expected: Record<string, unknown>[]) {
+  const { versionField } = RESOURCE_SPECS[resource];
+  const written = readRecords(stack.out, resource);
+  expect(duplicates(versionKeys(written, versionField))).toEqual([]);
+  const newest = newestById(written, versionField);
+  expect([...newest.keys()].sort()).toEqual(expected.map((r) => String(r.id)).sort());
+  for (const record of expected) expect(newest.get(String(record.id))).toEqual(record);
+}
+
+describe('each of the seven endpoints exports a seeded account completely and exactly once', () => {
+  const cases = ENDPOINTS.flatMap((e) => e.resources.map((resource) => ({ endpoint: e.id, resource, paging: e.paging })));
+  test.each(cases)('$endpoint ($resource)', async ({ endpoint, resource, paging }) => {
+    stack = await startExportStack(env, bundle, { simulator: { sizes: SIZES, rateLimits: 'off' } });
+    const sample = endpoint === 'sample';
+    const result = await stack.run(async () => {
+      const handle = await stack.client.start(
+        request(resource, { sample, mode: sample ? undefined : paging, perPage: sample ? undefined : 25, rateLimit: FAST }),
+      );
+      return handle.result();
+    });
+    expect(result.outcome).toBe('completed');
+    expectExactlyOnce(resource, stack.sim.expected(undefined, resource, { supportTypeScope: 'all' }));
+    // Time-based pages overlap at their boundary; the repeats were dropped, not written.
+    if (paging === 'time' && !sample) expect(result.state.repeatsDropped).toBeGreaterThan(0);
+  });
+});
+
+test('sideloads, exclude_deleted and per_page reach Zendesk and the output', async () => {
+  stack = await startExportStack(env, bundle, { simulator: { sizes: SIZES, rateLimits: 'off' } });
+  await stack.run(async () => {
+    const [tickets, events] = await stack.client.startMany([
+      request('tickets', { include: ['users', 'groups'], excludeDeleted: true, perPage: 40 }),
+      request('ticket_events', { include: ['comment_events'] }),
+    ]);
+    return Promise.all([tickets!.result(), events!.result()]);
+  });
+  const expected = stack.sim.expected(undefined, 'tickets', { supportTypeScope: 'all', excludeDeleted: true });
+  expectExactlyOnce('tickets', expected);
+  expect(readRecords(stack.out, 'tickets').some((t) => t.status === 'deleted')).toBe(false);
+  expect(readSideload(stack.out, 'tickets', 'users').length).toBeGreaterThan(0);
+  expect(readSideload(stack.out, 'tickets', 'groups').length).toBeGreaterThan(0);
+  const comments = readRecords(stack.out, 'ticket_events').flatMap((e) => (e.child_events as { event_type?: string }[]) ?? []);
+  expect(comments.some((c) => c.event_type === 'Comment')).toBe(true);
+  expect(stack.sim.stats().requestsByEndpoint.tickets_cursor).toBe(Math.ceil(expected.length / 40) + (expected.length % 40 === 0 ? 1 : 0));
+});
+
+test('support_type_scope defaults to all: tickets handled by AI agents are not left out', async () => {
+  stack = await startExportStack(env, bundle, { simulator: { sizes: SIZES, rateLimits: 'off' } });
+  await stack.run(async () => (await stack.client.start(request('tickets'))).result());
+  const all = stack.sim.expected(undefined, 'tickets', { supportTypeScope: 'all' });
+  const agentOnly = stack.sim.expected(undefined, 'tickets', { supportTypeScope: 'agent' });
+  expect(all.length).toBeGreaterThan(agentOnly.length);
+  expectExactlyOnce('tickets', all);
+});
+
+test('pause holds the export and resume finishes it; continue-as-new every 3 pages carries the state', async () => {
+  stack = await startExportStack(env, bundle, { simulator: { sizes: SIZES, rateLimits: 'off' } });
+  const result = await stack.run(async () => {
+    const handle = await stack.client.start(request('users', { perPage: 10, maxPagesPerRun: 3 }));
+    await handle.pause();
+    const paused = await waitFor(handle, (s) => s.status === 'paused');
+    const pagesAtPause = paused.pages;
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await handle.progress()).pages).toBe(pagesAtPause);
+    await handle.resume();
+    return handle.result();
+  });
+  expect(result.outcome).toBe('completed');
+  expectExactlyOnce('users', stack.sim.expected(undefined, 'users'));
+  // Several runs: the export continued as new and lost nothing on the way.
+  const runs = [];
+  for await (const w of env.client.workflow.list({ query: `WorkflowId = '${exportWorkflowId('acme', 'users', 'users_cursor')}'` })) runs.push(w);
+  expect(runs.length).toBeGreaterThan(3);
+});
+
+test('cancel mid-export, then resume: nothing lost, nothing written twice', async () => {
+  stack = await startExportStack(env, bundle, { simulator: { sizes: SIZES, rateLimits: 'off', faults: { latencyMs: 40 } } });
+  const id = exportWorkflowId('acme', 'tickets', 'tickets_time');
+  const cancelled = await stack.run(async () => {
+    const handle = await stack.client.start(request('tickets', { mode: 'time', perPage: 10 }));
+    await waitFor(handle, (s) => s.pages >= 3);
+    await handle.cancel();
+    return handle.result();
+  });
+  expect(cancelled.outcome).toBe('cancelled');
+  expect(cancelled.state.position.startTime).toBeGreaterThan(0);
+  const result = await stack.run(async () => (await stack.client.resumeStopped(id)).result());
+  expect(result.outcome).toBe('completed');
+  expect(result.state.pages).toBeGreaterThan(cancelled.state.pages);
+  expectExactlyOnce('tickets', stack.sim.expected(undefined, 'tickets', { supportTypeScope: 'all' }));
+});
+
+test('follow mode exports records that appear after end_of_stream', async () => {
+  stack = await startExportStack(env, bundle, { simulator: { sizes: SIZES, rateLimits: 'off' } });
+  await stack.run(async () => {
+    const handle = await stack.client.start(request('organizations', { followIntervalSeconds: 1 }));
+    await waitFor(handle, (s) => s.status === 'following');
+    stack.sim.updateRecord(undefined, 'organizations', 3);
+    stack.sim.addRecords(undefined, 'organizations', 2);
+    await waitFor(handle, (s) => s.records >= SIZES.organizations + 3);
+    await handle.cancel();
+    return handle.result();
+  });
+  expectExactlyOnce('organizations', stack.sim.expected(undefined, 'organizations'));
+});
+
+test('a time-based export stuck on one second switches to the cursor endpoint and loses nothing', async () => {
+  stack = await startExportStack(env, bundle, { simulator: { sizes: SIZES, sameSecond: 60, growPages: false, rateLimits: 'off' } });
+  const result = await stack.run(async () => (await stack.client.start(request('tickets', { mode: 'time', perPage: 20 }))).result());
+  expect(result.state.endpoint).toBe('tickets_cursor');
+  expect(result.state.notes.join(' ')).toMatch(/switched from tickets_time to tickets_cursor/);
+  expectExactlyOnce('tickets', stack.sim.expected(undefined, 'tickets', { supportTypeScope: 'all' }));
+});
+
+test('a stuck time-only endpoint grows its page, and stops clearly when it cannot', async () => {
+  stack = await startExportStack(env, bundle, { simulator: { sizes: SIZES, sameSecond: 60, growPages: false, rateLimits: 'off' } });
+  const grown = await stack.run(async () => (await stack.client.start(request('organizations', { perPage: 20 }))).result());
+  expect(grown.state.perPage).toBeGreaterThanOrEqual(80);
+  expectExactlyOnce('organizations', stack.sim.expected(undefined, 'organizations'));
+
+  await stack.close();
+  stack = await startExportStack(env, bundle, { simulator: { sizes: { ...SIZES, organizations: 1200 }, sameSecond: 1100, growPages: false, rateLimits: 'off' } });
+  await expect(stack.run(async () => (await stack.client.start(request('organizations'))).result())).rejects.toMatchObject({
+    cause: expect.objectContaining({ message: expect.stringMatching(/share second \d+ .* rather than skip records/) }),
+  });
+});
+
+test('a start time within the last minute is caught up, not a failure', async () => {
+  stack = await startExportStack(env, bundle, { simulator: { sizes: SIZES, rateLimits: 'off', recentWindowSeconds: 3600 } });
+  const result = await stack.run(async () => (await stack.client.start(request('organizations'))).result());
+  expect(result.outcome).toBe('completed');
+  expect(result.state.records).toBe(0);
+});
+
+test('a bad token fails the export at once, naming the account and never the token', async () => {
+  stack = await startExportStack(env, bundle, { simulator: { sizes: SIZES, rateLimits: 'off' }, workerEnv: { ZENDESK_API_TOKEN: 'wrong-token' } });
+  const error = await stack.run(async () => (await stack.client.start(request('users'))).result().catch((e: Error) => e));
+  const text = JSON.stringify(error, Object.getOwnPropertyNames(error)) + String((error as Error).cause);
+  expect(text).toMatch(/acme/);
+  expect(text).toMatch(/rejected the credentials/);
+  expect(text).not.toContain('wrong-token');
+  expect(stack.sim.stats().requestsByEndpoint.users_cursor).toBe(1); // Not retried.
+});
+
+test('workflow histories hold neither the token nor any record body', async () => {
+  stack = await startExportStack(env, bundle, { simulator: { sizes: SIZES, rateLimits: 'off' } });
+  await stack.run(async () => {
+    const handles = await stack.client.startMany((['tickets', 'users'] as const).map((r) => request(r, { perPage: 50 })));
+    return Promise.all(handles.map((h) => h.result()));
+  });
+  const tickets = stack.sim.expected(undefined, 'tickets', { supportTypeScope: 'all' });
+  const bodies = [...tickets.slice(0, 20).map((t) => String(t.subject)), ...tickets.slice(0, 20).map((t) => String(t.description))];
+  for await (const w of env.client.workflow.list({ query: `WorkflowId STARTS_WITH 'zendesk-'` })) {
+    const history = JSON.stringify(await env.client.workflow.getHandle(w.workflowId, w.runId).fetchHistory());
+    const decoded = history.replace(/"data":"([A-Za-z0-9+/=]+)"/g, (_, b64: string) => Buffer.from(b64, 'base64').toString('utf8'));
+    expect(decoded).not.toContain(SIM_TOKEN);
+    for (const body of bodies) expect(decoded).not.toContain(body);
+  }
+});
+
+async function waitFor(
+  handle: { progress(): Promise<import('../../workflows/types').ExportState> },
+  predicate: (s: import('../../workflows/types').ExportState) => boolean,
+  timeoutMs = 60_000,
+) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const state = await handle.progress().catch(() => undefined);
+    if (state && predicate(state)) return state;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting; last state: ${JSON.stringify(state)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * Rate budgets on workflow time, on the time-skipping server: real workflows, real activities, real
+ * HTTP to the simulator. The simulator's own limiter runs on wall time, which the skipping server
+ * races past, so these tests read pacing from workflow history; the dev-server tests check the
+ * simulator's limiter sees no 429.
+ */
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { temporal } from '@temporalio/proto';
+import { bundleWorkflows, createTimeSkippingEnv } from '../helpers/temporal';
+import { startExportStack, type ExportStack } from '../helpers/exports';
+import { WORKFLOWS_PATH } from '../../worker/create-worker';
+import { exportWorkflowId } from '../../workflows/ids';
+
+let env: TestWorkflowEnvironment;
+let bundle: { code: string };
+let stack: ExportStack;
+
+beforeAll(async () => {
+  [env, bundle] = await Promise.all([createTimeSkippingEnv(), bundleWorkflows(WORKFLOWS_PATH)]);
+});
+afterAll(async () => {
+  await env?.teardown();
+});
+afterEach(async () => {
+  await stack?.close();
+});
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+const ms = (e: HistoryEvent) => Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6);
+const EventType = { ACTIVITY_SCHEDULED: 10, TIMER_STARTED: 17 };
+
+async function scheduledTimes(workflowId: string): Promise<number[]> {
+  const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+  return history.events!.filter((e) => e.eventType === EventType.ACTIVITY_SCHEDULED).map(ms);
+}
+
+function maxInWindow(times: number[], windowMs: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let max = 0;
+  for (let i = 0; i < sorted.length; i++) max = Math.max(max, sorted.filter((t) => t >= sorted[i]! && t < sorted[i]! + windowMs).length);
+  return max;
+}
+
+test('25 sample pages take more than 40 minutes of workflow time and make no 429', async () => {
+  stack = await startExportStack(env, bundle, {
+    simulator: { sizes: { organizations: 25 * 49 }, rateLimits: 'off' },
+  });
+  const result = await stack.run(async () => {
+    const handle = await stack.client.start({ account: 'sample', resource: 'organizations', sample: true, startTime: 0, destination: stack.out });
+    return handle.result();
+  });
+  expect(result.outcome).toBe('completed');
+  expect(result.state.records).toBe(25 * 49);
+  const times = await scheduledTimes(exportWorkflowId('sample', 'organizations', 'sample'));
+  // Each page of 50 repeats the previous page's last record (inclusive start_time): 25 pages at least.
+  expect(times.length).toBeGreaterThanOrEqual(25);
+  expect(times[24]! - times[0]!).toBeGreaterThanOrEqual(40 * 60_000);
+  expect(maxInWindow(times, 20 * 60_000)).toBeLessThanOrEqual(10);
+  expect(stack.sim.stats().statuses[429] ?? 0).toBe(0);
+});
+
+test('two resources of one account share 10 requests a minute', async () => {
+  // Tickets and organizations draw on the same bucket (the users cursor export has its own).
+  stack = await startExportStack(env, bundle, {
+    simulator: { sizes: { tickets: 300, organizations: 300 }, rateLimits: 'off' },
+  });
+  await stack.run(async () => {
+    const handles = await stack.client.startMany(
+      ['tickets', 'organizations'].map((resource) => ({ account: 'shared', resource, startTime: 0, perPage: 20, destination: stack.out })),
+    );
+    return Promise.all(handles.map((h) => h.result()));
+  });
+  const times = [
+    ...(await scheduledTimes(exportWorkflowId('shared', 'tickets', 'tickets_cursor'))),
+    ...(await scheduledTimes(exportWorkflowId('shared', 'organizations', 'organizations'))),
+  ];
+  expect(times.length).toBeGreaterThanOrEqual(30);
+  expect(maxInWindow(times, 60_000)).toBeLessThanOrEqual(10);
+  // The whole budget is used: at 10 a minute, N requests need just over floor((N-1)/10) minutes.
+  const spanMinutes = (Math.max(...times) - Math.min(...times)) / 60_000;
+  expect(spanMinutes).toBeLessThan(Math.floor((times.length - 1) / 10) + 0.5);
+});
+
+test('a 429 is answered by a workflow timer of exactly Retry-After', async () => {
+  stack = await startExportStack(env, bundle, { simulator: { sizes: { organizations: 30 }, rateLimits: 'off' } });
+  stack.sim.setFaults({ rateLimitNext: 1, retryAfterSeconds: 137 });
+  const result = await stack.run(async () => {
+    const handle = await stack.client.start({ account: 'limited', resource: 'organizations', startTime: 0, destination: stack.out });
+    return handle.result();
+  });
+  expect(result.state.rateLimited).toBe(1);
+  const history = await env.client.workflow.getHandle(exportWorkflowId('limited', 'organizations', 'organizations')).fetchHistory();
+  const timers = history.events!.filter((e) => e.eventType === EventType.TIMER_STARTED);
+  expect(timers.map((t) => Number(t.timerStartedEventAttributes!.startToFireTimeout!.seconds))).toContain(137);
+  expect(result.state.records).toBe(30);
+});
