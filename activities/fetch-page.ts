@@ -23,6 +23,19 @@ export type PageEvent =
   | { kind: 'rate-limited'; account: string; resource: string; retryAfterSeconds: number };
 
 export async function fetchPageWith(deps: FetchPageDeps, input: FetchPageInput): Promise<FetchPageResult> {
+  // Heartbeats let Temporal notice a dead worker within the heartbeat timeout, not the page timeout.
+  const context = activityContext();
+  const beat = context && setInterval(() => context.heartbeat(), HEARTBEAT_INTERVAL_MS);
+  try {
+    return await fetchAndWrite(deps, input, context?.cancellationSignal);
+  } finally {
+    if (beat) clearInterval(beat);
+  }
+}
+
+const HEARTBEAT_INTERVAL_MS = 2_000;
+
+async function fetchAndWrite(deps: FetchPageDeps, input: FetchPageInput, signal: AbortSignal | undefined): Promise<FetchPageResult> {
   const endpoint = endpointSpec(input.endpoint);
   const { versionField } = RESOURCE_SPECS[input.resource];
   // The workflow learns how long ago the request left, not when by this machine's clock: it places
@@ -31,7 +44,7 @@ export async function fetchPageWith(deps: FetchPageDeps, input: FetchPageInput):
   let page;
   try {
     const client = deps.clientFor(input.account);
-    page = await client.fetchPage(endpoint, input.resource, input.position, input.options, cancellationSignal());
+    page = await client.fetchPage(endpoint, input.resource, input.position, input.options, signal);
   } catch (err) {
     if (err instanceof ZendeskRateLimitedError) {
       deps.observe?.({ kind: 'rate-limited', account: input.account, resource: input.resource, retryAfterSeconds: err.retryAfterSeconds });
@@ -42,12 +55,14 @@ export async function fetchPageWith(deps: FetchPageDeps, input: FetchPageInput):
   }
 
   const timeBased = endpoint.paging === 'time';
-  let { fresh, repeats, boundary } = dropBoundaryRepeats(
+  const dropped = dropBoundaryRepeats(
     page.records,
     versionField,
     input.boundary,
     timeBased ? page.next.startTime : undefined,
   );
+  const { fresh, repeats } = dropped;
+  let { boundary } = dropped;
   // Cursor pages have no repeats; the boundary matters only right after a switch from a stuck second.
   if (!timeBased && (input.boundary.second < 0 || boundary.second !== input.boundary.second)) boundary = EMPTY_BOUNDARY;
 
@@ -70,11 +85,11 @@ export async function fetchPageWith(deps: FetchPageDeps, input: FetchPageInput):
   return { kind: 'page', next: page.next, endOfStream: page.endOfStream, written: fresh.length, repeats, sideloaded, boundary, rateLimit: page.rateLimit, sinceSentMs: Date.now() - sentAt };
 }
 
-function cancellationSignal(): AbortSignal | undefined {
+function activityContext(): Context | undefined {
   try {
-    return Context.current().cancellationSignal;
+    return Context.current();
   } catch {
-    return undefined; // Called outside an activity (benchmarks, tests).
+    return undefined; // Called outside an activity (benchmarks).
   }
 }
 

@@ -115,20 +115,17 @@ export class ExportClient {
   /** Starts an export from a complete workflow input (advanced: resumes and tools). */
   async startInput(input: ExportInput): Promise<ExportHandle> {
     const workflowId = exportWorkflowId(input.account, input.resource, input.endpoint);
-    const existing = await this.runningHandle(workflowId);
-    if (existing) return existing;
-
-    const signalledAt = Date.now();
+    const previous = await this.describeRun(workflowId);
+    if (previous?.status.name === 'RUNNING') {
+      return new ExportHandle(workflowId, this.client.workflow.getHandle<typeof exportResource>(workflowId, previous.runId), true);
+    }
     await this.signalCoordinator(input);
-    // The coordinator starts the export; wait until it exists, so the caller gets a live handle.
-    const deadline = signalledAt + this.startTimeoutMs;
+    // The coordinator starts the export; wait for the new run, so the caller gets a live handle.
+    const deadline = Date.now() + this.startTimeoutMs;
     for (let delay = 50; Date.now() < deadline; delay = Math.min(delay * 2, 500)) {
-      const handle = this.client.workflow.getHandle<typeof exportResource>(workflowId);
-      try {
-        const d = await handle.describe();
-        if (d.status.name === 'RUNNING' || d.startTime.getTime() >= signalledAt - 1000) return new ExportHandle(workflowId, handle);
-      } catch (err) {
-        if (!(err instanceof WorkflowNotFoundError)) throw err;
+      const current = await this.describeRun(workflowId);
+      if (current && current.runId !== previous?.runId) {
+        return new ExportHandle(workflowId, this.client.workflow.getHandle<typeof exportResource>(workflowId, current.runId));
       }
       await new Promise((r) => setTimeout(r, delay));
     }
@@ -179,10 +176,14 @@ export class ExportClient {
   }
 
   private async runningHandle(workflowId: string): Promise<ExportHandle | undefined> {
-    const handle = this.client.workflow.getHandle<typeof exportResource>(workflowId);
+    const d = await this.describeRun(workflowId);
+    return d?.status.name === 'RUNNING' ? this.handle(workflowId) : undefined;
+  }
+
+  /** The newest run of a workflow ID, or undefined when there is none. */
+  private async describeRun(workflowId: string) {
     try {
-      const d = await handle.describe();
-      return d.status.name === 'RUNNING' ? new ExportHandle(workflowId, handle, true) : undefined;
+      return await this.client.workflow.getHandle(workflowId).describe();
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return undefined;
       throw err;

@@ -33,8 +33,10 @@ import { recordSend, scaleShare, tightenBudget, waitBeforeNextRequest } from './
 import type { ExportInput, ExportResult, ExportState, ExportStatus, FetchPageResult } from './types';
 
 const { fetchPage } = proxyActivities<ReturnType<typeof createActivities>>({
-  // One HTTP request and one write; a stalled request is abandoned and retried.
+  // One HTTP request and one write; a stalled request is abandoned and retried. The activity
+  // heartbeats, so a worker killed mid-page costs at most the heartbeat timeout.
   startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '10 seconds',
   retry: {
     initialInterval: '1 second',
     backoffCoefficient: 2,

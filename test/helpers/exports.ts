@@ -17,6 +17,8 @@ export const SIM_EMAIL = 'admin@example.com';
 export const SIM_TOKEN = 'sim-token';
 
 export interface ExportStack {
+  /** An account name of this stack's own: an account's coordinator lives on one task queue. */
+  account: string;
   sim: Simulator;
   client: ExportClient;
   taskQueue: string;
@@ -50,6 +52,7 @@ export async function startExportStack(
   // The time-skipping server has no custom search attributes.
   const client = new ExportClient({ client: env.client, taskQueue, searchAttributes: !env.supportsTimeSkipping });
   return {
+    account: `acct-${taskQueue.slice(5, 13)}`,
     sim,
     client,
     taskQueue,
