@@ -3,16 +3,12 @@
  * and exit 2; a failed export exits 1; anything unexpected says so, with the stack only under --debug.
  */
 import { Command, Option } from 'commander';
-import { WorkflowFailedError } from '@temporalio/client';
 import { ENDPOINTS, RESOURCES, chooseEndpoint, isResource, type Paging, type Resource } from '../zendesk/endpoints';
 import { exportWorkflowId } from '../workflows/ids';
-import type { ExportState } from '../workflows/types';
 import { ExportClient, type ExportHandle } from './export-client';
-import { progressLine, TerminalBlock, type ProgressSample } from './progress';
+import { progressLine } from './progress';
+import { EXIT, failureMessage, watch } from './watch';
 import { parseRateLimit, UserError, type ExportRequest } from './request';
-
-/** Exit codes, as the README documents them. */
-export const EXIT = { ok: 0, failed: 1, usage: 2, detached: 130 } as const;
 
 interface GlobalOptions {
   address?: string;
@@ -121,76 +117,6 @@ async function withClient<T>(global: GlobalOptions, fn: (client: ExportClient) =
   }
 }
 
-async function sample(handle: ExportHandle, resource: string): Promise<ProgressSample> {
-  try {
-    return { workflowId: handle.workflowId, resource, state: await handle.progress() };
-  } catch (err) {
-    return { workflowId: handle.workflowId, resource, note: `no progress yet (${(err as Error).message.split('\n')[0]})` };
-  }
-}
-
-/**
- * Shows progress until every export ends. Ctrl-C detaches: the exports go on in Temporal.
- * Returns the exit code: 0 when all completed, 1 when one failed.
- */
-async function watch(client: ExportClient, handles: readonly ExportHandle[], global: GlobalOptions): Promise<number> {
-  const resourceOf = (h: ExportHandle) => h.workflowId.split('/')[2] ?? h.workflowId;
-  const tty = process.stdout.isTTY && !global.json;
-  const block = tty ? new TerminalBlock(process.stdout) : undefined;
-  const lastLine = new Map<string, string>();
-  let previous = new Map<string, ProgressSample>();
-  let detached = false;
-  const onSigint = () => (detached = true);
-  process.once('SIGINT', onSigint);
-  const results = new Map<string, { ok: boolean; state?: ExportState; error?: string }>();
-  for (const h of handles) {
-    h.result().then(
-      (r) => results.set(h.workflowId, { ok: true, state: r.state }),
-      (err) => results.set(h.workflowId, { ok: false, error: failureMessage(err) }),
-    );
-  }
-  try {
-    for (;;) {
-      const samples = await Promise.all(handles.map((h) => sample(h, resourceOf(h))));
-      const now = Date.now();
-      const lines = samples.map((s) => progressLine(s, previous.get(s.workflowId), now));
-      if (global.json) samples.forEach((s) => print(JSON.stringify({ workflowId: s.workflowId, ...s.state, note: s.note })));
-      else if (block) block.draw(lines);
-      else lines.forEach((line, i) => lastLine.get(handles[i]!.workflowId) !== line && (print(line), lastLine.set(handles[i]!.workflowId, line)));
-      previous = new Map(samples.filter((s) => s.state).map((s) => [s.workflowId, s]));
-      if (results.size === handles.length) break;
-      if (detached) {
-        const again = handles.map((h) => `--id ${h.workflowId}`).join(' ');
-        process.stderr.write(
-          `\nDetached; the export goes on in Temporal. Watch again: zendesk-export watch ${again}\nCancel it: zendesk-export cancel --id <workflow id>\n`,
-        );
-        return EXIT.detached;
-      }
-      await new Promise((r) => setTimeout(r, tty ? 500 : 2000));
-    }
-  } finally {
-    process.removeListener('SIGINT', onSigint);
-  }
-  let code: number = EXIT.ok;
-  for (const h of handles) {
-    const r = results.get(h.workflowId)!;
-    if (!r.ok) {
-      code = EXIT.failed;
-      process.stderr.write(`Export ${h.workflowId} failed: ${r.error}\n`);
-    } else if (!global.json) {
-      print(`${h.workflowId}: ${r.state?.status}, ${r.state?.records} records in ${r.state?.pages} pages.`);
-    }
-  }
-  return code;
-}
-
-/** The innermost message of a workflow failure: Zendesk's words, or the worker's. */
-export function failureMessage(err: unknown): string {
-  let e = err as { cause?: unknown; message?: string } | undefined;
-  if (e instanceof WorkflowFailedError || e?.cause) while (e?.cause) e = e.cause as typeof e;
-  return e?.message ?? String(err);
-}
-
 export function buildProgram(): Command {
   const program = new Command('zendesk-export')
     .description('Copy a Zendesk account out through the Incremental Export API, durably, on Temporal.')
@@ -239,7 +165,7 @@ Examples:
     process.exitCode = await withClient(global(), async (client) => {
       const handles = await client.startMany(requests);
       for (const h of handles) if (h.alreadyRunning) process.stderr.write(`${h.workflowId} is already running; watching it.\n`);
-      return watch(client, handles, global());
+      return watch(handles, global());
     });
   });
 
@@ -285,7 +211,7 @@ Examples:
           if ((await h.describe().catch(() => undefined)) !== undefined) handles.push(h);
         }
         if (!handles.length) throw new UserError(`No export to watch: none of ${ids.join(', ')} exists.`);
-        return watch(client, handles, global());
+        return watch(handles, global());
       });
     },
   );

@@ -21,7 +21,8 @@ function formatDuration(ms: number): string {
  * opaque and an export that follows never ends, so they do not.
  */
 function eta(state: ExportState, nowMs: number, recordsPerSecond: number): string {
-  if (state.position.kind !== 'time' || recordsPerSecond <= 0 || state.endOfStreamAt) return '';
+  // From the epoch (start time 0) there is no telling where the data begins.
+  if (state.position.kind !== 'time' || state.origin === 0 || recordsPerSecond <= 0 || state.endOfStreamAt) return '';
   const covered = state.position.startTime - state.origin;
   const total = nowMs / 1000 - state.origin;
   if (covered <= 0 || total <= covered) return '';
