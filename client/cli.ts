@@ -2,13 +2,15 @@
  * `zendesk-export`: parses argv, calls the client library, prints. Known mistakes print one sentence
  * and exit 2; a failed export exits 1; anything unexpected says so, with the stack only under --debug.
  */
+import axios from 'axios';
 import { Command, Option } from 'commander';
+import { accountBaseUrl } from '../zendesk/http-client';
 import { ENDPOINTS, RESOURCES, chooseEndpoint, isResource, type Paging, type Resource } from '../zendesk/endpoints';
 import { exportWorkflowId } from '../workflows/ids';
 import { ExportClient, type ExportHandle } from './export-client';
 import { progressLine } from './progress';
 import { EXIT, failureMessage, watch } from './watch';
-import { parseRateLimit, UserError, type ExportRequest } from './request';
+import { parseRateLimit, toExportInput, UserError, type ExportRequest } from './request';
 
 interface GlobalOptions {
   address?: string;
@@ -34,6 +36,7 @@ interface ExportFlags {
   excludeDeleted?: boolean;
   supportTypeScope?: 'all' | 'agent' | 'ai_agent';
   follow?: string | boolean;
+  probe: boolean;
 }
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
@@ -55,7 +58,7 @@ function resourcesOf(names: readonly string[]): Resource[] {
 
 function requestsOf(names: readonly string[], flags: ExportFlags): ExportRequest[] {
   const resources = resourcesOf(names);
-  return resources.map((resource) => ({
+  const requests: ExportRequest[] = resources.map((resource) => ({
     account: account(flags),
     resource,
     // With several resources, a mode applies where the resource has it (organizations are time-only).
@@ -71,6 +74,8 @@ function requestsOf(names: readonly string[], flags: ExportFlags): ExportRequest
     rateLimit: flags.rateLimit ? parseRateLimit(flags.rateLimit) : undefined,
     followIntervalSeconds: flags.follow === undefined || flags.follow === false ? undefined : flags.follow === true ? 300 : Number(flags.follow),
   }));
+  for (const r of requests) toExportInput(r); // Every mistake is reported before anything connects.
+  return requests;
 }
 
 /** The workflow ID of the export a command names (resource plus mode/sample, or --id). */
@@ -83,8 +88,23 @@ function workflowIdOf(resource: string | undefined, flags: { account?: string; m
   return exportWorkflowId(account(flags), r!, chosen.endpoint.id);
 }
 
+/**
+ * One request to the account's base URL, so a wrong subdomain or a dead proxy is one clear sentence
+ * now, not an export retrying forever. Any HTTP answer will do; credentials are the worker's.
+ */
+async function probeZendesk(accountName: string): Promise<void> {
+  const url = accountBaseUrl(accountName, process.env.ZENDESK_BASE_URL);
+  try {
+    await axios.get(`${url}/api/v2/incremental/tickets/cursor`, { timeout: 10_000, validateStatus: () => true, maxRedirects: 0 });
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    throw new UserError(`Cannot reach Zendesk at ${url} (${e.code ?? e.message}): check the subdomain or ZENDESK_BASE_URL, or pass --no-probe if only the worker can reach it.`);
+  }
+}
+
 function addExportFlags(command: Command): Command {
   return command
+    .option('--no-probe', 'do not check that Zendesk answers before starting')
     .option('-a, --account <subdomain>', 'Zendesk account (default: $ZENDESK_SUBDOMAIN)')
     .addOption(new Option('--mode <mode>', 'cursor or time paging (default: cursor where it exists)').choices(['cursor', 'time']))
     .option('--sample', 'use the sample endpoint (50 records a page, 10 requests per 20 minutes)')
@@ -162,6 +182,7 @@ Examples:
       .description('start exports and show their progress until they end (Ctrl-C detaches)'),
   ).action(async (names: string[], flags: ExportFlags) => {
     const requests = requestsOf(names, flags);
+    if (flags.probe) await probeZendesk(requests[0]!.account);
     process.exitCode = await withClient(global(), async (client) => {
       const handles = await client.startMany(requests);
       for (const h of handles) if (h.alreadyRunning) process.stderr.write(`${h.workflowId} is already running; watching it.\n`);
@@ -176,6 +197,7 @@ Examples:
       .description('start exports and return at once'),
   ).action(async (names: string[], flags: ExportFlags) => {
     const requests = requestsOf(names, flags);
+    if (flags.probe) await probeZendesk(requests[0]!.account);
     await withClient(global(), async (client) => {
       for (const h of await client.startMany(requests)) {
         if (global().json) print(JSON.stringify({ workflowId: h.workflowId, alreadyRunning: h.alreadyRunning }));

@@ -19,6 +19,8 @@ export interface ExportSummary {
   temporalStatus: string;
   startTime: Date;
   closeTime?: Date;
+  /** Why the page in hand is being retried, if it is (e.g. Zendesk unreachable). */
+  retrying?: string;
 }
 
 export interface ExportClientOptions {
@@ -64,7 +66,14 @@ export class ExportHandle {
   }
   async describe(): Promise<ExportSummary> {
     const d = await this.handle.describe();
-    return { workflowId: this.workflowId, temporalStatus: d.status.name, startTime: d.startTime, closeTime: d.closeTime };
+    const pending = d.raw.pendingActivities?.find((a) => (a.attempt ?? 0) > 1 && a.lastFailure?.message);
+    return {
+      workflowId: this.workflowId,
+      temporalStatus: d.status.name,
+      startTime: d.startTime,
+      closeTime: d.closeTime,
+      retrying: pending ? `attempt ${pending.attempt}: ${pending.lastFailure!.message}` : undefined,
+    };
   }
 }
 

@@ -11,7 +11,8 @@ const print = (line: string) => process.stdout.write(`${line}\n`);
 
 async function sample(handle: ExportHandle, resource: string): Promise<ProgressSample> {
   try {
-    return { workflowId: handle.workflowId, resource, state: await handle.progress() };
+    const [state, described] = await Promise.all([handle.progress(), handle.describe().catch(() => undefined)]);
+    return { workflowId: handle.workflowId, resource, state, note: described?.retrying && `retrying, ${described.retrying}` };
   } catch (err) {
     return { workflowId: handle.workflowId, resource, note: `no progress yet (${(err as Error).message.split('\n')[0]})` };
   }

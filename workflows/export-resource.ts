@@ -17,7 +17,6 @@ import {
   proxyActivities,
   setCurrentDetails,
   setHandler,
-  sleep,
   upsertSearchAttributes,
   workflowInfo,
   ActivityCancellationType,
@@ -149,8 +148,9 @@ async function pageLoop(input: ExportInput, state: ExportState, setStatus: (s: E
     const wait = waitBeforeNextRequest(state, Date.now());
     if (wait > 0) {
       setStatus('waiting-rate-budget', `${Math.ceil(wait / 1000)}s`);
-      await sleep(wait, { summary: `rate budget: ${state.share} requests per ${state.budget.seconds}s` });
-      state.waitedMs += wait;
+      const started = Date.now();
+      await pausable(state, wait, `rate budget: ${state.share} requests per ${state.budget.seconds}s`);
+      state.waitedMs += Date.now() - started;
       continue; // The share or the pause may have changed meanwhile.
     }
     setStatus('running');
@@ -179,8 +179,11 @@ async function pageLoop(input: ExportInput, state: ExportState, setStatus: (s: E
       // Someone else on the account spent the budget: wait exactly as long as Zendesk says.
       state.rateLimited++;
       setStatus('waiting-retry-after', `${result.retryAfterSeconds}s`);
-      await sleep(result.retryAfterSeconds * 1000, { summary: `Retry-After ${result.retryAfterSeconds}s (HTTP 429)` });
-      state.waitedMs += result.retryAfterSeconds * 1000;
+      // Kept as a not-before time too, so a pause during the wait does not shorten it.
+      state.notBefore = Math.max(state.notBefore, Date.now() + result.retryAfterSeconds * 1000);
+      const started = Date.now();
+      await pausable(state, result.retryAfterSeconds * 1000, `Retry-After ${result.retryAfterSeconds}s (HTTP 429)`);
+      state.waitedMs += Date.now() - started;
       continue;
     }
 
@@ -204,13 +207,18 @@ async function pageLoop(input: ExportInput, state: ExportState, setStatus: (s: E
       state.endOfStreamAt = Date.now();
       if (input.followIntervalSeconds === undefined) return;
       setStatus('following', `next poll in ${input.followIntervalSeconds}s`);
-      await sleep(input.followIntervalSeconds * 1000, { summary: `follow: poll again in ${input.followIntervalSeconds}s` });
+      await pausable(state, input.followIntervalSeconds * 1000, `follow: poll again in ${input.followIntervalSeconds}s`);
     }
     if (workflowInfo().continueAsNewSuggested || pagesThisRun >= (input.maxPagesPerRun ?? DEFAULT_MAX_PAGES_PER_RUN)) {
       await condition(allHandlersFinished);
       await continueAsNew<typeof exportResource>({ ...input, state });
     }
   }
+}
+
+/** A durable timer that a pause cuts short (the loop then waits for resume and reckons again). */
+async function pausable(state: ExportState, ms: number, summary: string): Promise<void> {
+  await condition(() => state.paused, ms, { summary });
 }
 
 /** Zendesk's bucket header slows the pace before a 429 can happen. */

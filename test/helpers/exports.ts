@@ -12,6 +12,7 @@ import { ExportClient } from '../../client/export-client';
 import { createExportWorker } from '../../worker/create-worker';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../simulator';
 import type { ActivityOptions } from '../../activities';
+import { coordinatorWorkflowId } from '../../workflows/ids';
 
 export const SIM_EMAIL = 'admin@example.com';
 export const SIM_TOKEN = 'sim-token';
@@ -51,14 +52,21 @@ export async function startExportStack(
     });
   // The time-skipping server has no custom search attributes.
   const client = new ExportClient({ client: env.client, taskQueue, searchAttributes: !env.supportsTimeSkipping });
+  const account = `acct-${taskQueue.slice(5, 13)}`;
   return {
-    account: `acct-${taskQueue.slice(5, 13)}`,
+    account,
     sim,
     client,
     taskQueue,
     out,
     run: async (fn) => (await newWorker()).runUntil(fn),
     async close() {
+      // An idle coordinator outlives its exports for a minute, on a task queue no worker serves after
+      // this test: its timer would hold up time skipping in the next test.
+      await env.client.workflow
+        .getHandle(coordinatorWorkflowId(account))
+        .terminate('test finished')
+        .catch(() => undefined);
       await sim.close();
       rmSync(out, { recursive: true, force: true });
     },

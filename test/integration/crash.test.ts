@@ -7,8 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { startDevServer, type DevServer } from '../helpers/temporal';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { createDevServerEnv, startDevServer, type DevServer } from '../helpers/temporal';
 import { simulatorEnv } from '../helpers/exports';
 import { duplicates, newestById, readRecords, versionKeys } from '../helpers/output';
 import { startSimulator, type Simulator } from '../../simulator';
@@ -19,18 +19,18 @@ const CLI = path.resolve(__dirname, '../../bin/zendesk-export.js');
 let server: DevServer;
 let sim: Simulator;
 let out: string;
-let connection: Connection;
+let env: TestWorkflowEnvironment;
 const workers = new Set<ChildProcess>();
 
 beforeAll(async () => {
   server = await startDevServer();
   sim = await startSimulator({ sizes: { tickets: 600 }, rateLimits: 'off', recentWindowSeconds: 0, faults: { latencyMs: 50 } });
   out = mkdtempSync(path.join(os.tmpdir(), 'zendesk-export-crash-'));
-  connection = await Connection.connect({ address: server.address });
+  env = await createDevServerEnv(server);
 });
 afterAll(async () => {
   for (const w of workers) w.kill('SIGKILL');
-  await connection?.close();
+  await env?.teardown();
   await sim?.close();
   await server?.stop();
   rmSync(out, { recursive: true, force: true });
@@ -48,7 +48,7 @@ function startWorker(taskQueue: string): ChildProcess {
 
 test('SIGKILL of the worker mid-export, three times: complete, nothing lost, nothing twice', async () => {
   const taskQueue = 'crash-test';
-  const client = new ExportClient({ client: new Client({ connection }), taskQueue, startTimeoutMs: 60_000 });
+  const client = new ExportClient({ client: env.client, taskQueue, startTimeoutMs: 60_000 });
   let worker = startWorker(taskQueue);
   const handle = await client.start({
     account: 'acme',
