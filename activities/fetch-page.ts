@@ -68,6 +68,7 @@ async function fetchAndWrite(deps: FetchPageDeps, input: FetchPageInput, signal:
 
   try {
     await deps.sinkFor(input.destination).writePage({
+      account: input.account,
       exportId: input.exportId,
       resource: input.resource,
       endpoint: input.endpoint,

@@ -6,6 +6,7 @@ import { accountBaseUrl, ZendeskClient } from '../zendesk/http-client';
 import type { FetchPageInput } from '../workflows/types';
 import type { PageSink } from './destinations/destination';
 import { ndjsonSink } from './destinations/ndjson';
+import { postgresSink } from './destinations/postgres';
 import { fetchPageWith, type FetchPageDeps, type PageEvent } from './fetch-page';
 
 export interface ActivityOptions {
@@ -40,8 +41,7 @@ export function createActivities(options: ActivityOptions = {}) {
       const key = JSON.stringify(destination);
       let sink = sinks.get(key);
       if (!sink) {
-        sink = options.sinkFor?.(destination) ?? (destination.kind === 'ndjson' ? ndjsonSink(destination.dir) : undefined);
-        if (!sink) throw new Error(`This worker cannot write to a ${destination.kind} destination.`);
+        sink = options.sinkFor?.(destination) ?? (destination.kind === 'ndjson' ? ndjsonSink(destination.dir) : postgresSink(destination.url));
         sinks.set(key, sink);
       }
       return sink;

@@ -3,6 +3,7 @@ import type { EndpointId, Resource } from '../../zendesk/endpoints';
 import type { Position, ZendeskRecord } from '../../zendesk/page';
 
 export interface PageWrite {
+  account: string;
   exportId: string;
   resource: Resource;
   endpoint: EndpointId;
