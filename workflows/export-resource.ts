@@ -149,7 +149,7 @@ async function pageLoop(input: ExportInput, state: ExportState, setStatus: (s: E
     if (wait > 0) {
       setStatus('waiting-rate-budget', `${Math.ceil(wait / 1000)}s`);
       const started = Date.now();
-      await pausable(state, wait, `rate budget: ${state.share} requests per ${state.budget.seconds}s`);
+      await pausable(state, wait, `waiting for rate budget (${state.share} per ${state.budget.seconds}s)`);
       state.waitedMs += Date.now() - started;
       continue; // The share or the pause may have changed meanwhile.
     }

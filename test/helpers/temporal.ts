@@ -155,8 +155,12 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     const proc = spawn(cli!.path, args(), { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     child = proc;
     const append = (d: Buffer) => void (output = (output + d.toString()).slice(-8_000));
-    proc.stdout?.on('data', append);
-    proc.stderr?.on('data', append);
+    // Unref'd: a server a test forgot to stop must not keep Jest from exiting (the watchdog then kills it).
+    proc.unref();
+    for (const stream of [proc.stdout, proc.stderr]) {
+      stream?.on('data', append);
+      (stream as unknown as { unref?(): void } | null)?.unref?.();
+    }
     const spawned = await new Promise<Error | undefined>((resolve) => {
       proc.once('spawn', () => resolve(undefined));
       proc.once('error', resolve);
