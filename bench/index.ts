@@ -1,0 +1,25 @@
+/**
+ * `npm run bench [-- name ...]`: prints the figures recorded in BENCHMARKS.md. Names: rate-budget,
+ * overhead, memory. Each runs against the simulator on a real Temporal dev server.
+ */
+import { memory } from './memory';
+import { overhead } from './overhead';
+import { rateBudget } from './rate-budget';
+
+const BENCHMARKS: Record<string, () => Promise<void>> = { 'rate-budget': () => rateBudget(), overhead: () => overhead(), memory: () => memory() };
+
+async function main(): Promise<void> {
+  const names = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(BENCHMARKS);
+  for (const name of names) {
+    const run = BENCHMARKS[name];
+    if (!run) throw new Error(`Unknown benchmark "${name}". Choose from: ${Object.keys(BENCHMARKS).join(', ')}.`);
+    process.stdout.write(`== ${name}\n`);
+    await run();
+  }
+  process.exit(0);
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`${err.stack ?? err.message}\n`);
+  process.exit(1);
+});
