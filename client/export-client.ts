@@ -38,34 +38,43 @@ export interface ExportClientOptions {
 
 /** A running or finished export. */
 export class ExportHandle {
+  /** Signals, queries and cancellation go to the newest run, whichever continue-as-new made it. */
+  private readonly latest: WorkflowHandle<typeof exportResource>;
+  /** Results follow the run this handle was made for through its continue-as-new chain. */
+  private readonly run: WorkflowHandle<typeof exportResource>;
+
   constructor(
     /** The workflow's business ID, e.g. `zendesk-export/acme/tickets/tickets_cursor`. */
     readonly workflowId: string,
-    private readonly handle: WorkflowHandle<typeof exportResource>,
+    client: Client,
+    runId?: string,
     /** True when `start` found this export already running and returned it instead. */
     readonly alreadyRunning = false,
-  ) {}
+  ) {
+    this.latest = client.workflow.getHandle<typeof exportResource>(workflowId);
+    this.run = runId ? client.workflow.getHandle<typeof exportResource>(workflowId, runId) : this.latest;
+  }
 
   /** Position, counts and status. Works while running and after it stopped (a worker must be up). */
   progress(): Promise<ExportState> {
-    return this.handle.query(progressQuery);
+    return this.latest.query(progressQuery);
   }
   pause(): Promise<void> {
-    return this.handle.signal(pauseSignal);
+    return this.latest.signal(pauseSignal);
   }
   resume(): Promise<void> {
-    return this.handle.signal(resumeSignal);
+    return this.latest.signal(resumeSignal);
   }
   /** Stops the export; `result()` then says where it stopped. */
   async cancel(): Promise<void> {
-    await this.handle.cancel();
+    await this.latest.cancel();
   }
   /** Waits for the export to end: completed, or cancelled with its position. Throws on failure. */
   result(): Promise<ExportResult> {
-    return this.handle.result();
+    return this.run.result();
   }
   async describe(): Promise<ExportSummary> {
-    const d = await this.handle.describe();
+    const d = await this.latest.describe();
     const pending = d.raw.pendingActivities?.find((a) => (a.attempt ?? 0) > 1 && a.lastFailure?.message);
     return {
       workflowId: this.workflowId,
@@ -126,7 +135,7 @@ export class ExportClient {
     const workflowId = exportWorkflowId(input.account, input.resource, input.endpoint);
     const previous = await this.describeRun(workflowId);
     if (previous?.status.name === 'RUNNING') {
-      return new ExportHandle(workflowId, this.client.workflow.getHandle<typeof exportResource>(workflowId, previous.runId), true);
+      return new ExportHandle(workflowId, this.client, previous.runId, true);
     }
     await this.signalCoordinator(input);
     // The coordinator starts the export; wait for the new run, so the caller gets a live handle.
@@ -134,7 +143,7 @@ export class ExportClient {
     for (let delay = 50; Date.now() < deadline; delay = Math.min(delay * 2, 500)) {
       const current = await this.describeRun(workflowId);
       if (current && current.runId !== previous?.runId) {
-        return new ExportHandle(workflowId, this.client.workflow.getHandle<typeof exportResource>(workflowId, current.runId));
+        return new ExportHandle(workflowId, this.client, current.runId);
       }
       await new Promise((r) => setTimeout(r, delay));
     }
@@ -145,7 +154,7 @@ export class ExportClient {
 
   /** The export of an account, resource and endpoint (running or not). */
   handle(workflowId: string): ExportHandle {
-    return new ExportHandle(workflowId, this.client.workflow.getHandle<typeof exportResource>(workflowId));
+    return new ExportHandle(workflowId, this.client);
   }
 
   /**
