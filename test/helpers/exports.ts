@@ -13,6 +13,8 @@ import { createExportWorker } from '../../worker/create-worker';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../simulator';
 import type { ActivityOptions } from '../../activities';
 import { coordinatorWorkflowId } from '../../workflows/ids';
+import { WORKFLOWS_PATH } from '../../worker/create-worker';
+import { bundleWorkflows, createDevServerEnv, startDevServer, type DevServer } from './temporal';
 
 export const SIM_EMAIL = 'admin@example.com';
 export const SIM_TOKEN = 'sim-token';
@@ -71,4 +73,21 @@ export async function startExportStack(
       rmSync(out, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * One dev server, test environment and workflow bundle for a whole test file (started in beforeAll,
+ * torn down in afterAll); each test builds its own stack on them.
+ */
+export function useExportServer(): { readonly server: DevServer; readonly env: TestWorkflowEnvironment; readonly bundle: { code: string } } {
+  const shared = {} as { server: DevServer; env: TestWorkflowEnvironment; bundle: { code: string } };
+  beforeAll(async () => {
+    shared.server = await startDevServer();
+    [shared.env, shared.bundle] = await Promise.all([createDevServerEnv(shared.server), bundleWorkflows(WORKFLOWS_PATH)]);
+  });
+  afterAll(async () => {
+    await shared.env?.teardown();
+    await shared.server?.stop();
+  });
+  return shared;
 }

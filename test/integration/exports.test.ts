@@ -2,32 +2,19 @@
  * Exports end to end on a real Temporal dev server: real workflows, real activities, real HTTP to the
  * simulator, NDJSON written to a temp folder and compared with the simulator's own data.
  */
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflows, createDevServerEnv, startDevServer, type DevServer } from '../helpers/temporal';
-import { SIM_TOKEN, startExportStack, type ExportStack } from '../helpers/exports';
+import { SIM_TOKEN, startExportStack, useExportServer, type ExportStack } from '../helpers/exports';
 import { duplicates, newestById, readRecords, readSideload, versionKeys } from '../helpers/output';
-import { WORKFLOWS_PATH } from '../../worker/create-worker';
 import { ENDPOINTS, RESOURCE_SPECS, type Resource } from '../../zendesk/endpoints';
 import { exportWorkflowId } from '../../workflows/ids';
 import type { ExportRequest } from '../../client/request';
 import type { ExportState } from '../../workflows/types';
 
-let server: DevServer;
-let env: TestWorkflowEnvironment;
-let bundle: { code: string };
 let stack: ExportStack;
 
 const FAST = { requests: 1000, seconds: 1 };
 const SIZES = { tickets: 180, users: 150, organizations: 70, ticket_events: 200 };
 
-beforeAll(async () => {
-  server = await startDevServer();
-  [env, bundle] = await Promise.all([createDevServerEnv(server), bundleWorkflows(WORKFLOWS_PATH)]);
-});
-afterAll(async () => {
-  await env?.teardown();
-  await server?.stop();
-});
+const shared = useExportServer();
 afterEach(async () => {
   await stack?.close();
 });
@@ -48,7 +35,7 @@ function expectExactlyOnce(resource: Resource, expected: Record<string, unknown>
 describe('each of the seven endpoints exports a seeded account completely and exactly once', () => {
   const cases = ENDPOINTS.flatMap((e) => e.resources.map((resource) => ({ endpoint: e.id, resource, paging: e.paging })));
   test.each(cases)('$endpoint ($resource)', async ({ endpoint, resource, paging }) => {
-    stack = await startExportStack(env, bundle, { simulator: { sizes: SIZES, rateLimits: 'off' } });
+    stack = await startExportStack(shared.env, shared.bundle, { simulator: { sizes: SIZES, rateLimits: 'off' } });
     const sample = endpoint === 'sample';
     const result = await stack.run(async () => {
       const handle = await stack.client.start(
@@ -64,7 +51,7 @@ describe('each of the seven endpoints exports a seeded account completely and ex
 });
 
 test('sideloads, exclude_deleted and per_page reach Zendesk and the output', async () => {
-  stack = await startExportStack(env, bundle, { simulator: { sizes: SIZES, rateLimits: 'off' } });
+  stack = await startExportStack(shared.env, shared.bundle, { simulator: { sizes: SIZES, rateLimits: 'off' } });
   await stack.run(async () => {
     const [tickets, events] = await stack.client.startMany([
       request('tickets', { include: ['users', 'groups'], excludeDeleted: true, perPage: 40 }),
@@ -83,7 +70,7 @@ test('sideloads, exclude_deleted and per_page reach Zendesk and the output', asy
 });
 
 test('support_type_scope defaults to all: tickets handled by AI agents are not left out', async () => {
-  stack = await startExportStack(env, bundle, { simulator: { sizes: SIZES, rateLimits: 'off' } });
+  stack = await startExportStack(shared.env, shared.bundle, { simulator: { sizes: SIZES, rateLimits: 'off' } });
   await stack.run(async () => (await stack.client.start(request('tickets'))).result());
   const all = stack.sim.expected(undefined, 'tickets', { supportTypeScope: 'all' });
   const agentOnly = stack.sim.expected(undefined, 'tickets', { supportTypeScope: 'agent' });
@@ -92,7 +79,7 @@ test('support_type_scope defaults to all: tickets handled by AI agents are not l
 });
 
 test('pause holds the export and resume finishes it; continue-as-new every 3 pages carries the state', async () => {
-  stack = await startExportStack(env, bundle, { simulator: { sizes: SIZES, rateLimits: 'off' } });
+  stack = await startExportStack(shared.env, shared.bundle, { simulator: { sizes: SIZES, rateLimits: 'off' } });
   const result = await stack.run(async () => {
     const handle = await stack.client.start(request('users', { perPage: 10, maxPagesPerRun: 3 }));
     await handle.pause();
@@ -107,12 +94,12 @@ test('pause holds the export and resume finishes it; continue-as-new every 3 pag
   expectExactlyOnce('users', stack.sim.expected(undefined, 'users'));
   // Several runs: the export continued as new and lost nothing on the way.
   const runs = [];
-  for await (const w of env.client.workflow.list({ query: `WorkflowId = '${exportWorkflowId(stack.account, 'users', 'users_cursor')}'` })) runs.push(w);
+  for await (const w of shared.env.client.workflow.list({ query: `WorkflowId = '${exportWorkflowId(stack.account, 'users', 'users_cursor')}'` })) runs.push(w);
   expect(runs.length).toBeGreaterThan(3);
 });
 
 test('cancel mid-export, then resume: nothing lost, nothing written twice', async () => {
-  stack = await startExportStack(env, bundle, { simulator: { sizes: SIZES, rateLimits: 'off', faults: { latencyMs: 40 } } });
+  stack = await startExportStack(shared.env, shared.bundle, { simulator: { sizes: SIZES, rateLimits: 'off', faults: { latencyMs: 40 } } });
   const id = exportWorkflowId(stack.account, 'tickets', 'tickets_time');
   const cancelled = await stack.run(async () => {
     const handle = await stack.client.start(request('tickets', { mode: 'time', perPage: 10 }));
@@ -129,7 +116,7 @@ test('cancel mid-export, then resume: nothing lost, nothing written twice', asyn
 });
 
 test('follow mode exports records that appear after end_of_stream', async () => {
-  stack = await startExportStack(env, bundle, { simulator: { sizes: SIZES, rateLimits: 'off' } });
+  stack = await startExportStack(shared.env, shared.bundle, { simulator: { sizes: SIZES, rateLimits: 'off' } });
   await stack.run(async () => {
     const handle = await stack.client.start(request('organizations', { followIntervalSeconds: 1 }));
     await waitFor(handle, (s) => s.status === 'following');
@@ -143,7 +130,7 @@ test('follow mode exports records that appear after end_of_stream', async () => 
 });
 
 test('a time-based export stuck on one second switches to the cursor endpoint and loses nothing', async () => {
-  stack = await startExportStack(env, bundle, { simulator: { sizes: SIZES, sameSecond: 60, growPages: false, rateLimits: 'off' } });
+  stack = await startExportStack(shared.env, shared.bundle, { simulator: { sizes: SIZES, sameSecond: 60, growPages: false, rateLimits: 'off' } });
   const result = await stack.run(async () => (await stack.client.start(request('tickets', { mode: 'time', perPage: 20 }))).result());
   expect(result.state.endpoint).toBe('tickets_cursor');
   expect(result.state.notes.join(' ')).toMatch(/switched from tickets_time to tickets_cursor/);
@@ -151,13 +138,13 @@ test('a time-based export stuck on one second switches to the cursor endpoint an
 });
 
 test('a stuck time-only endpoint grows its page, and stops clearly when it cannot', async () => {
-  stack = await startExportStack(env, bundle, { simulator: { sizes: SIZES, sameSecond: 60, growPages: false, rateLimits: 'off' } });
+  stack = await startExportStack(shared.env, shared.bundle, { simulator: { sizes: SIZES, sameSecond: 60, growPages: false, rateLimits: 'off' } });
   const grown = await stack.run(async () => (await stack.client.start(request('organizations', { perPage: 20 }))).result());
   expect(grown.state.perPage).toBeGreaterThanOrEqual(80);
   expectExactlyOnce('organizations', stack.sim.expected(undefined, 'organizations'));
 
   await stack.close();
-  stack = await startExportStack(env, bundle, { simulator: { sizes: { ...SIZES, organizations: 1200 }, sameSecond: 1100, growPages: false, rateLimits: 'off' } });
+  stack = await startExportStack(shared.env, shared.bundle, { simulator: { sizes: { ...SIZES, organizations: 1200 }, sameSecond: 1100, growPages: false, rateLimits: 'off' } });
   await expect(stack.run(async () => (await stack.client.start(request('organizations'))).result())).rejects.toMatchObject({
     cause: expect.objectContaining({ message: expect.stringMatching(/share second \d+ .* rather than skip records/) }),
   });
@@ -165,14 +152,14 @@ test('a stuck time-only endpoint grows its page, and stops clearly when it canno
 
 test('a 422 "Too recent start_time" is caught up, not a failure', async () => {
   // A window wider than the epoch: every start_time is "too recent" for this simulator.
-  stack = await startExportStack(env, bundle, { simulator: { sizes: SIZES, rateLimits: 'off', recentWindowSeconds: 2_000_000_000 } });
+  stack = await startExportStack(shared.env, shared.bundle, { simulator: { sizes: SIZES, rateLimits: 'off', recentWindowSeconds: 2_000_000_000 } });
   const result = await stack.run(async () => (await stack.client.start(request('organizations'))).result());
   expect(result.outcome).toBe('completed');
   expect(result.state.records).toBe(0);
 });
 
 test('a bad token fails the export at once, naming the account and never the token', async () => {
-  stack = await startExportStack(env, bundle, { simulator: { sizes: SIZES, rateLimits: 'off' }, workerEnv: { ZENDESK_API_TOKEN: 'wrong-token' } });
+  stack = await startExportStack(shared.env, shared.bundle, { simulator: { sizes: SIZES, rateLimits: 'off' }, workerEnv: { ZENDESK_API_TOKEN: 'wrong-token' } });
   const error = await stack.run(async () => (await stack.client.start(request('users'))).result().catch((e: Error) => e));
   const text = JSON.stringify(error, Object.getOwnPropertyNames(error)) + String((error as Error).cause);
   expect(text).toContain(stack.account);
@@ -182,15 +169,15 @@ test('a bad token fails the export at once, naming the account and never the tok
 });
 
 test('workflow histories hold neither the token nor any record body', async () => {
-  stack = await startExportStack(env, bundle, { simulator: { sizes: SIZES, rateLimits: 'off' } });
+  stack = await startExportStack(shared.env, shared.bundle, { simulator: { sizes: SIZES, rateLimits: 'off' } });
   await stack.run(async () => {
     const handles = await stack.client.startMany((['tickets', 'users'] as const).map((r) => request(r, { perPage: 50 })));
     return Promise.all(handles.map((h) => h.result()));
   });
   const tickets = stack.sim.expected(undefined, 'tickets', { supportTypeScope: 'all' });
   const bodies = [...tickets.slice(0, 20).map((t) => String(t.subject)), ...tickets.slice(0, 20).map((t) => String(t.description))];
-  for await (const w of env.client.workflow.list({ query: `WorkflowId STARTS_WITH 'zendesk-'` })) {
-    const history = JSON.stringify(await env.client.workflow.getHandle(w.workflowId, w.runId).fetchHistory());
+  for await (const w of shared.env.client.workflow.list({ query: `WorkflowId STARTS_WITH 'zendesk-'` })) {
+    const history = JSON.stringify(await shared.env.client.workflow.getHandle(w.workflowId, w.runId).fetchHistory());
     const decoded = history.replace(/"data":"([A-Za-z0-9+/=]+)"/g, (_, b64: string) => Buffer.from(b64, 'base64').toString('utf8'));
     expect(decoded).not.toContain(SIM_TOKEN);
     for (const body of bodies) expect(decoded).not.toContain(body);

@@ -5,27 +5,14 @@
  */
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflows, createDevServerEnv, startDevServer, type DevServer } from '../helpers/temporal';
-import { startExportStack, type ExportStack } from '../helpers/exports';
+import { startExportStack, useExportServer, type ExportStack } from '../helpers/exports';
 import { duplicates, newestById, readRecords, versionKeys } from '../helpers/output';
-import { WORKFLOWS_PATH } from '../../worker/create-worker';
 import type { ExportState } from '../../workflows/types';
 
 const FAST = { requests: 1000, seconds: 1 };
-let server: DevServer;
-let env: TestWorkflowEnvironment;
-let bundle: { code: string };
 let stack: ExportStack;
 
-beforeAll(async () => {
-  server = await startDevServer();
-  [env, bundle] = await Promise.all([createDevServerEnv(server), bundleWorkflows(WORKFLOWS_PATH)]);
-});
-afterAll(async () => {
-  await env?.teardown();
-  await server?.stop();
-});
+const shared = useExportServer();
 afterEach(async () => {
   await stack?.close();
 });
@@ -45,11 +32,11 @@ async function until(progress: () => Promise<ExportState>, predicate: (s: Export
 }
 
 test('the Temporal server stopped and restarted on its SQLite file: the export completes, exactly once', async () => {
-  stack = await startExportStack(env, bundle, { simulator: { sizes: { tickets: 300 }, rateLimits: 'off', faults: { latencyMs: 40 } } });
+  stack = await startExportStack(shared.env, shared.bundle, { simulator: { sizes: { tickets: 300 }, rateLimits: 'off', faults: { latencyMs: 40 } } });
   const result = await stack.run(async () => {
     const handle = await stack.client.start({ account: stack.account, resource: 'tickets', mode: 'time', startTime: 0, perPage: 10, destination: stack.out, rateLimit: FAST });
     await until(() => handle.progress(), (s) => s.pages >= 8);
-    await server.restart();
+    await shared.server.restart();
     return handle.result();
   });
   expect(result.outcome).toBe('completed');
@@ -57,7 +44,7 @@ test('the Temporal server stopped and restarted on its SQLite file: the export c
 });
 
 test('an output folder that cannot be written holds the export at its page; once writable it goes on without a gap', async () => {
-  stack = await startExportStack(env, bundle, { simulator: { sizes: { tickets: 200 }, rateLimits: 'off', faults: { latencyMs: 20 } } });
+  stack = await startExportStack(shared.env, shared.bundle, { simulator: { sizes: { tickets: 200 }, rateLimits: 'off', faults: { latencyMs: 20 } } });
   const folder = path.join(stack.out, 'tickets');
   const result = await stack.run(async () => {
     const handle = await stack.client.start({ account: stack.account, resource: 'tickets', mode: 'time', startTime: 0, perPage: 10, destination: stack.out, rateLimit: FAST });
@@ -81,7 +68,7 @@ test('an output folder that cannot be written holds the export at its page; once
 });
 
 test('bursts of 500/503, dropped connections and truncated pages: retried, nothing skipped', async () => {
-  stack = await startExportStack(env, bundle, { simulator: { sizes: { tickets: 200 }, rateLimits: 'off', faults: { failRate: 0.15, dropRate: 0.05, malformedRate: 0.05 } } });
+  stack = await startExportStack(shared.env, shared.bundle, { simulator: { sizes: { tickets: 200 }, rateLimits: 'off', faults: { failRate: 0.15, dropRate: 0.05, malformedRate: 0.05 } } });
   const result = await stack.run(async () => {
     const handle = await stack.client.start({ account: stack.account, resource: 'tickets', mode: 'time', startTime: 0, perPage: 10, destination: stack.out, rateLimit: FAST });
     return handle.result();
