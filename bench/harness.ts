@@ -27,7 +27,7 @@ export async function startBench(simulator: SimulatorOptions, worker: { maxConcu
   }
   const dir = mkdtempSync(path.join(os.tmpdir(), 'zendesk-export-bench-'));
   const [server, sim] = await Promise.all([
-    startDevServer({ dbFilename: path.join(dir, 'temporal.sqlite') }),
+    startDevServer(),
     startSimulator({ recentWindowSeconds: 0, ...simulator }),
   ]);
   const native = await NativeConnection.connect({ address: server.address });

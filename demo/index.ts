@@ -50,7 +50,7 @@ async function main(): Promise<void> {
   const external = process.env.TEMPORAL_ADDRESS;
   const server = external
     ? undefined
-    : await startDevServer({ dbFilename: path.join(ROOT, '.temporal', 'dev.sqlite'), port: await portOr(7233), uiPort: await portOr(8233) });
+    : await startDevServer({ dbFilename: path.join(ROOT, '.temporal', 'dev.sqlite'), port: await portOr(7233), ui: await portOr(8233) });
   const address = external ?? server!.address;
   process.stdout.write(
     (real ? `Exporting Zendesk account ${account}.\n` : `Zendesk simulator at ${sim!.url} (account "${account}", ${DEMO_BUDGET.requests} requests per ${DEMO_BUDGET.seconds}s).\n`) +

@@ -11,8 +11,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { findTemporalCli, findTestServer } from '../../scripts/temporal-binaries';
 import * as activities from './activities';
 import { sleepAndGreet } from './workflows';
+import { SEARCH_ATTRIBUTE_NAMES } from '../../workflows/ids';
 import {
-  SEARCH_ATTRIBUTES,
   bundleWorkflows,
   createDevServerEnv,
   createTimeSkippingEnv,
@@ -85,7 +85,7 @@ describe('dev server', () => {
     env = await createDevServerEnv(server);
 
     const { customAttributes } = await env.connection.operatorService.listSearchAttributes({ namespace: server.namespace });
-    for (const name of Object.keys(SEARCH_ATTRIBUTES)) {
+    for (const name of Object.values(SEARCH_ATTRIBUTE_NAMES)) {
       expect(customAttributes?.[name]).toBe(IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD);
     }
     expect(customAttributes?.ToolchainProbe).toBe(IndexedValueType.INDEXED_VALUE_TYPE_INT);
