@@ -1,4 +1,7 @@
-/** What every benchmark needs: a dev server, the simulator, a worker, a client; all stopped by `close`. */
+/**
+ * What every benchmark needs: a dev server, the simulator, a client and (unless the benchmark runs its
+ * own worker processes) an in-process worker; all stopped by `close`.
+ */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,44 +16,52 @@ export interface Bench {
   sim: Simulator;
   server: DevServer;
   client: ExportClient;
-  worker: Worker;
   out: string;
   close(): Promise<void>;
 }
 
+export interface BenchOptions {
+  taskQueue?: string;
+  /** Run a worker in this process. @default true */
+  inProcessWorker?: boolean;
+  maxConcurrentActivityTaskExecutions?: number;
+}
+
 let runtime = false;
 
-export async function startBench(simulator: SimulatorOptions, worker: { maxConcurrentActivityTaskExecutions?: number } = {}): Promise<Bench> {
+export async function startBench(simulator: SimulatorOptions, options: BenchOptions = {}): Promise<Bench> {
   if (!runtime) {
     Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }), forward: {} } } });
     runtime = true;
   }
+  const taskQueue = options.taskQueue ?? 'bench';
   const dir = mkdtempSync(path.join(os.tmpdir(), 'zendesk-export-bench-'));
-  const [server, sim] = await Promise.all([
-    startDevServer(),
-    startSimulator({ recentWindowSeconds: 0, ...simulator }),
-  ]);
-  const native = await NativeConnection.connect({ address: server.address });
-  const w = await createExportWorker({
-    connection: native,
-    taskQueue: 'bench',
-    activities: { env: { ZENDESK_BASE_URL: sim.url, ZENDESK_EMAIL: DEFAULT_API_TOKEN.email, ZENDESK_API_TOKEN: DEFAULT_API_TOKEN.token } },
-    worker,
-  });
-  const running = w.run();
+  const [server, sim] = await Promise.all([startDevServer(), startSimulator({ recentWindowSeconds: 0, ...simulator })]);
+  let worker: { native: NativeConnection; worker: Worker; running: Promise<void> } | undefined;
+  if (options.inProcessWorker ?? true) {
+    const native = await NativeConnection.connect({ address: server.address });
+    const w = await createExportWorker({
+      connection: native,
+      taskQueue,
+      activities: { env: { ZENDESK_BASE_URL: sim.url, ZENDESK_EMAIL: DEFAULT_API_TOKEN.email, ZENDESK_API_TOKEN: DEFAULT_API_TOKEN.token } },
+      worker: { maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions },
+    });
+    worker = { native, worker: w, running: w.run() };
+  }
   const connection = await Connection.connect({ address: server.address });
-  const client = new ExportClient({ client: new Client({ connection }), taskQueue: 'bench', startTimeoutMs: 60_000 });
+  const client = new ExportClient({ client: new Client({ connection }), taskQueue, startTimeoutMs: 120_000 });
   return {
     sim,
     server,
     client,
-    worker: w,
     out: path.join(dir, 'out'),
     async close() {
-      w.shutdown();
-      await running;
+      if (worker) {
+        worker.worker.shutdown();
+        await worker.running;
+        await worker.native.close();
+      }
       await connection.close();
-      await native.close();
       await sim.close();
       await server.stop();
       rmSync(dir, { recursive: true, force: true });
@@ -65,3 +76,12 @@ export function median(values: number[]): number {
 }
 
 export const print = (line: string) => process.stdout.write(`${line}\n`);
+
+/** Credentials a worker process needs for the simulator (optionally its per-account URLs). */
+export function simulatorWorkerEnv(sim: Simulator, perAccount = false): Record<string, string> {
+  return {
+    ZENDESK_BASE_URL: perAccount ? `${sim.url}/accounts/{account}` : sim.url,
+    ZENDESK_EMAIL: DEFAULT_API_TOKEN.email,
+    ZENDESK_API_TOKEN: DEFAULT_API_TOKEN.token,
+  };
+}

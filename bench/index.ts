@@ -1,12 +1,20 @@
 /**
  * `npm run bench [-- name ...]`: prints the figures recorded in BENCHMARKS.md. Names: rate-budget,
- * overhead, memory. Each runs against the simulator on a real Temporal dev server.
+ * overhead, memory, many-accounts, recovery. Each runs against the simulator on a real Temporal dev server.
  */
+import { manyAccounts } from './many-accounts';
 import { memory } from './memory';
 import { overhead } from './overhead';
 import { rateBudget } from './rate-budget';
+import { recovery } from './recovery';
 
-const BENCHMARKS: Record<string, () => Promise<void>> = { 'rate-budget': () => rateBudget(), overhead: () => overhead(), memory: () => memory() };
+const BENCHMARKS: Record<string, () => Promise<void>> = {
+  'rate-budget': () => rateBudget(),
+  overhead: () => overhead(),
+  memory: () => memory(),
+  'many-accounts': () => manyAccounts(),
+  recovery: () => recovery(),
+};
 
 async function main(): Promise<void> {
   const names = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(BENCHMARKS);

@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     (real ? `Exporting Zendesk account ${account}.\n` : `Zendesk simulator at ${sim!.url} (account "${account}", ${DEMO_BUDGET.requests} requests per ${DEMO_BUDGET.seconds}s).\n`) +
       `Temporal at ${address}${server?.uiUrl ? `; watch it in the Web UI: ${server.uiUrl}/namespaces/default/workflows` : ''}\n` +
-      `Writing NDJSON to ${path.join(ROOT, 'export')}/<resource>/. Ctrl-C stops; npm start again resumes.\n\n`,
+      `Writing NDJSON to ${path.join(ROOT, 'export', account)}/<resource>/. Ctrl-C stops; npm start again resumes.\n\n`,
   );
 
   const nativeConnection = await NativeConnection.connect({ address });

@@ -1,10 +1,11 @@
 /**
- * NDJSON files, the default destination. Layout: `<dir>/<resource>/<endpoint>-<origin>-<page>.ndjson`,
- * one record per line as Zendesk returned it, and sideloads in `<dir>/<resource>/<sideload>/` under
- * the same file name. A page is written to a temporary file and renamed into place, so a crash never
+ * NDJSON files, the default destination. Layout: `<dir>/<account>/<resource>/<endpoint>-<origin>-<page>.ndjson`,
+ * one record per line as Zendesk returned it, and sideloads in `<dir>/<account>/<resource>/<sideload>/`
+ * under the same file name (accounts apart, so several can share one destination). A page is written to a temporary file and renamed into place, so a crash never
  * leaves half a page and a retry replaces the page whole.
  */
 import { promises as fs } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { DestinationError, type PageSink, type PageWrite } from './destination';
 
@@ -18,7 +19,8 @@ async function replaceFile(file: string, records: readonly unknown[]): Promise<v
     return;
   }
   await fs.mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
+  // Unique: an abandoned attempt of the same page may still be writing beside its retry.
+  const tmp = `${file}.tmp-${randomUUID()}`;
   let text = '';
   for (const record of records) text += JSON.stringify(record) + '\n';
   await fs.writeFile(tmp, text);
@@ -29,7 +31,7 @@ export function ndjsonSink(dir: string): PageSink {
   return {
     async writePage(page) {
       const name = pageFileName(page);
-      const folder = path.join(dir, page.resource);
+      const folder = path.join(dir, page.account, page.resource);
       try {
         await replaceFile(path.join(folder, name), page.records);
         for (const [sideload, records] of Object.entries(page.sideloads)) {

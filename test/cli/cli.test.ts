@@ -81,7 +81,7 @@ test('run exports and exits 0; status, list and a second start agree', async () 
   expect(run.stderr).toBe('');
   expect(run.code).toBe(0);
   expect(run.stdout).toMatch(/zendesk-export\/clitest\/organizations\/organizations: completed, 30 records/);
-  expect(readdirSync(path.join(out, 'organizations')).length).toBeGreaterThan(0);
+  expect(readdirSync(path.join(out, 'clitest', 'organizations')).length).toBeGreaterThan(0);
 
   const status = await cli(['--json', 'status', 'organizations']);
   expect(status.code).toBe(0);

@@ -71,7 +71,7 @@ test('SIGKILL of the worker mid-export, three times: complete, nothing lost, not
   const result = await handle.result();
   worker.kill('SIGTERM');
   expect(result.outcome).toBe('completed');
-  const written = readRecords(out, 'tickets');
+  const written = readRecords(path.join(out, 'acme'), 'tickets');
   expect(duplicates(versionKeys(written, 'generated_timestamp'))).toEqual([]);
   const expected = sim.expected(undefined, 'tickets', { supportTypeScope: 'all' });
   expect([...newestById(written, 'generated_timestamp').keys()].sort()).toEqual(expected.map((t) => String(t.id)).sort());

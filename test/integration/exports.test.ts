@@ -2,6 +2,7 @@
  * Exports end to end on a real Temporal dev server: real workflows, real activities, real HTTP to the
  * simulator, NDJSON written to a temp folder and compared with the simulator's own data.
  */
+import path from 'node:path';
 import { SIM_TOKEN, startExportStack, useExportServer, type ExportStack } from '../helpers/exports';
 import { duplicates, newestById, readRecords, readSideload, versionKeys } from '../helpers/output';
 import { ENDPOINTS, RESOURCE_SPECS, type Resource } from '../../zendesk/endpoints';
@@ -23,9 +24,9 @@ function request(resource: Resource, extra: Partial<ExportRequest> = {}): Export
   return { account: stack.account, resource, startTime: 0, destination: stack.out, rateLimit: FAST, ...extra };
 }
 
-function expectExactlyOnce(resource: Resource, expected: Record<string, unknown>[]) {
+function expectExactlyOnce(resource: Resource, expected: Record<string, unknown>[], out = path.join(stack.out, stack.account)) {
   const { versionField } = RESOURCE_SPECS[resource];
-  const written = readRecords(stack.out, resource);
+  const written = readRecords(out, resource);
   expect(duplicates(versionKeys(written, versionField))).toEqual([]);
   const newest = newestById(written, versionField);
   expect([...newest.keys()].sort()).toEqual(expected.map((r) => String(r.id)).sort());
@@ -61,10 +62,10 @@ test('sideloads, exclude_deleted and per_page reach Zendesk and the output', asy
   });
   const expected = stack.sim.expected(undefined, 'tickets', { supportTypeScope: 'all', excludeDeleted: true });
   expectExactlyOnce('tickets', expected);
-  expect(readRecords(stack.out, 'tickets').some((t) => t.status === 'deleted')).toBe(false);
-  expect(readSideload(stack.out, 'tickets', 'users').length).toBeGreaterThan(0);
-  expect(readSideload(stack.out, 'tickets', 'groups').length).toBeGreaterThan(0);
-  const comments = readRecords(stack.out, 'ticket_events').flatMap((e) => (e.child_events as { event_type?: string }[]) ?? []);
+  expect(readRecords(path.join(stack.out, stack.account), 'tickets').some((t) => t.status === 'deleted')).toBe(false);
+  expect(readSideload(path.join(stack.out, stack.account), 'tickets', 'users').length).toBeGreaterThan(0);
+  expect(readSideload(path.join(stack.out, stack.account), 'tickets', 'groups').length).toBeGreaterThan(0);
+  const comments = readRecords(path.join(stack.out, stack.account), 'ticket_events').flatMap((e) => (e.child_events as { event_type?: string }[]) ?? []);
   expect(comments.some((c) => c.event_type === 'Comment')).toBe(true);
   expect(stack.sim.stats().requestsByEndpoint.tickets_cursor).toBe(Math.ceil(expected.length / 40) + (expected.length % 40 === 0 ? 1 : 0));
 });
@@ -113,6 +114,24 @@ test('cancel mid-export, then resume: nothing lost, nothing written twice', asyn
   expect(result.outcome).toBe('completed');
   expect(result.state.pages).toBeGreaterThan(cancelled.state.pages);
   expectExactlyOnce('tickets', stack.sim.expected(undefined, 'tickets', { supportTypeScope: 'all' }));
+});
+
+test('two accounts exporting into one destination at once keep apart: each complete, exactly once', async () => {
+  stack = await startExportStack(shared.env, shared.bundle, { simulator: { sizes: SIZES, rateLimits: 'off', seed: 1 } });
+  const other = await startExportStack(shared.env, shared.bundle, { simulator: { sizes: SIZES, rateLimits: 'off', seed: 2 } });
+  try {
+    const both = { mode: 'time' as const, perPage: 10, destination: stack.out };
+    await stack.run(() =>
+      other.run(async () => {
+        const handles = [await stack.client.start(request('tickets', both)), await other.client.start({ ...request('tickets', both), account: other.account })];
+        return Promise.all(handles.map((h) => h.result()));
+      }),
+    );
+    expectExactlyOnce('tickets', stack.sim.expected(undefined, 'tickets', { supportTypeScope: 'all' }));
+    expectExactlyOnce('tickets', other.sim.expected(undefined, 'tickets', { supportTypeScope: 'all' }), path.join(stack.out, other.account));
+  } finally {
+    await other.close();
+  }
 });
 
 test('follow mode exports records that appear after end_of_stream', async () => {

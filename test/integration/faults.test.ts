@@ -18,7 +18,7 @@ afterEach(async () => {
 });
 
 function expectExactlyOnce(expected: Record<string, unknown>[]) {
-  const written = readRecords(stack.out, 'tickets');
+  const written = readRecords(path.join(stack.out, stack.account), 'tickets');
   expect(duplicates(versionKeys(written, 'generated_timestamp'))).toEqual([]);
   expect([...newestById(written, 'generated_timestamp').keys()].sort()).toEqual(expected.map((t) => String(t.id)).sort());
 }
@@ -45,7 +45,7 @@ test('the Temporal server stopped and restarted on its SQLite file: the export c
 
 test('an output folder that cannot be written holds the export at its page; once writable it goes on without a gap', async () => {
   stack = await startExportStack(shared.env, shared.bundle, { simulator: { sizes: { tickets: 200 }, rateLimits: 'off', faults: { latencyMs: 20 } } });
-  const folder = path.join(stack.out, 'tickets');
+  const folder = path.join(stack.out, stack.account, 'tickets');
   const result = await stack.run(async () => {
     const handle = await stack.client.start({ account: stack.account, resource: 'tickets', mode: 'time', startTime: 0, perPage: 10, destination: stack.out, rateLimit: FAST });
     await until(() => handle.progress(), (s) => s.pages >= 3);
