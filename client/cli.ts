@@ -2,12 +2,11 @@
  * `zendesk-export`: parses argv, calls the client library, prints. Known mistakes print one sentence
  * and exit 2; a failed export exits 1; anything unexpected says so, with the stack only under --debug.
  */
-import axios from 'axios';
-import { Command, Option } from 'commander';
-import { accountBaseUrl } from '../zendesk/http-client';
+import { Command, CommanderError, Option } from 'commander';
 import { ENDPOINTS, RESOURCES, chooseEndpoint, isResource, type Paging, type Resource } from '../zendesk/endpoints';
 import { exportWorkflowId } from '../workflows/ids';
 import { ExportClient, type ExportHandle } from './export-client';
+import { checkOutputFolder, probeZendesk } from './preflight';
 import { progressLine } from './progress';
 import { EXIT, failureMessage, watch } from './watch';
 import { parseRateLimit, toExportInput, UserError, type ExportRequest } from './request';
@@ -88,23 +87,16 @@ function workflowIdOf(resource: string | undefined, flags: { account?: string; m
   return exportWorkflowId(account(flags), r!, chosen.endpoint.id);
 }
 
-/**
- * One request to the account's base URL, so a wrong subdomain or a dead proxy is one clear sentence
- * now, not an export retrying forever. Any HTTP answer will do; credentials are the worker's.
- */
-async function probeZendesk(accountName: string): Promise<void> {
-  const url = accountBaseUrl(accountName, process.env.ZENDESK_BASE_URL);
-  try {
-    await axios.get(`${url}/api/v2/incremental/tickets/cursor`, { timeout: 10_000, validateStatus: () => true, maxRedirects: 0 });
-  } catch (err) {
-    const e = err as { code?: string; message?: string };
-    throw new UserError(`Cannot reach Zendesk at ${url} (${e.code ?? e.message}): check the subdomain or ZENDESK_BASE_URL, or pass --no-probe if only the worker can reach it.`);
-  }
+/** The checks before a start, unless --no-probe: Zendesk answers and accepts the credentials, the folder takes files. */
+async function preflight(requests: ExportRequest[], flags: ExportFlags): Promise<void> {
+  if (!flags.probe) return;
+  await probeZendesk(requests[0]!.account);
+  await checkOutputFolder(toExportInput(requests[0]!).destination);
 }
 
 function addExportFlags(command: Command): Command {
   return command
-    .option('--no-probe', 'do not check that Zendesk answers before starting')
+    .option('--no-probe', 'do not check Zendesk (reachable, credentials accepted) and the output folder before starting')
     .option('-a, --account <subdomain>', 'Zendesk account (default: $ZENDESK_SUBDOMAIN)')
     .addOption(new Option('--mode <mode>', 'cursor or time paging (default: cursor where it exists)').choices(['cursor', 'time']))
     .option('--sample', 'use the sample endpoint (50 records a page, 10 requests per 20 minutes)')
@@ -147,7 +139,9 @@ export function buildProgram(): Command {
     .option('--task-queue <name>', 'task queue of the workers (default: zendesk-export)')
     .option('--json', 'machine-readable output, one JSON object per line')
     .option('--debug', 'print stack traces of unexpected errors')
-    .showHelpAfterError()
+    // Usage mistakes become one sentence and exit 2 in main(), like every other bad input.
+    .exitOverride()
+    .configureOutput({ outputError: () => undefined })
     .addHelpText(
       'after',
       `
@@ -182,7 +176,7 @@ Examples:
       .description('start exports and show their progress until they end (Ctrl-C detaches)'),
   ).action(async (names: string[], flags: ExportFlags) => {
     const requests = requestsOf(names, flags);
-    if (flags.probe) await probeZendesk(requests[0]!.account);
+    await preflight(requests, flags);
     process.exitCode = await withClient(global(), async (client) => {
       const handles = await client.startMany(requests);
       for (const h of handles) if (h.alreadyRunning) process.stderr.write(`${h.workflowId} is already running; watching it.\n`);
@@ -197,7 +191,7 @@ Examples:
       .description('start exports and return at once'),
   ).action(async (names: string[], flags: ExportFlags) => {
     const requests = requestsOf(names, flags);
-    if (flags.probe) await probeZendesk(requests[0]!.account);
+    await preflight(requests, flags);
     await withClient(global(), async (client) => {
       for (const h of await client.startMany(requests)) {
         if (global().json) print(JSON.stringify({ workflowId: h.workflowId, alreadyRunning: h.alreadyRunning }));
@@ -269,6 +263,7 @@ Examples:
     await withClient(global(), async (client) => {
       const d = await client.handle(id).describe().catch(notFound(id));
       if (d.temporalStatus === 'RUNNING') {
+        if (!(await client.handle(id).progress()).paused) return print(`${id} is already running; nothing to resume.`);
         await client.handle(id).resume();
         print(`Resumed ${id}.`);
       } else {
@@ -306,7 +301,10 @@ Examples:
     .argument('[args...]')
     .action(async (args: string[]) => {
       const { main } = await import('../simulator/cli');
-      await main(args);
+      // Its flags are checked before it starts: a mistake there is the user's, as everywhere else.
+      await main(args).catch((err: Error) => {
+        throw /^(--|Unknown option)/.test(err.message) ? new UserError(`${err.message} (see: zendesk-export simulator --help)`) : err;
+      });
     });
 
   return program;
@@ -326,7 +324,12 @@ export async function main(argv = process.argv): Promise<void> {
     await program.parseAsync(argv);
   } catch (err) {
     const debug = program.opts<GlobalOptions>().debug;
-    if (err instanceof UserError || (err as Error)?.name === 'ZendeskConfigError') {
+    if (err instanceof CommanderError) {
+      // Help and version end here too: shown already, nothing to add.
+      const shown = err.code === 'commander.help' || err.code === 'commander.helpDisplayed' || err.code === 'commander.version';
+      if (!shown) process.stderr.write(`${err.message.replace(/^error: /, '').replace(/^./, (c) => c.toUpperCase()).replace(/([^.])$/, '$1.')} See --help.\n`);
+      process.exitCode = err.exitCode === 0 ? 0 : EXIT.usage;
+    } else if (err instanceof UserError || (err as Error)?.name === 'ZendeskConfigError') {
       process.stderr.write(`${(err as Error).message}\n`);
       process.exitCode = EXIT.usage;
     } else if ((err as Error)?.name === 'WorkflowFailedError') {

@@ -528,6 +528,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     send(res, 200, text, 'application/json; charset=utf-8');
   }
 
+  /** The current user, as Zendesk answers it: anonymous without credentials, 401 with wrong ones. Not an export request. */
+  function whoAmI(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (req.headers.authorization) authenticate(req.headers.authorization);
+    send(res, 200, { user: req.headers.authorization ? { id: 1, name: 'Admin', role: 'admin' } : { id: null, name: 'Anonymous user', role: 'end-user' } }, undefined, false);
+  }
+
   async function control(req: http.IncomingMessage, res: http.ServerResponse, url: URL, prefixAccount: string | undefined): Promise<void> {
     const body = req.method === 'POST' ? await readBody(req) : {};
     const accountName = (typeof body.account === 'string' ? body.account : undefined) ?? url.searchParams.get('account') ?? prefixAccount;
@@ -583,11 +589,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     const prefixed = /^\/accounts\/([^/]+)(\/.*)?$/.exec(url.pathname);
     const prefixAccount = prefixed ? decodeURIComponent(prefixed[1]!) : undefined;
     const path = prefixed ? (prefixed[2] ?? '/') : url.pathname;
-    const internal = path.startsWith('/__sim/') || path === '/oauth/tokens';
+    const whoAmIPath = /^\/api\/v2\/users\/me(\.json)?$/.test(path);
+    // Not export requests: left out of the statuses.
+    const internal = path.startsWith('/__sim/') || path === '/oauth/tokens' || whoAmIPath;
     try {
       if (path.startsWith('/__sim/')) return await control(req, res, url, prefixAccount);
       if (path === '/oauth/tokens' && req.method === 'POST') return await tokenEndpoint(req, res);
       if (prefixAccount !== undefined && !/^[\w.-]+$/.test(prefixAccount)) throw new HttpError(404, { error: 'InvalidEndpoint', description: 'Not found' });
+      if (whoAmIPath && req.method === 'GET') return whoAmI(req, res);
       await serveApi(req, res, url, prefixAccount ?? defaultAccount, path);
     } catch (err) {
       if (res.headersSent || res.destroyed) return;

@@ -3,7 +3,7 @@
  * real dev server, the simulator and a worker process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startDevServer, type DevServer } from '../helpers/temporal';
@@ -53,6 +53,12 @@ describe('bad input: one clear sentence, exit 2, nothing started', () => {
     [['run', 'ticket_events', '--start-time', '0', '--include', 'users'], /has no sideload "users"; choose from: comment_events\.$/],
     [['run', 'organizations', '--start-time', '0', '--mode', 'cursor'], /^organizations can only be exported in time mode\.$/],
     [['run', 'tickets', '--start-time', '0', '--rate-limit', 'fast'], /must look like N\/SECONDS/],
+    [['run', 'tickets', '--start-time', '0', '--mode', 'bogus'], /^Option '--mode <mode>' argument 'bogus' is invalid\. Allowed choices are cursor, time\. See --help\.$/],
+    [['run', 'tickets', '--start-time', String(Math.floor(Date.now() / 1000) - 20)], /must be at least one minute in the past\.$/],
+    [['run', 'tickets', '--start-time', '2024-13-01'], /is neither Unix seconds nor an ISO date/],
+    [['run', 'tickets', '--start-time', '0', '--per-page', '0'], /^Page size 0 is out of range: use 1 to 1000\.$/],
+    [['run', 'tickets', '--start-time', '0', '--bogus-flag'], /^Unknown option '--bogus-flag'\. See --help\.$/],
+    [['frobnicate'], /^Unknown command 'frobnicate'\. See --help\.$/],
   ])('%j', async (args, message) => {
     const before = sim.stats().requests;
     const r = await cli(args);
@@ -67,6 +73,23 @@ describe('bad input: one clear sentence, exit 2, nothing started', () => {
     const r = await cli(['list'], { TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}` });
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toMatch(/^Cannot reach Temporal at 127\.0\.0\.1:\d+: start a server/);
+  });
+
+  test('wrong credentials: refused before anything starts, naming the account, never the token', async () => {
+    const before = sim.stats().requests;
+    const r = await cli(['run', 'tickets', '--start-time', '0', '--out', out], { ZENDESK_API_TOKEN: 'wrong-secret-token' });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe('Zendesk refused the credentials for account "clitest" (API token of admin@example.com, HTTP 401): check them, or pass --no-probe if the worker has others.');
+    expect(r.stdout + r.stderr).not.toContain('wrong-secret-token');
+    expect(sim.stats().requests).toBe(before);
+  });
+
+  test('an output folder that cannot be written', async () => {
+    const file = path.join(out, 'a-file');
+    writeFileSync(file, '');
+    const r = await cli(['run', 'tickets', '--start-time', '0', '--out', path.join(file, 'export')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toMatch(/^Cannot write to the output folder .*a-file\/export \(ENOTDIR\): choose another with --out\.$/);
   });
 
   test('unreachable Zendesk', async () => {
