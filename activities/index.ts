@@ -3,6 +3,7 @@ import path from 'node:path';
 import { accountConfig, type Env } from '../zendesk/credentials';
 import { createAuthProvider, fileTokenStore, memoryTokenStore, type TokenStore } from '../zendesk/auth';
 import { accountBaseUrl, ZendeskClient } from '../zendesk/http-client';
+import { ZendeskConfigError } from '../zendesk/errors';
 import type { FetchPageInput } from '../workflows/types';
 import type { PageSink } from './destinations/destination';
 import { ndjsonSink } from './destinations/ndjson';
@@ -19,10 +20,20 @@ export interface ActivityOptions {
   observe?: (event: PageEvent) => void;
 }
 
+/** ZENDESK_REQUEST_TIMEOUT_SECONDS: how long one request may take before it is abandoned and retried. */
+function requestTimeoutMs(env: Env): number | undefined {
+  const value = env.ZENDESK_REQUEST_TIMEOUT_SECONDS;
+  if (value === undefined || value === '') return undefined;
+  const seconds = Number(value);
+  if (!(seconds > 0)) throw new ZendeskConfigError(`ZENDESK_REQUEST_TIMEOUT_SECONDS must be a number of seconds above 0, not "${value}".`);
+  return seconds * 1000;
+}
+
 export function createActivities(options: ActivityOptions = {}) {
   const env = options.env ?? process.env;
   const tokenStore =
     options.tokenStore ?? (env.ZENDESK_TOKEN_STORE ? fileTokenStore(path.resolve(env.ZENDESK_TOKEN_STORE)) : memoryTokenStore());
+  const timeoutMs = requestTimeoutMs(env);
   const clients = new Map<string, ZendeskClient>();
   const sinks = new Map<string, PageSink>();
 
@@ -32,7 +43,7 @@ export function createActivities(options: ActivityOptions = {}) {
       if (!client) {
         const config = accountConfig(account, env);
         const baseUrl = accountBaseUrl(account, config.baseUrl);
-        client = new ZendeskClient({ account, baseUrl, auth: createAuthProvider(account, baseUrl, config.credentials, tokenStore) });
+        client = new ZendeskClient({ account, baseUrl, timeoutMs, auth: createAuthProvider(account, baseUrl, config.credentials, tokenStore) });
         clients.set(account, client);
       }
       return client;

@@ -85,3 +85,17 @@ export function simulatorWorkerEnv(sim: Simulator, perAccount = false): Record<s
     ZENDESK_API_TOKEN: DEFAULT_API_TOKEN.token,
   };
 }
+
+/**
+ * The share of a budget that requests sent in [from, to) used. Paced requests come in bursts (a share
+ * sent at the start of its window), so counting them in a fixed interval depends on where the interval
+ * cuts; instead this measures from a request to the one a whole number of budgets later, which is one
+ * window later when the budget is used fully (the ratio is window / actual period). With fewer than a
+ * budget's worth of requests it falls back to the count in the interval.
+ */
+export function budgetUse(times: readonly number[], budget: { requests: number; seconds: number }, from: number, to: number): number {
+  const inRange = times.filter((t) => t >= from && t < to);
+  const windows = Math.floor((inRange.length - 1) / budget.requests);
+  if (windows >= 1) return (windows * budget.seconds * 1000) / (inRange[windows * budget.requests]! - inRange[0]!);
+  return inRange.length / (((to - from) / (budget.seconds * 1000)) * budget.requests);
+}

@@ -5,12 +5,12 @@
  * simulator and the client), all on the same two cores.
  */
 import { processCpuSeconds, startWorkerProcess, type WorkerProcess } from '../devserver/worker-process';
-import { median, print, simulatorWorkerEnv, startBench } from './harness';
+import { budgetUse, median, print, simulatorWorkerEnv, startBench } from './harness';
 
 const BUDGET = { requests: 30, seconds: 10 };
 const COUNTS = (process.env.BENCH_ACCOUNTS ?? '1,10,100').split(',').map(Number);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-const MEASURED_WINDOWS = 3;
+const MEASURED_WINDOWS = 6;
 const TASK_QUEUE = 'bench-accounts';
 
 interface Figures {
@@ -24,7 +24,7 @@ interface Figures {
 
 async function run(accounts: number, workers: number): Promise<Figures> {
   const bench = await startBench(
-    { accounts: 1, sizes: { tickets: 5_000, users: 1, organizations: 1, ticket_events: 1 }, rateLimits: { 'incremental-exports': BUDGET } },
+    { accounts: 1, sizes: { tickets: 8_000, users: 1, organizations: 1, ticket_events: 1 }, rateLimits: { 'incremental-exports': BUDGET } },
     { taskQueue: TASK_QUEUE, inProcessWorker: false },
   );
   const procs: WorkerProcess[] = Array.from({ length: workers }, () =>
@@ -35,9 +35,10 @@ async function run(accounts: number, workers: number): Promise<Figures> {
     const handles = await bench.client.startMany(
       names.map((account) => ({ account, resource: 'tickets' as const, mode: 'time' as const, startTime: 0, perPage: 20, destination: bench.out, rateLimit: BUDGET })),
     );
-    const accepted = () => names.reduce((n, a) => n + (bench.sim.stats().acceptedAt[`${a}:incremental-exports`]?.length ?? 0), 0);
+    const accepted = () => bench.sim.stats().acceptedAt;
+    const timesOf = (all: ReturnType<typeof accepted>, account: string) => all[`${account}:incremental-exports`] ?? [];
     // Warm-up: every account under way, then one more window for the pacing to settle.
-    while (names.some((a) => !bench.sim.stats().acceptedAt[`${a}:incremental-exports`]?.length)) await new Promise((r) => setTimeout(r, 200));
+    for (let all = accepted(); names.some((a) => !timesOf(all, a).length); all = accepted()) await new Promise((r) => setTimeout(r, 500));
     await new Promise((r) => setTimeout(r, BUDGET.seconds * 1000));
 
     const cpu = () => ({
@@ -45,14 +46,19 @@ async function run(accounts: number, workers: number): Promise<Figures> {
       server: processCpuSeconds(bench.server.pid!),
       bench: process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6,
     });
-    const [before, count0, t0] = [cpu(), accepted(), Date.now()];
+    const [before, t0] = [cpu(), Date.now()];
     await new Promise((r) => setTimeout(r, MEASURED_WINDOWS * BUDGET.seconds * 1000));
-    const [after, count1, seconds] = [cpu(), accepted(), (Date.now() - t0) / 1000];
+    const [after, t1] = [cpu(), Date.now()];
+    const seconds = (t1 - t0) / 1000;
 
-    const perSecond = (count1 - count0) / seconds;
+    // Each account's use of its own budget, then the sum over accounts.
+    const all = accepted();
+    const uses = names.map((a) => budgetUse(timesOf(all, a), BUDGET, t0, t1));
+    const use = uses.reduce((s, u) => s + u, 0) / uses.length;
+    const perSecond = (use * accounts * BUDGET.requests) / BUDGET.seconds;
     const figures: Figures = {
       perSecond,
-      use: perSecond / ((accounts * BUDGET.requests) / BUDGET.seconds),
+      use,
       workerCpu: (after.worker - before.worker) / seconds,
       serverCpu: (after.server - before.server) / seconds,
       benchCpu: (after.bench - before.bench) / seconds,

@@ -86,13 +86,14 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
 }
 
 // Holds a pipe from this process: when this process dies in any way the pipe closes and the watchdog
-// kills the server's process group at once.
+// kills the guarded process group at once.
 const WATCHDOG = `const pgid = Number(process.argv[1]);
 const kill = () => { try { process.kill(-pgid, 'SIGKILL'); } catch {} process.exit(0); };
 process.stdin.on('data', () => {}).on('end', kill).on('error', kill);
 setInterval(() => { try { process.kill(-pgid, 0); } catch { process.exit(0); } }, 2000);`;
 
-function startWatchdog(pgid: number): ChildProcess {
+/** Kills process group `pgid` when this process dies, however it dies; kill the watchdog to release it. */
+export function startWatchdog(pgid: number): ChildProcess {
   const watchdog = spawn(process.execPath, ['-e', WATCHDOG, String(pgid)], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
   watchdog.unref();
   (watchdog.stdin as unknown as { unref(): void }).unref(); // Don't keep this process alive.

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { startWatchdog } from './index';
 
 const CLI = path.resolve(__dirname, existsSync(path.resolve(__dirname, '../package.json')) ? '..' : '../..', 'bin', 'zendesk-export.js');
 const TICKS_PER_SECOND = 100; // USER_HZ, 100 on Linux.
@@ -47,13 +48,18 @@ export function startWorkerProcess(options: WorkerProcessOptions): WorkerProcess
   const child = spawn(process.execPath, [CLI, 'worker', '--log-level', options.logLevel ?? 'WARN'], {
     env: { ...process.env, ...options.env, TEMPORAL_ADDRESS: options.temporalAddress, ZENDESK_EXPORT_TASK_QUEUE: options.taskQueue },
     stdio: ['ignore', options.captureOutput ? 'pipe' : 'ignore', options.captureOutput ? 'pipe' : 'ignore'],
+    detached: true, // Its own process group, which the watchdog kills if this process dies first.
   });
   live.add(child);
+  const watchdog = startWatchdog(child.pid!);
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  void exited.then(() => live.delete(child));
+  void exited.then(() => {
+    live.delete(child);
+    watchdog.kill('SIGKILL');
+  });
   const pid = child.pid!;
   return {
     pid,

@@ -3,31 +3,23 @@
  * real dev server, the simulator and a worker process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Client, Connection } from '@temporalio/client';
 import os from 'node:os';
 import path from 'node:path';
 import { startDevServer, type DevServer } from '../helpers/temporal';
+import { BAD_INPUTS, CLI, runCli } from '../helpers/cli';
 import { simulatorEnv, SIM_TOKEN } from '../helpers/exports';
 import { freePort } from '../../devserver';
-import { startSimulator, type Simulator } from '../../simulator';
+import { DEFAULT_OAUTH, startSimulator, type Simulator } from '../../simulator';
 
-const CLI = path.resolve(__dirname, '../../bin/zendesk-export.js');
 let server: DevServer;
 let sim: Simulator;
 let out: string;
 let worker: ChildProcess;
 let env: Record<string, string>;
 
-function cli(args: string[], extraEnv: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const cli = (args: string[], extraEnv: Record<string, string> = {}) => runCli(args, { ...env, ...extraEnv });
 
 beforeAll(async () => {
   server = await startDevServer();
@@ -44,22 +36,7 @@ afterAll(async () => {
 });
 
 describe('bad input: one clear sentence, exit 2, nothing started', () => {
-  test.each([
-    [['run', 'tikets', '--start-time', '0'], /^Unknown resource "tikets"\. Choose one of: tickets, users, organizations, ticket_events, or all\.$/],
-    [['run', 'tickets', '--start-time', 'yesterday'], /^Start time "yesterday" is neither Unix seconds nor an ISO date/],
-    [['run', 'tickets', '--start-time', '2024-02-31T99:00'], /is neither Unix seconds nor an ISO date/],
-    [['run', 'tickets', '--start-time', '2999-01-01'], /must be at least one minute in the past\.$/],
-    [['run', 'tickets', '--start-time', '0', '--per-page', '5000'], /^Page size 5000 is out of range: use 1 to 1000\.$/],
-    [['run', 'ticket_events', '--start-time', '0', '--include', 'users'], /has no sideload "users"; choose from: comment_events\.$/],
-    [['run', 'organizations', '--start-time', '0', '--mode', 'cursor'], /^organizations can only be exported in time mode\.$/],
-    [['run', 'tickets', '--start-time', '0', '--rate-limit', 'fast'], /must look like N\/SECONDS/],
-    [['run', 'tickets', '--start-time', '0', '--mode', 'bogus'], /^Option '--mode <mode>' argument 'bogus' is invalid\. Allowed choices are cursor, time\. See --help\.$/],
-    [['run', 'tickets', '--start-time', String(Math.floor(Date.now() / 1000) - 20)], /must be at least one minute in the past\.$/],
-    [['run', 'tickets', '--start-time', '2024-13-01'], /is neither Unix seconds nor an ISO date/],
-    [['run', 'tickets', '--start-time', '0', '--per-page', '0'], /^Page size 0 is out of range: use 1 to 1000\.$/],
-    [['run', 'tickets', '--start-time', '0', '--bogus-flag'], /^Unknown option '--bogus-flag'\. See --help\.$/],
-    [['frobnicate'], /^Unknown command 'frobnicate'\. See --help\.$/],
-  ])('%j', async (args, message) => {
+  test.each(BAD_INPUTS)('%j', async (args, message) => {
     const before = sim.stats().requests;
     const r = await cli(args);
     expect(r.code).toBe(2);
@@ -114,12 +91,16 @@ test('run exports and exits 0; status, list and a second start agree', async () 
   expect(list.stdout).toMatch(/zendesk-export\/clitest\/organizations\/organizations\s+COMPLETED/);
 });
 
-test('start, pause, resume and cancel a following export', async () => {
-  const start = await cli(['start', 'users', '--start-time', '0', '--out', out, '--follow', '60', '--rate-limit', '1000/1']);
-  expect(start.code).toBe(0);
-  expect(start.stdout.trim()).toBe('Started zendesk-export/clitest/users/users_cursor');
+test('two starts at once, a resume while running, pause, resume and cancel of a following export', async () => {
+  const args = ['start', 'users', '--start-time', '0', '--out', out, '--follow', '60', '--rate-limit', '1000/1'];
+  const both = await Promise.all([cli(args), cli(args)]);
+  expect(both.map((r) => r.code)).toEqual([0, 0]);
+  expect(both.map((r) => r.stdout.trim())).toContain('Started zendesk-export/clitest/users/users_cursor');
   const again = await cli(['start', 'users', '--start-time', '0', '--out', out, '--follow', '60']);
   expect(again.stdout.trim()).toBe('zendesk-export/clitest/users/users_cursor is already running (nothing new started).');
+  expect((await cli(['resume', 'users'])).stdout.trim()).toBe('zendesk-export/clitest/users/users_cursor is already running; nothing to resume.');
+  const runs = await cli(['--json', 'list']);
+  expect(runs.stdout.split('\n').filter((l) => l.includes('"zendesk-export/clitest/users/users_cursor"'))).toHaveLength(1);
 
   expect((await cli(['pause', 'users'])).code).toBe(0);
   await waitForStatus('users', 'paused');
@@ -144,6 +125,62 @@ test('a worker without credentials fails the export with one sentence, exit 1', 
     bare.kill('SIGTERM');
   }
 });
+
+test('no secret in any log line, CLI output, error or workflow history of a full export run', async () => {
+  const store = path.join(out, 'token-store.json');
+  const pgPassword = 'pg-secret-4b1d';
+  const logs: string[] = [];
+  const oauthWorker = spawn(process.execPath, [CLI, 'worker', '--log-level', 'DEBUG'], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      TEMPORAL_ADDRESS: server.address,
+      ZENDESK_EXPORT_TASK_QUEUE: 'secrets',
+      ZENDESK_BASE_URL: sim.url,
+      ZENDESK_OAUTH_CLIENT_ID: DEFAULT_OAUTH.clientId,
+      ZENDESK_OAUTH_CLIENT_SECRET: DEFAULT_OAUTH.clientSecret,
+      ZENDESK_OAUTH_REFRESH_TOKEN: DEFAULT_OAUTH.refreshToken,
+      ZENDESK_TOKEN_STORE: store,
+      PGPASSWORD: pgPassword,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  oauthWorker.stdout!.on('data', (d) => logs.push(String(d)));
+  oauthWorker.stderr!.on('data', (d) => logs.push(String(d)));
+  const q = { ZENDESK_EXPORT_TASK_QUEUE: 'secrets' };
+  try {
+    const runs = [
+      await cli(['run', 'all', '--account', 'secrets', '--start-time', '0', '--out', out, '--rate-limit', '1000/1'], q),
+      await cli(['--json', 'status', 'tickets', '--account', 'secrets'], q),
+      await cli(['list', '--account', 'secrets'], q),
+      // A refused token: the error names the account and the method, not the token.
+      await cli(['run', 'organizations', '--account', 'secrets', '--start-time', '0', '--out', out], { ...q, ZENDESK_API_TOKEN: 'wrong-secret-token' }),
+    ];
+    expect(runs.map((r) => r.code)).toEqual([0, 0, 0, 2]);
+    expect(runs[0]!.stdout).toMatch(/tickets\/tickets_cursor: completed/);
+    expect(JSON.parse(readFileSync(store, 'utf8')).secrets).toMatch(/^sim-refresh-/); // The rotated token went to its store...
+
+    const connection = await Connection.connect({ address: server.address });
+    const histories: string[] = [];
+    try {
+      const client = new Client({ connection });
+      for await (const w of client.workflow.list({ query: `WorkflowId STARTS_WITH 'zendesk-export/secrets/' OR WorkflowId = 'zendesk-account/secrets'` })) {
+        const history = JSON.stringify(await client.workflow.getHandle(w.workflowId, w.runId).fetchHistory());
+        histories.push(history.replace(/"data":"([A-Za-z0-9+/=]+)"/g, (_, b64: string) => Buffer.from(b64, 'base64').toString('utf8')));
+      }
+    } finally {
+      await connection.close();
+    }
+    expect(histories.length).toBeGreaterThanOrEqual(5);
+    const everything = [...logs, ...runs.flatMap((r) => [r.stdout, r.stderr]), ...histories].join('\n');
+    expect(everything).toMatch(/fetchPage/); // DEBUG logs really were captured.
+    const secrets = [SIM_TOKEN, 'wrong-secret-token', DEFAULT_OAUTH.clientSecret, DEFAULT_OAUTH.refreshToken, pgPassword, Buffer.from(`admin@example.com/token:${SIM_TOKEN}`).toString('base64')];
+    for (const secret of secrets) expect(everything).not.toContain(secret);
+    // ...and no issued access or refresh token appears anywhere else.
+    expect(everything).not.toMatch(/sim-(access|refresh)-\d+-/);
+  } finally {
+    oauthWorker.kill('SIGTERM');
+  }
+}, 180_000);
 
 async function waitForStatus(resource: string, status: string): Promise<void> {
   const deadline = Date.now() + 60_000;

@@ -10,6 +10,10 @@ import { freePort } from '../../devserver';
 
 export interface PostgresServer {
   url: string;
+  /** Stops the server as a crash would (immediate shutdown), keeping its data. */
+  down(): void;
+  /** Starts it again on the same port and data. */
+  up(): void;
   stop(): Promise<void>;
 }
 
@@ -36,9 +40,12 @@ export async function startPostgres(): Promise<PostgresServer> {
   const data = path.join(dir, 'data');
   const port = await freePort();
   run(path.join(bin, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']);
-  run(path.join(bin, 'pg_ctl'), ['-D', data, '-w', '-l', path.join(dir, 'log'), '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`, 'start']);
+  const up = () => run(path.join(bin, 'pg_ctl'), ['-D', data, '-w', '-l', path.join(dir, 'log'), '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`, 'start']);
+  up();
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    down: () => run(path.join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']),
+    up,
     async stop() {
       try {
         run(path.join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']);

@@ -1,7 +1,8 @@
 /**
  * PostgreSQL as the destination, on a real server: complete and exactly once per resource, a second
  * export changes nothing, a worker SIGKILLed between the commit and the activity's completion loses
- * and doubles nothing, and a record updated during a follow-mode export ends up as its newest version.
+ * and doubles nothing, Postgres going down mid-export holds the export at its page until it is back,
+ * and a record updated during a follow-mode export ends up as its newest version.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -104,6 +105,28 @@ test('a worker killed between the commit and the activity completion: no duplica
   } finally {
     healthy.kill('SIGTERM');
   }
+  expectMatches(await rows('tickets', stack.account), stack.sim.expected(undefined, 'tickets', { supportTypeScope: 'all' }), 'tickets');
+});
+
+test('Postgres down mid-export: the export holds at its page, then goes on without a gap once it is back', async () => {
+  stack = await startExportStack(env, bundle, { simulator: { sizes: SIZES, rateLimits: 'off', faults: { latencyMs: 20 } } });
+  const result = await stack.run(async () => {
+    const handle = await stack.client.start({ account: stack.account, resource: 'tickets', mode: 'time', startTime: 0, perPage: 10, destination: pg.url, rateLimit: FAST });
+    for (let s = await handle.progress(); s.pages < 3; s = await handle.progress()) await new Promise((r) => setTimeout(r, 50));
+    await db.end();
+    pg.down();
+    try {
+      let retrying: string | undefined;
+      while (!(retrying = (await handle.describe()).retrying)) await new Promise((r) => setTimeout(r, 100));
+      expect(retrying).toMatch(/Postgres/i);
+    } finally {
+      pg.up();
+      db = new PgClient({ connectionString: pg.url });
+      await db.connect();
+    }
+    return handle.result();
+  });
+  expect(result.outcome).toBe('completed');
   expectMatches(await rows('tickets', stack.account), stack.sim.expected(undefined, 'tickets', { supportTypeScope: 'all' }), 'tickets');
 });
 
