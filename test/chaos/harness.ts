@@ -7,6 +7,7 @@
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { startDevServer, type DevServer } from '../../devserver';
 import { startWorkerProcess, type WorkerProcess } from '../../devserver/worker-process';
@@ -83,7 +84,7 @@ export function verify(stack: ChaosStack, resource: Resource, options: { support
   const written = readRecords(path.join(stack.out, stack.account), resource);
   const newest = newestById(written, versionField);
   const expected = stack.sim.expected(undefined, resource, options);
-  const losses = expected.filter((r) => JSON.stringify(newest.get(String(r.id))) !== JSON.stringify(r)).length;
+  const losses = expected.filter((r) => !isDeepStrictEqual(newest.get(String(r.id)), r)).length;
   return { records: written.length, duplicates: duplicates(versionKeys(written, versionField)).length, losses };
 }
 

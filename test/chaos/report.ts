@@ -5,9 +5,10 @@ import type { Figures } from './harness';
 export default function printReport(): void {
   const file = process.env.CHAOS_FIGURES;
   if (!file || !existsSync(file)) return;
-  const rows = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Figures);
+  const all = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Figures);
+  const rows = all.filter((r) => !r.badInputs);
   rmSync(file, { force: true });
-  const sum = (key: keyof Figures) => rows.reduce((n, r) => n + Number(r[key] ?? 0), 0);
+  const sum = (key: keyof Figures) => all.reduce((n, r) => n + Number(r[key] ?? 0), 0);
   const lines = [
     '',
     `Chaos figures (CHAOS_SEED=${process.env.CHAOS_SEED}; replay with that seed)`,

@@ -8,7 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 import os from 'node:os';
 import path from 'node:path';
 import { startDevServer, type DevServer } from '../helpers/temporal';
-import { BAD_INPUTS, CLI, runCli } from '../helpers/cli';
+import { badInputs, CLI, runCli } from '../helpers/cli';
 import { simulatorEnv, SIM_TOKEN } from '../helpers/exports';
 import { freePort } from '../../devserver';
 import { DEFAULT_OAUTH, startSimulator, type Simulator } from '../../simulator';
@@ -36,7 +36,7 @@ afterAll(async () => {
 });
 
 describe('bad input: one clear sentence, exit 2, nothing started', () => {
-  test.each(BAD_INPUTS)('%j', async (args, message) => {
+  test.each(badInputs())('%j', async (args, message) => {
     const before = sim.stats().requests;
     const r = await cli(args);
     expect(r.code).toBe(2);

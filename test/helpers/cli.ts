@@ -22,8 +22,8 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
   });
 }
 
-/** Each must end in one sentence on stderr, exit code 2, and nothing sent anywhere. */
-export const BAD_INPUTS: [string[], RegExp][] = [
+/** Each must end in one sentence on stderr, exit code 2, and nothing sent anywhere (`now` dates the relative ones). */
+export const badInputs = (now = Date.now()): [string[], RegExp][] => [
   [['run', 'tikets', '--start-time', '0'], /^Unknown resource "tikets"\. Choose one of: tickets, users, organizations, ticket_events, or all\.$/],
   [['run', 'tickets', '--start-time', 'yesterday'], /^Start time "yesterday" is neither Unix seconds nor an ISO date/],
   [['run', 'tickets', '--start-time', '2024-02-31T99:00'], /is neither Unix seconds nor an ISO date/],
@@ -33,7 +33,7 @@ export const BAD_INPUTS: [string[], RegExp][] = [
   [['run', 'organizations', '--start-time', '0', '--mode', 'cursor'], /^organizations can only be exported in time mode\.$/],
   [['run', 'tickets', '--start-time', '0', '--rate-limit', 'fast'], /must look like N\/SECONDS/],
   [['run', 'tickets', '--start-time', '0', '--mode', 'bogus'], /^Option '--mode <mode>' argument 'bogus' is invalid\. Allowed choices are cursor, time\. See --help\.$/],
-  [['run', 'tickets', '--start-time', String(Math.floor(Date.now() / 1000) - 20)], /must be at least one minute in the past\.$/],
+  [['run', 'tickets', '--start-time', String(Math.floor(now / 1000) - 20)], /must be at least one minute in the past\.$/],
   [['run', 'tickets', '--start-time', '2024-13-01'], /is neither Unix seconds nor an ISO date/],
   [['run', 'tickets', '--start-time', '0', '--per-page', '0'], /^Page size 0 is out of range: use 1 to 1000\.$/],
   [['run', 'tickets', '--start-time', '0', '--bogus-flag'], /^Unknown option '--bogus-flag'\. See --help\.$/],
