@@ -47,9 +47,11 @@ function describeError(err: unknown, url: string): string {
   return `Postgres error at ${where}: ${e.code ?? ''} ${e.message ?? String(err)}`.trim();
 }
 
+const ignore = () => undefined;
+
 export function postgresSink(url: string): PageSink {
   const pool = new Pool({ connectionString: url, max: 8 });
-  pool.on('error', () => undefined); // An idle client dropped by the server: the next page reconnects.
+  pool.on('error', ignore); // An idle client dropped by the server: the next page reconnects.
   const ready = new Set<string>();
   let migrated: Promise<void> | undefined;
 
@@ -80,6 +82,7 @@ export function postgresSink(url: string): PageSink {
   return {
     async writePage(page) {
       let client: PoolClient | undefined;
+      let failed = false;
       try {
         migrated ??= migrate().catch((err) => {
           migrated = undefined;
@@ -87,6 +90,9 @@ export function postgresSink(url: string): PageSink {
         });
         await migrated;
         client = await pool.connect();
+        // A server that dies mid-page also emits 'error' on the checked-out client: the query rejects
+        // anyway, and an unheard 'error' event would take the whole worker down.
+        client.on('error', ignore);
         await client.query('BEGIN');
         // A page holds each id once per version; keep the newest per id for the upsert.
         const newest = new Map<string, ZendeskRecord>();
@@ -109,10 +115,12 @@ export function postgresSink(url: string): PageSink {
         await client.query('COMMIT');
         if (CRASH_AFTER_COMMIT && page.pageNumber === CRASH_AFTER_COMMIT) process.kill(process.pid, 'SIGKILL');
       } catch (err) {
+        failed = true;
         await client?.query('ROLLBACK').catch(() => undefined);
         throw new DestinationError(describeError(err, pool.options.connectionString ?? ''));
       } finally {
-        client?.release();
+        client?.off('error', ignore);
+        client?.release(failed); // A client that failed may be broken: the pool drops it.
       }
     },
     close: () => pool.end(),
