@@ -27,7 +27,9 @@ export async function fetchPageWith(deps: FetchPageDeps, input: FetchPageInput):
   const context = activityContext();
   const beat = context && setInterval(() => context.heartbeat(), HEARTBEAT_INTERVAL_MS);
   try {
-    return await fetchAndWrite(deps, input, context?.cancellationSignal);
+    const result = await fetchAndWrite(deps, input, context?.cancellationSignal);
+    // Failed attempts of this page may each have spent a request that the workflow never heard of.
+    return { ...result, earlierAttempts: Math.max(0, (context?.info.attempt ?? 1) - 1) } as FetchPageResult;
   } finally {
     if (beat) clearInterval(beat);
   }

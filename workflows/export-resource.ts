@@ -189,7 +189,8 @@ async function pageLoop(input: ExportInput, state: ExportState, setStatus: (s: E
 
     // On the workflow clock, and no earlier than the request really left (see fetchPage).
     const sentAt = Date.now() - result.sinceSentMs;
-    state.sent = recordSend(state, sentAt);
+    // Failed attempts are counted too, at this send's time (no earlier than they really were).
+    for (let i = 0; i <= (result.earlierAttempts ?? 0); i++) state.sent = recordSend(state, sentAt);
     let endOfStream = true;
     if (result.kind === 'page') {
       state.pages = pageNumber;

@@ -96,7 +96,7 @@ export interface FetchPageInput {
   exportId: string;
 }
 
-export type FetchPageResult =
+export type FetchPageResult = (
   | {
       kind: 'page';
       next: Position;
@@ -110,7 +110,11 @@ export type FetchPageResult =
       sinceSentMs: number;
     }
   | { kind: 'rate-limited'; retryAfterSeconds: number; rateLimit: RateLimitState; sinceSentMs: number }
-  | { kind: 'caught-up'; sinceSentMs: number };
+  | { kind: 'caught-up'; sinceSentMs: number }
+) & {
+  /** Attempts of this page that failed before this one: each may have spent a request. */
+  earlierAttempts?: number;
+};
 
 export interface CoordinatorMember {
   bucket: RateBucket;

@@ -10,6 +10,8 @@ import { bundleWorkflows, createTimeSkippingEnv } from '../helpers/temporal';
 import { startExportStack, type ExportStack } from '../helpers/exports';
 import { WORKFLOWS_PATH } from '../../worker/create-worker';
 import { exportWorkflowId } from '../../workflows/ids';
+import { ndjsonSink } from '../../activities/destinations/ndjson';
+import { DestinationError } from '../../activities/destinations/destination';
 
 let env: TestWorkflowEnvironment;
 let bundle: { code: string };
@@ -80,6 +82,31 @@ test('two resources of one account share 10 requests a minute', async () => {
   // The whole budget is used: at 10 a minute, N requests need just over floor((N-1)/10) minutes.
   const spanMinutes = (Math.max(...times) - Math.min(...times)) / 60_000;
   expect(spanMinutes).toBeLessThan(Math.floor((times.length - 1) / 10) + 0.5);
+});
+
+test('a page whose first attempts failed after Zendesk counted them spends that many requests of the budget', async () => {
+  // The destination refuses the first two writes (a fault injected into the sink, in the worker's own
+  // process: a folder made unwritable and restored could not be timed against skipped time). Each
+  // failed attempt had already fetched its page, so Zendesk saw three requests for page 1.
+  let refusals = 2;
+  stack = await startExportStack(env, bundle, {
+    simulator: { sizes: { organizations: 150 }, rateLimits: 'off' },
+    activities: {
+      sinkFor: (destination) => {
+        if (destination.kind !== 'ndjson') return undefined;
+        const real = ndjsonSink(destination.dir);
+        return { ...real, writePage: async (page) => (refusals-- > 0 ? Promise.reject(new DestinationError('disk full')) : real.writePage(page)) };
+      },
+    },
+  });
+  const result = await stack.run(async () => (await stack.client.start({ account: stack.account, resource: 'organizations', startTime: 0, perPage: 10, destination: stack.out })).result());
+  expect(result.outcome).toBe('completed');
+  expect(refusals).toBeLessThan(0);
+  const times = await scheduledTimes(exportWorkflowId(stack.account, 'organizations', 'organizations'));
+  // Page 1 went out three times: counting it once would let ten more pages into its minute.
+  const requests = [times[0]!, times[0]!, ...times];
+  expect(requests.length).toBe(stack.sim.stats().requests);
+  expect(maxInWindow(requests, 60_000)).toBeLessThanOrEqual(10);
 });
 
 test('a 429 is answered by a workflow timer of exactly Retry-After', async () => {
