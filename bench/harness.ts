@@ -31,7 +31,11 @@ let runtime = false;
 
 export async function startBench(simulator: SimulatorOptions, options: BenchOptions = {}): Promise<Bench> {
   if (!runtime) {
-    Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }), forward: {} } } });
+    Runtime.install({
+      logger: new DefaultLogger('ERROR'),
+      telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }), forward: {} } },
+      shutdownSignals: [], // Ctrl-C ends the benchmark (bench/index.ts), not just its worker.
+    });
     runtime = true;
   }
   const taskQueue = options.taskQueue ?? 'bench';

@@ -27,6 +27,9 @@ async function main(): Promise<void> {
   process.exit(0);
 }
 
+// Servers and worker processes die with this process (their watchdogs see it go).
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+
 main().catch((err: Error) => {
   process.stderr.write(`${err.stack ?? err.message}\n`);
   process.exit(1);

@@ -13,7 +13,7 @@ import { dropBoundaryRepeats, EMPTY_BOUNDARY } from '../zendesk/boundary';
 import { endpointSpec } from '../zendesk/endpoints';
 import { ZendeskClient } from '../zendesk/http-client';
 import type { Position } from '../zendesk/page';
-import { median, print, startBench } from './harness';
+import { median, print, startBench, type Bench } from './harness';
 
 const TICKETS = Number(process.env.BENCH_TICKETS ?? 200_000);
 
@@ -32,6 +32,28 @@ async function plainLoop(baseUrl: string, out: string): Promise<number> {
     position = result.next;
     if (result.endOfStream) return records;
   }
+}
+
+const EVENT = { WFT_SCHEDULED: 5, WFT_STARTED: 6, WFT_COMPLETED: 7, ACTIVITY_SCHEDULED: 10, ACTIVITY_COMPLETED: 12 };
+
+/** Where a page's time goes, from the export's history: mean milliseconds between event pairs. */
+async function breakdown(bench: Bench, workflowId: string): Promise<string> {
+  const events = (await bench.client.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+  const at = (e: (typeof events)[number]) => Number(e.eventTime!.seconds) * 1000 + (e.eventTime!.nanos ?? 0) / 1e6;
+  const gaps: Record<string, number[]> = {};
+  let pages = 0;
+  for (let i = 1; i < events.length; i++) {
+    const [from, to] = [events[i - 1]!, events[i]!];
+    if (to.eventType === EVENT.ACTIVITY_COMPLETED) pages++;
+    if (from.eventType === EVENT.WFT_SCHEDULED && to.eventType === EVENT.WFT_STARTED) (gaps.dispatch ??= []).push(at(to) - at(from));
+    if (from.eventType === EVENT.WFT_STARTED && to.eventType === EVENT.WFT_COMPLETED) (gaps.workflow ??= []).push(at(to) - at(from));
+  }
+  const scheduled = events.filter((e) => e.eventType === EVENT.ACTIVITY_SCHEDULED).map(at);
+  const completed = events.filter((e) => e.eventType === EVENT.ACTIVITY_COMPLETED).map(at);
+  const activity = completed.map((t, i) => t - scheduled[i]!);
+  const mean = (v: number[] = []) => (v.reduce((a, b) => a + b, 0) / Math.max(1, v.length)).toFixed(1);
+  const perPage = (at(events[events.length - 1]!) - at(events[0]!)) / Math.max(1, pages);
+  return `per page ${perPage.toFixed(1)} ms: activity (fetch, parse, write) ${mean(activity)} ms, workflow task dispatch ${mean(gaps.dispatch)} ms, workflow task ${mean(gaps.workflow)} ms`;
 }
 
 export async function overhead(runs = 3): Promise<void> {
@@ -56,7 +78,8 @@ export async function overhead(runs = 3): Promise<void> {
         t = Date.now();
         const plainRecords = await plainLoop(bench.sim.url, path.join(dir, 'plain'));
         const b = plainRecords / ((Date.now() - t) / 1000);
-        print(`  run ${run + 1}: temporal ${a.toFixed(0)} records/s, plain loop ${b.toFixed(0)} records/s, ratio ${(a / b).toFixed(3)}`);
+        print(`  run ${run + 1}: temporal ${a.toFixed(0)} records/s, plain loop ${b.toFixed(0)} records/s (${(1000 / (b / 1000)).toFixed(1)} ms per page), ratio ${(a / b).toFixed(3)}`);
+        print(`    ${await breakdown(bench, handle.workflowId)}`);
         temporalRates.push(a);
         plainRates.push(b);
         ratios.push(a / b);
