@@ -243,7 +243,12 @@ function applyRateLimitHeaders(
     }
   }
   if (remaining === 0 && resetsSeconds !== undefined) {
-    state.notBefore = Math.max(state.notBefore, sentAt + resetsSeconds * 1000);
+    // `resets` is in whole seconds, rounded up. When the export's own pacing frees its next slot within
+    // that second, its own sends emptied the bucket and its millisecond pacing stands; when it would
+    // send well before Zendesk's reset, someone else spent the budget: wait for the reset.
+    const reset = sentAt + resetsSeconds * 1000;
+    const ownSlot = sentAt + waitBeforeNextRequest({ ...state, notBefore: 0 }, sentAt);
+    if (ownSlot < reset - 1000) state.notBefore = Math.max(state.notBefore, reset);
   }
 }
 

@@ -3,7 +3,8 @@
  * simulator, NDJSON written to a temp folder and compared with the simulator's own data.
  */
 import path from 'node:path';
-import { SIM_TOKEN, startExportStack, useExportServer, type ExportStack } from '../helpers/exports';
+import axios from 'axios';
+import { SIM_EMAIL, SIM_TOKEN, startExportStack, useExportServer, type ExportStack } from '../helpers/exports';
 import { duplicates, newestById, readRecords, readSideload, versionKeys } from '../helpers/output';
 import { ENDPOINTS, RESOURCE_SPECS, type Resource } from '../../zendesk/endpoints';
 import { exportWorkflowId } from '../../workflows/ids';
@@ -167,6 +168,19 @@ test('a stuck time-only endpoint grows its page, and stops clearly when it canno
   await expect(stack.run(async () => (await stack.client.start(request('organizations'))).result())).rejects.toMatchObject({
     cause: expect.objectContaining({ message: expect.stringMatching(/share second \d+ .* rather than skip records/) }),
   });
+});
+
+test("another app spent the account's budget: Zendesk's empty bucket holds the export until it resets, no 429", async () => {
+  const budget = { requests: 10, seconds: 10 };
+  stack = await startExportStack(shared.env, shared.bundle, { simulator: { sizes: { tickets: 60 }, rateLimits: { 'incremental-exports': budget } } });
+  const auth = { username: `${SIM_EMAIL}/token`, password: SIM_TOKEN };
+  for (let i = 0; i < 8; i++) await axios.get(`${stack.sim.url}/api/v2/incremental/tickets.json?start_time=0&per_page=1`, { auth });
+  const result = await stack.run(async () => (await stack.client.start(request('tickets', { mode: 'time', perPage: 10, rateLimit: budget }))).result());
+  expect(result.outcome).toBe('completed');
+  expect(result.state.pages).toBeGreaterThan(2);
+  expect(stack.sim.stats().statuses[429] ?? 0).toBe(0);
+  expect(stack.sim.stats().peakInWindow['incremental-exports']).toBeLessThanOrEqual(10);
+  expectExactlyOnce('tickets', stack.sim.expected(undefined, 'tickets', { supportTypeScope: 'all' }));
 });
 
 test('a 422 "Too recent start_time" is caught up, not a failure', async () => {
