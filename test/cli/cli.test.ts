@@ -129,6 +129,7 @@ test('a worker without credentials fails the export with one sentence, exit 1', 
 test('no secret in any log line, CLI output, error or workflow history of a full export run', async () => {
   const store = path.join(out, 'token-store.json');
   const pgPassword = 'pg-secret-4b1d';
+  const password = 'zendesk-password-9c2e';
   const logs: string[] = [];
   const oauthWorker = spawn(process.execPath, [CLI, 'worker', '--log-level', 'DEBUG'], {
     env: {
@@ -140,12 +141,20 @@ test('no secret in any log line, CLI output, error or workflow history of a full
       ZENDESK_OAUTH_CLIENT_SECRET: DEFAULT_OAUTH.clientSecret,
       ZENDESK_OAUTH_REFRESH_TOKEN: DEFAULT_OAUTH.refreshToken,
       ZENDESK_TOKEN_STORE: store,
+      ZENDESK_PASSWORD: password, // Ignored beside OAuth, but present.
       PGPASSWORD: pgPassword,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  oauthWorker.stdout!.on('data', (d) => logs.push(String(d)));
-  oauthWorker.stderr!.on('data', (d) => logs.push(String(d)));
+  // A worker with only an email and password, which Zendesk no longer accepts.
+  const passwordWorker = spawn(process.execPath, [CLI, 'worker', '--log-level', 'DEBUG'], {
+    env: { PATH: process.env.PATH ?? '', TEMPORAL_ADDRESS: server.address, ZENDESK_EXPORT_TASK_QUEUE: 'secrets-password', ZENDESK_BASE_URL: sim.url, ZENDESK_EMAIL: 'admin@example.com', ZENDESK_PASSWORD: password },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  for (const w of [oauthWorker, passwordWorker]) {
+    w.stdout!.on('data', (d) => logs.push(String(d)));
+    w.stderr!.on('data', (d) => logs.push(String(d)));
+  }
   const q = { ZENDESK_EXPORT_TASK_QUEUE: 'secrets' };
   try {
     const runs = [
@@ -154,8 +163,11 @@ test('no secret in any log line, CLI output, error or workflow history of a full
       await cli(['list', '--account', 'secrets'], q),
       // A refused token: the error names the account and the method, not the token.
       await cli(['run', 'organizations', '--account', 'secrets', '--start-time', '0', '--out', out], { ...q, ZENDESK_API_TOKEN: 'wrong-secret-token' }),
+      // A password is refused by the worker: the export fails saying so, without the password.
+      await cli(['run', 'organizations', '--account', 'pwonly', '--start-time', '0', '--out', out], { ZENDESK_EXPORT_TASK_QUEUE: 'secrets-password' }),
     ];
-    expect(runs.map((r) => r.code)).toEqual([0, 0, 0, 2]);
+    expect(runs.map((r) => r.code)).toEqual([0, 0, 0, 2, 1]);
+    expect(runs[4]!.stderr).toMatch(/password authentication was removed/i);
     expect(runs[0]!.stdout).toMatch(/tickets\/tickets_cursor: completed/);
     expect(JSON.parse(readFileSync(store, 'utf8')).secrets).toMatch(/^sim-refresh-/); // The rotated token went to its store...
 
@@ -163,7 +175,7 @@ test('no secret in any log line, CLI output, error or workflow history of a full
     const histories: string[] = [];
     try {
       const client = new Client({ connection });
-      for await (const w of client.workflow.list({ query: `WorkflowId STARTS_WITH 'zendesk-export/secrets/' OR WorkflowId = 'zendesk-account/secrets'` })) {
+      for await (const w of client.workflow.list({ query: `WorkflowId STARTS_WITH 'zendesk-export/secrets/' OR WorkflowId STARTS_WITH 'zendesk-export/pwonly/' OR WorkflowId STARTS_WITH 'zendesk-account/'` })) {
         const history = JSON.stringify(await client.workflow.getHandle(w.workflowId, w.runId).fetchHistory());
         histories.push(history.replace(/"data":"([A-Za-z0-9+/=]+)"/g, (_, b64: string) => Buffer.from(b64, 'base64').toString('utf8')));
       }
@@ -173,12 +185,13 @@ test('no secret in any log line, CLI output, error or workflow history of a full
     expect(histories.length).toBeGreaterThanOrEqual(5);
     const everything = [...logs, ...runs.flatMap((r) => [r.stdout, r.stderr]), ...histories].join('\n');
     expect(everything).toMatch(/fetchPage/); // DEBUG logs really were captured.
-    const secrets = [SIM_TOKEN, 'wrong-secret-token', DEFAULT_OAUTH.clientSecret, DEFAULT_OAUTH.refreshToken, pgPassword, Buffer.from(`admin@example.com/token:${SIM_TOKEN}`).toString('base64')];
+    const secrets = [SIM_TOKEN, 'wrong-secret-token', DEFAULT_OAUTH.clientSecret, DEFAULT_OAUTH.refreshToken, pgPassword, password, Buffer.from(`admin@example.com/token:${SIM_TOKEN}`).toString('base64')];
     for (const secret of secrets) expect(everything).not.toContain(secret);
     // ...and no issued access or refresh token appears anywhere else.
     expect(everything).not.toMatch(/sim-(access|refresh)-\d+-/);
   } finally {
     oauthWorker.kill('SIGTERM');
+    passwordWorker.kill('SIGTERM');
   }
 }, 180_000);
 
