@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, makeTelemetryFilterString, type Worker } from '@temporalio/worker';
 import { startDevServer, type DevServer } from '../devserver';
-import { DEFAULT_API_TOKEN, startSimulator, type Simulator, type SimulatorOptions } from '../simulator';
+import { simulatorWorkerEnv, startSimulator, type Simulator, type SimulatorOptions } from '../simulator';
 import { ExportClient } from '../client/export-client';
 import { createExportWorker } from '../worker/create-worker';
 
@@ -47,7 +47,7 @@ export async function startBench(simulator: SimulatorOptions, options: BenchOpti
     const w = await createExportWorker({
       connection: native,
       taskQueue,
-      activities: { env: { ZENDESK_BASE_URL: sim.url, ZENDESK_EMAIL: DEFAULT_API_TOKEN.email, ZENDESK_API_TOKEN: DEFAULT_API_TOKEN.token } },
+      activities: { env: simulatorWorkerEnv(sim) },
       worker: { maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions },
     });
     worker = { native, worker: w, running: w.run() };
@@ -80,15 +80,6 @@ export function median(values: number[]): number {
 }
 
 export const print = (line: string) => process.stdout.write(`${line}\n`);
-
-/** Credentials a worker process needs for the simulator (optionally its per-account URLs). */
-export function simulatorWorkerEnv(sim: Simulator, perAccount = false): Record<string, string> {
-  return {
-    ZENDESK_BASE_URL: perAccount ? `${sim.url}/accounts/{account}` : sim.url,
-    ZENDESK_EMAIL: DEFAULT_API_TOKEN.email,
-    ZENDESK_API_TOKEN: DEFAULT_API_TOKEN.token,
-  };
-}
 
 /**
  * The share of a budget that requests sent in [from, to) used. Paced requests come in bursts (a share

@@ -5,7 +5,8 @@
  * simulator and the client), all on the same two cores.
  */
 import { processCpuSeconds, startWorkerProcess, type WorkerProcess } from '../devserver/worker-process';
-import { budgetUse, median, print, simulatorWorkerEnv, startBench } from './harness';
+import { budgetUse, median, print, startBench } from './harness';
+import { simulatorWorkerEnv } from '../simulator';
 
 const BUDGET = { requests: 30, seconds: 10 };
 const COUNTS = (process.env.BENCH_ACCOUNTS ?? '1,10,100').split(',').map(Number);
@@ -28,7 +29,7 @@ async function run(accounts: number, workers: number): Promise<Figures> {
     { taskQueue: TASK_QUEUE, inProcessWorker: false },
   );
   const procs: WorkerProcess[] = Array.from({ length: workers }, () =>
-    startWorkerProcess({ temporalAddress: bench.server.address, taskQueue: TASK_QUEUE, env: simulatorWorkerEnv(bench.sim, true), logLevel: 'ERROR' }),
+    startWorkerProcess({ temporalAddress: bench.server.address, taskQueue: TASK_QUEUE, env: simulatorWorkerEnv(bench.sim, { perAccount: true }), logLevel: 'ERROR' }),
   );
   try {
     const names = Array.from({ length: accounts }, (_, i) => `acct${i + 1}`);

@@ -4,7 +4,8 @@
  * 200 ms through /proc. Several runs per size; the medians are compared.
  */
 import { startWorkerProcess } from '../devserver/worker-process';
-import { median, print, simulatorWorkerEnv, startBench } from './harness';
+import { median, print, startBench } from './harness';
+import { simulatorWorkerEnv } from '../simulator';
 
 const SIZES = (process.env.BENCH_MEMORY_SIZES ?? '10000,100000,1000000').split(',').map(Number);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);

@@ -4,7 +4,8 @@
  * answered beyond the pages the export needed) and the seconds from each restart to the next request.
  */
 import { startWorkerProcess, type WorkerProcess } from '../devserver/worker-process';
-import { median, print, simulatorWorkerEnv, startBench } from './harness';
+import { median, print, startBench } from './harness';
+import { simulatorWorkerEnv } from '../simulator';
 
 const KILLS = Number(process.env.BENCH_KILLS ?? 20);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);

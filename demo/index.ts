@@ -8,7 +8,7 @@ import path from 'node:path';
 import { NativeConnection, Runtime, DefaultLogger, makeTelemetryFilterString } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
 import { startDevServer, freePort } from '../devserver';
-import { startSimulator, DEFAULT_API_TOKEN, type Simulator } from '../simulator';
+import { startSimulator, simulatorWorkerEnv, type Simulator } from '../simulator';
 import { credentialsFromEnv } from '../zendesk/credentials';
 import { RESOURCES, type RateBudget } from '../zendesk/endpoints';
 import { ExportClient } from '../client/export-client';
@@ -43,7 +43,7 @@ async function main(): Promise<void> {
       sizes: { tickets: 3000, users: 1500, organizations: 300, ticket_events: 5000 },
       rateLimits: { 'incremental-exports': DEMO_BUDGET, 'incremental-exports-cursor': DEMO_BUDGET },
     });
-    Object.assign(workerEnv, { ZENDESK_BASE_URL: sim.url, ZENDESK_EMAIL: DEFAULT_API_TOKEN.email, ZENDESK_API_TOKEN: DEFAULT_API_TOKEN.token });
+    Object.assign(workerEnv, simulatorWorkerEnv(sim));
   }
   const account = real ? process.env.ZENDESK_SUBDOMAIN! : 'demo';
 

@@ -7,7 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startWatchdog } from './index';
 
-const CLI = path.resolve(__dirname, existsSync(path.resolve(__dirname, '../package.json')) ? '..' : '../..', 'bin', 'zendesk-export.js');
+/** The CLI's entry point (it runs the built code in dist/). */
+export const CLI_PATH = path.resolve(__dirname, existsSync(path.resolve(__dirname, '../package.json')) ? '..' : '../..', 'bin', 'zendesk-export.js');
 const TICKS_PER_SECOND = 100; // USER_HZ, 100 on Linux.
 
 export interface WorkerProcessOptions {
@@ -15,6 +16,8 @@ export interface WorkerProcessOptions {
   taskQueue: string;
   /** Worker environment on top of this process's: credentials, ZENDESK_BASE_URL, ... */
   env: Record<string, string>;
+  /** Start from an empty environment (PATH only) instead of this process's. @default true */
+  inheritEnv?: boolean;
   logLevel?: 'ERROR' | 'WARN' | 'INFO' | 'DEBUG';
   /** Collect the worker's stdout and stderr (see `output()`); else they are ignored. */
   captureOutput?: boolean;
@@ -22,7 +25,8 @@ export interface WorkerProcessOptions {
 
 export interface WorkerProcess {
   readonly pid: number;
-  readonly exited: Promise<void>;
+  /** Resolves with the signal that ended it, or null when it exited by itself. */
+  readonly exited: Promise<NodeJS.Signals | null>;
   /** What it printed so far (with captureOutput). */
   output(): string;
   /** User + system CPU seconds so far (0 once gone). */
@@ -45,8 +49,8 @@ function procFile(pid: number, file: string): string {
 }
 
 export function startWorkerProcess(options: WorkerProcessOptions): WorkerProcess {
-  const child = spawn(process.execPath, [CLI, 'worker', '--log-level', options.logLevel ?? 'WARN'], {
-    env: { ...process.env, ...options.env, TEMPORAL_ADDRESS: options.temporalAddress, ZENDESK_EXPORT_TASK_QUEUE: options.taskQueue },
+  const child = spawn(process.execPath, [CLI_PATH, 'worker', '--log-level', options.logLevel ?? 'WARN'], {
+    env: { ...(options.inheritEnv === false ? { PATH: process.env.PATH ?? '' } : process.env), ...options.env, TEMPORAL_ADDRESS: options.temporalAddress, ZENDESK_EXPORT_TASK_QUEUE: options.taskQueue },
     stdio: ['ignore', options.captureOutput ? 'pipe' : 'ignore', options.captureOutput ? 'pipe' : 'ignore'],
     detached: true, // Its own process group, which the watchdog kills if this process dies first.
   });
@@ -55,7 +59,7 @@ export function startWorkerProcess(options: WorkerProcessOptions): WorkerProcess
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
   void exited.then(() => {
     live.delete(child);
     watchdog.kill('SIGKILL');

@@ -159,7 +159,8 @@ export function decodeCursor(cursor: string): Entry | undefined {
   return m ? { second: Number(m[1]), id: Number(m[2]) } : undefined;
 }
 
-function mulberry32(seed: number): () => number {
+/** A small seeded PRNG (mulberry32): the same seed gives the same data and the same faults. */
+export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -200,6 +201,18 @@ async function readBody(req: http.IncomingMessage): Promise<Record<string, unkno
     }
   }
   return Object.fromEntries(new URLSearchParams(text));
+}
+
+/**
+ * What a worker needs to export from this simulator with its default API token, as it reads it from its
+ * environment; `perAccount` points each account at its own simulated account (`/accounts/<name>`).
+ */
+export function simulatorWorkerEnv(sim: Pick<Simulator, 'url'>, options: { perAccount?: boolean } = {}): Record<string, string> {
+  return {
+    ZENDESK_BASE_URL: options.perAccount ? `${sim.url}/accounts/{account}` : sim.url,
+    ZENDESK_EMAIL: DEFAULT_API_TOKEN.email,
+    ZENDESK_API_TOKEN: DEFAULT_API_TOKEN.token,
+  };
 }
 
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
@@ -253,7 +266,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   let tokenCounter = 0;
 
   let faults: Faults = { ...DEFAULT_FAULTS, ...options.faults };
-  const random = mulberry32(seed ^ 0x5eed5eed);
+  const random = seededRandom(seed ^ 0x5eed5eed);
   let failTurn = 0;
   let stats = emptyStats();
   const sleepers = new Set<() => void>();

@@ -28,7 +28,7 @@ import { NON_RETRYABLE_ERROR_TYPES } from '../zendesk/errors';
 import { describePosition } from '../zendesk/page';
 import { searchAttributeKeys } from './search-attributes';
 import { exportInputQuery, observedLimitSignal, exportFinishedSignal, pauseSignal, progressQuery, resumeSignal, setShareSignal } from './messages';
-import { recordSend, scaleShare, tightenBudget, waitBeforeNextRequest } from './pacing';
+import { emptyBucketHold, recordSend, scaleShare, tightenBudget, waitBeforeNextRequest } from './pacing';
 import type { ExportInput, ExportResult, ExportState, ExportStatus, FetchPageResult } from './types';
 
 const { fetchPage } = proxyActivities<ReturnType<typeof createActivities>>({
@@ -190,7 +190,7 @@ async function pageLoop(input: ExportInput, state: ExportState, setStatus: (s: E
     // On the workflow clock, and no earlier than the request really left (see fetchPage).
     const sentAt = Date.now() - result.sinceSentMs;
     // Failed attempts are counted too, at this send's time (no earlier than they really were).
-    for (let i = 0; i <= (result.earlierAttempts ?? 0); i++) state.sent = recordSend(state, sentAt);
+    state.sent = recordSend(state, sentAt, 1 + (result.earlierAttempts ?? 0));
     let endOfStream = true;
     if (result.kind === 'page') {
       state.pages = pageNumber;
@@ -242,14 +242,8 @@ function applyRateLimitHeaders(
         .catch(() => undefined);
     }
   }
-  if (remaining === 0 && resetsSeconds !== undefined) {
-    // `resets` is in whole seconds, rounded up. When the export's own pacing frees its next slot within
-    // that second, its own sends emptied the bucket and its millisecond pacing stands; when it would
-    // send well before Zendesk's reset, someone else spent the budget: wait for the reset.
-    const reset = sentAt + resetsSeconds * 1000;
-    const ownSlot = sentAt + waitBeforeNextRequest({ ...state, notBefore: 0 }, sentAt);
-    if (ownSlot < reset - 1000) state.notBefore = Math.max(state.notBefore, reset);
-  }
+  const hold = remaining === 0 && resetsSeconds !== undefined ? emptyBucketHold(state, sentAt, resetsSeconds) : undefined;
+  if (hold !== undefined) state.notBefore = Math.max(state.notBefore, hold);
 }
 
 /**

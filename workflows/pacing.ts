@@ -28,10 +28,22 @@ export function waitBeforeNextRequest(state: PaceState, now: number): number {
   return Math.max(0, Math.ceil(wait));
 }
 
-/** Records a send, keeping only what the window needs (bounded state). */
-export function recordSend(state: PaceState, sentAt: number): number[] {
+/** Records `count` sends at one time, keeping only what the window needs (bounded state). */
+export function recordSend(state: PaceState, sentAt: number, count = 1): number[] {
   const keep = Math.max(1, state.share);
-  return [...state.sent, sentAt].sort((a, b) => a - b).slice(-keep);
+  return [...state.sent, ...Array<number>(count).fill(sentAt)].sort((a, b) => a - b).slice(-keep);
+}
+
+/**
+ * Zendesk's bucket header reported none left after a send: the time to hold off until, or undefined
+ * when the export's own pacing explains it. `resets` is whole seconds rounded up, so when the export's
+ * own next slot falls within that last second, its own sends emptied the bucket and its pacing, to the
+ * millisecond, stands; a slot well before the reset means someone else spent the budget.
+ */
+export function emptyBucketHold(state: PaceState, sentAt: number, resetsSeconds: number): number | undefined {
+  const reset = sentAt + resetsSeconds * 1000;
+  const ownSlot = sentAt + waitBeforeNextRequest({ ...state, notBefore: 0 }, sentAt);
+  return ownSlot < reset - 1000 ? reset : undefined;
 }
 
 /**

@@ -1,8 +1,9 @@
 /**
- * NDJSON files, the default destination. Layout: `<dir>/<account>/<resource>/<endpoint>-<origin>-<page>.ndjson`,
- * one record per line as Zendesk returned it, and sideloads in `<dir>/<account>/<resource>/<sideload>/`
- * under the same file name (accounts apart, so several can share one destination). A page is written to a temporary file and renamed into place, so a crash never
- * leaves half a page and a retry replaces the page whole.
+ * NDJSON files, the default destination. Layout:
+ * `<dir>/<account>/<resource>/<endpoint>-<origin>-<page>.ndjson`, one record per line as Zendesk
+ * returned it, and sideloads in `<dir>/<account>/<resource>/<sideload>/` under the same file name
+ * (accounts apart, so several can share one destination). A page is written to a temporary file and
+ * renamed into place, so a crash never leaves half a page and a retry replaces the page whole.
  */
 import { promises as fs } from 'node:fs';
 import { randomUUID } from 'node:crypto';

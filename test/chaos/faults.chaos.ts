@@ -11,8 +11,9 @@ import { RESOURCES, RESOURCE_SPECS } from '../../zendesk/endpoints';
 import { versionSecond } from '../../zendesk/page';
 import { badInputs, runCli } from '../helpers/cli';
 import { simulatorEnv } from '../helpers/exports';
+import { seededRandom } from '../../simulator';
 import { startPostgres } from '../helpers/postgres';
-import { leakedSecrets, report, seededRandom, sleep, startChaosStack, until, verify, type ChaosStack, type Check } from './harness';
+import { leakedSecrets, report, sleep, startChaosStack, until, verify, type ChaosStack, type Check } from './harness';
 
 const SEED = Number(process.env.CHAOS_SEED ?? 1);
 const random = seededRandom(SEED);
@@ -30,13 +31,11 @@ function total(checks: Check[]): Check {
   return checks.reduce((a, c) => ({ records: a.records + c.records, duplicates: a.duplicates + c.duplicates, losses: a.losses + c.losses }), { records: 0, duplicates: 0, losses: 0 });
 }
 
-function expectClean(check: Check, s: ChaosStack): void {
-  expect(check).toMatchObject({ duplicates: 0, losses: 0 });
-  expect(leakedSecrets(s.workerOutput())).toBe(0);
-}
-
-function logLines(s: ChaosStack): number {
-  return s.workerOutput().split('\n').filter(Boolean).length;
+/** The end of every fault scenario: nothing lost, nothing twice, no token in the logs; then its figures. */
+function expectSurvived(s: ChaosStack, scenario: string, faults: number, check: Check): void {
+  const output = s.workerOutput();
+  expect({ ...check, secretsLeaked: leakedSecrets(output) }).toMatchObject({ duplicates: 0, losses: 0, secretsLeaked: 0 });
+  report({ scenario, faults, survived: faults, ...check, logLines: output.split('\n').filter(Boolean).length, secretsLeaked: 0 });
 }
 
 test(`the worker SIGKILLed at random points, ${KILLS} times in a row, during a time-based and a cursor export`, async () => {
@@ -61,9 +60,7 @@ test(`the worker SIGKILLed at random points, ${KILLS} times in a row, during a t
   const outcomes = await results;
   expect(outcomes.map((r) => r.outcome)).toEqual(['completed', 'completed']);
   const check = total([verify(s, 'tickets'), verify(s, 'users')]);
-  expectClean(check, s);
-  expect(kills).toBeGreaterThanOrEqual(Math.min(KILLS, 5));
-  report({ scenario: 'worker SIGKILL at random points, in a row', faults: kills, survived: kills, ...check, logLines: logLines(s), secretsLeaked: 0 });
+  expectSurvived(s, 'worker SIGKILL at random points, in a row', kills, check);
 });
 
 test('the Temporal dev server SIGKILLed and restarted on its SQLite file, 3 times', async () => {
@@ -79,8 +76,7 @@ test('the Temporal dev server SIGKILLed and restarted on its SQLite file, 3 time
   const result = await handle.result();
   expect(result.outcome).toBe('completed');
   const check = verify(s, 'tickets');
-  expectClean(check, s);
-  report({ scenario: 'Temporal server SIGKILL + restart (same SQLite)', faults: restarts, survived: restarts, ...check, logLines: logLines(s), secretsLeaked: 0 });
+  expectSurvived(s, 'Temporal server SIGKILL + restart (same SQLite)', restarts, check);
 });
 
 test('Zendesk answering bursts of 500/503, dropping connections, stalling past the request timeout and cutting JSON short, on all four resources', async () => {
@@ -94,9 +90,7 @@ test('Zendesk answering bursts of 500/503, dropping connections, stalling past t
   const { failed, dropped, stalled, malformed } = s.sim.stats().faults;
   expect(failed * dropped * stalled * malformed).toBeGreaterThan(0); // Every kind happened.
   const check = total(RESOURCES.map((r) => verify(s, r)));
-  expectClean(check, s);
-  const faults = failed + dropped + stalled + malformed;
-  report({ scenario: 'Zendesk 500/503 bursts, drops, stalls, truncated JSON', faults, survived: faults, ...check, logLines: logLines(s), secretsLeaked: 0 });
+  expectSurvived(s, 'Zendesk 500/503 bursts, drops, stalls, truncated JSON', failed + dropped + stalled + malformed, check);
 });
 
 test('a storm of 429s with Retry-After 250 times the normal pace: each waited out in full, nothing skipped', async () => {
@@ -107,8 +101,7 @@ test('a storm of 429s with Retry-After 250 times the normal pace: each waited ou
   expect(result.state.rateLimited).toBe(6);
   expect(result.state.waitedMs).toBeGreaterThanOrEqual(6 * 5000);
   const check = verify(s, 'tickets');
-  expectClean(check, s);
-  report({ scenario: '429 storm, Retry-After 5 s against a 20 ms pace', faults: 6, survived: 6, ...check, logLines: logLines(s), secretsLeaked: 0 });
+  expectSurvived(s, '429 storm, Retry-After 5 s against a 20 ms pace', 6, check);
 });
 
 test('records updated and added while the export runs: the newest version of each arrives', async () => {
@@ -125,8 +118,7 @@ test('records updated and added while the export runs: the newest version of eac
   await handle.cancel();
   await handle.result();
   const check = verify(s, 'tickets');
-  expectClean(check, s);
-  report({ scenario: 'records updated and added during the export', faults: changes, survived: changes, ...check, logLines: logLines(s), secretsLeaked: 0 });
+  expectSurvived(s, 'records updated and added during the export', changes, check);
 });
 
 test('the output folder unwritable (a full disk) 3 times: the export holds at its page and goes on without a gap', async () => {
@@ -147,8 +139,7 @@ test('the output folder unwritable (a full disk) 3 times: the export holds at it
   const result = await handle.result();
   expect(result.outcome).toBe('completed');
   const check = verify(s, 'tickets');
-  expectClean(check, s);
-  report({ scenario: 'output folder unwritable, then writable again', faults: held, survived: held, ...check, logLines: logLines(s), secretsLeaked: 0 });
+  expectSurvived(s, 'output folder unwritable, then writable again', held, check);
 });
 
 test('Postgres stopped as in a crash and started again, 3 times: the export waits and resumes, nothing skipped', async () => {
@@ -182,8 +173,7 @@ test('Postgres stopped as in a crash and started again, 3 times: the export wait
     }).length;
     // One row per id by the table's key; extra rows would be ids the account does not have.
     const check = { records: rows.length, duplicates: rows.length - byId.size + Math.max(0, byId.size - expected.length), losses };
-    expectClean(check, s);
-    report({ scenario: 'Postgres crashed and restarted', faults: restarts, survived: restarts, ...check, logLines: logLines(s), secretsLeaked: 0 });
+    expectSurvived(s, 'Postgres crashed and restarted', restarts, check);
   } finally {
     await pg.stop();
   }
@@ -208,8 +198,7 @@ test('two `start` commands for the same export at once, and a `resume` of the ru
     checks.push(verify(s, resource));
   }
   const check = total(checks);
-  expectClean(check, s);
-  report({ scenario: 'two concurrent starts and a resume of a running export', faults: 3 * 3, survived: 3 * 3, ...check, logLines: logLines(s), secretsLeaked: 0 });
+  expectSurvived(s, 'two concurrent starts and a resume of a running export', 3 * 3, check);
 });
 
 test('bad input: one sentence, exit 2, nothing started', async () => {

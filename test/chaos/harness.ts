@@ -14,7 +14,7 @@ import { startWorkerProcess, type WorkerProcess } from '../../devserver/worker-p
 import { ExportClient } from '../../client/export-client';
 import { RESOURCE_SPECS, type Resource } from '../../zendesk/endpoints';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../simulator';
-import { simulatorEnv, SIM_TOKEN } from '../helpers/exports';
+import { simulatorEnv, SIM_EMAIL, SIM_TOKEN } from '../helpers/exports';
 import { duplicates, newestById, readRecords, versionKeys } from '../helpers/output';
 import { installTestRuntime } from '../helpers/temporal';
 
@@ -90,7 +90,7 @@ export function verify(stack: ChaosStack, resource: Resource, options: { support
 
 /** Neither the API token nor its Basic header in anything a worker printed. */
 export function leakedSecrets(text: string): number {
-  const secrets = [SIM_TOKEN, Buffer.from(`admin@example.com/token:${SIM_TOKEN}`).toString('base64')];
+  const secrets = [SIM_TOKEN, Buffer.from(`${SIM_EMAIL}/token:${SIM_TOKEN}`).toString('base64')];
   return secrets.filter((s) => text.includes(s)).length;
 }
 
@@ -110,18 +110,6 @@ export interface Figures {
 export function report(figures: Figures): void {
   const file = process.env.CHAOS_FIGURES;
   if (file) appendFileSync(file, `${JSON.stringify(figures)}\n`);
-}
-
-/** A small seeded PRNG (mulberry32): the fault points of a run can be replayed with CHAOS_SEED. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -2,21 +2,21 @@
  * The CLI as a user runs it: `bin/zendesk-export.js` as a subprocess (built by `npm test`), against a
  * real dev server, the simulator and a worker process.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import os from 'node:os';
 import path from 'node:path';
 import { startDevServer, type DevServer } from '../helpers/temporal';
-import { badInputs, CLI, runCli } from '../helpers/cli';
+import { badInputs, runCli } from '../helpers/cli';
 import { simulatorEnv, SIM_TOKEN } from '../helpers/exports';
 import { freePort } from '../../devserver';
+import { startWorkerProcess, type WorkerProcess } from '../../devserver/worker-process';
 import { DEFAULT_OAUTH, startSimulator, type Simulator } from '../../simulator';
 
 let server: DevServer;
 let sim: Simulator;
 let out: string;
-let worker: ChildProcess;
+let worker: WorkerProcess;
 let env: Record<string, string>;
 
 const cli = (args: string[], extraEnv: Record<string, string> = {}) => runCli(args, { ...env, ...extraEnv });
@@ -26,10 +26,10 @@ beforeAll(async () => {
   sim = await startSimulator({ sizes: { tickets: 120, users: 60, organizations: 30, ticket_events: 100 }, rateLimits: 'off', recentWindowSeconds: 0 });
   out = mkdtempSync(path.join(os.tmpdir(), 'zendesk-export-cli-'));
   env = { ...simulatorEnv(sim), TEMPORAL_ADDRESS: server.address, ZENDESK_SUBDOMAIN: 'clitest', ZENDESK_EXPORT_TASK_QUEUE: 'cli-test' };
-  worker = spawn(process.execPath, [CLI, 'worker', '--log-level', 'WARN'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  worker = startWorkerProcess({ temporalAddress: server.address, taskQueue: 'cli-test', env });
 });
 afterAll(async () => {
-  worker?.kill('SIGTERM');
+  await worker?.kill();
   await sim?.close();
   await server?.stop();
   rmSync(out, { recursive: true, force: true });
@@ -112,17 +112,14 @@ test('two starts at once, a resume while running, pause, resume and cancel of a 
 });
 
 test('a worker without credentials fails the export with one sentence, exit 1', async () => {
-  const bare = spawn(process.execPath, [CLI, 'worker', '--log-level', 'ERROR'], {
-    env: { PATH: process.env.PATH ?? '', TEMPORAL_ADDRESS: server.address, ZENDESK_EXPORT_TASK_QUEUE: 'no-credentials' },
-    stdio: 'ignore',
-  });
+  const bare = startWorkerProcess({ temporalAddress: server.address, taskQueue: 'no-credentials', env: {}, inheritEnv: false, logLevel: 'ERROR' });
   try {
     const r = await cli(['run', 'tickets', '--start-time', '0', '--account', 'nocreds', '--out', out], { ZENDESK_EXPORT_TASK_QUEUE: 'no-credentials' });
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toMatch(/failed: The worker has no Zendesk credentials for account "nocreds": set ZENDESK_EMAIL and ZENDESK_API_TOKEN/);
     expect(r.stdout + r.stderr).not.toContain(SIM_TOKEN);
   } finally {
-    bare.kill('SIGTERM');
+    await bare.kill();
   }
 });
 
@@ -130,12 +127,13 @@ test('no secret in any log line, CLI output, error or workflow history of a full
   const store = path.join(out, 'token-store.json');
   const pgPassword = 'pg-secret-4b1d';
   const password = 'zendesk-password-9c2e';
-  const logs: string[] = [];
-  const oauthWorker = spawn(process.execPath, [CLI, 'worker', '--log-level', 'DEBUG'], {
+  const oauthWorker = startWorkerProcess({
+    temporalAddress: server.address,
+    taskQueue: 'secrets',
+    inheritEnv: false,
+    logLevel: 'DEBUG',
+    captureOutput: true,
     env: {
-      PATH: process.env.PATH ?? '',
-      TEMPORAL_ADDRESS: server.address,
-      ZENDESK_EXPORT_TASK_QUEUE: 'secrets',
       ZENDESK_BASE_URL: sim.url,
       ZENDESK_OAUTH_CLIENT_ID: DEFAULT_OAUTH.clientId,
       ZENDESK_OAUTH_CLIENT_SECRET: DEFAULT_OAUTH.clientSecret,
@@ -144,17 +142,16 @@ test('no secret in any log line, CLI output, error or workflow history of a full
       ZENDESK_PASSWORD: password, // Ignored beside OAuth, but present.
       PGPASSWORD: pgPassword,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
   // A worker with only an email and password, which Zendesk no longer accepts.
-  const passwordWorker = spawn(process.execPath, [CLI, 'worker', '--log-level', 'DEBUG'], {
-    env: { PATH: process.env.PATH ?? '', TEMPORAL_ADDRESS: server.address, ZENDESK_EXPORT_TASK_QUEUE: 'secrets-password', ZENDESK_BASE_URL: sim.url, ZENDESK_EMAIL: 'admin@example.com', ZENDESK_PASSWORD: password },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const passwordWorker = startWorkerProcess({
+    temporalAddress: server.address,
+    taskQueue: 'secrets-password',
+    inheritEnv: false,
+    logLevel: 'DEBUG',
+    captureOutput: true,
+    env: { ZENDESK_BASE_URL: sim.url, ZENDESK_EMAIL: 'admin@example.com', ZENDESK_PASSWORD: password },
   });
-  for (const w of [oauthWorker, passwordWorker]) {
-    w.stdout!.on('data', (d) => logs.push(String(d)));
-    w.stderr!.on('data', (d) => logs.push(String(d)));
-  }
   const q = { ZENDESK_EXPORT_TASK_QUEUE: 'secrets' };
   try {
     const runs = [
@@ -183,15 +180,14 @@ test('no secret in any log line, CLI output, error or workflow history of a full
       await connection.close();
     }
     expect(histories.length).toBeGreaterThanOrEqual(5);
-    const everything = [...logs, ...runs.flatMap((r) => [r.stdout, r.stderr]), ...histories].join('\n');
+    const everything = [oauthWorker.output(), passwordWorker.output(), ...runs.flatMap((r) => [r.stdout, r.stderr]), ...histories].join('\n');
     expect(everything).toMatch(/fetchPage/); // DEBUG logs really were captured.
     const secrets = [SIM_TOKEN, 'wrong-secret-token', DEFAULT_OAUTH.clientSecret, DEFAULT_OAUTH.refreshToken, pgPassword, password, Buffer.from(`admin@example.com/token:${SIM_TOKEN}`).toString('base64')];
     for (const secret of secrets) expect(everything).not.toContain(secret);
     // ...and no issued access or refresh token appears anywhere else.
     expect(everything).not.toMatch(/sim-(access|refresh)-\d+-/);
   } finally {
-    oauthWorker.kill('SIGTERM');
-    passwordWorker.kill('SIGTERM');
+    await Promise.all([oauthWorker.kill(), passwordWorker.kill()]);
   }
 }, 180_000);
 

@@ -1,8 +1,6 @@
 /** The CLI as a user runs it (`bin/zendesk-export.js`, built by `npm test`), and the bad inputs it must refuse. */
 import { spawn } from 'node:child_process';
-import path from 'node:path';
-
-export const CLI = path.resolve(__dirname, '../../bin/zendesk-export.js');
+import { CLI_PATH } from '../../devserver/worker-process';
 
 export interface CliResult {
   code: number;
@@ -13,7 +11,7 @@ export interface CliResult {
 /** Runs the CLI with this process's environment plus `env`, and resolves when it exits. */
 export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI_PATH, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

@@ -10,14 +10,14 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { ExportClient } from '../../client/export-client';
 import { createExportWorker } from '../../worker/create-worker';
-import { startSimulator, type Simulator, type SimulatorOptions } from '../../simulator';
+import { DEFAULT_API_TOKEN, simulatorWorkerEnv, startSimulator, type Simulator, type SimulatorOptions } from '../../simulator';
 import type { ActivityOptions } from '../../activities';
 import { coordinatorWorkflowId } from '../../workflows/ids';
 import { WORKFLOWS_PATH } from '../../worker/create-worker';
 import { bundleWorkflows, createDevServerEnv, startDevServer, type DevServer } from './temporal';
 
-export const SIM_EMAIL = 'admin@example.com';
-export const SIM_TOKEN = 'sim-token';
+export const SIM_EMAIL = DEFAULT_API_TOKEN.email;
+export const SIM_TOKEN = DEFAULT_API_TOKEN.token;
 
 export interface ExportStack {
   /** An account name of this stack's own: an account's coordinator lives on one task queue. */
@@ -33,7 +33,7 @@ export interface ExportStack {
 
 /** Worker credentials for the simulator's default API token, as a worker would read them from its environment. */
 export function simulatorEnv(sim: Simulator, extra: Record<string, string> = {}): Record<string, string> {
-  return { ZENDESK_EMAIL: SIM_EMAIL, ZENDESK_API_TOKEN: SIM_TOKEN, ZENDESK_BASE_URL: sim.url, ...extra };
+  return { ...simulatorWorkerEnv(sim), ...extra };
 }
 
 export async function startExportStack(

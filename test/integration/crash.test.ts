@@ -3,7 +3,6 @@
  * completes with nothing lost and nothing written twice. The worker is the real CLI (`dist/`, built
  * by `npm test`), so this is exactly what a user runs.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,14 +12,13 @@ import { simulatorEnv } from '../helpers/exports';
 import { duplicates, newestById, readRecords, versionKeys } from '../helpers/output';
 import { startSimulator, type Simulator } from '../../simulator';
 import { ExportClient } from '../../client/export-client';
-
-const CLI = path.resolve(__dirname, '../../bin/zendesk-export.js');
+import { startWorkerProcess, type WorkerProcess } from '../../devserver/worker-process';
 
 let server: DevServer;
 let sim: Simulator;
 let out: string;
 let env: TestWorkflowEnvironment;
-const workers = new Set<ChildProcess>();
+const workers = new Set<WorkerProcess>();
 
 beforeAll(async () => {
   server = await startDevServer();
@@ -29,21 +27,18 @@ beforeAll(async () => {
   env = await createDevServerEnv(server);
 });
 afterAll(async () => {
-  for (const w of workers) w.kill('SIGKILL');
+  await Promise.all([...workers].map((w) => w.kill('SIGKILL')));
   await env?.teardown();
   await sim?.close();
   await server?.stop();
   rmSync(out, { recursive: true, force: true });
 });
 
-function startWorker(taskQueue: string): ChildProcess {
-  const child = spawn(process.execPath, [CLI, 'worker', '--log-level', 'WARN'], {
-    env: { ...process.env, ...simulatorEnv(sim), TEMPORAL_ADDRESS: server.address, ZENDESK_EXPORT_TASK_QUEUE: taskQueue },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  workers.add(child);
-  child.on('exit', () => workers.delete(child));
-  return child;
+function startWorker(taskQueue: string): WorkerProcess {
+  const worker = startWorkerProcess({ temporalAddress: server.address, taskQueue, env: simulatorEnv(sim) });
+  workers.add(worker);
+  void worker.exited.then(() => workers.delete(worker));
+  return worker;
 }
 
 test('SIGKILL of the worker mid-export, three times: complete, nothing lost, nothing twice', async () => {
@@ -63,13 +58,11 @@ test('SIGKILL of the worker mid-export, three times: complete, nothing lost, not
     const target = kill * 12;
     // The simulator counts the pages asked for; a query would need the worker that is about to die.
     while ((sim.stats().requestsByEndpoint.tickets_time ?? 0) < target) await new Promise((r) => setTimeout(r, 20));
-    const exited = new Promise((r) => worker.once('exit', r));
-    worker.kill('SIGKILL');
-    await exited;
+    await worker.kill('SIGKILL');
     worker = startWorker(taskQueue);
   }
   const result = await handle.result();
-  worker.kill('SIGTERM');
+  await worker.kill();
   expect(result.outcome).toBe('completed');
   const written = readRecords(path.join(out, 'acme'), 'tickets');
   expect(duplicates(versionKeys(written, 'generated_timestamp'))).toEqual([]);

@@ -4,8 +4,6 @@
  * and doubles nothing, Postgres going down mid-export holds the export at its page until it is back,
  * and a record updated during a follow-mode export ends up as its newest version.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import { Client as PgClient } from 'pg';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflows, createDevServerEnv, startDevServer, type DevServer } from '../helpers/temporal';
@@ -13,10 +11,10 @@ import { simulatorEnv, startExportStack, type ExportStack } from '../helpers/exp
 import { startPostgres, type PostgresServer } from '../helpers/postgres';
 import { WORKFLOWS_PATH } from '../../worker/create-worker';
 import { ExportClient } from '../../client/export-client';
+import { startWorkerProcess } from '../../devserver/worker-process';
 import { RESOURCES, RESOURCE_SPECS, type Resource } from '../../zendesk/endpoints';
 import { versionSecond } from '../../zendesk/page';
 
-const CLI = path.resolve(__dirname, '../../bin/zendesk-export.js');
 const SIZES = { tickets: 150, users: 90, organizations: 40, ticket_events: 160 };
 const FAST = { requests: 1000, seconds: 1 };
 
@@ -87,14 +85,12 @@ test('each resource exports into Postgres completely; a second export of the sam
 test('a worker killed between the commit and the activity completion: no duplicates, no gaps', async () => {
   stack = await startExportStack(env, bundle, { simulator: { sizes: SIZES, rateLimits: 'off' } });
   const taskQueue = `pg-crash-${stack.account}`;
-  const workerEnv = { ...process.env, ...simulatorEnv(stack.sim), TEMPORAL_ADDRESS: server.address, ZENDESK_EXPORT_TASK_QUEUE: taskQueue };
-  const start = (extra: Record<string, string> = {}): ChildProcess =>
-    spawn(process.execPath, [CLI, 'worker', '--log-level', 'ERROR'], { env: { ...workerEnv, ...extra }, stdio: 'ignore' });
+  const start = (extra: Record<string, string> = {}) =>
+    startWorkerProcess({ temporalAddress: server.address, taskQueue, env: { ...simulatorEnv(stack.sim), ...extra }, logLevel: 'ERROR' });
   const client = new ExportClient({ client: env.client, taskQueue, startTimeoutMs: 60_000 });
   const crashing = start({ ZENDESK_EXPORT_CRASH_AFTER_COMMIT_PAGE: '3' });
-  const died = new Promise<NodeJS.Signals | null>((resolve) => crashing.once('exit', (_code, signal) => resolve(signal)));
   const handle = await client.start({ account: stack.account, resource: 'tickets', mode: 'time', startTime: 0, perPage: 20, destination: pg.url, rateLimit: FAST });
-  expect(await died).toBe('SIGKILL');
+  expect(await crashing.exited).toBe('SIGKILL');
   // Page 3 is in the database, but Temporal never heard it finish: it will be fetched and written again.
   const committed = await db.query('SELECT page_number FROM zendesk_export_checkpoints WHERE export_id = $1', [handle.workflowId]);
   expect(committed.rows[0].page_number).toBe(3);
@@ -103,7 +99,7 @@ test('a worker killed between the commit and the activity completion: no duplica
     const result = await handle.result();
     expect(result.outcome).toBe('completed');
   } finally {
-    healthy.kill('SIGTERM');
+    await healthy.kill();
   }
   expectMatches(await rows('tickets', stack.account), stack.sim.expected(undefined, 'tickets', { supportTypeScope: 'all' }), 'tickets');
 });

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { divideBudget, recordSend, scaleShare, tightenBudget, waitBeforeNextRequest, WINDOW_MARGIN_MS } from '../../workflows/pacing';
+import { divideBudget, emptyBucketHold, recordSend, scaleShare, tightenBudget, waitBeforeNextRequest, WINDOW_MARGIN_MS } from '../../workflows/pacing';
 
 describe('rate budget', () => {
   const budget = { requests: 10, seconds: 60 };
@@ -16,6 +16,22 @@ describe('rate budget', () => {
 
   it('honours a not-before time from Retry-After or an empty bucket', () => {
     expect(waitBeforeNextRequest({ sent: [], notBefore: 5_000, share: 10, budget }, 1_000)).toBe(4_000);
+  });
+
+  it('counts several sends at once: a page and its failed attempts', () => {
+    const state = { sent: [] as number[], notBefore: 0, share: 3, budget };
+    state.sent = recordSend(state, 1_000, 3);
+    expect(state.sent).toEqual([1_000, 1_000, 1_000]);
+    expect(waitBeforeNextRequest(state, 1_500)).toBe(60_000 + WINDOW_MARGIN_MS - 500);
+  });
+
+  it("holds for Zendesk's reset only when someone else emptied the bucket", () => {
+    // Own ten sends, the first 59.5 s ago: own pacing frees a slot within the reset's last second.
+    const own = { sent: Array.from({ length: 10 }, (_, i) => i * 100), notBefore: 0, share: 10, budget };
+    expect(emptyBucketHold(own, 59_500, 1)).toBeUndefined();
+    // One own send only, but Zendesk reports the bucket empty for 40 s more: someone else spent it.
+    const other = { sent: [59_500], notBefore: 0, share: 10, budget };
+    expect(emptyBucketHold(other, 59_500, 40)).toBe(99_500);
   });
 
   it('divides a budget into integer shares that add up to it', () => {
