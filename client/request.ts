@@ -3,7 +3,7 @@
  * with one sentence that says what is wrong and what would be right.
  */
 import path from 'node:path';
-import { chooseEndpoint, endpointSpec, isResource, RATE_BUCKETS, RESOURCES, type Paging, type RateBudget, type Resource } from '../zendesk/endpoints';
+import { chooseEndpoint, endpointSpec, isResource, defaultBudget, RESOURCES, type Paging, type RateBudget, type Resource } from '../zendesk/endpoints';
 import type { PageOptions, Position } from '../zendesk/page';
 import type { Destination, ExportInput } from '../workflows/types';
 
@@ -134,7 +134,7 @@ export function toExportInput(request: ExportRequest, nowMs = Date.now()): Expor
     start,
     options,
     destination: parseDestination(request.destination),
-    budget: request.rateLimit ?? RATE_BUCKETS[endpointSpec(endpoint.id).bucket],
+    budget: request.rateLimit ?? defaultBudget(endpointSpec(endpoint.id).bucket),
     followIntervalSeconds: request.followIntervalSeconds,
     maxPagesPerRun: request.maxPagesPerRun,
   };

@@ -4,7 +4,7 @@ import { RATE_BUCKETS, RESOURCES, type RateBucket, type RateBudget, type Resourc
 import { DEFAULT_API_TOKEN, DEFAULT_FAULTS, DEFAULT_OAUTH, DEFAULT_SIZES, accountNames, startSimulator, type Faults, type SimulatorOptions } from './server';
 
 const BUCKETS = Object.keys(RATE_BUCKETS).join(', ');
-const TABLE_LIMITS = Object.entries(RATE_BUCKETS).map(([b, r]) => `${b}=${r.requests}/${r.seconds}`).join(' ');
+const TABLE_LIMITS = Object.entries(RATE_BUCKETS).map(([b, r]) => `${b}=${r.budget.requests}/${r.budget.seconds}`).join(' ');
 
 export const HELP = `Usage: npm run simulator -- [options]   (or: zendesk-export simulator [options])
 

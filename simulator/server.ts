@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import {
   ENDPOINTS,
   RATE_BUCKETS,
+  defaultBudget,
   RESOURCE_SPECS,
   endpointPath,
   isResource,
@@ -25,7 +26,8 @@ import {
 import { AccountData, MAX_SPAN_SECONDS, type Entry } from './data';
 import { Limiter, RollingWindow } from './limits';
 
-export type SupportTypeScope = 'all' | 'agent' | 'ai_agent';
+export type { SupportTypeScope } from '../zendesk/endpoints';
+import type { SupportTypeScope } from '../zendesk/endpoints';
 
 /** Injected failures. `xxxNext` counts are exact; `xxxRate` shares are drawn from the seed. */
 export interface Faults {
@@ -245,7 +247,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 
   // Rate limits: a limiter per account and bucket; the peak tracker runs even with limits off.
   const budget = (bucket: RateBucket): RateBudget | undefined =>
-    options.rateLimits === 'off' ? undefined : (options.rateLimits?.[bucket] ?? RATE_BUCKETS[bucket]);
+    options.rateLimits === 'off' ? undefined : (options.rateLimits?.[bucket] ?? defaultBudget(bucket));
   const limiters = new Map<string, Limiter>();
   const limiter = (key: string, bucket: RateBucket): Limiter | undefined => {
     const b = budget(bucket);
@@ -360,14 +362,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     const l = limiter(key, endpoint.bucket);
     if (l) {
       const taken = l.take(now);
-      res.setHeader(endpoint.bucketHeader, l.header(now));
+      res.setHeader(RATE_BUCKETS[endpoint.bucket].header, l.header(now));
       if (!taken.ok) {
         res.setHeader('Retry-After', String(taken.retryAfter));
         throw new HttpError(429, TOO_MANY);
       }
     }
     let window = peaks.get(key);
-    if (!window) peaks.set(key, (window = new RollingWindow(budget(endpoint.bucket)?.seconds ?? RATE_BUCKETS[endpoint.bucket].seconds)));
+    if (!window) peaks.set(key, (window = new RollingWindow(budget(endpoint.bucket)?.seconds ?? defaultBudget(endpoint.bucket).seconds)));
     const inWindow = window.add(now);
     stats.peakInWindowByAccount[key] = Math.max(stats.peakInWindowByAccount[key] ?? 0, inWindow);
     stats.peakInWindow[endpoint.bucket] = Math.max(stats.peakInWindow[endpoint.bucket] ?? 0, inWindow);
@@ -522,14 +524,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     const { endpoint, resource } = route;
     stats.requestsByEndpoint[endpoint.id] = (stats.requestsByEndpoint[endpoint.id] ?? 0) + 1;
     const l = limiter(`${accountName}:${endpoint.bucket}`, endpoint.bucket);
-    if (l) res.setHeader(endpoint.bucketHeader, l.header(clock()));
+    if (l) res.setHeader(RATE_BUCKETS[endpoint.bucket].header, l.header(clock()));
     if (await injectFault(res)) return;
     authenticate(req.headers.authorization);
     if (hit('rateLimitNext', 0)) {
       stats.faults.rateLimited++;
       const wait = Math.max(0, Math.ceil(faults.retryAfterSeconds));
       res.setHeader('Retry-After', String(wait));
-      if (l) res.setHeader(endpoint.bucketHeader, `total=${l.requests}; remaining=0; resets=${wait}`);
+      if (l) res.setHeader(RATE_BUCKETS[endpoint.bucket].header, `total=${l.requests}; remaining=0; resets=${wait}`);
       throw new HttpError(429, TOO_MANY);
     }
     spend(accountName, endpoint, res);

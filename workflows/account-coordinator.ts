@@ -20,7 +20,7 @@ import {
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
-import { endpointSpec, RATE_BUCKETS, type RateBucket, type RateBudget } from '../zendesk/endpoints';
+import { endpointSpec, defaultBudget, type RateBucket, type RateBudget } from '../zendesk/endpoints';
 import { exportResource } from './export-resource';
 import { exportWorkflowId } from './ids';
 import { coordinatorStateQuery, exportFinishedSignal, observedLimitSignal, setBudgetSignal, setShareSignal, startExportSignal } from './messages';
@@ -63,7 +63,7 @@ export async function accountCoordinator(input: CoordinatorInput): Promise<void>
   });
 
   function budgetOf(bucket: RateBucket): RateBudget {
-    return budgets[bucket] ?? RATE_BUCKETS[bucket];
+    return budgets[bucket] ?? defaultBudget(bucket);
   }
   function release(bucket: RateBucket, count: number): void {
     if (count > 0) (released[bucket] ??= []).push({ at: Date.now(), count });

@@ -7,7 +7,7 @@ import axios, { type AxiosInstance } from 'axios';
 import http from 'node:http';
 import https from 'node:https';
 import type { AuthProvider } from './auth';
-import { endpointPath, type EndpointSpec, type Resource } from './endpoints';
+import { endpointPath, RATE_BUCKETS, type EndpointSpec, type Resource } from './endpoints';
 import { errorForStatus, ZendeskError, ZendeskTransientError } from './errors';
 import type { Page, PageOptions, Position, RateLimitState, ZendeskRecord } from './page';
 import { parseRateLimit, retryAfterSeconds } from './rate-limit-headers';
@@ -77,7 +77,7 @@ export class ZendeskClient {
     let renewed = false;
     for (;;) {
       const response = await this.send(urlPath, params, where, signal);
-      const rateLimit = parseRateLimit(response.headers, endpoint.bucketHeader);
+      const rateLimit = parseRateLimit(response.headers, RATE_BUCKETS[endpoint.bucket].header);
       if (response.status === 401 && !renewed && (await this.options.auth.renew())) {
         renewed = true; // An expired OAuth token: one more try with a fresh one.
         continue;

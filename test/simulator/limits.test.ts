@@ -44,7 +44,7 @@ test('over the limit: 429, text/plain body, Retry-After, bucket and account head
 test('buckets come from the table: the users cursor export and the sample have their own', async () => {
   sim = await startSimulator({ sizes: { users: 10, tickets: 10 }, recentWindowSeconds: 0 });
   const cursor = await get(path(sim, '/api/v2/incremental/users/cursor', { start_time: 0 }));
-  const limit = RATE_BUCKETS['incremental-exports-cursor'];
+  const limit = RATE_BUCKETS['incremental-exports-cursor'].budget;
   expect(cursor.headers.get('zendesk-ratelimit-incremental-exports-cursor')).toBe(`total=${limit.requests}; remaining=${limit.requests - 1}; resets=${limit.seconds}`);
   expect(cursor.headers.get('zendesk-ratelimit-incremental-exports')).toBeNull();
   const sample = await get(path(sim, '/api/v2/incremental/tickets/sample', { start_time: 0 }));
