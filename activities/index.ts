@@ -1,22 +1,23 @@
 /** The activities the worker registers, built from the worker's own configuration. */
 import path from 'node:path';
-import { accountConfig, type Env } from '../zendesk/credentials';
+import { accountUrl } from '../zendesk/account';
 import { createAuthProvider, fileTokenStore, memoryTokenStore, type TokenStore } from '../zendesk/auth';
-import { accountBaseUrl, ZendeskClient } from '../zendesk/http-client';
+import { accountConfig, type Env } from '../zendesk/credentials';
 import { ZendeskConfigError } from '../zendesk/errors';
-import type { FetchPageInput } from '../workflows/types';
-import type { PageSink } from './destinations/destination';
-import { ndjsonSink } from './destinations/ndjson';
-import { postgresSink } from './destinations/postgres';
-import { fetchPageWith, type FetchPageDeps, type PageEvent } from './fetch-page';
+import { ZendeskClient } from '../zendesk/http-client';
+import type { FetchPagesInput } from './contract';
+import { createDestinations, destinationConfigFromEnv, type Destination, type DestinationConfig } from './destinations';
+import { fetchPagesWith, type FetchPagesDeps, type PageEvent } from './fetch-pages';
 
 export interface ActivityOptions {
   /** Where credentials and base URLs come from. @default process.env */
   env?: Env;
   /** Where rotated OAuth refresh tokens are kept. @default the file ZENDESK_TOKEN_STORE, else memory */
   tokenStore?: TokenStore;
-  /** Destinations other than NDJSON (Postgres) plug in here. */
-  sinkFor?: (destination: FetchPageInput['destination']) => PageSink | undefined;
+  /** Where exports may write. @default from `env` (ZENDESK_EXPORT_OUTPUT_ROOT, ZENDESK_EXPORT_POSTGRES*) */
+  destinations?: DestinationConfig;
+  /** Wraps each destination (tests inject faults here). */
+  wrapDestination?: (destination: Destination, ref: FetchPagesInput['target']['destination']) => Destination;
   observe?: (event: PageEvent) => void;
 }
 
@@ -25,7 +26,7 @@ function requestTimeoutMs(env: Env): number | undefined {
   const value = env.ZENDESK_REQUEST_TIMEOUT_SECONDS;
   if (value === undefined || value === '') return undefined;
   const seconds = Number(value);
-  if (!(seconds > 0)) throw new ZendeskConfigError(`ZENDESK_REQUEST_TIMEOUT_SECONDS must be a number of seconds above 0, not "${value}".`);
+  if (!(seconds > 0 && seconds <= 3600)) throw new ZendeskConfigError(`ZENDESK_REQUEST_TIMEOUT_SECONDS must be a number of seconds from 1 to 3600, not "${value}".`);
   return seconds * 1000;
 }
 
@@ -34,34 +35,31 @@ export function createActivities(options: ActivityOptions = {}) {
   const tokenStore =
     options.tokenStore ?? (env.ZENDESK_TOKEN_STORE ? fileTokenStore(path.resolve(env.ZENDESK_TOKEN_STORE)) : memoryTokenStore());
   const timeoutMs = requestTimeoutMs(env);
+  const destinations = createDestinations(options.destinations ?? destinationConfigFromEnv(env));
   const clients = new Map<string, ZendeskClient>();
-  const sinks = new Map<string, PageSink>();
 
-  const deps: FetchPageDeps = {
+  const deps: FetchPagesDeps = {
     clientFor(account) {
       let client = clients.get(account);
       if (!client) {
         const config = accountConfig(account, env);
-        const baseUrl = accountBaseUrl(account, config.baseUrl);
-        client = new ZendeskClient({ account, baseUrl, timeoutMs, auth: createAuthProvider(account, baseUrl, config.credentials, tokenStore) });
+        const url = accountUrl(account, config.baseUrl);
+        client = new ZendeskClient({ account, url, timeoutMs, auth: createAuthProvider(account, url, config.credentials, tokenStore) });
         clients.set(account, client);
       }
       return client;
     },
-    sinkFor(destination) {
-      const key = JSON.stringify(destination);
-      let sink = sinks.get(key);
-      if (!sink) {
-        sink = options.sinkFor?.(destination) ?? (destination.kind === 'ndjson' ? ndjsonSink(destination.dir) : postgresSink(destination.url));
-        sinks.set(key, sink);
-      }
-      return sink;
+    destinationFor(ref) {
+      const destination = destinations.destinationFor(ref);
+      return options.wrapDestination ? options.wrapDestination(destination, ref) : destination;
     },
     observe: options.observe,
   };
 
   return {
-    /** One page: fetch, drop boundary repeats, write, return the next position and counts. */
-    fetchPage: (input: FetchPageInput) => fetchPageWith(deps, input),
+    /** Up to `maxRequests` pages in a row: fetch, drop boundary repeats, write, heartbeat the position. */
+    fetchPages: (input: FetchPagesInput) => fetchPagesWith(deps, input),
   };
 }
+
+export type ExportActivities = ReturnType<typeof createActivities>;

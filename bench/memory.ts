@@ -24,7 +24,7 @@ async function peakRssMiB(size: number): Promise<number> {
     const t = Date.now();
     const handle = await bench.client.start({ account: `memory${size}`, resource: 'tickets', startTime: 0, destination: bench.out, rateLimit: { requests: 1_000_000, seconds: 1 } });
     const result = await handle.result();
-    print(`  ${size} tickets: ${result.state.records} records in ${((Date.now() - t) / 1000).toFixed(1)}s, worker peak RSS ${(peak / 1024).toFixed(0)} MiB`);
+    print(`  ${size} tickets: ${result.state.progress.records} records in ${((Date.now() - t) / 1000).toFixed(1)}s, worker peak RSS ${(peak / 1024).toFixed(0)} MiB`);
     return peak / 1024;
   } finally {
     clearInterval(sampler);

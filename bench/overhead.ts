@@ -6,31 +6,34 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ndjsonSink } from '../activities/destinations/ndjson';
+import { ndjsonDestination } from '../activities/destinations/ndjson';
 import { DEFAULT_API_TOKEN } from '../simulator';
+import { accountUrl } from '../zendesk/account';
 import { createAuthProvider } from '../zendesk/auth';
-import { dropBoundaryRepeats, EMPTY_BOUNDARY } from '../zendesk/boundary';
 import { endpointSpec } from '../zendesk/endpoints';
 import { ZendeskClient } from '../zendesk/http-client';
-import type { Position } from '../zendesk/page';
+import { advance, requestParams, startPosition } from '../zendesk/paging';
 import { median, print, startBench, type Bench } from './harness';
 
 const TICKETS = Number(process.env.BENCH_TICKETS ?? 200_000);
 
-/** The same work as the activity, in a plain loop. */
-async function plainLoop(baseUrl: string, out: string): Promise<number> {
+/** The same work as the activity, in a plain loop: the same client, paging and destination, no Temporal. */
+async function plainLoop(simUrl: string, out: string): Promise<number> {
   const endpoint = endpointSpec('tickets_cursor');
-  const client = new ZendeskClient({ account: 'plain', baseUrl, auth: createAuthProvider('plain', baseUrl, { kind: 'api_token', ...DEFAULT_API_TOKEN }) });
-  const sink = ndjsonSink(out);
-  let position: Position = { kind: 'cursor', startTime: 0, cursor: null };
+  const url = accountUrl('plain', simUrl);
+  const client = new ZendeskClient({ account: 'plain', url, auth: createAuthProvider('plain', url, { kind: 'api_token', ...DEFAULT_API_TOKEN }) });
+  const destination = ndjsonDestination(out);
+  let at = startPosition(endpoint.id, { kind: 'cursor', startTime: 0, cursor: null });
+  const options = { supportTypeScope: 'all' as const };
   let records = 0;
   for (let page = 1; ; page++) {
-    const result = await client.fetchPage(endpoint, 'tickets', position, { supportTypeScope: 'all' });
-    const { fresh } = dropBoundaryRepeats(result.records, 'generated_timestamp', EMPTY_BOUNDARY);
-    await sink.writePage({ account: 'plain', exportId: 'plain', resource: 'tickets', endpoint: endpoint.id, origin: 0, pageNumber: page, records: fresh, sideloads: result.sideloads, next: result.next });
-    records += fresh.length;
-    position = result.next;
-    if (result.endOfStream) return records;
+    const result = await client.fetchPage(endpoint, 'tickets', requestParams(at, options));
+    const step = advance(at, 'tickets', result, Math.floor(Date.now() / 1000));
+    if (step.kind !== 'moved') throw new Error(step.message);
+    await destination.writePage({ account: 'plain', exportId: 'plain', resource: 'tickets', endpoint: endpoint.id, origin: '20000101T000000.000Z-plain', pageNumber: page, records: step.fresh, sideloads: result.sideloads, at: step.at });
+    records += step.fresh.length;
+    at = step.at;
+    if (step.endOfStream) return records;
   }
 }
 
@@ -74,7 +77,7 @@ export async function overhead(runs = 3): Promise<void> {
           rateLimit: { requests: 1_000_000, seconds: 1 },
         });
         const result = await handle.result();
-        const a = result.state.records / ((Date.now() - t) / 1000);
+        const a = result.state.progress.records / ((Date.now() - t) / 1000);
         t = Date.now();
         const plainRecords = await plainLoop(bench.sim.url, path.join(dir, 'plain'));
         const b = plainRecords / ((Date.now() - t) / 1000);

@@ -38,9 +38,9 @@ async function run(kills: number): Promise<{ refetchedPerKill: number; restartSe
     }
     const result = await handle.result();
     // Every page the export needed was requested once; anything beyond that was fetched again.
-    const refetched = requests() - result.state.pages;
+    const refetched = requests() - result.state.progress.pages;
     const expected = bench.sim.expected(undefined, 'tickets', { supportTypeScope: 'all' }).length;
-    return { refetchedPerKill: kills ? refetched / kills : refetched, restartSeconds, pages: result.state.pages, complete: result.state.records >= expected };
+    return { refetchedPerKill: kills ? refetched / kills : refetched, restartSeconds, pages: result.state.progress.pages, complete: result.state.progress.records >= expected };
   } finally {
     await worker.kill();
     await bench.close();

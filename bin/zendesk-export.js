@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The compiled CLI: `npm run build` makes it.
 const path = require('node:path');
-const cli = path.join(__dirname, '..', 'dist', 'client', 'cli.js');
+const cli = path.join(__dirname, '..', 'dist', 'cli', 'main.js');
 if (!require('node:fs').existsSync(cli)) {
   process.stderr.write('zendesk-export is not built yet: run `npm run build` in its folder first.\n');
   process.exit(2);

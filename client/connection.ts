@@ -6,6 +6,7 @@
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
 import { DEFAULT_TASK_QUEUE } from '../workflows/ids';
+import { UserError } from './errors';
 
 export interface TemporalOptions {
   /** host:port. @default TEMPORAL_ADDRESS, the profile's address, or localhost:7233 */
@@ -30,10 +31,16 @@ export interface ResolvedTemporalOptions {
 }
 
 export function resolveTemporalOptions(options: TemporalOptions = {}, env: NodeJS.ProcessEnv = process.env): ResolvedTemporalOptions {
-  const loaded = loadClientConnectConfig({
-    profile: options.profile,
-    overrideEnvVars: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined)),
-  });
+  let loaded: ReturnType<typeof loadClientConnectConfig>;
+  try {
+    loaded = loadClientConnectConfig({
+      profile: options.profile,
+      overrideEnvVars: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined)),
+    });
+  } catch (err) {
+    // The SDK's message names the profile or file; it holds no secret (keys are never quoted).
+    throw new UserError(`The Temporal connection settings cannot be used: ${String((err as Error)?.message ?? err).split('\n')[0]}`);
+  }
   const connectionOptions: NativeConnectionOptions = { ...loaded.connectionOptions };
   if (options.address) connectionOptions.address = options.address;
   if (options.apiKey) connectionOptions.apiKey = options.apiKey;

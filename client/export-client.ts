@@ -1,34 +1,67 @@
 /**
- * The API that applications embed (the CLI is a thin layer over it): start exports of any of the
- * seven endpoints, follow their progress, pause, resume, cancel, resume a stopped export, list an
- * account's exports.
+ * The API that applications embed (the CLI is a layer over it): start exports of any of the seven
+ * endpoints, follow their progress, pause, resume, cancel, resume a stopped export, list an account's
+ * exports, change an account's budget. Ended exports are described from what Temporal keeps (their
+ * result and memo), so no worker is needed for them.
  */
-import { Client, Connection, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
-import { coordinatorWorkflowId, DEFAULT_TASK_QUEUE, exportWorkflowId } from '../workflows/ids';
-import { exportInputQuery, pauseSignal, progressQuery, resumeSignal, startExportSignal } from '../workflows/messages';
+import {
+  CancelledFailure,
+  Client,
+  Connection,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  isGrpcDeadlineError,
+  type WorkflowExecutionDescription,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { isRateBucket, type RateBucket, type RateBudget } from '../zendesk/endpoints';
+import { accountExportPrefix, coordinatorWorkflowId, DEFAULT_TASK_QUEUE, exportWorkflowId, MEMO } from '../workflows/ids';
+import { pauseSignal, progressQuery, resumeSignal, setBudgetSignal, startExportSignal } from '../workflows/messages';
 import { coordinatorSearchAttributes } from '../workflows/search-attributes';
 import type { ExportInput, ExportResult, ExportState } from '../workflows/types';
+import type { PagesProgress } from '../activities/contract';
 import type { accountCoordinator, exportResource } from '../workflows';
 import { resolveTemporalOptions, type TemporalOptions } from './connection';
-import { toExportInput, UserError, type ExportRequest } from './request';
+import { UnavailableError, UserError } from './errors';
+import { parseAccount, parseRateLimit, toExportInput, type ExportRequest } from './request';
+
+/** Temporal's word for where an export is: RUNNING, COMPLETED, FAILED, CANCELLED, TERMINATED, TIMED_OUT, CONTINUED_AS_NEW. */
+export type TemporalStatus = WorkflowExecutionDescription['status']['name'];
 
 /** What `list` and `status` report of an export. */
 export interface ExportSummary {
   workflowId: string;
-  /** Temporal's status: RUNNING, COMPLETED, FAILED, CANCELLED, TERMINATED, ... */
-  temporalStatus: string;
+  temporalStatus: TemporalStatus;
   startTime: Date;
   closeTime?: Date;
-  /** Why the page in hand is being retried, if it is (e.g. Zendesk unreachable). */
+  /** Why the run of pages in hand is being retried, if it is (e.g. Zendesk unreachable). */
   retrying?: string;
+  /** The state an ended export recorded (no worker needed). */
+  state?: ExportState;
+  /** Why it failed, for a failed export. */
+  failure?: string;
+  /** What the run of pages in flight has done so far (from its last heartbeat). */
+  inFlight?: PagesProgress;
+}
+
+/** The state with the pages of the run in flight counted in: the workflow only hears of them when the run ends. */
+function withRunInFlight(state: ExportState, run: PagesProgress): ExportState {
+  const p = state.progress;
+  return {
+    ...state,
+    at: run.at,
+    progress: { ...p, pages: p.pages + run.pages, records: p.records + run.written, repeatsDropped: p.repeatsDropped + run.repeats, sideloaded: p.sideloaded + run.sideloaded },
+  };
 }
 
 export interface ExportClientOptions {
   client: Client;
   /** @default "zendesk-export" */
   taskQueue?: string;
-  /** How long `start` waits for a worker to pick the export up. @default 30000 */
+  /** How long `start` waits for a worker to pick the export up before returning it as pending. @default 30000 */
   startTimeoutMs?: number;
+  /** How long a progress query waits for a worker to answer. @default 5000 */
+  queryTimeoutMs?: number;
   /**
    * Tag exports with the custom search attributes (ZendeskAccount, ...), so the UI can filter them.
    * A cluster that lacks them is detected and the tags dropped. @default true
@@ -36,64 +69,105 @@ export interface ExportClientOptions {
   searchAttributes?: boolean;
 }
 
-/** A running or finished export. */
-export class ExportHandle {
-  /** Signals, queries and cancellation go to the newest run, whichever continue-as-new made it. */
-  private readonly latest: WorkflowHandle<typeof exportResource>;
-  /** Results follow the run this handle was made for through its continue-as-new chain. */
-  private readonly run: WorkflowHandle<typeof exportResource>;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** An export: running, ended, or requested and not yet picked up by a worker. */
+export class ExportHandle {
   constructor(
     /** The workflow's business ID, e.g. `zendesk-export/acme/tickets/tickets_cursor`. */
     readonly workflowId: string,
-    client: Client,
-    runId?: string,
+    private readonly exports: ExportClient,
+    /** The run this handle was made for (its results follow that run's continue-as-new chain). */
+    private runId?: string,
     /** True when `start` found this export already running and returned it instead. */
     readonly alreadyRunning = false,
-  ) {
-    this.latest = client.workflow.getHandle<typeof exportResource>(workflowId);
-    this.run = runId ? client.workflow.getHandle<typeof exportResource>(workflowId, runId) : this.latest;
+    /** Requested, but no worker had started it yet: the run that existed before, if any. */
+    private readonly before?: { runId?: string },
+  ) {}
+
+  /** Requested, not yet started by a worker (is one running on the task queue?). */
+  get pending(): boolean {
+    return this.before !== undefined && this.runId === undefined;
   }
 
-  /** Position, counts and status. Works while running and after it stopped (a worker must be up). */
-  progress(): Promise<ExportState> {
-    return this.latest.query(progressQuery);
+  private handle(runId?: string): WorkflowHandle<typeof exportResource> {
+    return this.exports.client.workflow.getHandle<typeof exportResource>(this.workflowId, runId);
   }
+
+  /** Waits until a worker has started the requested export; returns at once for a started one. */
+  async started(pollMs = 500): Promise<void> {
+    while (this.runId === undefined && this.before) {
+      const run = await this.exports.describeRun(this.workflowId);
+      if (run && run.runId !== this.before.runId) this.runId = run.runId;
+      else await sleep(pollMs);
+    }
+  }
+
+  /**
+   * Position, counts and status. An ended export answers from what it recorded; a running one asks
+   * its worker, and throws UnavailableError when none answers in time.
+   */
+  async progress(): Promise<ExportState> {
+    const d = await this.describe();
+    if (d.state) return d.state;
+    if (d.temporalStatus !== 'RUNNING') throw new UnavailableError(`Export ${this.workflowId} ended (${d.temporalStatus.toLowerCase()}) without recording its state.`);
+    const state = await this.exports.query(this.handle(), this.workflowId);
+    return d.inFlight ? withRunInFlight(state, d.inFlight) : state;
+  }
+
   pause(): Promise<void> {
-    return this.latest.signal(pauseSignal);
+    return this.handle().signal(pauseSignal);
   }
   resume(): Promise<void> {
-    return this.latest.signal(resumeSignal);
+    return this.handle().signal(resumeSignal);
   }
-  /** Stops the export; `result()` then says where it stopped. */
+  /** Stops the export after the page in flight; `result()` then says where it stopped. */
   async cancel(): Promise<void> {
-    await this.latest.cancel();
+    await this.handle().cancel();
   }
-  /** Waits for the export to end: completed, or cancelled with its position. Throws on failure. */
-  result(): Promise<ExportResult> {
-    return this.run.result();
+
+  /** Waits for the export to end: completed, or cancelled with where it stopped. Throws WorkflowFailedError on failure. */
+  async result(): Promise<ExportResult> {
+    await this.started();
+    try {
+      return await this.handle(this.runId).result();
+    } catch (err) {
+      if (err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure) {
+        const { state } = await this.describe();
+        if (state) return { outcome: 'cancelled', state };
+      }
+      throw err;
+    }
   }
+
   async describe(): Promise<ExportSummary> {
-    const d = await this.latest.describe();
+    const d = await this.handle().describe();
     const pending = d.raw.pendingActivities?.find((a) => (a.attempt ?? 0) > 1 && a.lastFailure?.message);
-    return {
+    const memo = (d.memo ?? {}) as Record<string, unknown>;
+    const summary: ExportSummary = {
       workflowId: this.workflowId,
       temporalStatus: d.status.name,
       startTime: d.startTime,
       closeTime: d.closeTime,
       retrying: pending ? `attempt ${pending.attempt}: ${pending.lastFailure!.message}` : undefined,
+      state: memo[MEMO.state] as ExportState | undefined,
+      inFlight: this.exports.heartbeatOf(d.raw.pendingActivities?.[0]?.heartbeatDetails?.payloads?.[0]),
     };
+    if (d.status.name === 'FAILED') summary.failure = summary.state?.error;
+    return summary;
   }
 }
 
 export class ExportClient {
   readonly taskQueue: string;
   private readonly startTimeoutMs: number;
+  private readonly queryTimeoutMs: number;
   private searchAttributes: boolean;
 
   constructor(private readonly options: ExportClientOptions) {
     this.taskQueue = options.taskQueue ?? DEFAULT_TASK_QUEUE;
     this.startTimeoutMs = options.startTimeoutMs ?? 30_000;
+    this.queryTimeoutMs = options.queryTimeoutMs ?? 5_000;
     this.searchAttributes = options.searchAttributes ?? true;
   }
 
@@ -104,7 +178,7 @@ export class ExportClient {
     try {
       connection = await Connection.connect({ ...resolved.connectionOptions, connectTimeout: 10_000 });
     } catch {
-      throw new UserError(`Cannot reach Temporal at ${resolved.address}: start a server (npm start, or temporal server start-dev) or set TEMPORAL_ADDRESS.`);
+      throw new UnavailableError(`Cannot reach Temporal at ${resolved.address}: start a server (npm start, or temporal server start-dev) or set TEMPORAL_ADDRESS.`);
     }
     return new ExportClient({ client: new Client({ connection, namespace: resolved.namespace }), taskQueue: resolved.taskQueue });
   }
@@ -116,7 +190,8 @@ export class ExportClient {
   /**
    * Starts an export through the account's coordinator, which shares the account's rate budget
    * between its exports. Idempotent by workflow ID: if the same account and endpoint is already
-   * being exported, returns that export with `alreadyRunning` set and starts nothing.
+   * being exported, returns that export with `alreadyRunning` set and starts nothing. When no worker
+   * picks it up within `startTimeoutMs`, returns it `pending` (it starts when a worker comes).
    */
   start(request: ExportRequest): Promise<ExportHandle> {
     return this.startInput(toExportInput(request));
@@ -134,76 +209,93 @@ export class ExportClient {
   async startInput(input: ExportInput): Promise<ExportHandle> {
     const workflowId = exportWorkflowId(input.account, input.resource, input.endpoint);
     const previous = await this.describeRun(workflowId);
-    if (previous?.status.name === 'RUNNING') {
-      return new ExportHandle(workflowId, this.client, previous.runId, true);
-    }
+    if (previous?.status.name === 'RUNNING') return new ExportHandle(workflowId, this, previous.runId, true);
     await this.signalCoordinator(input);
     // The coordinator starts the export; wait for the new run, so the caller gets a live handle.
-    const deadline = Date.now() + this.startTimeoutMs;
-    for (let delay = 50; Date.now() < deadline; delay = Math.min(delay * 2, 500)) {
-      const current = await this.describeRun(workflowId);
-      if (current && current.runId !== previous?.runId) {
-        return new ExportHandle(workflowId, this.client, current.runId);
-      }
-      await new Promise((r) => setTimeout(r, delay));
-    }
-    throw new UserError(
-      `No worker started export ${workflowId} within ${this.startTimeoutMs / 1000}s: is "zendesk-export worker" running on task queue "${this.taskQueue}"?`,
-    );
+    const handle = new ExportHandle(workflowId, this, undefined, false, { runId: previous?.runId });
+    await Promise.race([handle.started(100), sleep(this.startTimeoutMs)]);
+    return handle;
   }
 
   /** The export of an account, resource and endpoint (running or not). */
   handle(workflowId: string): ExportHandle {
-    return new ExportHandle(workflowId, this.client);
+    return new ExportHandle(workflowId, this);
   }
 
   /**
    * Resumes a stopped, cancelled or failed export from where it stopped, as a new run with the same
    * workflow ID, the same destination and the same page numbering (so nothing is written twice).
+   * Needs no worker to read where it stopped: an ended export records it.
    */
   async resumeStopped(workflowId: string, changes: Partial<Pick<ExportInput, 'followIntervalSeconds' | 'budget'>> = {}): Promise<ExportHandle> {
-    const running = await this.runningHandle(workflowId);
-    if (running) throw new UserError(`Export ${workflowId} is still running; pause or cancel it first.`);
-    const old = this.client.workflow.getHandle<typeof exportResource>(workflowId);
-    let input: ExportInput;
-    let state: ExportState;
-    try {
-      [input, state] = await Promise.all([old.query(exportInputQuery), old.query(progressQuery)]);
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw new UserError(`There is no export ${workflowId} to resume.`);
-      throw err;
+    const run = await this.describeRun(workflowId);
+    if (!run) throw new UserError(`There is no export ${workflowId} to resume.`);
+    if (run.status.name === 'RUNNING') throw new UserError(`Export ${workflowId} is still running; pause or cancel it first.`);
+    const memo = (run.memo ?? {}) as Record<string, unknown>;
+    const input = memo[MEMO.input] as ExportInput | undefined;
+    const state = memo[MEMO.state] as ExportState | undefined;
+    if (!input || !state) {
+      throw new UserError(`Export ${workflowId} ended (${run.status.name.toLowerCase()}) without recording where it stopped; start it again with --start-time or --cursor.`);
     }
     return this.startInput({ ...input, ...changes, state: { ...state, paused: false } });
   }
 
-  /** The exports of an account (or of all accounts), newest first. */
+  /** The exports of an account (or of all accounts), newest run of each. */
   async list(account?: string): Promise<ExportSummary[]> {
-    const prefix = account ? `zendesk-export/${account}/` : 'zendesk-export/';
+    const prefix = accountExportPrefix(account === undefined ? undefined : parseAccount(account));
     const out: ExportSummary[] = [];
     for await (const w of this.client.workflow.list({ query: `WorkflowType = 'exportResource' AND WorkflowId STARTS_WITH '${prefix}'` })) {
-      out.push({ workflowId: w.workflowId, temporalStatus: w.status.name, startTime: w.startTime, closeTime: w.closeTime });
+      const memo = (w.memo ?? {}) as Record<string, unknown>;
+      out.push({ workflowId: w.workflowId, temporalStatus: w.status.name, startTime: w.startTime, closeTime: w.closeTime, state: memo[MEMO.state] as ExportState | undefined });
     }
-    // One line per export: the newest run of each workflow ID.
     const newest = new Map<string, ExportSummary>();
     for (const s of out.sort((a, b) => b.startTime.getTime() - a.startTime.getTime())) if (!newest.has(s.workflowId)) newest.set(s.workflowId, s);
     return [...newest.values()];
+  }
+
+  /** A new budget for a bucket of an account whose exports are running; they pace to it at once. */
+  async setBudget(account: string, bucket: RateBucket | string, budget: RateBudget): Promise<void> {
+    const name = parseAccount(account);
+    if (!isRateBucket(bucket)) throw new UserError(`"${bucket}" is not a rate bucket.`);
+    parseRateLimit(`${budget.requests}/${budget.seconds}`);
+    const coordinator = await this.describeRun(coordinatorWorkflowId(name));
+    if (coordinator?.status.name !== 'RUNNING') throw new UserError(`No export of account ${name} is running; give --rate-limit when you start one.`);
+    await this.client.workflow.getHandle(coordinatorWorkflowId(name)).signal(setBudgetSignal, bucket, budget);
   }
 
   async close(): Promise<void> {
     await this.client.connection.close();
   }
 
-  private async runningHandle(workflowId: string): Promise<ExportHandle | undefined> {
-    const d = await this.describeRun(workflowId);
-    return d?.status.name === 'RUNNING' ? this.handle(workflowId) : undefined;
-  }
-
   /** The newest run of a workflow ID, or undefined when there is none. */
-  private async describeRun(workflowId: string) {
+  async describeRun(workflowId: string): Promise<WorkflowExecutionDescription | undefined> {
     try {
       return await this.client.workflow.getHandle(workflowId).describe();
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  /** A run's heartbeat details, decoded; undefined when absent or not a run's progress. */
+  heartbeatOf(payload: Parameters<Client['options']['loadedDataConverter']['payloadConverter']['fromPayload']>[0] | undefined): PagesProgress | undefined {
+    if (!payload) return undefined;
+    try {
+      const value = this.client.options.loadedDataConverter.payloadConverter.fromPayload<PagesProgress>(payload);
+      return value && typeof value === 'object' && Number.isSafeInteger(value.pages) && value.at ? value : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The progress query, with a deadline: a running export with no worker says so instead of hanging. */
+  async query(handle: WorkflowHandle<typeof exportResource>, workflowId: string): Promise<ExportState> {
+    try {
+      return await this.client.connection.withDeadline(Date.now() + this.queryTimeoutMs, () => handle.query(progressQuery));
+    } catch (err) {
+      if (isGrpcDeadlineError(err) || /deadline/i.test(String((err as Error)?.message))) {
+        throw new UnavailableError(`No worker answered for ${workflowId} within ${this.queryTimeoutMs / 1000}s: is "zendesk-export worker" running on task queue "${this.taskQueue}"?`);
+      }
       throw err;
     }
   }
@@ -213,7 +305,7 @@ export class ExportClient {
       this.client.workflow.signalWithStart<typeof accountCoordinator, [ExportInput]>('accountCoordinator', {
         workflowId: coordinatorWorkflowId(input.account),
         taskQueue: this.taskQueue,
-        args: [{ account: input.account, budgets: {} }],
+        args: [{ account: input.account }],
         signal: startExportSignal,
         signalArgs: [input],
         typedSearchAttributes: withAttributes ? coordinatorSearchAttributes(input.account) : undefined,

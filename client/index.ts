@@ -10,14 +10,16 @@
  * const { outcome, state } = await handle.result();
  * await exports.close();
  * ```
- * A worker (`zendesk-export worker`, or `createExportWorker`) must run somewhere with the account's
- * Zendesk credentials; the client never sees them.
+ * A worker (`zendesk-export worker`, or `createExportWorker` from `zendesk-export/worker`) must run
+ * somewhere with the account's Zendesk credentials; the client never sees them.
  */
-export { ExportClient, ExportHandle, type ExportClientOptions, type ExportSummary } from './export-client';
-export { UserError, toExportInput, parseStartTime, parseRateLimit, type ExportRequest } from './request';
+export { ExportClient, ExportHandle, type ExportClientOptions, type ExportSummary, type TemporalStatus } from './export-client';
+export { UserError, UnavailableError } from './errors';
+export { toExportInput, parseStartTime, parseRateLimit, parseDestination, parseAccount, type ExportRequest } from './request';
 export { resolveTemporalOptions, type TemporalOptions } from './connection';
-export { createExportWorker, type ExportWorkerOptions } from '../worker/create-worker';
-export { exportWorkflowId, coordinatorWorkflowId, DEFAULT_TASK_QUEUE, SEARCH_ATTRIBUTE_NAMES } from '../workflows/ids';
-export type { ExportInput, ExportResult, ExportState, ExportStatus, Destination } from '../workflows/types';
-export { ENDPOINTS, RESOURCES, RATE_BUCKETS, type EndpointId, type Resource, type RateBudget } from '../zendesk/endpoints';
+export { exportWorkflowId, parseExportWorkflowId, coordinatorWorkflowId, DEFAULT_TASK_QUEUE, SEARCH_ATTRIBUTE_NAMES } from '../workflows/ids';
+export type { ExportInput, ExportResult, ExportState, ExportStatus } from '../workflows/types';
+export type { DestinationRef } from '../activities/contract';
+export { ENDPOINTS, RESOURCES, RATE_BUCKETS, type EndpointId, type Resource, type RateBudget, type RateBucket } from '../zendesk/endpoints';
 export type { Position, PageOptions } from '../zendesk/page';
+export type { ExportPosition } from '../zendesk/paging';

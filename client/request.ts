@@ -3,14 +3,26 @@
  * with one sentence that says what is wrong and what would be right.
  */
 import path from 'node:path';
-import { chooseEndpoint, endpointSpec, isResource, defaultBudget, RESOURCES, type Paging, type RateBudget, type Resource } from '../zendesk/endpoints';
+import type { DestinationRef } from '../activities/contract';
+import { isAccountName, printable } from '../zendesk/account';
+import {
+  chooseEndpoint,
+  defaultBudget,
+  endpointSpec,
+  isResource,
+  isSupportTypeScope,
+  RESOURCES,
+  type Paging,
+  type RateBudget,
+  type Resource,
+  type SupportTypeScope,
+} from '../zendesk/endpoints';
 import type { PageOptions, Position } from '../zendesk/page';
-import type { Destination, ExportInput } from '../workflows/types';
+import { MAX_BUDGET_REQUESTS, MAX_BUDGET_SECONDS, MAX_FOLLOW_SECONDS } from '../workflows/export-input';
+import type { ExportInput } from '../workflows/types';
+import { UserError } from './errors';
 
-/** A mistake in what was asked: shown as one sentence, never with a stack trace. */
-export class UserError extends Error {
-  override readonly name = 'UserError';
-}
+export { UserError };
 
 export interface ExportRequest {
   /** The account's subdomain (`acme` for acme.zendesk.com). */
@@ -18,7 +30,7 @@ export interface ExportRequest {
   resource: Resource | string;
   /** Cursor or time-based paging. @default cursor where the resource has it, else time */
   mode?: Paging;
-  /** Use the sample endpoint (50 records a page, 10 requests per 20 minutes). */
+  /** Use the sample endpoint (up to 50 records a page, 10 requests per 20 minutes). */
   sample?: boolean;
   /** Unix seconds, an ISO date, or a Date. Required unless `cursor` is given. */
   startTime?: number | string | Date;
@@ -28,26 +40,65 @@ export interface ExportRequest {
   include?: readonly string[];
   excludeDeleted?: boolean;
   /** @default 'all' (Zendesk's own default, `agent`, leaves out tickets handled by AI agents) */
-  supportTypeScope?: 'all' | 'agent' | 'ai_agent';
-  /** An output folder for NDJSON, or a `postgres://` URL (without its password). */
-  destination: string | Destination;
+  supportTypeScope?: SupportTypeScope;
+  /**
+   * A folder for NDJSON (inside the worker's output root), `postgres` for the worker's Postgres target,
+   * or `postgres:<name>` for another target it names.
+   */
+  destination: string | DestinationRef;
   /** The account's budget for the endpoint's bucket, e.g. `{requests: 30, seconds: 60}` with High Volume. */
   rateLimit?: RateBudget;
   /** Keep polling every this many seconds after catching up. */
   followIntervalSeconds?: number;
+  /** Stop after this many pages. @default 1 with `sample`, else no limit */
+  maxPages?: number;
   maxPagesPerRun?: number;
 }
 
-/** Unix seconds from `1700000000`, `2024-01-31`, `2024-01-31T12:00:00Z` or a Date. */
-export function parseStartTime(value: number | string | Date, nowMs = Date.now()): number {
-  let seconds: number;
-  if (value instanceof Date) seconds = Math.floor(value.getTime() / 1000);
-  else if (typeof value === 'number' || /^\d+$/.test(value.trim())) seconds = Number(value);
-  else if (/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(value.trim())) seconds = Math.floor(Date.parse(value.trim()) / 1000);
-  else seconds = NaN;
-  if (!Number.isFinite(seconds) || seconds < 0) {
-    throw new UserError(`Start time "${String(value)}" is neither Unix seconds nor an ISO date such as 2024-01-31T00:00:00Z.`);
+/** The account's name, lower case; throws a UserError for anything that is not a Zendesk subdomain. */
+export function parseAccount(value: string | undefined): string {
+  const account = value?.trim().toLowerCase() ?? '';
+  if (!isAccountName(account)) {
+    throw new UserError(`Account "${printable(value ?? '')}" is not a Zendesk subdomain (acme for acme.zendesk.com); set ZENDESK_SUBDOMAIN or pass --account.`);
   }
+  return account;
+}
+
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+
+/** Seconds of `2024-01-31`, `2024-01-31T12:00`, `2024-01-31T12:00:00Z`, `...+02:00`; undefined unless every part is a real date. */
+function isoSeconds(text: string): number | undefined {
+  const m = ISO_DATE.exec(text);
+  if (!m) return undefined;
+  const [year, month, day, hour = 0, minute = 0, second = 0] = [m[1], m[2], m[3], m[4], m[5], m[6]].map((p) => (p === undefined ? undefined : Number(p))) as number[];
+  const ms = Date.UTC(year!, month! - 1, day!, hour, minute, second);
+  const back = new Date(ms);
+  // Dates must round-trip: 2024-02-31 is not 2024-03-02.
+  if (back.getUTCFullYear() !== year || back.getUTCMonth() !== month! - 1 || back.getUTCDate() !== day || back.getUTCHours() !== hour || back.getUTCMinutes() !== minute || back.getUTCSeconds() !== second) {
+    return undefined;
+  }
+  let offsetMinutes = 0;
+  const zone = m[8];
+  if (zone && zone !== 'Z') {
+    const z = /^([+-])(\d{2}):?(\d{2})$/.exec(zone)!;
+    if (Number(z[2]) > 14 || Number(z[3]) > 59) return undefined;
+    offsetMinutes = (z[1] === '-' ? -1 : 1) * (Number(z[2]) * 60 + Number(z[3]));
+  }
+  return Math.floor(ms / 1000) - offsetMinutes * 60;
+}
+
+/** Unix seconds from `1700000000`, `2024-01-31`, `2024-01-31T12:00:00Z` (times without a zone are UTC) or a Date. */
+export function parseStartTime(value: number | string | Date, nowMs = Date.now()): number {
+  let seconds: number | undefined;
+  const text = typeof value === 'string' ? value.trim() : undefined;
+  if (value instanceof Date) seconds = Number.isNaN(value.getTime()) ? undefined : Math.floor(value.getTime() / 1000);
+  else if (typeof value === 'number') seconds = Number.isSafeInteger(value) ? value : undefined;
+  else if (/^\d{1,16}$/.test(text!)) seconds = Number(text);
+  else seconds = isoSeconds(text!);
+  if (seconds === undefined || seconds < 0) {
+    throw new UserError(`Start time "${printable(String(value))}" is neither Unix seconds nor a real ISO date such as 2024-01-31 or 2024-01-31T00:00:00Z.`);
+  }
+  if (seconds > 1e11) throw new UserError(`Start time ${seconds} looks like milliseconds; give Unix seconds (${Math.floor(seconds / 1000)}).`);
   // Zendesk rejects start times within the last minute (and in the future) with a 422.
   if (seconds > Math.floor(nowMs / 1000) - 60) {
     throw new UserError(`Start time ${new Date(seconds * 1000).toISOString()} must be at least one minute in the past.`);
@@ -57,42 +108,55 @@ export function parseStartTime(value: number | string | Date, nowMs = Date.now()
 
 /** `10/60` → 10 requests per 60 seconds. */
 export function parseRateLimit(text: string): RateBudget {
-  const match = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text);
-  if (!match || Number(match[1]) < 1 || Number(match[2]) < 1) {
-    throw new UserError(`Rate limit "${text}" must look like N/SECONDS, for example 10/60 (or 30/60 with High Volume).`);
+  const match = /^\s*(\d{1,7})\s*\/\s*(\d{1,7})\s*$/.exec(text);
+  const requests = Number(match?.[1]);
+  const seconds = Number(match?.[2]);
+  if (!match || requests < 1 || seconds < 1) {
+    throw new UserError(`Rate limit "${printable(text)}" must look like N/SECONDS, for example 10/60 (or 30/60 with High Volume).`);
   }
-  return { requests: Number(match[1]), seconds: Number(match[2]) };
+  if (requests > MAX_BUDGET_REQUESTS || seconds > MAX_BUDGET_SECONDS) {
+    throw new UserError(`Rate limit ${requests}/${seconds} is out of range: at most ${MAX_BUDGET_REQUESTS} requests per window of at most ${MAX_BUDGET_SECONDS} seconds.`);
+  }
+  return { requests, seconds };
 }
 
-export function parseDestination(value: string | Destination): Destination {
+/**
+ * A destination as a user names it: a folder (resolved here, then checked by the worker against its
+ * output root), `postgres`, or `postgres:<target>`. Database URLs belong to the worker's configuration.
+ */
+export function parseDestination(value: string | DestinationRef): DestinationRef {
   if (typeof value !== 'string') return value;
-  if (/^postgres(ql)?:\/\//.test(value)) {
-    const url = new URL(value);
-    if (url.password) throw new UserError('Put the Postgres password in PGPASSWORD for the worker, not in the URL: it would be stored in workflow history.');
-    return { kind: 'postgres', url: value };
+  const text = value.trim();
+  if (!text) throw new UserError('The output folder is empty; give one with --out <dir>.');
+  const postgres = /^postgres(?::([a-z][a-z0-9_-]{0,62}))?$/.exec(text);
+  if (postgres) return { kind: 'postgres', target: postgres[1] ?? 'default' };
+  if (/^postgres(ql)?:/i.test(text)) {
+    throw new UserError(
+      'Name a Postgres target the worker knows: --dest postgres (its ZENDESK_EXPORT_POSTGRES) or --dest postgres:<name> (its ZENDESK_EXPORT_POSTGRES_<NAME>); database URLs stay in the worker.',
+    );
   }
-  if (!value.trim()) throw new UserError('The output folder is empty; give one with --out <dir>.');
-  return { kind: 'ndjson', dir: path.resolve(value) };
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) throw new UserError(`"${printable(text)}" is not a destination: give a folder, postgres, or postgres:<name>.`);
+  if (text.includes('\0')) throw new UserError('The output folder name holds a NUL character.');
+  return { kind: 'ndjson', dir: path.resolve(text) };
 }
 
 /** Checks a request and builds the workflow input. Throws UserError. */
 export function toExportInput(request: ExportRequest, nowMs = Date.now()): ExportInput {
-  if (!request.account || !/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(request.account)) {
-    throw new UserError(`Account "${request.account ?? ''}" is not a Zendesk subdomain; set ZENDESK_SUBDOMAIN or pass --account.`);
-  }
+  const account = parseAccount(request.account);
   if (!isResource(request.resource)) {
-    throw new UserError(`Unknown resource "${request.resource}". Choose one of: ${RESOURCES.join(', ')}.`);
+    throw new UserError(`Unknown resource "${printable(request.resource)}". Choose one of: ${RESOURCES.join(', ')}.`);
   }
   if (request.mode !== undefined && request.mode !== 'cursor' && request.mode !== 'time') {
-    throw new UserError(`Unknown mode "${String(request.mode)}". Choose cursor or time.`);
+    throw new UserError(`Unknown mode "${printable(String(request.mode))}". Choose cursor or time.`);
   }
   const chosen = chooseEndpoint(request.resource, { mode: request.mode, sample: request.sample });
   if ('error' in chosen) throw new UserError(chosen.error);
   const endpoint = chosen.endpoint;
 
   let start: Position;
-  if (request.cursor) {
+  if (request.cursor !== undefined) {
     if (endpoint.paging !== 'cursor') throw new UserError(`A cursor only works with cursor mode; ${endpoint.id} is time-based.`);
+    if (!/^[\x21-\x7e]{1,2048}$/.test(request.cursor)) throw new UserError('That cursor is not one Zendesk hands out; copy after_cursor as it is.');
     start = { kind: 'cursor', startTime: request.startTime === undefined ? 0 : parseStartTime(request.startTime, nowMs), cursor: request.cursor };
   } else {
     if (request.startTime === undefined) throw new UserError('Give a start time: --start-time <unix seconds or ISO date> (0 exports everything).');
@@ -101,11 +165,12 @@ export function toExportInput(request: ExportRequest, nowMs = Date.now()): Expor
   }
 
   const options: PageOptions = { supportTypeScope: request.supportTypeScope ?? 'all' };
+  if (!isSupportTypeScope(options.supportTypeScope)) throw new UserError(`Support type scope "${printable(request.supportTypeScope)}" is not all, agent or ai_agent.`);
   const accepts = (p: string) => (endpoint.params as readonly string[]).includes(p);
   if (request.perPage !== undefined) {
     if (!accepts('per_page')) throw new UserError(`The ${endpoint.id} endpoint does not take a page size.`);
     if (!Number.isInteger(request.perPage) || request.perPage < 1 || request.perPage > endpoint.maxPerPage) {
-      throw new UserError(`Page size ${request.perPage} is out of range: use 1 to ${endpoint.maxPerPage}.`);
+      throw new UserError(`Page size ${printable(request.perPage)} is out of range: use 1 to ${endpoint.maxPerPage}.`);
     }
     options.perPage = request.perPage;
   }
@@ -114,28 +179,33 @@ export function toExportInput(request: ExportRequest, nowMs = Date.now()): Expor
     const unknown = request.include.filter((name) => !known.includes(name));
     if (unknown.length) {
       throw new UserError(
-        `The ${endpoint.id} endpoint has no sideload ${unknown.map((u) => `"${u}"`).join(', ')}` +
+        `The ${endpoint.id} endpoint has no sideload ${unknown.map((u) => `"${printable(u)}"`).join(', ')}` +
           (known.length ? `; choose from: ${known.join(', ')}.` : '; it takes none.'),
       );
     }
-    options.include = [...request.include];
+    options.include = [...new Set(request.include)];
   }
   if (request.excludeDeleted) {
     if (!accepts('exclude_deleted')) throw new UserError(`--exclude-deleted applies to ticket exports only, not ${endpoint.id}.`);
     options.excludeDeleted = true;
   }
-  if (request.followIntervalSeconds !== undefined && !(request.followIntervalSeconds >= 1)) {
-    throw new UserError('The follow interval must be at least 1 second.');
+  const follow = request.followIntervalSeconds;
+  if (follow !== undefined && !(Number.isInteger(follow) && follow >= 1 && follow <= MAX_FOLLOW_SECONDS)) {
+    throw new UserError(`The follow interval must be a whole number of seconds from 1 to ${MAX_FOLLOW_SECONDS}.`);
   }
+  const maxPages = request.maxPages ?? (request.sample ? 1 : undefined);
+  if (maxPages !== undefined && !(Number.isInteger(maxPages) && maxPages >= 1)) throw new UserError('The number of pages must be a whole number of at least 1.');
+  if (request.rateLimit) parseRateLimit(`${request.rateLimit.requests}/${request.rateLimit.seconds}`);
   return {
-    account: request.account,
+    account,
     resource: request.resource,
     endpoint: endpoint.id,
     start,
     options,
     destination: parseDestination(request.destination),
     budget: request.rateLimit ?? defaultBudget(endpointSpec(endpoint.id).bucket),
-    followIntervalSeconds: request.followIntervalSeconds,
+    followIntervalSeconds: follow,
+    maxPages,
     maxPagesPerRun: request.maxPagesPerRun,
   };
 }

@@ -13,7 +13,7 @@ import { credentialsFromEnv } from '../zendesk/credentials';
 import { RESOURCES, type RateBudget } from '../zendesk/endpoints';
 import { ExportClient } from '../client/export-client';
 import { createExportWorker } from '../worker/create-worker';
-import { watch } from '../client/watch';
+import { watch } from '../cli/watch';
 import { UserError } from '../client/request';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -59,7 +59,11 @@ async function main(): Promise<void> {
   );
 
   const nativeConnection = await NativeConnection.connect({ address });
-  const worker = await createExportWorker({ connection: nativeConnection, taskQueue: 'zendesk-export', activities: { env: workerEnv } });
+  const worker = await createExportWorker({
+    connection: nativeConnection,
+    taskQueue: 'zendesk-export',
+    activities: { env: { ...workerEnv, ZENDESK_ACCOUNTS: account }, destinations: { outputRoot: path.join(ROOT, 'export'), postgres: {} } },
+  });
   const running = worker.run();
   const connection = await Connection.connect({ address });
   const client = new ExportClient({ client: new Client({ connection }) });
@@ -78,7 +82,7 @@ async function main(): Promise<void> {
       })),
     );
     if (handles.some((h) => h.alreadyRunning)) process.stdout.write('Resuming the exports already under way.\n');
-    code = await watch(handles, { detachHint: '\nStopped. Run `npm start` again to resume where it left off.\n' });
+    code = await watch(handles, { taskQueue: client.taskQueue, detachHint: '\nStopped. Run `npm start` again to resume where it left off.\n' });
   } finally {
     worker.shutdown();
     await running;

@@ -6,7 +6,8 @@
  *     node dist/examples/embed.js
  */
 import { NativeConnection } from '@temporalio/worker';
-import { createExportWorker, ExportClient, resolveTemporalOptions } from '../client';
+import { ExportClient, resolveTemporalOptions } from '../client';
+import { createExportWorker } from '../worker';
 
 async function main(): Promise<void> {
   const account = process.env.ZENDESK_SUBDOMAIN ?? 'acme';
@@ -21,7 +22,7 @@ async function main(): Promise<void> {
     const timer = setInterval(async () => {
       for (const h of handles) {
         const p = await h.progress().catch(() => undefined);
-        if (p) console.log(`${h.workflowId}: ${p.status}, ${p.records} records`);
+        if (p) console.log(`${h.workflowId}: ${p.status}, ${p.progress.records} records`);
       }
     }, 2000);
     try {

@@ -1,7 +1,13 @@
 /** `npm run simulator -- ...` / `zendesk-export simulator ...`: the simulator as a process. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { RATE_BUCKETS, RESOURCES, type RateBucket, type RateBudget, type Resource } from '../zendesk/endpoints';
-import { DEFAULT_API_TOKEN, DEFAULT_FAULTS, DEFAULT_OAUTH, DEFAULT_SIZES, accountNames, startSimulator, type Faults, type SimulatorOptions } from './server';
+import { DEFAULT_API_TOKEN, DEFAULT_OAUTH } from './auth';
+import { RATE_LIMIT_ANSWERS, TOO_RECENT_ANSWERS } from './errors';
+import { DEFAULT_FAULTS, type Faults } from './faults';
+import { ACCOUNT_HEADER_STYLES } from './limits';
+import { DEFAULT_SIZES, accountNames, type SimulatorOptions } from './options';
+import { EMPTY_FIRST_CURSORS, TIME_BOUNDARIES } from './paging';
+import { startSimulator } from './server';
 
 const BUCKETS = Object.keys(RATE_BUCKETS).join(', ');
 const TABLE_LIMITS = Object.entries(RATE_BUCKETS).map(([b, r]) => `${b}=${r.budget.requests}/${r.budget.seconds}`).join(' ');
@@ -27,15 +33,28 @@ Data
   --end-time EPOCH            newest generated version, epoch seconds (default: now minus the recent window)
   --same-second N             N records of each resource share one second (a bulk update)
 
-Paging
+Paging (what is known of Zendesk and where each variant comes from: docs/zendesk-behaviour.md)
+  --time-boundary MODE        end_time of a time-based page: next-second (its last record's second + 1,
+                              as recorded; pages do not repeat) or same-second (that second, as on
+                              zenpy#451's real final page; the next page repeats it) (default next-second)
   --no-grow-pages             cut time-based pages at per_page even inside a shared second (the
                               "stuck" variant: end_time repeats and a naive client loops)
+  --empty-first-cursor MODE   a first cursor call that finds nothing answers after_cursor null (as
+                              reported; the default) or start (a cursor at its start_time)
   --recent-window SECONDS     the one-minute rule: start_time must be older, newer versions wait (default 60)
+  --too-recent-answer FORM    the 422 for a too recent start_time: json-5-minutes (recorded; the default),
+                              text-5-minutes (the same sentence as text/plain) or json-1-minute
 
 Rate limits (per account, rolling window)
   --rate-limit BUCKET=N/S     N requests per S seconds, repeatable; buckets: ${BUCKETS}
                               (default: ${TABLE_LIMITS})
   --no-rate-limit             no limits at all (headers and counters stay)
+  --rate-limit-answer FORM    the 429 body: json ({"error":"APIRateLimitExceeded",...}, recorded; the
+                              default) or text (text/plain, the account limit's); Retry-After always
+  --account-headers STYLE     ratelimit (ratelimit-limit/-remaining/-reset, as recorded in 2024; the
+                              default) or rate-limit (rate-limit-*, as recorded in 2023); x-rate-limit: 700
+                              and x-rate-limit-remaining come with both
+  --no-bucket-header          leave out zendesk-ratelimit-<bucket> (absent from the 2023-2024 recordings)
 
 Credentials
   --api-token EMAIL:TOKEN     an accepted API token, repeatable (default ${DEFAULT_API_TOKEN.email}:${DEFAULT_API_TOKEN.token})
@@ -59,7 +78,8 @@ Endpoints: /api/v2/incremental/{tickets,tickets/cursor,users,users/cursor,organi
 POST /oauth/tokens (grant_type refresh_token or client_credentials, JSON or form body).
 Control: GET /__sim/stats, POST /__sim/reset-stats, GET|POST /__sim/faults (JSON Faults),
 POST /__sim/update {account?,resource,id}, POST /__sim/add {account?,resource,n},
-GET /__sim/expected?resource=&account=&support_type_scope=&exclude_deleted=&start_time= (NDJSON).
+GET /__sim/expected?resource=&account=&support_type_scope=&exclude_deleted=&start_time= (NDJSON, each
+line the exact text a record is served as).
 `;
 
 function number(flag: string, value: string | undefined, min = 0): number | undefined {
@@ -67,6 +87,12 @@ function number(flag: string, value: string | undefined, min = 0): number | unde
   const n = Number(value);
   if (!Number.isFinite(n) || n < min) throw new Error(`--${flag} ${value}: expected a number of at least ${min}`);
   return n;
+}
+
+function choice<T extends string>(flag: string, value: string | undefined, allowed: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(value)) throw new Error(`--${flag} ${value}: expected one of ${allowed.join(', ')}`);
+  return value as T;
 }
 
 function pair(flag: string, value: string): [string, string] {
@@ -89,10 +115,16 @@ export const FLAGS = {
   'span-days': { type: 'string' },
   'end-time': { type: 'string' },
   'same-second': { type: 'string' },
+  'time-boundary': { type: 'string' },
   'no-grow-pages': { type: 'boolean' },
+  'empty-first-cursor': { type: 'string' },
   'recent-window': { type: 'string' },
+  'too-recent-answer': { type: 'string' },
   'rate-limit': { type: 'string', multiple: true },
   'no-rate-limit': { type: 'boolean' },
+  'rate-limit-answer': { type: 'string' },
+  'account-headers': { type: 'string' },
+  'no-bucket-header': { type: 'boolean' },
   'api-token': { type: 'string', multiple: true },
   'oauth-client': { type: 'string', multiple: true },
   'refresh-token': { type: 'string' },
@@ -177,8 +209,14 @@ export function optionsFromArgs(argv: string[]): { help: boolean; options: Simul
       endTime: number('end-time', v['end-time']),
       sameSecond: number('same-second', v['same-second']),
       growPages: !v['no-grow-pages'],
+      timeBoundary: choice('time-boundary', v['time-boundary'], TIME_BOUNDARIES),
+      emptyFirstCursor: choice('empty-first-cursor', v['empty-first-cursor'], EMPTY_FIRST_CURSORS),
       recentWindowSeconds: number('recent-window', v['recent-window']),
+      tooRecentAnswer: choice('too-recent-answer', v['too-recent-answer'], TOO_RECENT_ANSWERS),
       rateLimits,
+      rateLimitAnswer: choice('rate-limit-answer', v['rate-limit-answer'], RATE_LIMIT_ANSWERS),
+      accountHeaders: choice('account-headers', v['account-headers'], ACCOUNT_HEADER_STYLES),
+      bucketHeader: !v['no-bucket-header'],
       apiTokens: v['api-token']?.map((t) => {
         const [email, token] = pair('api-token', t);
         return { email, token };

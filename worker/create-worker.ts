@@ -2,16 +2,21 @@
  * The export worker: the workflows, and the activities with this process's credentials. A testable
  * factory; `worker/main.ts` is the process around it.
  */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { Runtime, Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityOptions } from '../activities';
-import type { PageEvent } from '../activities/fetch-page';
+import type { PageEvent } from '../activities/fetch-pages';
 
 export interface ExportWorkerOptions {
   connection: NativeConnection;
   namespace?: string;
   taskQueue: string;
   activities?: ActivityOptions;
-  /** A bundle made once with bundleWorkflowCode (tests, fast restarts); else the workflows are bundled now. */
+  /**
+   * The workflow code, bundled. @default the bundle `npm run build` made (dist/workflow-bundle.js), else
+   * the workflows bundled now (a few seconds).
+   */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Extra Worker options (concurrency, shutdown times). */
   worker?: Partial<WorkerOptions>;
@@ -19,14 +24,21 @@ export interface ExportWorkerOptions {
 
 /** The workflows module, for bundling. */
 export const WORKFLOWS_PATH = require.resolve('../workflows');
+/** Where `npm run build` writes the workflow bundle: beside the compiled workflows. */
+export const PREBUILT_BUNDLE_PATH = path.resolve(__dirname, '..', 'workflow-bundle.js');
 
 export async function createExportWorker(options: ExportWorkerOptions): Promise<Worker> {
   const observe = exportMetrics();
+  const prebuilt = !options.workflowBundle && existsSync(PREBUILT_BUNDLE_PATH) && WORKFLOWS_PATH.endsWith('.js');
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace ?? 'default',
     taskQueue: options.taskQueue,
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    ...(options.workflowBundle
+      ? { workflowBundle: options.workflowBundle }
+      : prebuilt
+        ? { workflowBundle: { codePath: PREBUILT_BUNDLE_PATH } }
+        : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities({
       ...options.activities,
       observe: (event) => {
@@ -34,6 +46,7 @@ export async function createExportWorker(options: ExportWorkerOptions): Promise<
         options.activities?.observe?.(event);
       },
     }),
+    // A run of pages finishes its page in flight when the worker stops, and reports: a deploy loses nothing.
     shutdownGraceTime: '10 seconds',
     ...options.worker,
   });

@@ -1,287 +1,211 @@
 /**
- * One export: a loop over the pages of one endpoint for one resource of one account. Each page is one
- * fetchPage activity, which writes the records to the destination and returns only positions and
- * counts. The loop waits for its rate budget on workflow timers, sleeps exactly Retry-After on a 429,
- * carries its position across continue-as-new, and can be paused, resumed, cancelled and followed.
+ * One export: a loop over runs of pages of one endpoint for one resource of one account. Each run is
+ * one fetchPages activity carrying out as many requests as the rate budget allows now; it writes the
+ * records and returns only positions and counts. Between runs the export waits on workflow timers for
+ * its budget, or exactly Retry-After after a 429; it can be paused, resumed, cancelled and followed,
+ * and continues as new with its state. The rules live in ExportRun; this file wires them to Temporal.
  */
 import {
+  ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
-  ContinueAsNew,
+  allHandlersFinished,
   condition,
   continueAsNew,
-  allHandlersFinished,
   getExternalWorkflowHandle,
   isCancellation,
-  log,
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
-  ActivityCancellationType,
 } from '@temporalio/workflow';
-import type { createActivities } from '../activities';
-import { EMPTY_BOUNDARY } from '../zendesk/boundary';
-import { cursorEndpointFor, endpointSpec, type EndpointSpec } from '../zendesk/endpoints';
-import { NON_RETRYABLE_ERROR_TYPES } from '../zendesk/errors';
+import { FAILURE, NON_RETRYABLE_FAILURES, type FetchPagesResult } from '../activities/contract';
+import type { ExportActivities } from '../activities';
+import { endpointSpec } from '../zendesk/endpoints';
 import { describePosition } from '../zendesk/page';
+import { checkBudget, checkExportInput, checkSends } from './export-input';
+import { ExportRun } from './export-run';
+import { MEMO } from './ids';
+import { exportFinishedSignal, exportInputQuery, observedLimitSignal, pauseSignal, progressQuery, resumeSignal, setShareSignal } from './messages';
 import { searchAttributeKeys } from './search-attributes';
-import { exportInputQuery, observedLimitSignal, exportFinishedSignal, pauseSignal, progressQuery, resumeSignal, setShareSignal } from './messages';
-import { emptyBucketHold, recordSend, scaleShare, tightenBudget, waitBeforeNextRequest } from './pacing';
-import type { ExportInput, ExportResult, ExportState, ExportStatus, FetchPageResult } from './types';
+import type { ExportInput, ExportResult, ExportStatus } from './types';
 
-const { fetchPage } = proxyActivities<ReturnType<typeof createActivities>>({
-  // One HTTP request and one write; a stalled request is abandoned and retried. The activity
-  // heartbeats, so a worker killed mid-page costs at most the heartbeat timeout.
-  startToCloseTimeout: '5 minutes',
-  heartbeatTimeout: '10 seconds',
+const { fetchPages } = proxyActivities<ExportActivities>({
+  // A run starts pages for at most 30 seconds; a page may take the request timeout (2 minutes).
+  startToCloseTimeout: '10 minutes',
+  // The activity heartbeats after every page and every second, so a dead worker is noticed within 3 s.
+  heartbeatTimeout: '3 seconds',
+  // Zendesk or the destination failing for a whole day ends the export with the last failure's sentence.
+  scheduleToCloseTimeout: '24 hours',
   retry: {
     initialInterval: '1 second',
     backoffCoefficient: 2,
     maximumInterval: '2 minutes',
-    nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+    nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURES],
   },
-  // A cancelled export does not wait for its page: a page written late is overwritten on resume.
-  cancellationType: ActivityCancellationType.TRY_CANCEL,
+  // A pause or cancel lets the page in flight finish, and the run reports what it wrote.
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
 
-/** Pages per run before continuing as new, unless the server suggests it sooner. */
+/** Pages per run of the workflow before continuing as new, unless the server suggests it sooner. */
 export const DEFAULT_MAX_PAGES_PER_RUN = 1000;
-
-const statusKey = searchAttributeKeys.status;
-
-export function initialState(input: ExportInput, now: number): ExportState {
-  return {
-    endpoint: input.endpoint,
-    position: input.start,
-    origin: input.start.startTime,
-    status: 'starting',
-    paused: false,
-    pages: 0,
-    records: 0,
-    repeatsDropped: 0,
-    rateLimited: 0,
-    waitedMs: 0,
-    boundary: EMPTY_BOUNDARY,
-    sent: [...(input.initialSends ?? [])],
-    notBefore: 0,
-    share: input.share ?? input.budget.requests,
-    budget: input.budget,
-    perPage: input.options?.perPage,
-    startedAt: now,
-    updatedAt: now,
-    notes: [],
-  };
-}
+/** History events per run before continuing as new (a follow export adds a few per poll, for months). */
+export const MAX_HISTORY_EVENTS = 2000;
+/** Waits shorter than this do not flip the status search attribute (a write per page nobody reads). */
+const SHORT_WAIT_MS = 2000;
 
 export async function exportResource(input: ExportInput): Promise<ExportResult> {
-  const state: ExportState = input.state
-    ? { ...input.state, status: input.state.paused ? 'paused' : 'running', error: undefined }
-    : initialState(input, Date.now());
-  // A resumed export takes the share it is given now, not the one it had.
-  if (input.state && input.share !== undefined) {
-    state.share = input.share;
-    state.sent = [...state.sent, ...(input.initialSends ?? [])].sort((a, b) => a - b);
-  }
+  const workflowId = workflowInfo().workflowId;
+  const problem = checkExportInput(input, workflowId);
+  if (problem) throw ApplicationFailure.nonRetryable(`Invalid export input: ${problem}.`, FAILURE.invalidInput);
+  const run = new ExportRun(input, workflowId, Date.now());
   // Search attributes are kept up to date only where the starter registered them (not in unit tests).
-  const hasSearchAttributes = workflowInfo().typedSearchAttributes.get(statusKey) !== undefined;
+  const hasSearchAttributes = workflowInfo().typedSearchAttributes.get(searchAttributeKeys.status) !== undefined;
+  const control = { pages: undefined as CancellationScope | undefined, shareChanges: 0 };
 
-  setHandler(progressQuery, () => state);
+  setHandler(progressQuery, () => run.state);
   setHandler(exportInputQuery, () => ({ ...input, state: undefined }));
-  setHandler(pauseSignal, () => void (state.paused = true));
-  setHandler(resumeSignal, () => void (state.paused = false));
+  setHandler(pauseSignal, () => {
+    run.state.paused = true;
+    control.pages?.cancel(); // The run finishes its page in flight and reports.
+  });
+  setHandler(resumeSignal, () => void (run.state.paused = false));
   setHandler(setShareSignal, (share, budget, sends) => {
-    state.share = share;
-    state.budget = budget;
-    state.sent = [...state.sent, ...sends].sort((a, b) => a - b).slice(-Math.max(1, share));
+    if (!Number.isSafeInteger(share) || share < 0 || checkBudget(budget) || checkSends(sends, 'sends')) return;
+    run.acceptShare(share, budget, sends ?? []);
+    control.shareChanges++;
   });
 
   function setStatus(status: ExportStatus, detail = ''): void {
-    if (status !== state.status && hasSearchAttributes) upsertSearchAttributes([{ key: statusKey, value: status }]);
-    state.status = status;
-    state.updatedAt = Date.now();
-    setCurrentDetails(
-      `**${input.resource}** via ${state.endpoint} — ${status}${detail ? ` (${detail})` : ''}\n\n` +
-        `${state.pages} pages, ${state.records} records; at ${describePosition(state.position)}` +
-        (state.notes.length ? `\n\n${state.notes.join('\n\n')}` : ''),
-    );
+    if (run.setStatus(status, Date.now()) && hasSearchAttributes) upsertSearchAttributes([{ key: searchAttributeKeys.status, value: status }]);
+    setCurrentDetails(run.details(detail));
   }
 
-  let continuing = false;
-  try {
-    await pageLoop(input, state, setStatus);
-    setStatus('completed');
-    return { outcome: 'completed', state };
-  } catch (err) {
-    if (err instanceof ContinueAsNew) {
-      continuing = true;
+  /** A durable timer that a pause cuts short, and a new share too when `onShare` (the loop then reckons again). */
+  async function wait(ms: number, summary: string, onShare = false): Promise<void> {
+    const seen = control.shareChanges;
+    const started = Date.now();
+    const woken = () => run.state.paused || (onShare && control.shareChanges !== seen);
+    if (Number.isFinite(ms)) await condition(woken, ms, { summary });
+    else await condition(woken); // Queued: until the coordinator gives a share.
+    // Only the wait itself: time the worker was down does not count.
+    run.waited(Math.min(Date.now() - started, ms));
+  }
+
+  async function pageLoop(): Promise<'done' | 'continue-as-new'> {
+    const maxPagesPerRun = input.maxPagesPerRun ?? DEFAULT_MAX_PAGES_PER_RUN;
+    let pagesThisRun = 0;
+    for (;;) {
+      if (run.state.paused) {
+        setStatus('paused');
+        await condition(() => !run.state.paused);
+      }
+      const waitMs = run.waitMs(Date.now());
+      if (waitMs > 0) {
+        const { share, budget } = run.state.pace;
+        if (waitMs >= SHORT_WAIT_MS) setStatus('waiting-rate-budget', share ? `${Math.ceil(waitMs / 1000)}s` : 'queued behind other exports of the account');
+        await wait(waitMs, share ? `waiting for rate budget (${share} per ${budget.seconds}s)` : 'queued: the account budget is in use', true);
+        continue; // The share or the pause may have changed meanwhile.
+      }
+      setStatus('running');
+      const request = run.nextRun(Date.now(), maxPagesPerRun - pagesThisRun);
+      const result = await runPages(request);
+      if (!result) continue; // Paused before the run started.
+      const { next, tightened } = run.applyRun(result, Date.now());
+      pagesThisRun += result.pages;
+      if (tightened && input.coordinatorId) {
+        void getExternalWorkflowHandle(input.coordinatorId)
+          .signal(observedLimitSignal, endpointSpec(run.state.at.endpoint).bucket, tightened.requests)
+          .catch(() => undefined);
+      }
+      if (next.kind === 'retry-after') {
+        // Someone else on the account spent the budget: wait exactly as long as Zendesk says.
+        setStatus('waiting-retry-after', `${next.ms / 1000}s`);
+        await wait(next.ms, `Retry-After ${next.ms / 1000}s (HTTP 429)`);
+      } else if (next.kind === 'enough') {
+        return 'done';
+      } else if (next.kind === 'caught-up') {
+        if (input.followIntervalSeconds === undefined) return 'done';
+        setStatus('following', `next poll in ${input.followIntervalSeconds}s`);
+        await wait(input.followIntervalSeconds * 1000, `follow: poll again in ${input.followIntervalSeconds}s`);
+      }
+      const info = workflowInfo();
+      if (info.continueAsNewSuggested || info.historyLength > MAX_HISTORY_EVENTS || pagesThisRun >= maxPagesPerRun) {
+        return 'continue-as-new';
+      }
+    }
+  }
+
+  /** One run of pages, in a scope a pause cancels; undefined when the pause came before it started. */
+  async function runPages(request: ReturnType<ExportRun['nextRun']>): Promise<FetchPagesResult | undefined> {
+    const scope = new CancellationScope();
+    control.pages = scope;
+    try {
+      const summary = `${input.resource}: up to ${request.maxRequests} pages from ${describePosition(request.at.next)}`;
+      return await scope.run(() => fetchPages.executeWithOptions({ summary }, [request]));
+    } catch (err) {
+      if (isCancellation(err) && !CancellationScope.current().consideredCancelled) return undefined;
       throw err;
+    } finally {
+      control.pages = undefined;
     }
+  }
+
+  /** The end, readable without a worker: the state and input go into the memo, which describe() returns. */
+  function recordEnd(status: ExportStatus, detail = ''): void {
+    setStatus(status, detail);
+    upsertMemo({ [MEMO.state]: run.state, [MEMO.input]: { ...input, state: undefined } });
+  }
+
+  let outcome: 'done' | 'continue-as-new';
+  try {
+    outcome = await pageLoop();
+  } catch (err) {
+    await finished(input, run);
     if (isCancellation(err)) {
-      setStatus('cancelled');
-      return { outcome: 'cancelled', state };
+      recordEnd('cancelled');
+      throw err; // Temporal shows the export as cancelled; the memo says where it stopped.
     }
-    const cause = rootCause(err);
-    state.error = cause.message;
-    setStatus('failed', cause.message);
-    throw ApplicationFailure.create({ message: cause.message, type: cause.type, nonRetryable: true, details: [state.position] });
-  } finally {
-    if (!continuing && input.coordinatorId) {
-      const coordinatorId = input.coordinatorId;
-      await CancellationScope.nonCancellable(() =>
-        getExternalWorkflowHandle(coordinatorId)
-          .signal(exportFinishedSignal, workflowInfo().workflowId)
-          .catch(() => undefined), // The coordinator may be gone; nothing depends on it now.
-      );
-    }
+    const failure = describeFailure(err);
+    run.fail(failure.message, Date.now());
+    recordEnd('failed', failure.message);
+    throw ApplicationFailure.create({ message: failure.message, type: failure.type, nonRetryable: true });
   }
+  if (outcome === 'continue-as-new') {
+    await condition(allHandlersFinished);
+    return await continueAsNew<typeof exportResource>(run.carry());
+  }
+  if (input.maxPages !== undefined && run.state.progress.pages >= input.maxPages && !run.state.progress.endOfStreamAt) {
+    run.note(`Stopped after ${input.maxPages} page${input.maxPages === 1 ? '' : 's'}, as asked.`);
+  }
+  recordEnd('completed');
+  await finished(input, run);
+  return { outcome: 'completed', state: run.state };
 }
 
-async function pageLoop(input: ExportInput, state: ExportState, setStatus: (s: ExportStatus, d?: string) => void) {
-  let pagesThisRun = 0;
-  for (;;) {
-    if (state.paused) {
-      setStatus('paused');
-      await condition(() => !state.paused);
-    }
-    const wait = waitBeforeNextRequest(state, Date.now());
-    if (wait > 0) {
-      setStatus('waiting-rate-budget', `${Math.ceil(wait / 1000)}s`);
-      const started = Date.now();
-      await pausable(state, wait, `waiting for rate budget (${state.share} per ${state.budget.seconds}s)`);
-      state.waitedMs += Date.now() - started;
-      continue; // The share or the pause may have changed meanwhile.
-    }
-    setStatus('running');
-    const endpoint = endpointSpec(state.endpoint);
-    const pageNumber = state.pages + 1;
-    const result: FetchPageResult = await fetchPage.executeWithOptions(
-      { summary: `${input.resource} page ${pageNumber} from ${describePosition(state.position)}` },
-      [
-        {
-          account: input.account,
-          resource: input.resource,
-          endpoint: state.endpoint,
-          position: state.position,
-          options: { ...input.options, perPage: state.perPage },
-          destination: input.destination,
-          origin: state.origin,
-          pageNumber,
-          boundary: state.boundary,
-          exportId: workflowInfo().workflowId,
-        },
-      ],
-    );
-    pagesThisRun++;
-
-    if (result.kind === 'rate-limited') {
-      // Someone else on the account spent the budget: wait exactly as long as Zendesk says.
-      state.rateLimited++;
-      setStatus('waiting-retry-after', `${result.retryAfterSeconds}s`);
-      // Kept as a not-before time too, so a pause during the wait does not shorten it.
-      state.notBefore = Math.max(state.notBefore, Date.now() + result.retryAfterSeconds * 1000);
-      const started = Date.now();
-      await pausable(state, result.retryAfterSeconds * 1000, `Retry-After ${result.retryAfterSeconds}s (HTTP 429)`);
-      state.waitedMs += Date.now() - started;
-      continue;
-    }
-
-    // On the workflow clock, and no earlier than the request really left (see fetchPage).
-    const sentAt = Date.now() - result.sinceSentMs;
-    // Failed attempts are counted too, at this send's time (no earlier than they really were).
-    state.sent = recordSend(state, sentAt, 1 + (result.earlierAttempts ?? 0));
-    let endOfStream = true;
-    if (result.kind === 'page') {
-      state.pages = pageNumber;
-      state.records += result.written;
-      state.repeatsDropped += result.repeats;
-      state.boundary = result.boundary;
-      applyRateLimitHeaders(input, state, endpoint, result, sentAt);
-      const stuck = endpoint.paging === 'time' && !result.endOfStream && result.next.startTime <= state.position.startTime;
-      state.position = result.next;
-      endOfStream = result.endOfStream;
-      if (stuck) escapeStuckSecond(input, state, endpoint);
-    }
-    // A 422 "Too recent start_time" means caught up, exactly like end_of_stream.
-    if (endOfStream) {
-      state.endOfStreamAt = Date.now();
-      if (input.followIntervalSeconds === undefined) return;
-      setStatus('following', `next poll in ${input.followIntervalSeconds}s`);
-      await pausable(state, input.followIntervalSeconds * 1000, `follow: poll again in ${input.followIntervalSeconds}s`);
-    }
-    if (workflowInfo().continueAsNewSuggested || pagesThisRun >= (input.maxPagesPerRun ?? DEFAULT_MAX_PAGES_PER_RUN)) {
-      await condition(allHandlersFinished);
-      await continueAsNew<typeof exportResource>({ ...input, state });
-    }
-  }
+/** Tells the coordinator the export ended, with its sends of the last window (they still count against the account). */
+async function finished(input: ExportInput, run: ExportRun): Promise<void> {
+  if (!input.coordinatorId) return;
+  const coordinatorId = input.coordinatorId;
+  await CancellationScope.nonCancellable(() =>
+    getExternalWorkflowHandle(coordinatorId)
+      .signal(exportFinishedSignal, run.exportId, run.state.pace.sent)
+      .catch(() => undefined), // The coordinator may be gone; nothing depends on it now.
+  );
 }
 
-/** A durable timer that a pause cuts short (the loop then waits for resume and reckons again). */
-async function pausable(state: ExportState, ms: number, summary: string): Promise<void> {
-  await condition(() => state.paused, ms, { summary });
-}
-
-/** Zendesk's bucket header slows the pace before a 429 can happen. */
-function applyRateLimitHeaders(
-  input: ExportInput,
-  state: ExportState,
-  endpoint: EndpointSpec,
-  result: Extract<FetchPageResult, { kind: 'page' }>,
-  sentAt: number,
-): void {
-  const { total, remaining, resetsSeconds } = result.rateLimit;
-  const tightened = tightenBudget(state.budget, total);
-  if (tightened !== state.budget) {
-    state.share = scaleShare(state.share, state.budget, tightened);
-    state.budget = tightened;
-    state.notes.push(`Zendesk reports a budget of ${tightened.requests} per ${tightened.seconds}s for ${endpoint.bucket}; pacing to it.`);
-    if (input.coordinatorId) {
-      void getExternalWorkflowHandle(input.coordinatorId)
-        .signal(observedLimitSignal, endpoint.bucket, tightened.requests)
-        .catch(() => undefined);
-    }
+/** The innermost failure, whose message is Zendesk's or the destination's (ActivityFailure → ApplicationFailure). */
+function describeFailure(err: unknown): { message: string; type: string } {
+  let e = err as { cause?: unknown; message?: string; type?: string; timeoutType?: unknown } | undefined;
+  let timedOut = false;
+  while (e?.cause) {
+    if (e.timeoutType !== undefined) timedOut = true;
+    e = e.cause as typeof e;
   }
-  const hold = remaining === 0 && resetsSeconds !== undefined ? emptyBucketHold(state, sentAt, resetsSeconds) : undefined;
-  if (hold !== undefined) state.notBefore = Math.max(state.notBefore, hold);
-}
-
-/**
- * More records share one second than a page holds, and Zendesk did not grow the page: the same
- * start_time would come back forever. Leave without losing a record: switch to the cursor endpoint
- * where one exists (it pages by (second, id)), else grow the page, else stop with a clear message.
- * The boundary already holds the versions written at that second, so nothing is written twice.
- */
-function escapeStuckSecond(input: ExportInput, state: ExportState, endpoint: EndpointSpec): void {
-  const second = state.position.startTime;
-  const cursor = input.endpoint === 'sample' ? undefined : cursorEndpointFor(input.resource);
-  if (cursor) {
-    state.notes.push(
-      `More ${input.resource} share second ${second} than one page holds; switched from ${endpoint.id} to ${cursor.id}, which pages within a second.`,
-    );
-    log.warn('Time-based export stuck on one second; switching to the cursor endpoint', { second, to: cursor.id });
-    state.endpoint = cursor.id;
-    state.position = { kind: 'cursor', startTime: second, cursor: null };
-    return;
-  }
-  const perPage = state.perPage ?? endpoint.maxPerPage;
-  if (perPage < endpoint.maxPerPage) {
-    state.perPage = Math.min(endpoint.maxPerPage, perPage * 2);
-    state.notes.push(`More ${input.resource} share second ${second} than ${perPage} per page; asking for ${state.perPage} per page.`);
-    return;
-  }
-  throw ApplicationFailure.create({
-    type: 'ZendeskStuckError',
-    nonRetryable: true,
-    message:
-      `More than ${perPage} ${input.resource} share second ${second} and Zendesk's ${endpoint.id} endpoint cannot page within one second; ` +
-      `stopped at start_time ${second} rather than skip records.`,
-  });
-}
-
-/** The innermost failure, whose message is Zendesk's (ActivityFailure → ApplicationFailure). */
-function rootCause(err: unknown): { message: string; type: string } {
-  let e = err as { cause?: unknown; message?: string; type?: string } | undefined;
-  while (e?.cause) e = e.cause as typeof e;
-  return { message: e?.message ?? String(err), type: e?.type ?? 'ExportFailed' };
+  if (e?.timeoutType !== undefined) timedOut = true;
+  const message = e?.message ?? String(err);
+  if (timedOut) return { message: `Gave up after a day of failed attempts: ${message}`, type: e?.type ?? FAILURE.unexpected };
+  return { message, type: e?.type ?? FAILURE.unexpected };
 }

@@ -1,7 +1,8 @@
 /**
  * The rate budget on workflow time, as pure functions. An export may send at most `share` requests
- * in any window of `budget.seconds`; the shares of an account's exports add up to the account's
- * budget, so together they never exceed it, however their windows line up.
+ * in any window of `budget.seconds`; the shares of an account's exports add up to at most the
+ * account's budget, so together they never exceed it, however their windows line up. Every change to
+ * a PaceState goes through these functions, which return a new one.
  */
 import type { RateBudget } from '../zendesk/endpoints';
 
@@ -9,29 +10,58 @@ import type { RateBudget } from '../zendesk/endpoints';
 export const WINDOW_MARGIN_MS = 50;
 
 export interface PaceState {
-  /** Send times (epoch ms), oldest first. */
+  /** Send times (epoch ms, workflow clock) of the requests still inside the window, oldest first. */
   sent: number[];
+  /** No request before this time (epoch ms): a Retry-After, or a bucket header saying it is empty. */
   notBefore: number;
+  /** Requests per window this export may use: its share of the account's budget (0: queued). */
   share: number;
   budget: RateBudget;
 }
 
-/** Milliseconds to wait before the next request may be sent. */
-export function waitBeforeNextRequest(state: PaceState, now: number): number {
-  const windowMs = state.budget.seconds * 1000;
-  let wait = state.notBefore - now;
-  const share = Math.max(1, state.share);
-  if (state.sent.length >= share) {
-    const oldestInWindow = state.sent[state.sent.length - share]!;
+export function startPace(budget: RateBudget, share: number, sends: readonly number[] = []): PaceState {
+  return { sent: mergeSends([], sends, share), notBefore: 0, share, budget };
+}
+
+/** `sent` and `more`, in order, keeping only what the window can still need (bounded state). */
+function mergeSends(sent: readonly number[], more: readonly number[], share: number): number[] {
+  const all = more.length ? [...sent, ...more].sort((a, b) => a - b) : [...sent];
+  return all.slice(-Math.max(1, share));
+}
+
+/** Requests that may leave now (0 while the window is full, a hold runs or the export is queued). */
+export function requestsAllowed(pace: PaceState, now: number): number {
+  if (pace.share <= 0 || pace.notBefore > now) return 0;
+  const windowStart = now - pace.budget.seconds * 1000 - WINDOW_MARGIN_MS;
+  const inWindow = pace.sent.filter((t) => t > windowStart).length;
+  return Math.max(0, pace.share - inWindow);
+}
+
+/** Milliseconds to wait before the next request may be sent (Infinity while queued with no share). */
+export function waitBeforeNextRequest(pace: PaceState, now: number): number {
+  if (pace.share <= 0) return Infinity;
+  const windowMs = pace.budget.seconds * 1000;
+  let wait = pace.notBefore - now;
+  if (pace.sent.length >= pace.share) {
+    const oldestInWindow = pace.sent[pace.sent.length - pace.share]!;
     wait = Math.max(wait, oldestInWindow + windowMs + WINDOW_MARGIN_MS - now);
   }
   return Math.max(0, Math.ceil(wait));
 }
 
-/** Records `count` sends at one time, keeping only what the window needs (bounded state). */
-export function recordSend(state: PaceState, sentAt: number, count = 1): number[] {
-  const keep = Math.max(1, state.share);
-  return [...state.sent, ...Array<number>(count).fill(sentAt)].sort((a, b) => a - b).slice(-keep);
+/** The pace after requests left at `times` (failed ones too: Zendesk may have counted them). */
+export function recordSends(pace: PaceState, times: readonly number[]): PaceState {
+  return { ...pace, sent: mergeSends(pace.sent, times, pace.share) };
+}
+
+/** The coordinator's new share and budget, with sends others made that still count against it. */
+export function acceptShare(pace: PaceState, share: number, budget: RateBudget, sends: readonly number[]): PaceState {
+  return { ...pace, share, budget, sent: mergeSends(pace.sent, sends, share) };
+}
+
+/** No request before `until` (a Retry-After, an empty bucket). */
+export function holdUntil(pace: PaceState, until: number): PaceState {
+  return until > pace.notBefore ? { ...pace, notBefore: until } : pace;
 }
 
 /**
@@ -40,21 +70,10 @@ export function recordSend(state: PaceState, sentAt: number, count = 1): number[
  * own next slot falls within that last second, its own sends emptied the bucket and its pacing, to the
  * millisecond, stands; a slot well before the reset means someone else spent the budget.
  */
-export function emptyBucketHold(state: PaceState, sentAt: number, resetsSeconds: number): number | undefined {
+export function emptyBucketHold(pace: PaceState, sentAt: number, resetsSeconds: number): number | undefined {
   const reset = sentAt + resetsSeconds * 1000;
-  const ownSlot = sentAt + waitBeforeNextRequest({ ...state, notBefore: 0 }, sentAt);
+  const ownSlot = sentAt + waitBeforeNextRequest({ ...pace, notBefore: 0 }, sentAt);
   return ownSlot < reset - 1000 ? reset : undefined;
-}
-
-/**
- * Integer shares of `requests` among members, in a stable order, adding up to `requests`
- * (10 among 3 gives 4, 3, 3). Every member gets at least one, so none waits forever.
- */
-export function divideBudget(requests: number, members: readonly string[]): Record<string, number> {
-  const sorted = [...members].sort();
-  const base = Math.floor(requests / Math.max(1, sorted.length));
-  const extra = requests - base * sorted.length;
-  return Object.fromEntries(sorted.map((m, i) => [m, Math.max(1, base + (i < extra ? 1 : 0))]));
 }
 
 /**
@@ -66,31 +85,22 @@ export function tightenBudget(budget: RateBudget, reportedTotal: number | undefi
   return { requests: reportedTotal, seconds: budget.seconds };
 }
 
-/** A share scaled down with its budget, so an export slows before the coordinator answers. */
-export function scaleShare(share: number, from: RateBudget, to: RateBudget): number {
-  if (to.requests >= from.requests) return share;
-  return Math.max(1, Math.floor((share * to.requests) / from.requests));
-}
-
-/** Requests a member gave up (it left, or its share shrank) at a time: they count against the account for one more window. */
-export interface Release {
-  at: number;
-  count: number;
+/** The pace under a tightened budget: the share scaled down with it, so the export slows before the coordinator answers. */
+export function tightenPace(pace: PaceState, reportedTotal: number | undefined): PaceState {
+  const budget = tightenBudget(pace.budget, reportedTotal);
+  if (budget === pace.budget) return pace;
+  const share = pace.share <= 0 ? 0 : Math.max(1, Math.floor((pace.share * budget.requests) / pace.budget.requests));
+  return { ...pace, share, budget, sent: mergeSends(pace.sent, [], share) };
 }
 
 /**
- * Hands `count` freed requests to a member that gains share. Requests freed within the last window
- * may still sit in Zendesk's window, so they come as sends at their release time (the member waits
- * until they age out); requests nobody used recently are free at once.
+ * Integer shares of `requests` among members in the order they joined, adding up to `requests`
+ * (10 among 3 gives 4, 3, 3). With fewer requests than members, the first ones get one each and the
+ * rest 0: they wait their turn rather than push the account past its budget.
  */
-export function takeReleased(releases: readonly Release[], count: number, now: number, windowMs: number): { sends: number[]; releases: Release[] } {
-  const live = releases.filter((r) => r.at + windowMs > now).map((r) => ({ ...r }));
-  const sends: number[] = [];
-  for (const r of live) {
-    while (r.count > 0 && sends.length < count) {
-      sends.push(r.at);
-      r.count--;
-    }
-  }
-  return { sends, releases: live.filter((r) => r.count > 0) };
+export function divideBudget(requests: number, members: readonly string[]): Record<string, number> {
+  const n = members.length;
+  const base = n ? Math.floor(requests / n) : 0;
+  const extra = requests - base * n;
+  return Object.fromEntries(members.map((m, i) => [m, base + (i < extra ? 1 : 0)]));
 }

@@ -6,6 +6,7 @@
 import axios from 'axios';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { describeAccountUrl, requestUrl, type AccountUrl } from './account';
 import { ZendeskAuthError, ZendeskConfigError, ZendeskTransientError, zendeskErrorText } from './errors';
 
 export type Credentials =
@@ -37,12 +38,25 @@ export interface TokenStore {
 /** A JSON file, mode 0600, written atomically so a crash never leaves a half-written token. */
 export function fileTokenStore(file: string): TokenStore {
   const read = async (): Promise<Record<string, string>> => {
+    let text: string;
     try {
-      return JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, string>;
+      text = await fs.readFile(file, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
-      throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return {};
+      throw new ZendeskConfigError(`Could not read the token store ZENDESK_TOKEN_STORE (${file}): ${code ?? 'unreadable'}.`);
     }
+    // Never quote the file: a parser's message would show part of it, and it holds refresh tokens.
+    let all: unknown;
+    try {
+      all = JSON.parse(text);
+    } catch {
+      all = undefined;
+    }
+    if (!all || typeof all !== 'object' || Array.isArray(all) || Object.values(all).some((v) => typeof v !== 'string')) {
+      throw new ZendeskConfigError(`The token store ZENDESK_TOKEN_STORE (${file}) is not a JSON object of refresh tokens; fix or remove it.`);
+    }
+    return all as Record<string, string>;
   };
   return {
     async load(account) {
@@ -54,6 +68,7 @@ export function fileTokenStore(file: string): TokenStore {
       const tmp = `${file}.${process.pid}.tmp`;
       const handle = await fs.open(tmp, 'w', 0o600);
       try {
+        await handle.chmod(0o600); // Also when the umask or an old file said otherwise.
         await handle.writeFile(JSON.stringify(all));
         await handle.sync();
       } finally {
@@ -78,7 +93,7 @@ const EXPIRY_MARGIN_MS = 60_000;
 
 export function createAuthProvider(
   account: string,
-  baseUrl: string,
+  baseUrl: AccountUrl,
   credentials: Credentials,
   store: TokenStore = memoryTokenStore(),
 ): AuthProvider {
@@ -102,7 +117,7 @@ export function createAuthProvider(
 
 function oauthProvider(
   account: string,
-  baseUrl: string,
+  baseUrl: AccountUrl,
   credentials: Extract<Credentials, { kind: 'oauth_refresh' | 'oauth_client_credentials' }>,
   store: TokenStore,
 ): AuthProvider {
@@ -122,28 +137,35 @@ function oauthProvider(
       if (credentials.scope) body.scope = credentials.scope;
     }
     let response;
+    const url = requestUrl(baseUrl, '/oauth/tokens');
     try {
-      response = await axios.post(`${baseUrl}/oauth/tokens`, body, {
+      response = await axios.post(url.href, body, {
         headers: { Accept: 'application/json' },
         timeout: 30_000,
         validateStatus: () => true,
+        // The body carries the client secret and refresh token: a redirect must not take them elsewhere.
+        maxRedirects: 0,
+        maxContentLength: 1024 * 1024,
       });
     } catch (err) {
-      throw new ZendeskTransientError(`Could not reach ${baseUrl}/oauth/tokens for account "${account}": ${(err as Error).message}`);
+      const e = err as { code?: string };
+      throw new ZendeskTransientError(`Could not reach ${describeAccountUrl(baseUrl)}/oauth/tokens for account "${account}": ${e.code ?? 'network error'}`);
     }
     const data = response.data as { access_token?: string; refresh_token?: string; expires_in?: number };
     if (response.status >= 500) {
       throw new ZendeskTransientError(`Zendesk's token endpoint answered HTTP ${response.status} for account "${account}"`, response.status);
     }
-    if (response.status !== 200 || !data?.access_token) {
+    if (response.status !== 200 || typeof data?.access_token !== 'string' || !data.access_token) {
       throw new ZendeskAuthError(
         `Zendesk refused to issue an OAuth token for account "${account}" (${method}): ${zendeskErrorText(response.data)}`,
         response.status,
       );
     }
     // Store the rotated refresh token before using the access token: the old one is dead now.
-    if (credentials.kind === 'oauth_refresh' && data.refresh_token) await store.save(account, data.refresh_token);
-    access = { token: data.access_token, expiresAt: Date.now() + (data.expires_in ?? 1800) * 1000 };
+    if (credentials.kind === 'oauth_refresh' && typeof data.refresh_token === 'string' && data.refresh_token) await store.save(account, data.refresh_token);
+    // Bounded: a token said to live for ever is still renewed daily.
+    const lifetime = typeof data.expires_in === 'number' && data.expires_in > 0 ? Math.min(data.expires_in, 86_400) : 1800;
+    access = { token: data.access_token, expiresAt: Date.now() + lifetime * 1000 };
   }
 
   // One refresh at a time per account: two concurrent refreshes would burn the rotated token.

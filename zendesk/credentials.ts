@@ -59,32 +59,67 @@ function fromFileEntry(account: string, entry: Record<string, string | undefined
     ZENDESK_PASSWORD: entry.password,
   };
   const credentials = credentialsFromEnv(env);
-  if (!credentials) throw new ZendeskConfigError(`The credentials file has no usable credentials for account "${account}".`);
+  if (!credentials) throw new ZendeskConfigError(`ZENDESK_CREDENTIALS_FILE has no usable credentials for account "${account}".`);
   return { credentials, baseUrl: entry.baseUrl };
 }
 
 /**
- * Resolves an account's configuration. Order: the credentials file (ZENDESK_CREDENTIALS_FILE, a JSON
- * object keyed by account), then the ZENDESK_* variables. Throws ZendeskConfigError, naming the
- * account and the variables to set, when there are none.
+ * The accounts the environment's ZENDESK_* credentials serve: ZENDESK_ACCOUNTS (comma-separated), else
+ * ZENDESK_SUBDOMAIN. Credentials are bound to accounts, so a workflow input naming any other account
+ * cannot borrow them (nor send them to that account's host).
+ */
+export function envAccounts(env: Env): string[] {
+  const list = env.ZENDESK_ACCOUNTS ?? env.ZENDESK_SUBDOMAIN ?? '';
+  return list.split(',').map((a) => a.trim().toLowerCase()).filter(Boolean);
+}
+
+/** The credentials file: a JSON object keyed by account. Its keys are the accounts it serves. */
+function readCredentialsFile(file: string): Record<string, Record<string, string | undefined>> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ZendeskConfigError(`Could not read ZENDESK_CREDENTIALS_FILE (${file}): ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}.`);
+  }
+  // Never quote the file: a parser's message would show part of it, and it holds secrets.
+  let all: unknown;
+  try {
+    all = JSON.parse(text);
+  } catch {
+    all = undefined;
+  }
+  const entries = all && typeof all === 'object' && !Array.isArray(all) ? Object.values(all) : undefined;
+  if (!entries || entries.some((e) => !e || typeof e !== 'object' || Array.isArray(e) || Object.values(e).some((v) => typeof v !== 'string'))) {
+    throw new ZendeskConfigError(
+      `ZENDESK_CREDENTIALS_FILE (${file}) is not a JSON object of accounts, each an object of strings ({"acme": {"email": "...", "apiToken": "..."}}).`,
+    );
+  }
+  return all as Record<string, Record<string, string | undefined>>;
+}
+
+/**
+ * Resolves an account's configuration: from the credentials file (ZENDESK_CREDENTIALS_FILE), when it
+ * names the account, else from the ZENDESK_* variables, when they serve it (see envAccounts). Throws
+ * ZendeskConfigError, naming the account and what to set, for any account the worker does not serve.
  */
 export function accountConfig(account: string, env: Env = process.env): AccountConfig {
   const file = env.ZENDESK_CREDENTIALS_FILE;
   if (file) {
-    let all: Record<string, Record<string, string>>;
-    try {
-      all = JSON.parse(readFileSync(file, 'utf8')) as Record<string, Record<string, string>>;
-    } catch (err) {
-      throw new ZendeskConfigError(`Could not read ZENDESK_CREDENTIALS_FILE (${file}): ${(err as Error).message.split('\n')[0]}.`);
-    }
-    const entry = all[account];
-    if (entry) return fromFileEntry(account, entry);
+    const all = readCredentialsFile(file);
+    if (Object.hasOwn(all, account)) return fromFileEntry(account, all[account]!);
   }
   const credentials = credentialsFromEnv(env);
   if (!credentials) {
     throw new ZendeskConfigError(
-      `The worker has no Zendesk credentials for account "${account}": set ZENDESK_EMAIL and ZENDESK_API_TOKEN, ` +
-        `ZENDESK_OAUTH_TOKEN, or ZENDESK_OAUTH_CLIENT_ID with ZENDESK_OAUTH_REFRESH_TOKEN or ZENDESK_OAUTH_CLIENT_SECRET.`,
+      `The worker has no Zendesk credentials for account "${account}": set ZENDESK_SUBDOMAIN with ZENDESK_EMAIL and ZENDESK_API_TOKEN, ` +
+        `ZENDESK_OAUTH_TOKEN, or ZENDESK_OAUTH_CLIENT_ID with ZENDESK_OAUTH_REFRESH_TOKEN or ZENDESK_OAUTH_CLIENT_SECRET` +
+        (file ? `, or add the account to ZENDESK_CREDENTIALS_FILE.` : '.'),
+    );
+  }
+  if (!envAccounts(env).includes(account)) {
+    throw new ZendeskConfigError(
+      `The worker's credentials are not for account "${account}": they serve ZENDESK_SUBDOMAIN (or the list in ZENDESK_ACCOUNTS)` +
+        (file ? ', and ZENDESK_CREDENTIALS_FILE has no entry for it.' : '.'),
     );
   }
   return { credentials, baseUrl: env.ZENDESK_BASE_URL };

@@ -1,7 +1,7 @@
 /**
- * Zendesk failures, classified for Temporal. Each class name is also the Temporal failure `type`, so
- * the workflow's retry policy can name the ones that must not be retried. No error ever carries a
- * token, a password or a request header. Pure: workflow code imports the type names.
+ * Zendesk failures, classified for Temporal. Each class's `type` is also the Temporal failure type,
+ * so the retry policy can name the ones that must not be retried. No error ever carries a token, a
+ * password or a request header. Pure: workflow code imports the type names.
  */
 import type { RateLimitState } from './page';
 
@@ -9,16 +9,11 @@ export type ZendeskErrorType =
   | 'ZendeskAuthError'
   | 'ZendeskBadRequestError'
   | 'ZendeskConfigError'
+  | 'ZendeskAnswerRefusedError'
+  | 'ZendeskUnexpectedAnswerError'
   | 'ZendeskRateLimitedError'
   | 'ZendeskTooRecentError'
   | 'ZendeskTransientError';
-
-/** Failures that retrying cannot mend: the export fails at once with Zendesk's message. */
-export const NON_RETRYABLE_ERROR_TYPES: readonly ZendeskErrorType[] = [
-  'ZendeskAuthError',
-  'ZendeskBadRequestError',
-  'ZendeskConfigError',
-];
 
 export abstract class ZendeskError extends Error {
   abstract readonly type: ZendeskErrorType;
@@ -47,13 +42,32 @@ export class ZendeskBadRequestError extends ZendeskError {
   readonly retryable = false;
 }
 
-/** The worker cannot call Zendesk for this account: no credentials, or a form Zendesk no longer takes. */
+/** The worker cannot call Zendesk for this account: no credentials, a broken file, a form Zendesk no longer takes. */
 export class ZendeskConfigError extends ZendeskError {
   readonly type = 'ZendeskConfigError';
   readonly retryable = false;
 }
 
-/** 429: wait exactly `retryAfterSeconds`, then ask again. */
+/** An answer that cannot be used as it is, and would be the same again: too large, from the future, a cursor that does not move. */
+export class ZendeskAnswerRefusedError extends ZendeskError {
+  readonly type = 'ZendeskAnswerRefusedError';
+  readonly retryable = false;
+}
+
+/**
+ * An answer that is not Zendesk's: a redirect, 1xx, 204, an HTML page or other non-JSON 200. Usually a
+ * wrong ZENDESK_BASE_URL, a proxy or a captive portal; retried a few times (UNEXPECTED_ANSWER_ATTEMPTS)
+ * in case it passes, then the export fails saying so.
+ */
+export class ZendeskUnexpectedAnswerError extends ZendeskError {
+  readonly type = 'ZendeskUnexpectedAnswerError';
+  readonly retryable = true;
+}
+
+/** Attempts of a page that got answers not from Zendesk before the export gives up. */
+export const UNEXPECTED_ANSWER_ATTEMPTS = 5;
+
+/** 429: wait exactly `retryAfterSeconds` (capped), then ask again. */
 export class ZendeskRateLimitedError extends ZendeskError {
   readonly type = 'ZendeskRateLimitedError';
   readonly retryable = true;
@@ -61,6 +75,8 @@ export class ZendeskRateLimitedError extends ZendeskError {
     message: string,
     readonly retryAfterSeconds: number,
     readonly rateLimit: RateLimitState,
+    /** Zendesk asked for longer than the cap; the export waits the cap and says so. */
+    readonly capped = false,
   ) {
     super(message, 429);
   }
@@ -72,19 +88,22 @@ export class ZendeskTooRecentError extends ZendeskError {
   readonly retryable = false;
 }
 
-/** 409, 5xx, resets, timeouts, truncated or malformed bodies: retry with backoff. */
+/** 409, 5xx, resets, timeouts, truncated bodies: retry with backoff. */
 export class ZendeskTransientError extends ZendeskError {
   readonly type = 'ZendeskTransientError';
   readonly retryable = true;
 }
 
-/** When Retry-After and the bucket's reset are both missing from a 429. */
+/** When Retry-After and every reset header are missing from a 429. */
 export const DEFAULT_RETRY_AFTER_SECONDS = 60;
+
+/** Zendesk's words are quoted in messages, but never at length. */
+const MAX_QUOTED = 300;
 
 /**
  * Zendesk's own words from an error body, whichever envelope it came in:
  * `{"error":"X","description":"Y"}`, `{"error":{"title","message"}}`, `{"errors":[{code,title,detail}]}`,
- * `{"description","details":{field:[{description}]}}`, or plain text.
+ * `{"description","details":{field:[{description}]}}`, or plain text. HTML pages are not quoted.
  */
 export function zendeskErrorText(body: unknown): string {
   if (body === undefined || body === null) return '';
@@ -97,9 +116,10 @@ export function zendeskErrorText(body: unknown): string {
         // Not JSON after all: fall through to the text itself.
       }
     }
-    return text.slice(0, 300);
+    if (looksLikeHtml(text)) return 'an HTML page';
+    return text.replace(/\s+/g, ' ').slice(0, MAX_QUOTED);
   }
-  if (typeof body !== 'object') return String(body);
+  if (typeof body !== 'object') return String(body).slice(0, MAX_QUOTED);
   const b = body as Record<string, unknown>;
   const parts: string[] = [];
   if (typeof b.error === 'string') parts.push(b.error);
@@ -119,33 +139,44 @@ export function zendeskErrorText(body: unknown): string {
       parts.push(`${field}: ${descriptions.filter((d) => typeof d === 'string').join('; ')}`);
     }
   }
-  return parts.filter(Boolean).join(' - ') || JSON.stringify(body).slice(0, 300);
+  return (parts.filter(Boolean).join(' - ') || JSON.stringify(body)).slice(0, MAX_QUOTED);
 }
 
-/** Zendesk's answer to a too-recent or future start_time (the one-minute rule). */
+export function looksLikeHtml(text: string): boolean {
+  return /^\s*(<!doctype html|<html|<head|<body|<\?xml)/i.test(text);
+}
+
+/** Zendesk's answer to a too-recent or future start_time (the one-minute rule; older wording: five minutes). */
 export function isTooRecent(status: number, text: string): boolean {
   return status === 422 && /too recent start_time/i.test(text);
 }
 
+/** Where a likely cause of answers that are not Zendesk's can be fixed. */
+export const WRONG_BASE_URL_HINT = 'is ZENDESK_BASE_URL (or the account name) right, and is no proxy or captive portal in the way?';
+
 /**
- * The typed error for a non-2xx answer. `where` names the account and request (never the secret);
- * `authMethod` says which credential was used, for auth failures.
+ * The typed error for an answer that is not a page. `where` names the account and request (never the
+ * secret); `authMethod` says which credential was used, for auth failures.
  */
 export function errorForStatus(
   status: number,
   body: unknown,
-  context: { where: string; authMethod: string; retryAfterSeconds?: number; rateLimit: RateLimitState },
+  context: { where: string; authMethod: string; retryAfter?: { seconds: number; capped: boolean }; resetSeconds?: number; rateLimit: RateLimitState },
 ): ZendeskError {
   const text = zendeskErrorText(body);
   const said = text ? `: ${text}` : '';
   if (status === 429) {
-    const wait = context.retryAfterSeconds ?? context.rateLimit.resetsSeconds ?? DEFAULT_RETRY_AFTER_SECONDS;
-    return new ZendeskRateLimitedError(`Zendesk rate limit reached at ${context.where}; retry after ${wait}s${said}`, wait, context.rateLimit);
+    const wait = context.retryAfter?.seconds ?? context.rateLimit.resetsSeconds ?? context.resetSeconds ?? DEFAULT_RETRY_AFTER_SECONDS;
+    return new ZendeskRateLimitedError(`Zendesk rate limit reached at ${context.where}; retry after ${wait}s${said}`, wait, context.rateLimit, context.retryAfter?.capped);
   }
   if (isTooRecent(status, text)) return new ZendeskTooRecentError(`${context.where}: caught up${said}`, status);
   if (status === 401 || status === 403) {
     const what = status === 401 ? 'rejected the credentials' : 'refused access (an admin is needed)';
     return new ZendeskAuthError(`Zendesk ${what} for ${context.where} (${context.authMethod})${said}`, status);
+  }
+  if (status < 200 || (status >= 300 && status < 400) || status === 204) {
+    const what = status >= 300 && status < 400 ? `a redirect (HTTP ${status})` : `HTTP ${status}`;
+    return new ZendeskUnexpectedAnswerError(`Zendesk answered ${what} for ${context.where}, not a page: ${WRONG_BASE_URL_HINT}`, status);
   }
   if (status === 400 || status === 404 || status === 422) {
     return new ZendeskBadRequestError(`Zendesk rejected the request ${context.where} (HTTP ${status})${said}`, status);

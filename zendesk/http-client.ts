@@ -1,32 +1,39 @@
 /**
- * The HTTP client: one call fetches one page of one endpoint and returns it typed, or throws a
- * classified ZendeskError. Built on axios with keep-alive; reads the endpoint table for everything it
- * sends.
+ * The HTTP client: one call fetches one page of one endpoint and returns it as Zendesk sent it, or
+ * throws a classified ZendeskError. Requests go only to the account's own origin, never follow a
+ * redirect (they carry the credentials), and read at most `maxResponseBytes`.
  */
-import axios, { type AxiosInstance } from 'axios';
+import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import http from 'node:http';
 import https from 'node:https';
+import { describeAccountUrl, requestUrl, type AccountUrl } from './account';
 import type { AuthProvider } from './auth';
 import { endpointPath, RATE_BUCKETS, type EndpointSpec, type Resource } from './endpoints';
-import { errorForStatus, ZendeskError, ZendeskTransientError } from './errors';
-import type { Page, PageOptions, Position, RateLimitState, ZendeskRecord } from './page';
-import { parseRateLimit, retryAfterSeconds } from './rate-limit-headers';
+import {
+  errorForStatus,
+  looksLikeHtml,
+  WRONG_BASE_URL_HINT,
+  ZendeskAnswerRefusedError,
+  ZendeskError,
+  ZendeskTransientError,
+  ZendeskUnexpectedAnswerError,
+} from './errors';
+import type { Page, PageRecord, RateLimitState, ZendeskRecord } from './page';
+import { topLevelArrayTexts } from './raw-json';
+import { accountResetSeconds, readRateLimitHeaders, retryAfter } from './rate-limit-headers';
 
 export interface ZendeskClientOptions {
   /** The account's name (its subdomain), for messages. */
   account: string;
-  /** `https://{subdomain}.zendesk.com`, or a proxy or simulator. */
-  baseUrl: string;
+  url: AccountUrl;
   auth: AuthProvider;
   /** Per request. @default 120000 (pages of 1000 tickets with sideloads can be slow) */
   timeoutMs?: number;
+  /** Answers larger than this are refused. @default 256 MiB (a page of 1000 tickets with sideloads is a few MiB) */
+  maxResponseBytes?: number;
 }
 
-/** The account's base URL: the override when given, else `https://{subdomain}.zendesk.com`. */
-export function accountBaseUrl(account: string, override?: string): string {
-  const base = override ? override.replaceAll('{account}', account) : `https://${account}.zendesk.com`;
-  return base.replace(/\/+$/, '');
-}
+export const DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
 
 // Keep-alive: an export is a long series of requests to one host.
 const httpAgent = new http.Agent({ keepAlive: true });
@@ -34,129 +41,154 @@ const httpsAgent = new https.Agent({ keepAlive: true });
 
 export class ZendeskClient {
   private readonly http: AxiosInstance;
+  private readonly maxResponseBytes: number;
 
   constructor(private readonly options: ZendeskClientOptions) {
+    this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     this.http = axios.create({
-      baseURL: options.baseUrl,
       timeout: options.timeoutMs ?? 120_000,
       httpAgent,
       httpsAgent,
       headers: { Accept: 'application/json', 'User-Agent': 'zendesk-export' },
-      // Raw text: a truncated body must be seen as such, and error bodies may be plain text.
+      // Raw text: records are written as sent, a truncated body must be seen as such, and error bodies may be plain text.
       responseType: 'text',
       transformResponse: (data: unknown) => data,
       validateStatus: () => true,
       maxRedirects: 0,
+      maxContentLength: this.maxResponseBytes,
     });
   }
 
-  /** The query string of a page request, as the endpoint accepts it. */
-  static params(endpoint: EndpointSpec, position: Position, options: PageOptions): Record<string, string> {
-    const params: Record<string, string> = {};
-    if (position.kind === 'cursor' && position.cursor) params.cursor = position.cursor;
-    else params.start_time = String(position.startTime);
-    const accepts = (p: string) => (endpoint.params as readonly string[]).includes(p);
-    if (options.perPage !== undefined && accepts('per_page')) params.per_page = String(options.perPage);
-    if (options.include?.length && accepts('include')) params.include = options.include.join(',');
-    if (options.excludeDeleted && accepts('exclude_deleted')) params.exclude_deleted = 'true';
-    // Zendesk's default scope, `agent`, silently leaves out tickets handled by AI agents.
-    if (accepts('support_type_scope')) params.support_type_scope = options.supportTypeScope ?? 'all';
-    return params;
+  get account(): string {
+    return this.options.account;
   }
 
+  /** One page: `params` from the paging module, `include` to know which sideload arrays to keep. */
   async fetchPage(
     endpoint: EndpointSpec,
     resource: Resource,
-    position: Position,
-    options: PageOptions = {},
+    params: Record<string, string>,
+    include: readonly string[] = [],
     signal?: AbortSignal,
   ): Promise<Page> {
-    const urlPath = endpointPath(endpoint, resource);
-    const where = `account "${this.options.account}" ${urlPath}`;
-    const params = ZendeskClient.params(endpoint, position, options);
+    const path = endpointPath(endpoint, resource);
+    const where = `account "${this.options.account}" ${path}`;
+    const url = requestUrl(this.options.url, path, params);
     let renewed = false;
     for (;;) {
-      const response = await this.send(urlPath, params, where, signal);
-      const rateLimit = parseRateLimit(response.headers, RATE_BUCKETS[endpoint.bucket].header);
+      const response = await this.send(url, where, signal);
+      const rateLimit = readRateLimitHeaders(response.headers, RATE_BUCKETS[endpoint.bucket].header);
       if (response.status === 401 && !renewed && (await this.options.auth.renew())) {
         renewed = true; // An expired OAuth token: one more try with a fresh one.
         continue;
       }
-      if (response.status < 200 || response.status >= 300) {
+      if (response.status < 200 || response.status >= 300 || response.status === 204) {
         throw errorForStatus(response.status, response.data, {
           where,
           authMethod: this.options.auth.method,
-          retryAfterSeconds: retryAfterSeconds(response.headers),
+          retryAfter: retryAfter(response.headers),
+          resetSeconds: accountResetSeconds(response.headers),
           rateLimit,
         });
       }
-      return parsePage(endpoint, resource, position, options, response.data as string, rateLimit, where);
+      const contentType = String(response.headers['content-type'] ?? '');
+      return parsePage(endpoint, resource, include, response.data as string, rateLimit, where, contentType);
     }
   }
 
-  private async send(urlPath: string, params: Record<string, string>, where: string, signal?: AbortSignal) {
+  private async send(url: URL, where: string, signal?: AbortSignal): Promise<AxiosResponse> {
     const authorization = await this.options.auth.authorization();
     try {
-      return await this.http.get(urlPath, { params, headers: { Authorization: authorization }, signal });
+      return await this.http.get(url.href, { headers: { Authorization: authorization }, signal });
     } catch (err) {
       if (err instanceof ZendeskError) throw err;
-      // Resets, timeouts, refused connections: the message names the request, never its headers.
       const e = err as { code?: string; message?: string };
+      if (/maxContentLength/.test(e.message ?? '')) {
+        throw new ZendeskAnswerRefusedError(
+          `Zendesk's answer for ${where} is larger than ${Math.round(this.maxResponseBytes / 1048576)} MiB; ask for smaller pages (--per-page).`,
+        );
+      }
+      if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') {
+        throw new ZendeskTransientError(`Could not find ${describeAccountUrl(this.options.url)} for ${where} (${e.code}): ${WRONG_BASE_URL_HINT}`);
+      }
+      // Resets, timeouts, refused connections: the message names the request, never its headers.
       throw new ZendeskTransientError(`Could not reach Zendesk for ${where}: ${e.code ?? e.message ?? 'network error'}`);
     }
   }
 }
 
 /**
- * A page from a 2xx body. Lenient where Zendesk is: unknown fields pass through, records are never
- * rewritten, an empty first cursor page may carry no cursor. A body that is not the JSON object it
- * should be (truncated, malformed, no records array) is a transient failure: asking again mends it.
+ * A page from a 2xx body. Lenient where Zendesk is (unknown fields pass through, an empty first cursor
+ * page may carry no cursor); strict where an answer cannot be Zendesk's (an HTML page, JSON without
+ * the records array). A body cut short is transient: asking again mends it.
  */
 export function parsePage(
   endpoint: EndpointSpec,
   resource: Resource,
-  position: Position,
-  options: PageOptions,
+  include: readonly string[],
   text: string,
   rateLimit: RateLimitState,
   where: string = resource,
+  contentType = '',
 ): Page {
-  let body: Record<string, unknown>;
+  if (/text\/html/i.test(contentType) || looksLikeHtml(text)) {
+    throw new ZendeskUnexpectedAnswerError(`Zendesk answered an HTML page for ${where}, not a page of ${resource}: ${WRONG_BASE_URL_HINT}`);
+  }
+  let body: unknown;
   try {
-    body = JSON.parse(text) as Record<string, unknown>;
+    body = JSON.parse(text);
   } catch {
-    throw new ZendeskTransientError(`Zendesk sent a malformed or truncated page for ${where} (${text.length} bytes)`);
+    const trimmed = text.trimStart();
+    if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+      throw new ZendeskTransientError(`Zendesk sent a malformed or truncated page for ${where} (${text.length} bytes)`);
+    }
+    throw new ZendeskUnexpectedAnswerError(`Zendesk answered something that is not JSON for ${where}: ${WRONG_BASE_URL_HINT}`);
   }
-  const records = body?.[resource];
-  if (!body || typeof body !== 'object' || !Array.isArray(records)) {
-    throw new ZendeskTransientError(`Zendesk sent a page without a "${resource}" array for ${where}`);
+  const object = body && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
+  const values = object?.[resource];
+  if (!object || !Array.isArray(values)) {
+    throw new ZendeskUnexpectedAnswerError(`Zendesk's answer for ${where} has no "${resource}" array: ${WRONG_BASE_URL_HINT}`);
   }
-  const sideloads: Record<string, ZendeskRecord[]> = {};
-  for (const name of options.include ?? []) {
-    const list = body[name];
-    if (endpoint.sideloads[name] === 'array' && Array.isArray(list)) sideloads[name] = list as ZendeskRecord[];
+  const arrays = new Set([resource, ...include.filter((name) => endpoint.sideloads[name] === 'array')]);
+  const texts = topLevelArrayTexts(text, arrays);
+  const records = paired(values, texts.get(resource), where, resource);
+  const sideloads: Record<string, PageRecord[]> = {};
+  for (const name of arrays) {
+    const list = object[name];
+    if (name !== resource && Array.isArray(list)) sideloads[name] = paired(list, texts.get(name), where, name);
   }
-  return {
-    resource,
-    records: records as ZendeskRecord[],
-    sideloads,
-    endOfStream: body.end_of_stream === true,
-    next: nextPosition(endpoint, position, body),
-    rateLimit,
-  };
+  const page: Page = { resource, records, sideloads, endOfStream: object.end_of_stream === true, rateLimit };
+  if (endpoint.paging === 'cursor') {
+    page.afterCursor = typeof object.after_cursor === 'string' && object.after_cursor ? object.after_cursor : null;
+  } else {
+    page.endTime = endTimeOf(object);
+  }
+  return page;
 }
 
-function nextPosition(endpoint: EndpointSpec, position: Position, body: Record<string, unknown>): Position {
-  if (endpoint.paging === 'cursor') {
-    const cursor = typeof body.after_cursor === 'string' && body.after_cursor ? body.after_cursor : null;
-    const previous = position.kind === 'cursor' ? position.cursor : null;
-    return { kind: 'cursor', startTime: position.startTime, cursor: cursor ?? previous };
+/** Each parsed element with its exact text; every element must be an object. */
+function paired(values: unknown[], texts: string[] | undefined, where: string, name: string): PageRecord[] {
+  if (!texts || texts.length !== values.length) {
+    throw new ZendeskTransientError(`Zendesk sent a page for ${where} whose "${name}" array could not be read element by element`);
   }
-  let endTime = typeof body.end_time === 'number' ? body.end_time : undefined;
-  if (endTime === undefined && typeof body.next_page === 'string') {
-    const fromUrl = Number(new URL(body.next_page, 'http://x').searchParams.get('start_time'));
-    if (Number.isFinite(fromUrl) && fromUrl > 0) endTime = fromUrl;
+  return values.map((value, i) => {
+    if (!value || typeof value !== 'object' || Array.isArray(value)) {
+      throw new ZendeskUnexpectedAnswerError(`Zendesk's "${name}" array for ${where} holds something that is not a record`);
+    }
+    return { value: value as ZendeskRecord, text: texts[i]! };
+  });
+}
+
+/** `end_time`, or the `start_time` of `next_page` when Zendesk left `end_time` out. */
+function endTimeOf(body: Record<string, unknown>): number | undefined {
+  if (typeof body.end_time === 'number' && Number.isSafeInteger(body.end_time) && body.end_time >= 0) return body.end_time;
+  if (typeof body.next_page === 'string') {
+    try {
+      const fromUrl = new URL(body.next_page, 'http://x').searchParams.get('start_time');
+      if (fromUrl && /^\d{1,12}$/.test(fromUrl)) return Number(fromUrl);
+    } catch {
+      // Not a URL: no end time from it.
+    }
   }
-  // Never step backwards: an empty page without end_time leaves the position where it was.
-  return { kind: 'time', startTime: Math.max(endTime ?? position.startTime, position.startTime) };
+  return undefined;
 }

@@ -2,15 +2,22 @@
  * Pages and positions: what one request to an export endpoint asks for and what it returns.
  * Pure: workflow code imports the types and the position helpers.
  */
-import type { Resource } from './endpoints';
+import type { Resource, SupportTypeScope } from './endpoints';
 
-/** A record exactly as Zendesk returned it. Unknown fields pass through untouched. */
+/** A record as JSON.parse gave it. Unknown fields pass through untouched. */
 export type ZendeskRecord = Record<string, unknown> & { id?: unknown };
 
+/** A record's value, for reasoning, and its exact text, for writing. */
+export interface PageRecord {
+  value: ZendeskRecord;
+  /** The record's JSON exactly as Zendesk sent it (whitespace between tokens removed). */
+  text: string;
+}
+
 /**
- * Where an export stands. Time-based exports carry the next `start_time`; cursor exports carry the
- * cursor once Zendesk has handed one out, and the `start_time` they began from until then (an empty
- * first cursor page may come back without a cursor).
+ * Where the next request starts. Time-based exports carry the next `start_time`; cursor exports carry
+ * the cursor once Zendesk has handed one out, and the `start_time` they began from until then (an
+ * empty first cursor page may come back without a cursor).
  */
 export type Position = { kind: 'time'; startTime: number } | { kind: 'cursor'; startTime: number; cursor: string | null };
 
@@ -19,13 +26,12 @@ export interface PageOptions {
   perPage?: number;
   include?: readonly string[];
   excludeDeleted?: boolean;
-  /** Zendesk defaults to `agent`, which leaves out tickets handled by AI agents; we default to `all`. */
-  supportTypeScope?: 'all' | 'agent' | 'ai_agent';
+  supportTypeScope?: SupportTypeScope;
 }
 
 /** The state of a rate-limit bucket, read from the response headers. */
 export interface RateLimitState {
-  /** The bucket's header name, e.g. `zendesk-ratelimit-incremental-exports`. */
+  /** The bucket's header name, e.g. `zendesk-ratelimit-incremental-exports`, when Zendesk sent it. */
   bucket?: string;
   total?: number;
   remaining?: number;
@@ -36,15 +42,17 @@ export interface RateLimitState {
   accountRemaining?: number;
 }
 
-/** One page of an export, parsed and validated leniently. */
+/** One page of an export as Zendesk answered it, before any paging decision. */
 export interface Page {
   resource: Resource;
-  records: ZendeskRecord[];
+  records: PageRecord[];
   /** Top-level sideload arrays by name (`users`, `groups`, ...). */
-  sideloads: Record<string, ZendeskRecord[]>;
+  sideloads: Record<string, PageRecord[]>;
   endOfStream: boolean;
-  /** The position to ask for next (also after end_of_stream: it is where the next poll starts). */
-  next: Position;
+  /** Time-based pages: `end_time`, or the `start_time` of `next_page` when `end_time` is missing. */
+  endTime?: number;
+  /** Cursor pages: `after_cursor`, null when Zendesk gave none. */
+  afterCursor?: string | null;
   rateLimit: RateLimitState;
 }
 

@@ -1,28 +1,41 @@
 /** Where the records of a page go. Writing the same page again replaces it: never twice. */
 import type { EndpointId, Resource } from '../../zendesk/endpoints';
-import type { Position, ZendeskRecord } from '../../zendesk/page';
+import type { PageRecord } from '../../zendesk/page';
+import type { ExportPosition } from '../../zendesk/paging';
 
 export interface PageWrite {
   account: string;
   exportId: string;
   resource: Resource;
+  /** The endpoint this page came from. */
   endpoint: EndpointId;
-  /** The export's first start_time; with the page number it names the page for good. */
-  origin: number;
+  /** Names this export's pages for good; with the page number it names the page. */
+  origin: string;
   pageNumber: number;
-  records: readonly ZendeskRecord[];
-  sideloads: Readonly<Record<string, readonly ZendeskRecord[]>>;
+  records: readonly PageRecord[];
+  sideloads: Readonly<Record<string, readonly PageRecord[]>>;
   /** Where the export stands once this page is written (a checkpoint for destinations that keep one). */
-  next: Position;
+  at: ExportPosition;
 }
 
-export interface PageSink {
-  /** Idempotent by (exportId, pageNumber): a retry of the same page overwrites, never appends. */
+/** A place pages are written to: a folder of NDJSON files, a Postgres database. */
+export interface Destination {
+  /** Idempotent by (exportId, origin, pageNumber): a retry of the same page overwrites, never appends. */
   writePage(page: PageWrite): Promise<void>;
   close(): Promise<void>;
 }
 
-/** A destination that cannot take the page now (full disk, read-only folder): retried, never skipped. */
+/** A destination that cannot take the page now (full disk, a database down): retried, never skipped. */
 export class DestinationError extends Error {
   override readonly name = 'DestinationError';
+}
+
+/** A record the destination will never take (Postgres refuses its JSON): the export stops, naming it. */
+export class DestinationRecordError extends Error {
+  override readonly name = 'DestinationRecordError';
+}
+
+/** A destination reference the worker's configuration does not allow: a configuration mistake, not retried. */
+export class DestinationConfigError extends Error {
+  override readonly name = 'DestinationConfigError';
 }

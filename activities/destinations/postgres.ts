@@ -1,19 +1,54 @@
 /**
  * PostgreSQL: one table per resource (`zendesk_tickets`, ...) and per sideload
  * (`zendesk_tickets__users`, ...), keyed by (account, id), holding the newest version of each record
- * as jsonb. Each page is one transaction that upserts its records (one statement, however many
- * records) and moves the export's checkpoint row, so the database always agrees with the position it
- * has reached: a page retried after a crash writes nothing twice and loses nothing, and a late retry
- * of an old page never overwrites a newer version.
+ * as jsonb, built from the record's text as Zendesk sent it. Each page is one transaction that upserts
+ * its records (one statement, however many records) and moves the export's checkpoint row, so the
+ * database always agrees with the position it has reached: a page retried after a crash writes
+ * nothing twice and loses nothing, and a late retry of an old page never overwrites a newer version.
+ *
+ * The worker's configuration names the targets (PostgresTarget); clients only name a target. The
+ * password comes from PGPASSWORD; messages name the target and its host, never a user or password.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Pool, type PoolClient } from 'pg';
+import { parse } from 'pg-connection-string';
 import { RESOURCE_SPECS } from '../../zendesk/endpoints';
-import { versionSecond, type ZendeskRecord } from '../../zendesk/page';
-import { DestinationError, type PageSink, type PageWrite } from './destination';
+import { versionSecond, type PageRecord } from '../../zendesk/page';
+import { DestinationConfigError, DestinationError, DestinationRecordError, type Destination, type PageWrite } from './destination';
 
-const MIGRATIONS = ['001_tables.sql'];
+const MIGRATIONS = ['001_tables.sql', '002_checkpoint_origin.sql'];
+
+/** A database the worker may write to, by the name clients use for it. */
+export interface PostgresTarget {
+  name: string;
+  url: string;
+}
+
+/** URL parameters that carry secrets: PGPASSWORD is the one place for the password. */
+const SECRET_PARAMS = ['password', 'sslpassword'];
+
+/**
+ * Checks a configured target's URL with the driver's own parser and returns how messages name it
+ * (`host:port/database`). Throws DestinationConfigError, without repeating the URL, when it is not a
+ * postgres URL or carries a secret.
+ */
+export function describePostgresTarget(target: PostgresTarget): string {
+  let url: URL;
+  try {
+    url = new URL(target.url);
+  } catch {
+    throw new DestinationConfigError(`The Postgres target "${target.name}" is not a URL such as postgres://user@host:5432/database.`);
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new DestinationConfigError(`The Postgres target "${target.name}" must be a postgres:// URL.`);
+  }
+  if (url.password || SECRET_PARAMS.some((p) => url.searchParams.has(p))) {
+    throw new DestinationConfigError(`The Postgres target "${target.name}" has a password in its URL; give it to the worker in PGPASSWORD instead.`);
+  }
+  const parsed = parse(target.url);
+  return `${parsed.host ?? 'localhost'}:${parsed.port ?? 5432}/${parsed.database ?? ''}`;
+}
 
 /** A table name from fixed parts only (resources and sideload names from the endpoint table). */
 export function tableName(resource: string, sideload?: string): string {
@@ -34,53 +69,83 @@ const tableSql = (table: string) => `
   );
   CREATE INDEX IF NOT EXISTS ${table}_version ON ${table} (account, version);`;
 
-/** Test hook: the worker kills itself right after committing this page, before the activity completes. */
-const CRASH_AFTER_COMMIT = Number(process.env.ZENDESK_EXPORT_CRASH_AFTER_COMMIT_PAGE ?? 0);
-
-function describeError(err: unknown, url: string): string {
-  const e = err as { code?: string; message?: string };
-  const where = url.replace(/\/\/[^@/]*@/, '//');
-  if (e.code === 'ECONNREFUSED') return `Postgres refused the connection at ${where}`;
-  if (e.code === '28P01' || e.code === '28000') return `Postgres rejected the credentials for ${where} (set PGPASSWORD for the worker)`;
-  if (e.code === '42501') return `The Postgres user may not create or write the export tables at ${where}: ${e.message}`;
-  if (e.code === '3D000') return `Postgres database missing at ${where}: ${e.message}`;
-  return `Postgres error at ${where}: ${e.code ?? ''} ${e.message ?? String(err)}`.trim();
-}
-
 const ignore = () => undefined;
 
-export function postgresSink(url: string): PageSink {
-  const pool = new Pool({ connectionString: url, max: 8 });
+/** A row of the upsert, as JSON text around the record's own text (never re-serialised). */
+function rowText(record: PageRecord, versionField: string | undefined, where: string): string {
+  const id = record.value.id;
+  if (!(typeof id === 'number' && Number.isSafeInteger(id) && id >= 0) && !(typeof id === 'string' && /^\d{1,18}$/.test(id))) {
+    throw new DestinationRecordError(`A record of ${where} has no numeric id (${JSON.stringify(id)?.slice(0, 40)}), so Postgres cannot key it; the export stopped.`);
+  }
+  const version = versionField ? (versionSecond(record.value, versionField) ?? 0) : 0;
+  return `{"id":"${id}","version":${version},"record":${record.text}}`;
+}
+
+export function postgresDestination(target: PostgresTarget): Destination {
+  const where = `Postgres target "${target.name}" (${describePostgresTarget(target)})`;
+  const pool = new Pool({ connectionString: target.url, max: 8 });
   pool.on('error', ignore); // An idle client dropped by the server: the next page reconnects.
   const ready = new Set<string>();
   let migrated: Promise<void> | undefined;
+
+  function describeError(err: unknown): string {
+    const e = err as { code?: string; message?: string };
+    if (e.code === 'ECONNREFUSED') return `${where} refused the connection`;
+    if (e.code === '28P01' || e.code === '28000') return `${where} rejected the credentials (set PGPASSWORD for the worker)`;
+    if (e.code === '42501') return `The Postgres user may not create or write the export tables at ${where}: ${e.message}`;
+    if (e.code === '3D000') return `Database missing at ${where}: ${e.message}`;
+    return `Postgres error at ${where}: ${e.code ?? ''} ${e.message ?? String(err)}`.replace(/postgres(ql)?:\/\/\S+/g, 'postgres://…').trim();
+  }
 
   async function migrate(): Promise<void> {
     for (const file of MIGRATIONS) await pool.query(readFileSync(path.join(__dirname, 'migrations', file), 'utf8'));
   }
 
-  async function ensureTable(client: PoolClient, table: string): Promise<void> {
-    if (ready.has(table)) return;
-    await client.query(tableSql(table));
-    ready.add(table);
-  }
-
-  async function upsert(client: PoolClient, table: string, page: PageWrite, records: readonly ZendeskRecord[], versionField?: string): Promise<void> {
-    if (records.length === 0) return;
-    await ensureTable(client, table);
-    const rows = records.map((record) => ({ id: Number(record.id), version: versionField ? (versionSecond(record, versionField) ?? 0) : 0, record }));
+  async function upsert(client: PoolClient, table: string, page: PageWrite, rows: string[]): Promise<void> {
+    if (rows.length === 0) return;
+    if (!ready.has(table)) {
+      await client.query(tableSql(table));
+      ready.add(table);
+    }
     // One round trip per page; the newest version wins, even against a late retry of an old page.
     await client.query(
       `INSERT INTO ${table} (account, id, version, record, export_id)
        SELECT $1, (r->>'id')::bigint, (r->>'version')::bigint, r->'record', $2 FROM jsonb_array_elements($3::jsonb) AS r
        ON CONFLICT (account, id) DO UPDATE SET version = excluded.version, record = excluded.record, export_id = excluded.export_id, written_at = now()
        WHERE ${table}.version <= excluded.version`,
-      [page.account, page.exportId, JSON.stringify(rows)],
+      [page.account, page.exportId, `[${rows.join(',')}]`],
     );
+  }
+
+  /** After Postgres refused a page's data: which record it was, tried one by one. */
+  async function findRefusedRecord(page: PageWrite, err: unknown): Promise<DestinationRecordError | undefined> {
+    if (!String((err as { code?: string }).code ?? '').startsWith('22')) return undefined;
+    for (const record of [...page.records, ...Object.values(page.sideloads).flat()]) {
+      try {
+        await pool.query('SELECT $1::jsonb', [record.text]);
+      } catch (e) {
+        return new DestinationRecordError(
+          `${where} cannot store ${page.resource} record ${String(record.value.id)} (${(e as Error).message}); the export stopped at page ${page.pageNumber}.`,
+        );
+      }
+    }
+    return undefined;
   }
 
   return {
     async writePage(page) {
+      const { versionField } = RESOURCE_SPECS[page.resource];
+      // A page holds each id once per version; keep the newest per id for the upsert.
+      const newest = new Map<string, PageRecord>();
+      for (const r of page.records) {
+        const prev = newest.get(String(r.value.id));
+        if (!prev || (versionSecond(r.value, versionField) ?? 0) >= (versionSecond(prev.value, versionField) ?? 0)) newest.set(String(r.value.id), r);
+      }
+      const rows = [...newest.values()].map((r) => rowText(r, versionField, page.resource));
+      const sideloads = Object.entries(page.sideloads).map(([name, records]) => {
+        const unique = [...new Map(records.map((r) => [String(r.value.id), r])).values()];
+        return { table: tableName(page.resource, name), rows: unique.map((r) => rowText(r, undefined, `${page.resource} sideload ${name}`)) };
+      });
       let client: PoolClient | undefined;
       let failed = false;
       try {
@@ -94,30 +159,19 @@ export function postgresSink(url: string): PageSink {
         // anyway, and an unheard 'error' event would take the whole worker down.
         client.on('error', ignore);
         await client.query('BEGIN');
-        // A page holds each id once per version; keep the newest per id for the upsert.
-        const newest = new Map<string, ZendeskRecord>();
-        const { versionField } = RESOURCE_SPECS[page.resource];
-        for (const r of page.records) {
-          const prev = newest.get(String(r.id));
-          if (!prev || (versionSecond(r, versionField) ?? 0) >= (versionSecond(prev, versionField) ?? 0)) newest.set(String(r.id), r);
-        }
-        await upsert(client, tableName(page.resource), page, [...newest.values()], versionField);
-        for (const [name, records] of Object.entries(page.sideloads)) {
-          const unique = [...new Map(records.map((r) => [String(r.id), r])).values()];
-          await upsert(client, tableName(page.resource, name), page, unique);
-        }
+        await upsert(client, tableName(page.resource), page, rows);
+        for (const s of sideloads) await upsert(client, s.table, page, s.rows);
         await client.query(
-          `INSERT INTO zendesk_export_checkpoints (export_id, page_number, position) VALUES ($1, $2, $3)
-           ON CONFLICT (export_id) DO UPDATE SET page_number = excluded.page_number, position = excluded.position, updated_at = now()
-           WHERE zendesk_export_checkpoints.page_number <= excluded.page_number`,
-          [page.exportId, page.pageNumber, JSON.stringify(page.next)],
+          `INSERT INTO zendesk_export_checkpoints (export_id, origin, page_number, position) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (export_id) DO UPDATE SET origin = excluded.origin, page_number = excluded.page_number, position = excluded.position, updated_at = now()
+           WHERE (zendesk_export_checkpoints.origin, zendesk_export_checkpoints.page_number) <= (excluded.origin, excluded.page_number)`,
+          [page.exportId, page.origin, page.pageNumber, JSON.stringify(page.at)],
         );
         await client.query('COMMIT');
-        if (CRASH_AFTER_COMMIT && page.pageNumber === CRASH_AFTER_COMMIT) process.kill(process.pid, 'SIGKILL');
       } catch (err) {
         failed = true;
         await client?.query('ROLLBACK').catch(() => undefined);
-        throw new DestinationError(describeError(err, pool.options.connectionString ?? ''));
+        throw (await findRefusedRecord(page, err).catch(() => undefined)) ?? new DestinationError(describeError(err));
       } finally {
         client?.off('error', ignore);
         client?.release(failed); // A client that failed may be broken: the pool drops it.

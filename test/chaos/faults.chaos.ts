@@ -98,8 +98,8 @@ test('a storm of 429s with Retry-After 250 times the normal pace: each waited ou
   s.sim.setFaults({ rateLimitNext: 6, retryAfterSeconds: 5 });
   const result = await (await s.client.start({ account: s.account, resource: 'tickets', mode: 'time', startTime: 0, perPage: 10, destination: s.out, rateLimit: FAST })).result();
   expect(result.outcome).toBe('completed');
-  expect(result.state.rateLimited).toBe(6);
-  expect(result.state.waitedMs).toBeGreaterThanOrEqual(6 * 5000);
+  expect(result.state.progress.rateLimited).toBe(6);
+  expect(result.state.progress.waitedMs).toBeGreaterThanOrEqual(6 * 5000);
   const check = verify(s, 'tickets');
   expectSurvived(s, '429 storm, Retry-After 5 s against a 20 ms pace', 6, check);
 });

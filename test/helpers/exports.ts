@@ -39,10 +39,18 @@ export function simulatorEnv(sim: Simulator, extra: Record<string, string> = {})
 export async function startExportStack(
   env: TestWorkflowEnvironment,
   workflowBundle: { code: string },
-  options: { simulator?: SimulatorOptions; activities?: ActivityOptions; workerEnv?: Record<string, string> } = {},
+  options: {
+    simulator?: SimulatorOptions;
+    activities?: ActivityOptions;
+    workerEnv?: Record<string, string>;
+    postgres?: Record<string, string>;
+    /** The worker's output root. @default a new temp folder, `out` */
+    outputRoot?: string;
+  } = {},
 ): Promise<ExportStack> {
   const sim = await startSimulator({ recentWindowSeconds: 0, ...options.simulator });
   const taskQueue = `test-${randomUUID()}`;
+  const account = `acct-${taskQueue.slice(5, 13)}`;
   const out = mkdtempSync(path.join(os.tmpdir(), 'zendesk-export-out-'));
   const newWorker = (): Promise<Worker> =>
     createExportWorker({
@@ -50,11 +58,15 @@ export async function startExportStack(
       namespace: env.namespace ?? 'default',
       taskQueue,
       workflowBundle,
-      activities: { env: simulatorEnv(sim, options.workerEnv), ...options.activities },
+      activities: {
+        // The worker's credentials serve this stack's account (and any the test adds).
+        env: simulatorEnv(sim, { ZENDESK_ACCOUNTS: account, ...options.workerEnv }),
+        destinations: { outputRoot: options.outputRoot ?? out, postgres: options.postgres ?? {} },
+        ...options.activities,
+      },
     });
   // The time-skipping server has no custom search attributes.
   const client = new ExportClient({ client: env.client, taskQueue, searchAttributes: !env.supportsTimeSkipping });
-  const account = `acct-${taskQueue.slice(5, 13)}`;
   return {
     account,
     sim,

@@ -35,20 +35,58 @@ function expectExactlyOnce(resource: Resource, expected: Record<string, unknown>
 }
 
 describe('each of the seven endpoints exports a seeded account completely and exactly once', () => {
-  const cases = ENDPOINTS.flatMap((e) => e.resources.map((resource) => ({ endpoint: e.id, resource, paging: e.paging })));
-  test.each(cases)('$endpoint ($resource)', async ({ endpoint, resource, paging }) => {
-    stack = await startExportStack(shared.env, shared.bundle, { simulator: { sizes: SIZES, rateLimits: 'off' } });
+  // Time-based pages: Zendesk's recorded page chains answer end_time = last second + 1 (no repeats);
+  // a documented final page answered its last second, which the next page repeats. Both, exactly once.
+  const cases = ENDPOINTS.flatMap((e) =>
+    e.resources.flatMap((resource) =>
+      (e.paging === 'time' ? (['next-second', 'same-second'] as const) : (['next-second'] as const)).map((timeBoundary) => ({ endpoint: e.id, resource, paging: e.paging, timeBoundary })),
+    ),
+  );
+  test.each(cases)('$endpoint ($resource), end_time at $timeBoundary', async ({ endpoint, resource, paging, timeBoundary }) => {
+    stack = await startExportStack(shared.env, shared.bundle, { simulator: { sizes: SIZES, rateLimits: 'off', timeBoundary } });
     const sample = endpoint === 'sample';
     const result = await stack.run(async () => {
       const handle = await stack.client.start(
-        request(resource, { sample, mode: sample ? undefined : paging, perPage: sample ? undefined : 25, rateLimit: FAST }),
+        request(resource, { sample, maxPages: sample ? 100 : undefined, mode: sample ? undefined : paging, perPage: sample ? undefined : 25, rateLimit: FAST }),
       );
       return handle.result();
     });
     expect(result.outcome).toBe('completed');
     expectExactlyOnce(resource, stack.sim.expected(undefined, resource, { supportTypeScope: 'all' }));
-    // Time-based pages overlap at their boundary; the repeats were dropped, not written.
-    if (paging === 'time' && !sample) expect(result.state.repeatsDropped).toBeGreaterThan(0);
+    // Overlapping pages repeat their boundary second, and the repeats are dropped, never written.
+    if (paging === 'time' && timeBoundary === 'same-second') expect(result.state.progress.repeatsDropped).toBeGreaterThan(0);
+    else expect(result.state.progress.repeatsDropped).toBe(0);
+    expect(stack.sim.stats().requests).toBe(result.state.progress.pages);
+  });
+});
+
+describe('more records share one second than a page holds (a bulk update), on every time-based endpoint', () => {
+  // Zendesk grows the page to hold the whole second and answers end_time + 1, or that second itself
+  // (the grown page proves it complete, so the export moves on), or cuts the page (the stuck variant).
+  const variants = [
+    { name: 'grown, end_time + 1', simulator: { timeBoundary: 'next-second' as const } },
+    { name: 'grown, end_time = that second', simulator: { timeBoundary: 'same-second' as const } },
+    { name: 'cut at per_page', simulator: { growPages: false } },
+  ];
+  const cases = ENDPOINTS.filter((e) => e.paging === 'time').flatMap((e) =>
+    e.resources.flatMap((resource) => variants.map((v) => ({ endpoint: e.id, resource, variant: v.name, simulator: v.simulator }))),
+  );
+  test.each(cases)('$endpoint ($resource), $variant', async ({ endpoint, resource, variant, simulator }) => {
+    const sample = endpoint === 'sample';
+    // 60 records of one second: more than a page of 25 (or the sample's 50).
+    stack = await startExportStack(shared.env, shared.bundle, { simulator: { sizes: SIZES, rateLimits: 'off', sameSecond: 60, ...simulator } });
+    const run = stack.run(async () =>
+      (await stack.client.start(request(resource, { sample, maxPages: sample ? 100 : undefined, mode: sample ? undefined : 'time', perPage: sample ? undefined : 25 }))).result(),
+    );
+    if (sample && variant === 'cut at per_page') {
+      // The sample endpoint has no cursor twin and takes no page size: it stops rather than skip records.
+      await expect(run).rejects.toMatchObject({ cause: expect.objectContaining({ message: expect.stringMatching(/share second \d+ .* rather than skip records/) }) });
+      return;
+    }
+    const result = await run;
+    expect(result.outcome).toBe('completed');
+    expectExactlyOnce(resource, stack.sim.expected(undefined, resource, { supportTypeScope: 'all' }));
+    if (variant !== 'cut at per_page') expect(result.state.at.endpoint).toBe(endpoint); // No escape was needed.
   });
 });
 
@@ -81,14 +119,15 @@ test('support_type_scope defaults to all: tickets handled by AI agents are not l
 });
 
 test('pause holds the export and resume finishes it; continue-as-new every 3 pages carries the state', async () => {
-  stack = await startExportStack(shared.env, shared.bundle, { simulator: { sizes: SIZES, rateLimits: 'off' } });
+  stack = await startExportStack(shared.env, shared.bundle, { simulator: { sizes: SIZES, rateLimits: 'off', faults: { latencyMs: 100 } } });
   const result = await stack.run(async () => {
     const handle = await stack.client.start(request('users', { perPage: 10, maxPagesPerRun: 3 }));
+    // A run of pages may be in flight: the pause lets it finish its page, then holds.
     await handle.pause();
     const paused = await waitFor(handle, (s) => s.status === 'paused');
-    const pagesAtPause = paused.pages;
+    const pagesAtPause = paused.progress.pages;
     await new Promise((r) => setTimeout(r, 1500));
-    expect((await handle.progress()).pages).toBe(pagesAtPause);
+    expect((await handle.progress()).progress.pages).toBe(pagesAtPause);
     await handle.resume();
     return handle.result();
   });
@@ -101,25 +140,25 @@ test('pause holds the export and resume finishes it; continue-as-new every 3 pag
 });
 
 test('cancel mid-export, then resume: nothing lost, nothing written twice', async () => {
-  stack = await startExportStack(shared.env, shared.bundle, { simulator: { sizes: SIZES, rateLimits: 'off', faults: { latencyMs: 40 } } });
+  stack = await startExportStack(shared.env, shared.bundle, { simulator: { sizes: SIZES, rateLimits: 'off', faults: { latencyMs: 150 } } });
   const id = exportWorkflowId(stack.account, 'tickets', 'tickets_time');
   const cancelled = await stack.run(async () => {
-    const handle = await stack.client.start(request('tickets', { mode: 'time', perPage: 10 }));
-    await waitFor(handle, (s) => s.pages >= 3);
+    const handle = await stack.client.start(request('tickets', { mode: 'time', perPage: 4 }));
+    await waitFor(handle, (s) => s.progress.pages >= 3);
     await handle.cancel();
     return handle.result();
   });
   expect(cancelled.outcome).toBe('cancelled');
-  expect(cancelled.state.position.startTime).toBeGreaterThan(0);
+  expect(cancelled.state.at.next.startTime).toBeGreaterThan(0);
   const result = await stack.run(async () => (await stack.client.resumeStopped(id)).result());
   expect(result.outcome).toBe('completed');
-  expect(result.state.pages).toBeGreaterThan(cancelled.state.pages);
+  expect(result.state.progress.pages).toBeGreaterThan(cancelled.state.progress.pages);
   expectExactlyOnce('tickets', stack.sim.expected(undefined, 'tickets', { supportTypeScope: 'all' }));
 });
 
 test('two accounts exporting into one destination at once keep apart: each complete, exactly once', async () => {
   stack = await startExportStack(shared.env, shared.bundle, { simulator: { sizes: SIZES, rateLimits: 'off', seed: 1 } });
-  const other = await startExportStack(shared.env, shared.bundle, { simulator: { sizes: SIZES, rateLimits: 'off', seed: 2 } });
+  const other = await startExportStack(shared.env, shared.bundle, { simulator: { sizes: SIZES, rateLimits: 'off', seed: 2 }, outputRoot: stack.out });
   try {
     const both = { mode: 'time' as const, perPage: 10, destination: stack.out };
     await stack.run(() =>
@@ -142,7 +181,7 @@ test('follow mode exports records that appear after end_of_stream', async () => 
     await waitFor(handle, (s) => s.status === 'following');
     stack.sim.updateRecord(undefined, 'organizations', 3);
     stack.sim.addRecords(undefined, 'organizations', 2);
-    await waitFor(handle, (s) => s.records >= SIZES.organizations + 3);
+    await waitFor(handle, (s) => s.progress.records >= SIZES.organizations + 3);
     await handle.cancel();
     return handle.result();
   });
@@ -152,7 +191,7 @@ test('follow mode exports records that appear after end_of_stream', async () => 
 test('a time-based export stuck on one second switches to the cursor endpoint and loses nothing', async () => {
   stack = await startExportStack(shared.env, shared.bundle, { simulator: { sizes: SIZES, sameSecond: 60, growPages: false, rateLimits: 'off' } });
   const result = await stack.run(async () => (await stack.client.start(request('tickets', { mode: 'time', perPage: 20 }))).result());
-  expect(result.state.endpoint).toBe('tickets_cursor');
+  expect(result.state.at.endpoint).toBe('tickets_cursor');
   expect(result.state.notes.join(' ')).toMatch(/switched from tickets_time to tickets_cursor/);
   expectExactlyOnce('tickets', stack.sim.expected(undefined, 'tickets', { supportTypeScope: 'all' }));
 });
@@ -160,7 +199,7 @@ test('a time-based export stuck on one second switches to the cursor endpoint an
 test('a stuck time-only endpoint grows its page, and stops clearly when it cannot', async () => {
   stack = await startExportStack(shared.env, shared.bundle, { simulator: { sizes: SIZES, sameSecond: 60, growPages: false, rateLimits: 'off' } });
   const grown = await stack.run(async () => (await stack.client.start(request('organizations', { perPage: 20 }))).result());
-  expect(grown.state.perPage).toBeGreaterThanOrEqual(80);
+  expect(grown.state.at.perPage).toBeGreaterThanOrEqual(80);
   expectExactlyOnce('organizations', stack.sim.expected(undefined, 'organizations'));
 
   await stack.close();
@@ -170,6 +209,18 @@ test('a stuck time-only endpoint grows its page, and stops clearly when it canno
   });
 });
 
+test('1100 ticket events share one second (a bulk update): the grown page moves the export on, whatever end_time says', async () => {
+  for (const timeBoundary of ['same-second', 'next-second'] as const) {
+    stack = await startExportStack(shared.env, shared.bundle, {
+      simulator: { sizes: { ...SIZES, ticket_events: 1500 }, sameSecond: 1100, timeBoundary, rateLimits: 'off' },
+    });
+    const result = await stack.run(async () => (await stack.client.start(request('ticket_events'))).result());
+    expect(result.outcome).toBe('completed');
+    expectExactlyOnce('ticket_events', stack.sim.expected(undefined, 'ticket_events', { supportTypeScope: 'all' }));
+    await stack.close();
+  }
+});
+
 test("another app spent the account's budget: Zendesk's empty bucket holds the export until it resets, no 429", async () => {
   const budget = { requests: 10, seconds: 10 };
   stack = await startExportStack(shared.env, shared.bundle, { simulator: { sizes: { tickets: 60 }, rateLimits: { 'incremental-exports': budget } } });
@@ -177,7 +228,7 @@ test("another app spent the account's budget: Zendesk's empty bucket holds the e
   for (let i = 0; i < 8; i++) await axios.get(`${stack.sim.url}/api/v2/incremental/tickets.json?start_time=0&per_page=1`, { auth });
   const result = await stack.run(async () => (await stack.client.start(request('tickets', { mode: 'time', perPage: 10, rateLimit: budget }))).result());
   expect(result.outcome).toBe('completed');
-  expect(result.state.pages).toBeGreaterThan(2);
+  expect(result.state.progress.pages).toBeGreaterThan(2);
   expect(stack.sim.stats().statuses[429] ?? 0).toBe(0);
   expect(stack.sim.stats().peakInWindow['incremental-exports']).toBeLessThanOrEqual(10);
   expectExactlyOnce('tickets', stack.sim.expected(undefined, 'tickets', { supportTypeScope: 'all' }));
@@ -188,7 +239,7 @@ test('a 422 "Too recent start_time" is caught up, not a failure', async () => {
   stack = await startExportStack(shared.env, shared.bundle, { simulator: { sizes: SIZES, rateLimits: 'off', recentWindowSeconds: 2_000_000_000 } });
   const result = await stack.run(async () => (await stack.client.start(request('organizations'))).result());
   expect(result.outcome).toBe('completed');
-  expect(result.state.records).toBe(0);
+  expect(result.state.progress.records).toBe(0);
 });
 
 test('a bad token fails the export at once, naming the account and never the token', async () => {

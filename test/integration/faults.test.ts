@@ -35,7 +35,7 @@ test('the Temporal server stopped and restarted on its SQLite file: the export c
   stack = await startExportStack(shared.env, shared.bundle, { simulator: { sizes: { tickets: 300 }, rateLimits: 'off', faults: { latencyMs: 40 } } });
   const result = await stack.run(async () => {
     const handle = await stack.client.start({ account: stack.account, resource: 'tickets', mode: 'time', startTime: 0, perPage: 10, destination: stack.out, rateLimit: FAST });
-    await until(() => handle.progress(), (s) => s.pages >= 8);
+    await until(() => handle.progress(), (s) => s.progress.pages >= 8);
     await shared.server.restart();
     return handle.result();
   });
@@ -48,7 +48,7 @@ test('an output folder that cannot be written holds the export at its page; once
   const folder = path.join(stack.out, stack.account, 'tickets');
   const result = await stack.run(async () => {
     const handle = await stack.client.start({ account: stack.account, resource: 'tickets', mode: 'time', startTime: 0, perPage: 10, destination: stack.out, rateLimit: FAST });
-    await until(() => handle.progress(), (s) => s.pages >= 3);
+    await until(() => handle.progress(), (s) => s.progress.pages >= 3);
     // A file where the folder was: every write fails (permission bits would not stop root).
     renameSync(folder, `${folder}.away`);
     writeFileSync(folder, 'not a folder');
@@ -56,11 +56,11 @@ test('an output folder that cannot be written holds the export at its page; once
     let retrying: string | undefined;
     while (!(retrying = (await handle.describe()).retrying) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(retrying).toMatch(/Could not write/);
-    const stuckAt = (await handle.progress()).pages;
+    const stuckAt = (await handle.progress()).progress.pages;
     rmSync(folder);
     renameSync(`${folder}.away`, folder);
     const done = await handle.result();
-    expect(done.state.pages).toBeGreaterThan(stuckAt);
+    expect(done.state.progress.pages).toBeGreaterThan(stuckAt);
     return done;
   });
   expect(result.outcome).toBe('completed');

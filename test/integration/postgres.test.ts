@@ -108,7 +108,7 @@ test('Postgres down mid-export: the export holds at its page, then goes on witho
   stack = await startExportStack(env, bundle, { simulator: { sizes: SIZES, rateLimits: 'off', faults: { latencyMs: 20 } } });
   const result = await stack.run(async () => {
     const handle = await stack.client.start({ account: stack.account, resource: 'tickets', mode: 'time', startTime: 0, perPage: 10, destination: pg.url, rateLimit: FAST });
-    for (let s = await handle.progress(); s.pages < 3; s = await handle.progress()) await new Promise((r) => setTimeout(r, 50));
+    for (let s = await handle.progress(); s.progress.pages < 3; s = await handle.progress()) await new Promise((r) => setTimeout(r, 50));
     await db.end();
     pg.down();
     try {

@@ -1,5 +1,7 @@
 /** API tokens, OAuth access tokens that expire, refresh tokens that rotate, and the refused password. */
-import { startSimulator, DEFAULT_OAUTH, type Simulator } from '../../simulator';
+import { startSimulator, seededRandom, DEFAULT_OAUTH, type Simulator } from '../../simulator';
+import { Credentials } from '../../simulator/auth';
+import { HttpError } from '../../simulator/errors';
 import { BASIC, get, path, post } from './helpers';
 
 let sim: Simulator;
@@ -67,4 +69,17 @@ test('client credentials: the secret must match; no refresh token comes back', a
   expect(bad.status).toBe(401);
   expect((await post(`${sim.url}/oauth/tokens`, { grant_type: 'client_credentials', client_id: 'other', client_secret: DEFAULT_OAUTH.clientSecret })).status).toBe(401);
   expect((await post(`${sim.url}/oauth/tokens`, { grant_type: 'password', client_id: DEFAULT_OAUTH.clientId })).json.error).toBe('unsupported_grant_type');
+});
+
+test('Credentials on its own (explicit clock, no server): tokens expire at their TTL, refresh tokens work once', () => {
+  const credentials = new Credentials({ accessTokenTtlSeconds: 60, refreshToken: 'r0' }, seededRandom(1));
+  const client = { client_id: DEFAULT_OAUTH.clientId, client_secret: DEFAULT_OAUTH.clientSecret };
+  const first = credentials.grant({ ...client, grant_type: 'refresh_token', refresh_token: 'r0' }, 0);
+  expect(first.refreshed).toBe(true);
+  const bearer = `Bearer ${String(first.body.access_token)}`;
+  expect(() => credentials.authenticate(bearer, 59_999)).not.toThrow();
+  expect(() => credentials.authenticate(bearer, 60_000)).toThrow(HttpError);
+  expect(() => credentials.grant({ ...client, grant_type: 'refresh_token', refresh_token: 'r0' }, 0)).toThrow(HttpError);
+  expect(credentials.grant({ ...client, grant_type: 'refresh_token', refresh_token: String(first.body.refresh_token) }, 0).refreshed).toBe(true);
+  expect(() => credentials.authenticate(BASIC, 0)).not.toThrow();
 });

@@ -22,7 +22,26 @@ test('flags become simulator options', () => {
   });
   expect(optionsFromArgs(['--accounts', '3']).options.accounts).toBe(3);
   expect(optionsFromArgs(['--no-rate-limit']).options.rateLimits).toBe('off');
-  expect(optionsFromArgs([]).options).toMatchObject({ port: 8080, growPages: true, rateLimits: undefined });
+  expect(optionsFromArgs([]).options).toMatchObject({
+    port: 8080, growPages: true, rateLimits: undefined, bucketHeader: true, timeBoundary: undefined, emptyFirstCursor: undefined,
+    tooRecentAnswer: undefined, rateLimitAnswer: undefined, accountHeaders: undefined,
+  });
+});
+
+test('the variants of Zendesk behaviour are flags', () => {
+  const { options } = optionsFromArgs([
+    '--time-boundary', 'same-second', '--empty-first-cursor', 'start', '--too-recent-answer', 'text-5-minutes',
+    '--rate-limit-answer', 'text', '--account-headers', 'rate-limit', '--no-bucket-header',
+  ]);
+  expect(options).toMatchObject({
+    timeBoundary: 'same-second', emptyFirstCursor: 'start', tooRecentAnswer: 'text-5-minutes', rateLimitAnswer: 'text', accountHeaders: 'rate-limit', bucketHeader: false,
+  });
+  expect(optionsFromArgs(['--too-recent-answer', 'json-1-minute', '--time-boundary', 'next-second']).options).toMatchObject({ tooRecentAnswer: 'json-1-minute', timeBoundary: 'next-second' });
+  expect(() => optionsFromArgs(['--time-boundary', 'later'])).toThrow(/--time-boundary later: expected one of next-second, same-second/);
+  expect(() => optionsFromArgs(['--rate-limit-answer', 'xml'])).toThrow(/json, text/);
+  expect(() => optionsFromArgs(['--account-headers', 'x-rate'])).toThrow(/ratelimit, rate-limit/);
+  expect(() => optionsFromArgs(['--too-recent-answer', 'json'])).toThrow(/json-5-minutes, text-5-minutes, json-1-minute/);
+  expect(() => optionsFromArgs(['--empty-first-cursor', 'none'])).toThrow(/null, start/);
 });
 
 test('bad flags are refused with a reason', () => {

@@ -45,7 +45,7 @@ test('rateLimitNext: 429 with the Retry-After given, as when another app spent t
     const reply = await get(orgs());
     expect(reply.status).toBe(429);
     expect(reply.headers.get('retry-after')).toBe('137');
-    expect(reply.text).toBe('Number of allowed API requests per minute exceeded');
+    expect(reply.json).toEqual({ error: 'APIRateLimitExceeded', description: 'Number of allowed incremental export API requests per minute exceeded' });
   }
   expect((await get(orgs())).status).toBe(200);
   expect(sim.stats().faults.rateLimited).toBe(2);
@@ -96,7 +96,9 @@ test('the control surface drives another process: faults, update, add, stats, ex
 
   const res = await fetch(`${sim.url}/__sim/expected?resource=organizations`);
   expect(res.headers.get('content-type')).toBe('application/x-ndjson');
-  const lines = (await res.text()).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const texts = (await res.text()).trim().split('\n');
+  expect(texts).toEqual(sim.expectedText(undefined, 'organizations')); // Each line as the record is served, byte for byte.
+  const lines = texts.map((l) => JSON.parse(l) as Record<string, unknown>);
   expect(lines).toEqual(sim.expected(undefined, 'organizations'));
   expect(lines).toHaveLength(33);
 

@@ -22,11 +22,13 @@ function formatDuration(ms: number): string {
  */
 function eta(state: ExportState, nowMs: number, recordsPerSecond: number): string {
   // From the epoch (start time 0) there is no telling where the data begins.
-  if (state.position.kind !== 'time' || state.origin === 0 || recordsPerSecond <= 0 || state.endOfStreamAt) return '';
-  const covered = state.position.startTime - state.origin;
-  const total = nowMs / 1000 - state.origin;
+  const { next } = state.at;
+  const first = state.progress.firstStartTime;
+  if (next.kind !== 'time' || !first || recordsPerSecond <= 0 || state.progress.endOfStreamAt) return '';
+  const covered = next.startTime - first;
+  const total = nowMs / 1000 - first;
   if (covered <= 0 || total <= covered) return '';
-  const elapsed = nowMs - state.startedAt;
+  const elapsed = nowMs - state.progress.startedAt;
   return `, ETA ${formatDuration((elapsed * (total - covered)) / covered)}`;
 }
 
@@ -34,17 +36,19 @@ function eta(state: ExportState, nowMs: number, recordsPerSecond: number): strin
 export function progressLine(sample: ProgressSample, previous: ProgressSample | undefined, nowMs: number): string {
   const s = sample.state;
   if (!s) return `${sample.resource.padEnd(14)} ${sample.note ?? 'not started'}`;
-  const prev = previous?.state;
-  const seconds = prev ? (s.updatedAt - prev.updatedAt) / 1000 : (s.updatedAt - s.startedAt) / 1000;
-  const rate = seconds > 0 ? (s.records - (prev?.records ?? 0)) / seconds : 0;
+  const p = s.progress;
+  const prev = previous?.state?.progress;
+  const seconds = prev ? (p.updatedAt - prev.updatedAt) / 1000 : (p.updatedAt - p.startedAt) / 1000;
+  const rate = seconds > 0 ? (p.records - (prev?.records ?? 0)) / seconds : 0;
   const extra = [
-    s.rateLimited ? `${s.rateLimited}×429` : '',
-    s.waitedMs ? `waited ${formatDuration(s.waitedMs)}` : '',
+    p.rateLimited ? `${p.rateLimited}×429` : '',
+    p.waitedMs ? `waited ${formatDuration(p.waitedMs)}` : '',
     s.error ? `error: ${s.error}` : '',
   ].filter(Boolean);
+  const pages = `${String(p.pages).padStart(6)} page${p.pages === 1 ? ' ' : 's'}`;
   return (
-    `${sample.resource.padEnd(14)} ${s.status.padEnd(20)} ${String(s.pages).padStart(6)} pages ` +
-    `${s.records.toLocaleString('en-US').padStart(12)} records ${rate.toFixed(1).padStart(8)}/s` +
+    `${sample.resource.padEnd(14)} ${s.status.padEnd(20)} ${pages} ` +
+    `${p.records.toLocaleString('en-US').padStart(12)} records ${rate.toFixed(1).padStart(8)}/s` +
     eta(s, nowMs, rate) +
     (extra.length ? `  ${extra.join(', ')}` : '') +
     (sample.note ? `  ${sample.note}` : '')

@@ -1,0 +1,115 @@
+/**
+ * The page activity's contract: what the workflow asks of it, what it answers, and the failure types
+ * it ends with. Pure: workflow code imports it. Never credentials, never records.
+ */
+import type { EndpointId, Resource } from '../zendesk/endpoints';
+import type { ZendeskErrorType } from '../zendesk/errors';
+import type { PageOptions, RateLimitState } from '../zendesk/page';
+import type { ExportPosition } from '../zendesk/paging';
+
+/**
+ * Where an export's pages go, as a client names it. The worker decides what each name means: NDJSON
+ * folders lie inside its output root, Postgres targets are named in its configuration. A client never
+ * names a host that would receive PGPASSWORD, nor a path outside the root.
+ */
+export type DestinationRef =
+  /** A folder inside the worker's output root: relative to it, or absolute within it. */
+  | { kind: 'ndjson'; dir: string }
+  /** A Postgres target the worker's configuration names (`default`: ZENDESK_EXPORT_POSTGRES). */
+  | { kind: 'postgres'; target: string };
+
+/** What an export is, for the activity: fixed for the export's whole life. */
+export interface ExportTarget {
+  /** The Zendesk account: its subdomain. The worker maps it to a base URL and credentials. */
+  account: string;
+  resource: Resource;
+  /** Sideloads, deleted tickets, support type scope. The page size lives in the position. */
+  options: Omit<PageOptions, 'perPage'>;
+  destination: DestinationRef;
+  /** The export's workflow ID. */
+  exportId: string;
+  /** Names this export's pages for good: `<start stamp>-<first endpoint>`, sortable by start. */
+  origin: string;
+}
+
+export interface FetchPagesInput {
+  target: ExportTarget;
+  at: ExportPosition;
+  /** The number of the first page this call writes: pages written so far, plus one. */
+  firstPage: number;
+  /** Requests the rate budget allows now (at least 1); failed requests count too. */
+  maxRequests: number;
+}
+
+/** Why a run of pages ended. */
+export type PagesStop =
+  /** The requests allowed were spent, or the run's time was up: more pages wait for the next run. */
+  | 'budget'
+  | 'end-of-stream'
+  /** 422 "Too recent start_time": caught up, like end_of_stream. */
+  | 'caught-up'
+  /** 429: wait `retryAfter`, then go on. */
+  | 'rate-limited'
+  /** A request failed after some pages were written; the next run begins with that page (and retries it). */
+  | 'failed'
+  /** Asked to stop (a pause, a cancel, the worker shutting down): the page in flight was finished. */
+  | 'cancelled';
+
+export interface FetchPagesResult {
+  /** Where the export stands after the last page written. */
+  at: ExportPosition;
+  pages: number;
+  /** Records written, after dropping boundary repeats. */
+  written: number;
+  repeats: number;
+  sideloaded: number;
+  /** How long before this result each request left (failed ones too), oldest first: the workflow places them on its own clock. */
+  sentAgoMs: number[];
+  stop: PagesStop;
+  /** With `rate-limited`: how long Zendesk asked to wait (capped at an hour; `capped` says it asked for more). */
+  retryAfter?: { seconds: number; capped: boolean };
+  /** The rate-limit headers of the last answer. */
+  rateLimit?: RateLimitState;
+  /** With `failed`: what went wrong. */
+  failure?: string;
+  /** Things the user should know: a switch of endpoint, a bigger page size. */
+  notes: string[];
+}
+
+/** Progress of a run, kept in heartbeat details: a retried run resumes here instead of from its first page. */
+export interface PagesProgress {
+  at: ExportPosition;
+  pages: number;
+  written: number;
+  repeats: number;
+  sideloaded: number;
+  /** Send times (epoch ms, this worker's clock) of every request made so far. */
+  sentAt: number[];
+  notes: string[];
+}
+
+/** Every failure type an export can end with. The workflow's retry policy and the CLI name them from here. */
+export const FAILURE = {
+  destination: 'DestinationError',
+  destinationConfig: 'DestinationConfigError',
+  record: 'DestinationRecordError',
+  stuck: 'ExportStuckError',
+  invalidInput: 'InvalidExportInput',
+  unexpected: 'UnexpectedError',
+} as const;
+export type FailureType = ZendeskErrorType | (typeof FAILURE)[keyof typeof FAILURE];
+
+/** Failures that retrying cannot mend: the export fails at once with their sentence. */
+export const NON_RETRYABLE_FAILURES: readonly FailureType[] = [
+  'ZendeskAuthError',
+  'ZendeskBadRequestError',
+  'ZendeskConfigError',
+  'ZendeskAnswerRefusedError',
+  FAILURE.destinationConfig,
+  FAILURE.record,
+  FAILURE.stuck,
+  FAILURE.invalidInput,
+];
+
+/** The endpoint of a position, for callers that hold only the contract. */
+export type { EndpointId, ExportPosition };

@@ -1,0 +1,198 @@
+/**
+ * The page activity: fetch up to `maxRequests` pages in a row, and for each drop the repeats of the
+ * previous page's boundary, write the records to the destination and heartbeat the position. Only
+ * positions and counts leave it, so records never enter workflow history. One run carries out the
+ * requests the workflow's rate budget allows now: the round trips through Temporal are paid per run,
+ * not per page, and a worker killed mid-run costs at most the page in flight (the retry resumes from
+ * the last heartbeat).
+ */
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { endpointSpec } from '../zendesk/endpoints';
+import {
+  UNEXPECTED_ANSWER_ATTEMPTS,
+  ZendeskError,
+  ZendeskRateLimitedError,
+  ZendeskTooRecentError,
+  ZendeskUnexpectedAnswerError,
+} from '../zendesk/errors';
+import type { ZendeskClient } from '../zendesk/http-client';
+import type { RateLimitState } from '../zendesk/page';
+import { advance, requestParams } from '../zendesk/paging';
+import { checkFetchPagesInput, checkPosition } from './checks';
+import { FAILURE, type FetchPagesInput, type FetchPagesResult, type PagesProgress, type PagesStop } from './contract';
+import { DestinationConfigError, DestinationError, DestinationRecordError, type Destination } from './destinations';
+
+export interface FetchPagesDeps {
+  /** The account's client; throws ZendeskConfigError for an account the worker does not serve. */
+  clientFor(account: string): ZendeskClient;
+  /** Throws DestinationConfigError for a destination the worker's configuration does not allow. */
+  destinationFor(ref: FetchPagesInput['target']['destination']): Destination;
+  /** Told of every page and 429, for metrics. */
+  observe?(event: PageEvent): void;
+}
+
+export type PageEvent =
+  | { kind: 'page'; account: string; resource: string; records: number; seconds: number }
+  | { kind: 'rate-limited'; account: string; resource: string; retryAfterSeconds: number };
+
+/** A run stops starting pages after this long, so progress and pauses are never far behind. */
+export const RUN_SECONDS = 30;
+/** Heartbeats while a page is in flight, so a dead worker is noticed within the heartbeat timeout. */
+const KEEPALIVE_MS = 1_000;
+
+/** A run as it goes: the progress heartbeated after each page, and why it ended. */
+interface Run {
+  progress: PagesProgress;
+  stop: PagesStop;
+  retryAfter?: FetchPagesResult['retryAfter'];
+  rateLimit?: RateLimitState;
+  failure?: string;
+}
+
+export async function fetchPagesWith(deps: FetchPagesDeps, input: FetchPagesInput, context = activityContext()): Promise<FetchPagesResult> {
+  const problem = checkFetchPagesInput(input);
+  if (problem) throw ApplicationFailure.nonRetryable(`Invalid export input: ${problem}.`, FAILURE.invalidInput);
+  const attempt = context?.info.attempt ?? 1;
+  const resumed = attempt > 1 ? resumedProgress(context?.info.heartbeatDetails, input) : undefined;
+  const run: Run = { progress: resumed ?? { at: input.at, pages: 0, written: 0, repeats: 0, sideloaded: 0, sentAt: [], notes: [] }, stop: 'budget' };
+  // Each failed attempt may have spent a request it never recorded: count one each, at the latest time.
+  const unrecorded = attempt - 1;
+  const allowance = input.maxRequests - run.progress.sentAt.length - unrecorded;
+  const beat = context && setInterval(() => context.heartbeat(run.progress), KEEPALIVE_MS);
+  try {
+    if (allowance > 0) await runPages(deps, input, run, allowance, attempt, context);
+  } finally {
+    if (beat) clearInterval(beat);
+  }
+  const { progress } = run;
+  const now = Date.now();
+  return {
+    at: progress.at,
+    pages: progress.pages,
+    written: progress.written,
+    repeats: progress.repeats,
+    sideloaded: progress.sideloaded,
+    sentAgoMs: [...progress.sentAt.map((t) => Math.max(0, now - t)), ...Array<number>(unrecorded).fill(0)],
+    stop: run.stop,
+    retryAfter: run.retryAfter,
+    rateLimit: run.rateLimit,
+    failure: run.failure,
+    notes: progress.notes,
+  };
+}
+
+async function runPages(deps: FetchPagesDeps, input: FetchPagesInput, run: Run, allowance: number, attempt: number, context: Context | undefined): Promise<void> {
+  const { target } = input;
+  const { progress } = run;
+  const client = withFailures(() => deps.clientFor(target.account), attempt);
+  const destination = withFailures(() => deps.destinationFor(target.destination), attempt);
+  const deadline = Date.now() + RUN_SECONDS * 1000;
+  const pagesBefore = progress.pages;
+  for (let made = 0; made < allowance; made++) {
+    if (context?.cancellationSignal.aborted) {
+      run.stop = 'cancelled';
+      return;
+    }
+    if (made > 0 && Date.now() > deadline) return;
+    const endpoint = endpointSpec(progress.at.endpoint);
+    const sentAt = Date.now();
+    progress.sentAt.push(sentAt);
+    let page;
+    try {
+      page = await client.fetchPage(endpoint, target.resource, requestParams(progress.at, target.options), target.options.include);
+    } catch (err) {
+      if (err instanceof ZendeskRateLimitedError) {
+        deps.observe?.({ kind: 'rate-limited', account: target.account, resource: target.resource, retryAfterSeconds: err.retryAfterSeconds });
+        Object.assign(run, { stop: 'rate-limited', retryAfter: { seconds: err.retryAfterSeconds, capped: err.capped }, rateLimit: err.rateLimit });
+        return;
+      }
+      if (err instanceof ZendeskTooRecentError) {
+        run.stop = 'caught-up';
+        return;
+      }
+      // Pages were written in this run: hand them to the workflow; the next run retries this page.
+      if (progress.pages > pagesBefore && err instanceof ZendeskError && err.retryable) {
+        Object.assign(run, { stop: 'failed', failure: err.message });
+        return;
+      }
+      throw asFailure(err, attempt);
+    }
+    run.rateLimit = page.rateLimit;
+    const step = advance(progress.at, target.resource, page, Math.floor(Date.now() / 1000));
+    if (step.kind === 'stuck') throw ApplicationFailure.nonRetryable(step.message, FAILURE.stuck);
+    if (step.kind === 'refused') throw ApplicationFailure.nonRetryable(step.message, 'ZendeskAnswerRefusedError');
+    try {
+      await destination.writePage({
+        account: target.account,
+        exportId: target.exportId,
+        resource: target.resource,
+        endpoint: progress.at.endpoint,
+        origin: target.origin,
+        pageNumber: input.firstPage + progress.pages,
+        records: step.fresh,
+        sideloads: page.sideloads,
+        at: step.at,
+      });
+    } catch (err) {
+      if (err instanceof DestinationError && progress.pages > pagesBefore) {
+        Object.assign(run, { stop: 'failed', failure: err.message });
+        return;
+      }
+      throw asFailure(err, attempt);
+    }
+    progress.at = step.at;
+    progress.pages++;
+    progress.written += step.fresh.length;
+    progress.repeats += step.repeats;
+    progress.sideloaded += Object.values(page.sideloads).reduce((n, list) => n + list.length, 0);
+    if (step.note) progress.notes.push(step.note);
+    context?.heartbeat(progress);
+    deps.observe?.({ kind: 'page', account: target.account, resource: target.resource, records: step.fresh.length, seconds: (Date.now() - sentAt) / 1000 });
+    if (step.endOfStream) {
+      run.stop = 'end-of-stream';
+      return;
+    }
+    if (step.note) return; // A new endpoint or page size: the workflow hears of it before going on.
+    // Zendesk says the bucket is empty (someone else spends it too): the workflow holds until it resets.
+    if (page.rateLimit.remaining !== undefined && page.rateLimit.remaining <= 0) return;
+  }
+}
+
+/** The progress an earlier attempt heartbeated, when it is this run's and well-formed. */
+function resumedProgress(details: unknown, input: FetchPagesInput): PagesProgress | undefined {
+  const p = details as PagesProgress | undefined;
+  if (!p || typeof p !== 'object' || checkPosition(p.at, input.target.resource, 'at')) return undefined;
+  const counts = [p.pages, p.written, p.repeats, p.sideloaded];
+  if (counts.some((n) => !Number.isSafeInteger(n) || n < 0) || !Array.isArray(p.sentAt) || p.sentAt.some((t) => !Number.isFinite(t))) return undefined;
+  if (!Array.isArray(p.notes) || p.notes.some((n) => typeof n !== 'string')) return undefined;
+  return { ...p, sentAt: [...p.sentAt], notes: [...p.notes] };
+}
+
+function activityContext(): Context | undefined {
+  try {
+    return Context.current();
+  } catch {
+    return undefined; // Called outside an activity (benchmarks).
+  }
+}
+
+function withFailures<T>(fn: () => T, attempt: number): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw asFailure(err, attempt);
+  }
+}
+
+/** Zendesk's and the destination's errors as Temporal failures whose type says how to retry them. */
+function asFailure(err: unknown, attempt: number): ApplicationFailure {
+  if (err instanceof ApplicationFailure) return err;
+  if (err instanceof ZendeskUnexpectedAnswerError && attempt >= UNEXPECTED_ANSWER_ATTEMPTS) {
+    return ApplicationFailure.nonRetryable(`${err.message} (${attempt} attempts)`, err.type);
+  }
+  if (err instanceof ZendeskError) return ApplicationFailure.create({ message: err.message, type: err.type, nonRetryable: !err.retryable });
+  if (err instanceof DestinationRecordError) return ApplicationFailure.nonRetryable(err.message, FAILURE.record);
+  if (err instanceof DestinationConfigError) return ApplicationFailure.nonRetryable(err.message, FAILURE.destinationConfig);
+  if (err instanceof DestinationError) return ApplicationFailure.create({ message: err.message, type: FAILURE.destination });
+  return ApplicationFailure.create({ message: (err as Error)?.message ?? String(err), type: FAILURE.unexpected });
+}

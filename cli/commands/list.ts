@@ -1,0 +1,26 @@
+/** `list`: an account's exports (all accounts without --account). */
+import type { Command } from 'commander';
+import { parseAccount } from '../../client/request';
+import { print, withClient, type Globals } from '../context';
+
+export function register(program: Command, global: Globals): void {
+  program
+    .command('list')
+    .description("an account's exports (all accounts without --account)")
+    .option('-a, --account <subdomain>', 'Zendesk account (default: $ZENDESK_SUBDOMAIN)')
+    .action(async (flags: { account?: string }) => {
+      const given = flags.account ?? process.env.ZENDESK_SUBDOMAIN;
+      const account = given === undefined ? undefined : parseAccount(given); // Checked before it reaches a query.
+      await withClient(global(), async (client) => {
+        const rows = await client.list(account);
+        for (const r of rows) {
+          if (global().json) print(JSON.stringify(r));
+          else {
+            const counts = r.state ? `  ${r.state.progress.records.toLocaleString('en-US')} records in ${r.state.progress.pages} pages` : '';
+            print(`${r.workflowId.padEnd(60)} ${r.temporalStatus.padEnd(12)} started ${r.startTime.toISOString()}${counts}`);
+          }
+        }
+        if (!rows.length && !global().json) print('No exports.');
+      });
+    });
+}

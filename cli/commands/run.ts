@@ -1,0 +1,48 @@
+/** `run` and `start`: start exports; `run` then shows their progress until they end. */
+import type { Command } from 'commander';
+import { toExportInput, type ExportRequest } from '../../client/request';
+import { addExportFlags, print, requestsOf, withClient, type ExportFlags, type Globals } from '../context';
+import { checkOutputFolder, probeZendesk } from '../preflight';
+import { watch } from '../watch';
+
+/** The checks before a start, unless --no-probe: Zendesk answers and accepts the credentials, the folder takes files. */
+async function preflight(requests: ExportRequest[], flags: ExportFlags): Promise<void> {
+  if (!flags.probe) return;
+  await probeZendesk(requests[0]!.account);
+  await checkOutputFolder(toExportInput(requests[0]!).destination);
+}
+
+export function register(program: Command, global: Globals): void {
+  addExportFlags(
+    program
+      .command('run')
+      .argument('[resources...]', 'tickets, users, organizations, ticket_events, or all', ['tickets'])
+      .description('start exports and show their progress until they end (Ctrl-C detaches)'),
+  ).action(async (names: string[], flags: ExportFlags) => {
+    const requests = requestsOf(names, flags);
+    await preflight(requests, flags);
+    process.exitCode = await withClient(global(), async (client) => {
+      const handles = await client.startMany(requests);
+      for (const h of handles) if (h.alreadyRunning) process.stderr.write(`${h.workflowId} is already running; watching it.\n`);
+      return watch(handles, { json: global().json, taskQueue: client.taskQueue });
+    });
+  });
+
+  addExportFlags(
+    program
+      .command('start')
+      .argument('[resources...]', 'tickets, users, organizations, ticket_events, or all', ['tickets'])
+      .description('start exports and return at once'),
+  ).action(async (names: string[], flags: ExportFlags) => {
+    const requests = requestsOf(names, flags);
+    await preflight(requests, flags);
+    await withClient(global(), async (client) => {
+      for (const h of await client.startMany(requests)) {
+        if (global().json) print(JSON.stringify({ workflowId: h.workflowId, alreadyRunning: h.alreadyRunning, pending: h.pending }));
+        else if (h.alreadyRunning) print(`${h.workflowId} is already running (nothing new started).`);
+        else if (h.pending) print(`Requested ${h.workflowId}; no worker has picked it up yet (is "zendesk-export worker" running on task queue "${client.taskQueue}"?). It starts when one does.`);
+        else print(`Started ${h.workflowId}`);
+      }
+    });
+  });
+}

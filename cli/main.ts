@@ -1,0 +1,44 @@
+/**
+ * `zendesk-export`: parses argv, calls the client library, prints. Known mistakes print one sentence
+ * and exit 2; a failed export exits 1; anything unexpected says so, with the stack only under --debug.
+ */
+import { WorkflowFailedError } from '@temporalio/client';
+import { CommanderError } from 'commander';
+import { DestinationConfigError } from '../activities/destinations';
+import { UnavailableError, UserError } from '../client/errors';
+import { ZendeskConfigError } from '../zendesk/errors';
+import type { GlobalOptions } from './context';
+import { buildProgram } from './program';
+import { EXIT, failureMessage } from './watch';
+
+/** Runs the CLI; never lets a stack trace reach a user who made a mistake. */
+export async function main(argv = process.argv): Promise<void> {
+  const program = buildProgram();
+  const fail = (code: number, sentence: string) => {
+    const json = program.opts<GlobalOptions>().json;
+    process.stderr.write(json ? `${JSON.stringify({ error: sentence, exitCode: code })}\n` : `${sentence}\n`);
+    process.exitCode = code;
+  };
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version end here too: shown already, nothing to add.
+      const shown = err.code === 'commander.help' || err.code === 'commander.helpDisplayed' || err.code === 'commander.version';
+      if (shown) process.exitCode = 0;
+      else fail(EXIT.usage, `${err.message.replace(/^error: /, '').replace(/^./, (c) => c.toUpperCase()).replace(/([^.])$/, '$1.')} See --help.`);
+    } else if (
+      err instanceof UserError ||
+      err instanceof UnavailableError ||
+      err instanceof ZendeskConfigError ||
+      err instanceof DestinationConfigError
+    ) {
+      fail(EXIT.usage, err.message);
+    } else if (err instanceof WorkflowFailedError) {
+      fail(EXIT.failed, `Export failed: ${failureMessage(err)}`);
+    } else {
+      fail(EXIT.failed, `Unexpected error, please report it: ${(err as Error)?.message ?? String(err)}`);
+      if (program.opts<GlobalOptions>().debug) process.stderr.write(`${(err as Error)?.stack}\n`);
+    }
+  }
+}

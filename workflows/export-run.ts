@@ -1,0 +1,170 @@
+/**
+ * An export's state and its rules, as a plain class over JSON-safe state: what the next run of pages
+ * asks for, what a run's result does to the position, counts and pace, and what to do next. The
+ * export workflow wires Temporal (timers, signals, the activity) around it. Pure.
+ */
+import type { FetchPagesInput, FetchPagesResult } from '../activities/contract';
+import { MAX_REQUESTS_PER_RUN } from '../activities/checks';
+import { endpointSpec, type RateBudget } from '../zendesk/endpoints';
+import { describePosition } from '../zendesk/page';
+import { startPosition } from '../zendesk/paging';
+import { acceptShare, emptyBucketHold, holdUntil, recordSends, requestsAllowed, startPace, tightenPace, waitBeforeNextRequest } from './pacing';
+import type { ExportInput, ExportState, ExportStatus } from './types';
+
+/** Notes kept in state: a follow export runs for months, its state must not grow with it. */
+export const MAX_NOTES = 10;
+
+/** What the workflow does after a run of pages. */
+export type NextStep =
+  /** Go on: more pages (after the pacing wait). */
+  | { kind: 'go-on' }
+  /** Zendesk said 429: wait exactly this long. */
+  | { kind: 'retry-after'; ms: number }
+  /** Caught up (end_of_stream, or "too recent"): done, or follow. */
+  | { kind: 'caught-up' }
+  /** The pages asked for (`maxPages`) are written. */
+  | { kind: 'enough' };
+
+/** `20261129T131404.123Z`: a start time that sorts as it reads, and is safe in a file name. */
+export function stamp(ms: number): string {
+  return new Date(ms).toISOString().replace(/[-:]/g, '');
+}
+
+export class ExportRun {
+  readonly state: ExportState;
+
+  constructor(
+    readonly input: ExportInput,
+    readonly exportId: string,
+    now: number,
+  ) {
+    if (input.state) {
+      // A resumed or continued export takes the share it is given now, not the one it had.
+      const carried = input.state;
+      const pace = input.share === undefined ? carried.pace : acceptShare(carried.pace, input.share, input.budget, input.initialSends ?? []);
+      this.state = { ...carried, pace, status: carried.paused ? 'paused' : 'running', error: undefined };
+    } else {
+      const share = input.share ?? input.budget.requests;
+      this.state = {
+        at: startPosition(input.endpoint, input.start, input.options?.perPage),
+        origin: `${stamp(now)}-${input.endpoint}`,
+        pace: startPace(input.budget, share, input.initialSends),
+        progress: { firstStartTime: input.start.startTime, pages: 0, records: 0, repeatsDropped: 0, sideloaded: 0, rateLimited: 0, waitedMs: 0, startedAt: now, updatedAt: now },
+        status: 'starting',
+        paused: false,
+        notes: [],
+      };
+    }
+  }
+
+  /** Milliseconds before the next request may leave (Infinity while queued without a share). */
+  waitMs(now: number): number {
+    return waitBeforeNextRequest(this.state.pace, now);
+  }
+
+  /**
+   * The next run of pages: as many requests as the budget allows now, no more than are wanted, and no
+   * more than `pagesLeft` (what this workflow run may still do before it continues as new).
+   */
+  nextRun(now: number, pagesLeft = Infinity): FetchPagesInput {
+    const { input, state } = this;
+    let maxRequests = Math.min(requestsAllowed(state.pace, now), MAX_REQUESTS_PER_RUN, pagesLeft);
+    if (input.maxPages !== undefined) maxRequests = Math.min(maxRequests, input.maxPages - state.progress.pages);
+    const { perPage: _perPage, ...options } = input.options ?? {};
+    return {
+      target: { account: input.account, resource: input.resource, options, destination: input.destination, exportId: this.exportId, origin: state.origin },
+      at: state.at,
+      firstPage: state.progress.pages + 1,
+      maxRequests: Math.max(1, maxRequests),
+    };
+  }
+
+  /** Takes in a run's result, placing its sends on the workflow clock; returns what to do next. */
+  applyRun(result: FetchPagesResult, now: number): { next: NextStep; tightened?: RateBudget } {
+    const { state } = this;
+    const sends = result.sentAgoMs.map((ago) => now - ago);
+    state.pace = recordSends(state.pace, sends);
+    state.at = result.at;
+    const p = state.progress;
+    p.pages += result.pages;
+    p.records += result.written;
+    p.repeatsDropped += result.repeats;
+    p.sideloaded += result.sideloaded;
+    p.updatedAt = now;
+    for (const note of result.notes) this.note(note);
+    if (result.failure) this.note(`A page failed and is retried: ${result.failure}`);
+
+    let tightened: RateBudget | undefined;
+    const limit = result.rateLimit;
+    if (limit?.total !== undefined) {
+      const before = state.pace.budget;
+      state.pace = tightenPace(state.pace, limit.total);
+      if (state.pace.budget !== before) {
+        tightened = state.pace.budget;
+        this.note(`Zendesk reports a budget of ${tightened.requests} per ${tightened.seconds}s for ${endpointSpec(state.at.endpoint).bucket}; pacing to it.`);
+      }
+    }
+    if (limit?.remaining === 0 && limit.resetsSeconds !== undefined && sends.length && result.stop !== 'rate-limited') {
+      const hold = emptyBucketHold(state.pace, sends[sends.length - 1]!, limit.resetsSeconds);
+      if (hold !== undefined) state.pace = holdUntil(state.pace, hold);
+    }
+
+    if (result.stop === 'rate-limited') {
+      const seconds = result.retryAfter?.seconds ?? 60;
+      p.rateLimited++;
+      if (result.retryAfter?.capped) this.note(`Zendesk asked to wait longer than an hour (HTTP 429); waiting an hour, then asking again.`);
+      // Kept as a not-before time too, so a pause during the wait does not shorten it.
+      state.pace = holdUntil(state.pace, now + seconds * 1000);
+      return { next: { kind: 'retry-after', ms: seconds * 1000 }, tightened };
+    }
+    if (result.stop === 'end-of-stream' || result.stop === 'caught-up') {
+      p.endOfStreamAt = now;
+      return { next: { kind: 'caught-up' }, tightened };
+    }
+    if (this.input.maxPages !== undefined && p.pages >= this.input.maxPages) return { next: { kind: 'enough' }, tightened };
+    return { next: { kind: 'go-on' }, tightened };
+  }
+
+  /** The coordinator's new share and budget. */
+  acceptShare(share: number, budget: RateBudget, sends: readonly number[]): void {
+    this.state.pace = acceptShare(this.state.pace, share, budget, sends);
+  }
+
+  /** Time spent waiting for budget or Retry-After, for progress. */
+  waited(ms: number): void {
+    this.state.progress.waitedMs += ms;
+  }
+
+  note(text: string): void {
+    this.state.notes = [...this.state.notes, text].slice(-MAX_NOTES);
+  }
+
+  /** Sets the status; true when it changed (the search attribute is then updated). */
+  setStatus(status: ExportStatus, now: number): boolean {
+    const changed = status !== this.state.status;
+    this.state.status = status;
+    this.state.progress.updatedAt = now;
+    return changed;
+  }
+
+  fail(message: string, now: number): void {
+    this.state.error = message;
+    this.setStatus('failed', now);
+  }
+
+  /** What the export is doing, for the Temporal UI's current details. */
+  details(detail = ''): string {
+    const { state, input } = this;
+    return (
+      `**${input.resource}** via ${state.at.endpoint} — ${state.status}${detail ? ` (${detail})` : ''}\n\n` +
+      `${state.progress.pages} pages, ${state.progress.records} records; at ${describePosition(state.at.next)}` +
+      (state.notes.length ? `\n\n${state.notes.join('\n\n')}` : '')
+    );
+  }
+
+  /** The input of the next run after continue-as-new: everything carried in the state. */
+  carry(): ExportInput {
+    return { ...this.input, share: undefined, initialSends: undefined, state: this.state };
+  }
+}
+
