@@ -50,7 +50,11 @@ export type PagesStop =
   | 'caught-up'
   /** 429: wait `retryAfter`, then go on. */
   | 'rate-limited'
-  /** A request failed after some pages were written; the next run begins with that page (and retries it). */
+  /**
+   * A request failed in a way asking again may mend (5xx, a dropped connection, a full disk, an answer
+   * that was not Zendesk's): the workflow backs off on its own timer, paced like any request, and
+   * gives up after a day (or a few attempts, for answers that are not Zendesk's).
+   */
   | 'failed'
   /** Asked to stop (a pause, a cancel, the worker shutting down): the page in flight was finished. */
   | 'cancelled';
@@ -71,7 +75,7 @@ export interface FetchPagesResult {
   /** The rate-limit headers of the last answer. */
   rateLimit?: RateLimitState;
   /** With `failed`: what went wrong. */
-  failure?: string;
+  failure?: { type: FailureType; message: string };
   /** Things the user should know: a switch of endpoint, a bigger page size. */
   notes: string[];
 }
@@ -99,7 +103,7 @@ export const FAILURE = {
 } as const;
 export type FailureType = ZendeskErrorType | (typeof FAILURE)[keyof typeof FAILURE];
 
-/** Failures that retrying cannot mend: the export fails at once with their sentence. */
+/** Failures that retrying cannot mend: the activity throws them and the export fails at once with their sentence. */
 export const NON_RETRYABLE_FAILURES: readonly FailureType[] = [
   'ZendeskAuthError',
   'ZendeskBadRequestError',

@@ -8,18 +8,12 @@
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { endpointSpec } from '../zendesk/endpoints';
-import {
-  UNEXPECTED_ANSWER_ATTEMPTS,
-  ZendeskError,
-  ZendeskRateLimitedError,
-  ZendeskTooRecentError,
-  ZendeskUnexpectedAnswerError,
-} from '../zendesk/errors';
+import { ZendeskError, ZendeskRateLimitedError, ZendeskTooRecentError } from '../zendesk/errors';
 import type { ZendeskClient } from '../zendesk/http-client';
 import type { RateLimitState } from '../zendesk/page';
 import { advance, requestParams } from '../zendesk/paging';
 import { checkFetchPagesInput, checkPosition } from './checks';
-import { FAILURE, type FetchPagesInput, type FetchPagesResult, type PagesProgress, type PagesStop } from './contract';
+import { FAILURE, type FailureType, type FetchPagesInput, type FetchPagesResult, type PagesProgress, type PagesStop } from './contract';
 import { DestinationConfigError, DestinationError, DestinationRecordError, type Destination } from './destinations';
 
 export interface FetchPagesDeps {
@@ -46,7 +40,7 @@ interface Run {
   stop: PagesStop;
   retryAfter?: FetchPagesResult['retryAfter'];
   rateLimit?: RateLimitState;
-  failure?: string;
+  failure?: FetchPagesResult['failure'];
 }
 
 export async function fetchPagesWith(deps: FetchPagesDeps, input: FetchPagesInput, context = activityContext()): Promise<FetchPagesResult> {
@@ -60,7 +54,7 @@ export async function fetchPagesWith(deps: FetchPagesDeps, input: FetchPagesInpu
   const allowance = input.maxRequests - run.progress.sentAt.length - unrecorded;
   const beat = context && setInterval(() => context.heartbeat(run.progress), KEEPALIVE_MS);
   try {
-    if (allowance > 0) await runPages(deps, input, run, allowance, attempt, context);
+    if (allowance > 0) await runPages(deps, input, run, allowance, context);
   } finally {
     if (beat) clearInterval(beat);
   }
@@ -81,13 +75,12 @@ export async function fetchPagesWith(deps: FetchPagesDeps, input: FetchPagesInpu
   };
 }
 
-async function runPages(deps: FetchPagesDeps, input: FetchPagesInput, run: Run, allowance: number, attempt: number, context: Context | undefined): Promise<void> {
+async function runPages(deps: FetchPagesDeps, input: FetchPagesInput, run: Run, allowance: number, context: Context | undefined): Promise<void> {
   const { target } = input;
   const { progress } = run;
-  const client = withFailures(() => deps.clientFor(target.account), attempt);
-  const destination = withFailures(() => deps.destinationFor(target.destination), attempt);
+  const client = withFailures(() => deps.clientFor(target.account));
+  const destination = withFailures(() => deps.destinationFor(target.destination));
   const deadline = Date.now() + RUN_SECONDS * 1000;
-  const pagesBefore = progress.pages;
   for (let made = 0; made < allowance; made++) {
     if (context?.cancellationSignal.aborted) {
       run.stop = 'cancelled';
@@ -110,12 +103,7 @@ async function runPages(deps: FetchPagesDeps, input: FetchPagesInput, run: Run, 
         run.stop = 'caught-up';
         return;
       }
-      // Pages were written in this run: hand them to the workflow; the next run retries this page.
-      if (progress.pages > pagesBefore && err instanceof ZendeskError && err.retryable) {
-        Object.assign(run, { stop: 'failed', failure: err.message });
-        return;
-      }
-      throw asFailure(err, attempt);
+      return failed(run, err);
     }
     run.rateLimit = page.rateLimit;
     const step = advance(progress.at, target.resource, page, Math.floor(Date.now() / 1000));
@@ -134,11 +122,7 @@ async function runPages(deps: FetchPagesDeps, input: FetchPagesInput, run: Run, 
         at: step.at,
       });
     } catch (err) {
-      if (err instanceof DestinationError && progress.pages > pagesBefore) {
-        Object.assign(run, { stop: 'failed', failure: err.message });
-        return;
-      }
-      throw asFailure(err, attempt);
+      return failed(run, err);
     }
     progress.at = step.at;
     progress.pages++;
@@ -176,20 +160,28 @@ function activityContext(): Context | undefined {
   }
 }
 
-function withFailures<T>(fn: () => T, attempt: number): T {
+function withFailures<T>(fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    throw asFailure(err, attempt);
+    throw asFailure(err);
   }
 }
 
-/** Zendesk's and the destination's errors as Temporal failures whose type says how to retry them. */
-function asFailure(err: unknown, attempt: number): ApplicationFailure {
+/**
+ * Ends the run on a failed request. What asking again may mend goes back to the workflow, which
+ * backs off on its own, paced, bounded timer; what it cannot mend is thrown, and the export fails.
+ */
+function failed(run: Run, err: unknown): void {
+  const failure = asFailure(err);
+  if (failure.nonRetryable) throw failure;
+  run.stop = 'failed';
+  run.failure = { type: failure.type as FailureType, message: failure.message };
+}
+
+/** Zendesk's and the destination's errors as Temporal failures whose type says whether asking again may mend them. */
+function asFailure(err: unknown): ApplicationFailure {
   if (err instanceof ApplicationFailure) return err;
-  if (err instanceof ZendeskUnexpectedAnswerError && attempt >= UNEXPECTED_ANSWER_ATTEMPTS) {
-    return ApplicationFailure.nonRetryable(`${err.message} (${attempt} attempts)`, err.type);
-  }
   if (err instanceof ZendeskError) return ApplicationFailure.create({ message: err.message, type: err.type, nonRetryable: !err.retryable });
   if (err instanceof DestinationRecordError) return ApplicationFailure.nonRetryable(err.message, FAILURE.record);
   if (err instanceof DestinationConfigError) return ApplicationFailure.nonRetryable(err.message, FAILURE.destinationConfig);

@@ -30,11 +30,21 @@ function requestTimeoutMs(env: Env): number | undefined {
   return seconds * 1000;
 }
 
+/** ZENDESK_MAX_RESPONSE_MB: answers larger than this are refused (a page of 1000 tickets with sideloads is a few MiB). */
+function maxResponseBytes(env: Env): number | undefined {
+  const value = env.ZENDESK_MAX_RESPONSE_MB;
+  if (value === undefined || value === '') return undefined;
+  const mb = Number(value);
+  if (!(mb >= 1 && mb <= 4096)) throw new ZendeskConfigError(`ZENDESK_MAX_RESPONSE_MB must be a number of MiB from 1 to 4096, not "${value}".`);
+  return mb * 1024 * 1024;
+}
+
 export function createActivities(options: ActivityOptions = {}) {
   const env = options.env ?? process.env;
   const tokenStore =
     options.tokenStore ?? (env.ZENDESK_TOKEN_STORE ? fileTokenStore(path.resolve(env.ZENDESK_TOKEN_STORE)) : memoryTokenStore());
   const timeoutMs = requestTimeoutMs(env);
+  const maxBytes = maxResponseBytes(env);
   const destinations = createDestinations(options.destinations ?? destinationConfigFromEnv(env));
   const clients = new Map<string, ZendeskClient>();
 
@@ -44,7 +54,7 @@ export function createActivities(options: ActivityOptions = {}) {
       if (!client) {
         const config = accountConfig(account, env);
         const url = accountUrl(account, config.baseUrl);
-        client = new ZendeskClient({ account, url, timeoutMs, auth: createAuthProvider(account, url, config.credentials, tokenStore) });
+        client = new ZendeskClient({ account, url, timeoutMs, maxResponseBytes: maxBytes, auth: createAuthProvider(account, url, config.credentials, tokenStore) });
         clients.set(account, client);
       }
       return client;

@@ -51,6 +51,11 @@ function checkState(state: unknown, input: ExportInput): string | undefined {
     return 'state.notes is not a list of notes';
   }
   if (typeof state.paused !== 'boolean') return 'state.paused is not true or false';
+  const retry = state.retry;
+  if (retry !== undefined) {
+    if (!isPlainObject(retry) || !isWhole(retry.since, 0, Number.MAX_SAFE_INTEGER) || !isWhole(retry.attempts, 1, 1_000_000)) return 'state.retry is not a retry';
+    if (typeof retry.type !== 'string' || retry.type.length > 100 || typeof retry.message !== 'string' || retry.message.length > 2000) return 'state.retry is not a retry';
+  }
   return undefined;
 }
 

@@ -124,6 +124,11 @@ export async function exportResource(input: ExportInput): Promise<ExportResult> 
         // Someone else on the account spent the budget: wait exactly as long as Zendesk says.
         setStatus('waiting-retry-after', `${next.ms / 1000}s`);
         await wait(next.ms, `Retry-After ${next.ms / 1000}s (HTTP 429)`);
+      } else if (next.kind === 'retry') {
+        setStatus('retrying', `attempt ${run.state.retry!.attempts + 1} in ${next.ms / 1000}s: ${run.state.retry!.message}`);
+        await wait(next.ms, `retry in ${next.ms / 1000}s after: ${run.state.retry!.message.slice(0, 120)}`);
+      } else if (next.kind === 'give-up') {
+        throw ApplicationFailure.nonRetryable(next.message, next.type);
       } else if (next.kind === 'enough') {
         return 'done';
       } else if (next.kind === 'caught-up') {

@@ -6,6 +6,7 @@
 import type { FetchPagesInput, FetchPagesResult } from '../activities/contract';
 import { MAX_REQUESTS_PER_RUN } from '../activities/checks';
 import { endpointSpec, type RateBudget } from '../zendesk/endpoints';
+import { UNEXPECTED_ANSWER_ATTEMPTS } from '../zendesk/errors';
 import { describePosition } from '../zendesk/page';
 import { startPosition } from '../zendesk/paging';
 import { acceptShare, emptyBucketHold, holdUntil, recordSends, requestsAllowed, startPace, tightenPace, waitBeforeNextRequest } from './pacing';
@@ -13,6 +14,11 @@ import type { ExportInput, ExportState, ExportStatus } from './types';
 
 /** Notes kept in state: a follow export runs for months, its state must not grow with it. */
 export const MAX_NOTES = 10;
+/** Backoff between attempts of a failing request: 1 s, doubling, at most 2 minutes. */
+export const RETRY_INITIAL_MS = 1000;
+export const RETRY_MAX_MS = 120_000;
+/** Zendesk (or the destination) failing for this long ends the export with the last failure. */
+export const GIVE_UP_AFTER_MS = 24 * 3600_000;
 
 /** What the workflow does after a run of pages. */
 export type NextStep =
@@ -23,7 +29,11 @@ export type NextStep =
   /** Caught up (end_of_stream, or "too recent"): done, or follow. */
   | { kind: 'caught-up' }
   /** The pages asked for (`maxPages`) are written. */
-  | { kind: 'enough' };
+  | { kind: 'enough' }
+  /** A request failed: ask again after this backoff. */
+  | { kind: 'retry'; ms: number }
+  /** Failing for too long, or too often for answers that are not Zendesk's: the export ends with this. */
+  | { kind: 'give-up'; type: string; message: string };
 
 /** `20261129T131404.123Z`: a start time that sorts as it reads, and is safe in a file name. */
 export function stamp(ms: number): string {
@@ -92,7 +102,7 @@ export class ExportRun {
     p.sideloaded += result.sideloaded;
     p.updatedAt = now;
     for (const note of result.notes) this.note(note);
-    if (result.failure) this.note(`A page failed and is retried: ${result.failure}`);
+    if (result.pages > 0) state.retry = undefined;
 
     let tightened: RateBudget | undefined;
     const limit = result.rateLimit;
@@ -109,6 +119,11 @@ export class ExportRun {
       if (hold !== undefined) state.pace = holdUntil(state.pace, hold);
     }
 
+    if (result.stop === 'failed' && result.failure) {
+      const r = state.retry;
+      state.retry = { since: r?.since ?? now, attempts: (r?.attempts ?? 0) + 1, type: result.failure.type, message: result.failure.message };
+      return { next: this.retryStep(state.retry, now), tightened };
+    }
     if (result.stop === 'rate-limited') {
       const seconds = result.retryAfter?.seconds ?? 60;
       p.rateLimited++;
@@ -123,6 +138,17 @@ export class ExportRun {
     }
     if (this.input.maxPages !== undefined && p.pages >= this.input.maxPages) return { next: { kind: 'enough' }, tightened };
     return { next: { kind: 'go-on' }, tightened };
+  }
+
+  /** Ask again after a backoff, or give up: after a day of failures, or a few answers that were not Zendesk's. */
+  private retryStep(retry: NonNullable<ExportState['retry']>, now: number): NextStep {
+    if (retry.type === 'ZendeskUnexpectedAnswerError' && retry.attempts >= UNEXPECTED_ANSWER_ATTEMPTS) {
+      return { kind: 'give-up', type: retry.type, message: `${retry.message} (${retry.attempts} attempts)` };
+    }
+    if (now - retry.since >= GIVE_UP_AFTER_MS) {
+      return { kind: 'give-up', type: retry.type, message: `Gave up after a day of failed attempts: ${retry.message}` };
+    }
+    return { kind: 'retry', ms: Math.min(RETRY_MAX_MS, RETRY_INITIAL_MS * 2 ** (retry.attempts - 1)) };
   }
 
   /** The coordinator's new share and budget. */

@@ -14,6 +14,7 @@ export type ExportStatus =
   | 'running'
   | 'waiting-rate-budget'
   | 'waiting-retry-after'
+  | 'retrying'
   | 'paused'
   | 'following'
   | 'completed'
@@ -48,7 +49,17 @@ export interface ExportState {
   paused: boolean;
   /** Things the user should know (a stuck second, a switch of endpoint, a capped wait); the last few. */
   notes: string[];
+  /** Requests failing in a row since a page was last written, while the export backs off and asks again. */
+  retry?: ExportRetry;
   error?: string;
+}
+
+export interface ExportRetry {
+  /** When the first of these failures happened (workflow clock). */
+  since: number;
+  attempts: number;
+  type: string;
+  message: string;
 }
 
 export interface ExportInput {

@@ -128,3 +128,28 @@ test('a 429 is answered by a workflow timer of exactly Retry-After', async () =>
   expect(timers.map((t) => Number(t.timerStartedEventAttributes!.startToFireTimeout!.seconds))).toContain(137);
   expect(result.state.progress.records).toBe(30);
 });
+
+test('a Retry-After of 31 years is capped at an hour, with a note saying so', async () => {
+  stack = await startExportStack(env, bundle, { simulator: { sizes: { organizations: 30 }, rateLimits: 'off' } });
+  stack.sim.setFaults({ rateLimitNext: 1, retryAfterSeconds: 999_999_999 });
+  const result = await stack.run(async () => (await stack.client.start({ account: stack.account, resource: 'organizations', startTime: 0, destination: stack.out })).result());
+  const history = await env.client.workflow.getHandle(exportWorkflowId(stack.account, 'organizations', 'organizations')).fetchHistory();
+  const timers = history.events!.filter((e) => e.eventType === EventType.TIMER_STARTED).map((t) => Number(t.timerStartedEventAttributes!.startToFireTimeout!.seconds));
+  expect(timers).toContain(3600);
+  expect(Math.max(...timers)).toBeLessThanOrEqual(3600);
+  expect(result.state.notes.join(' ')).toMatch(/longer than an hour/);
+  expect(result.state.progress.records).toBe(30);
+});
+
+test('Zendesk failing for a whole day ends the export with the last failure, instead of retrying for ever', async () => {
+  stack = await startExportStack(env, bundle, { simulator: { sizes: { organizations: 30 }, rateLimits: 'off', faults: { failRate: 1, failStatus: [503] } } });
+  const error = await stack.run(async () =>
+    (await stack.client.start({ account: stack.account, resource: 'organizations', startTime: 0, destination: stack.out })).result().catch((e: Error) => e),
+  );
+  let cause = error as { cause?: unknown; message: string };
+  while (cause.cause) cause = cause.cause as typeof cause;
+  expect(cause.message).toMatch(/^Gave up after a day of failed attempts: .*HTTP 503/);
+  // Backing off up to two minutes between attempts: hundreds of attempts in a day, not millions.
+  expect(stack.sim.stats().requests).toBeGreaterThan(100);
+  expect(stack.sim.stats().requests).toBeLessThan(1500);
+});
