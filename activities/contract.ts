@@ -32,6 +32,12 @@ export interface ExportTarget {
   origin: string;
 }
 
+/**
+ * A run starts no request later than this after it began: so a pause or a smaller share takes effect
+ * soon, and the account's budget can count on a run's requests having left by then.
+ */
+export const RUN_SENDING_MS = 10_000;
+
 export interface FetchPagesInput {
   target: ExportTarget;
   at: ExportPosition;

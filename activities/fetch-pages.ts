@@ -13,7 +13,7 @@ import type { ZendeskClient } from '../zendesk/http-client';
 import type { RateLimitState } from '../zendesk/page';
 import { advance, requestParams } from '../zendesk/paging';
 import { checkFetchPagesInput, checkPosition } from './checks';
-import { FAILURE, type FailureType, type FetchPagesInput, type FetchPagesResult, type PagesProgress, type PagesStop } from './contract';
+import { FAILURE, RUN_SENDING_MS, type FailureType, type FetchPagesInput, type FetchPagesResult, type PagesProgress, type PagesStop } from './contract';
 import { DestinationConfigError, DestinationError, DestinationRecordError, type Destination } from './destinations';
 
 export interface FetchPagesDeps {
@@ -29,8 +29,6 @@ export type PageEvent =
   | { kind: 'page'; account: string; resource: string; records: number; seconds: number }
   | { kind: 'rate-limited'; account: string; resource: string; retryAfterSeconds: number };
 
-/** A run stops starting pages after this long, so progress and pauses are never far behind. */
-export const RUN_SECONDS = 30;
 /** Heartbeats while a page is in flight, so a dead worker is noticed within the heartbeat timeout. */
 const KEEPALIVE_MS = 1_000;
 
@@ -80,7 +78,7 @@ async function runPages(deps: FetchPagesDeps, input: FetchPagesInput, run: Run, 
   const { progress } = run;
   const client = withFailures(() => deps.clientFor(target.account));
   const destination = withFailures(() => deps.destinationFor(target.destination));
-  const deadline = Date.now() + RUN_SECONDS * 1000;
+  const deadline = Date.now() + RUN_SENDING_MS;
   for (let made = 0; made < allowance; made++) {
     if (context?.cancellationSignal.aborted) {
       run.stop = 'cancelled';

@@ -6,6 +6,7 @@
  * out, so the account never exceeds its budget in any window. Pure.
  */
 import { defaultBudget, type RateBucket, type RateBudget } from '../zendesk/endpoints';
+import { RUN_SENDING_MS } from '../activities/contract';
 import { divideBudget, tightenBudget } from './pacing';
 
 export interface AccountMember {
@@ -58,9 +59,21 @@ export class AccountBudget {
    * Returns the changes for the others and, last, the newcomer's own share (it starts with it).
    */
   join(workflowId: string, bucket: RateBucket, budget: RateBudget, now: number): ShareChange[] {
-    this.state.budgets[bucket] ??= budget;
-    this.state.members[workflowId] = { bucket, share: 0, joined: this.state.joins++ };
-    return this.rebalance(bucket, now, { newcomer: workflowId });
+    return this.joinAll([{ workflowId, bucket, budget }], now);
+  }
+
+  /**
+   * Several exports at once (the resources of one `start all`): they join before any share is given,
+   * so none starts with a share it must give up a moment later. Newcomers' changes come last.
+   */
+  joinAll(newcomers: readonly { workflowId: string; bucket: RateBucket; budget: RateBudget }[], now: number): ShareChange[] {
+    for (const n of newcomers) {
+      this.state.budgets[n.bucket] ??= n.budget;
+      this.state.members[n.workflowId] = { bucket: n.bucket, share: 0, joined: this.state.joins++ };
+    }
+    const ids = new Set(newcomers.map((n) => n.workflowId));
+    const changes = [...new Set(newcomers.map((n) => n.bucket))].flatMap((bucket) => this.rebalance(bucket, now, { newcomers: ids }));
+    return [...changes.filter((c) => !ids.has(c.workflowId)), ...changes.filter((c) => ids.has(c.workflowId))];
   }
 
   /** An export ended; `sends` are its requests of the last window, which still count against the account. */
@@ -111,7 +124,7 @@ export class AccountBudget {
     return taken;
   }
 
-  private rebalance(bucket: RateBucket, now: number, opts: { newcomer?: string; everyone?: boolean } = {}): ShareChange[] {
+  private rebalance(bucket: RateBucket, now: number, opts: { newcomers?: ReadonlySet<string>; everyone?: boolean } = {}): ShareChange[] {
     const budget = this.budgetOf(bucket);
     const ids = Object.keys(this.state.members)
       .filter((id) => this.state.members[id]!.bucket === bucket)
@@ -127,18 +140,20 @@ export class AccountBudget {
       member.share = after;
       const change = { workflowId: id, share: after, budget, sends: [] as number[] };
       if (after < before) {
-        // What it gives up may still sit in Zendesk's window: it counts against the account until it ages out.
-        this.release(bucket, Array<number>(before - after).fill(now), now);
+        // What it gives up may still be sent by its run in flight, until RUN_SENDING_MS from now, and
+        // then sits in Zendesk's window: it counts against the account as if sent then.
+        this.release(bucket, Array<number>(before - after).fill(now + RUN_SENDING_MS), now);
         shrinks.push(change);
-      } else if (after > before || id === opts.newcomer) {
+      } else if (after > before || opts.newcomers?.has(id)) {
         grows.push({ change, gained: after - before });
       } else if (opts.everyone) {
         same.push(change);
       }
     }
     for (const g of grows) g.change.sends = this.take(bucket, g.gained, now);
-    // The newcomer goes last: the others' changes are sent before it starts.
+    // Newcomers go last: the others' changes are sent before they start.
     const growing = grows.map((g) => g.change);
-    return [...shrinks, ...same, ...growing.filter((c) => c.workflowId !== opts.newcomer), ...growing.filter((c) => c.workflowId === opts.newcomer)];
+    const isNew = (c: ShareChange) => opts.newcomers?.has(c.workflowId) === true;
+    return [...shrinks, ...same, ...growing.filter((c) => !isNew(c)), ...growing.filter(isNew)];
   }
 }

@@ -74,44 +74,65 @@ export async function accountCoordinator(input: CoordinatorInput): Promise<void>
     }
   }
 
-  async function startExport(exportInput: ExportInput): Promise<void> {
-    const workflowId = exportWorkflowId(exportInput.account, exportInput.resource, exportInput.endpoint);
-    if (budget.has(workflowId)) {
-      // Running already, unless it ended without saying so (terminated): a signal tells which.
-      const member = budget.state.members[workflowId]!;
-      const alive = await getExternalWorkflowHandle(workflowId)
-        .signal(setShareSignal, member.share, budget.budgetOf(member.bucket), [])
-        .then(() => true, () => false);
-      if (alive) return;
-      await send(budget.leave(workflowId, [], Date.now()));
+  /** Exports asked for together join together, so none starts with a share it must give up a moment later. */
+  async function startExports(inputs: readonly ExportInput[]): Promise<void> {
+    const joining = new Map<string, ExportInput>();
+    for (const exportInput of inputs) {
+      const workflowId = exportWorkflowId(exportInput.account, exportInput.resource, exportInput.endpoint);
+      if (joining.has(workflowId)) continue;
+      if (budget.has(workflowId)) {
+        // Running already, unless it ended without saying so (terminated): a signal tells which.
+        const member = budget.state.members[workflowId]!;
+        const alive = await getExternalWorkflowHandle(workflowId)
+          .signal(setShareSignal, member.share, budget.budgetOf(member.bucket), [])
+          .then(() => true, () => false);
+        if (alive) continue;
+        await send(budget.leave(workflowId, [], Date.now()));
+      }
+      joining.set(workflowId, exportInput);
     }
-    const bucket = endpointSpec(exportInput.endpoint).bucket;
-    const changes = budget.join(workflowId, bucket, exportInput.budget, Date.now());
-    await send(changes, workflowId);
-    const own = changes.find((c) => c.workflowId === workflowId)!;
-    try {
-      await startChild(exportResource, {
-        workflowId,
-        // The share rides in the input, so the export never runs a moment at the full budget.
-        args: [{ ...exportInput, budget: own.budget, share: own.share, initialSends: own.sends, coordinatorId: coordinatorWorkflowId(account) }],
-        // Exports outlive a coordinator that continues as new.
-        parentClosePolicy: ParentClosePolicy.ABANDON,
-        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-        typedSearchAttributes: hasSearchAttributes ? exportSearchAttributes(exportInput) : undefined,
-        staticSummary: `Zendesk ${account}: ${exportInput.resource} via ${exportInput.endpoint}`,
-      });
-    } catch (err) {
-      log.warn('Export did not start', { workflowId, error: (err as Error).message });
-      await send(budget.leave(workflowId, [], Date.now()));
+    const changes = budget.joinAll(
+      [...joining].map(([workflowId, i]) => ({ workflowId, bucket: endpointSpec(i.endpoint).bucket, budget: i.budget })),
+      Date.now(),
+    );
+    await send(changes.filter((c) => !joining.has(c.workflowId)));
+    for (const own of changes.filter((c) => joining.has(c.workflowId))) {
+      const exportInput = joining.get(own.workflowId)!;
+      try {
+        await startChild(exportResource, {
+          workflowId: own.workflowId,
+          // The share rides in the input, so the export never runs a moment at the full budget.
+          args: [{ ...exportInput, budget: own.budget, share: own.share, initialSends: own.sends, coordinatorId: coordinatorWorkflowId(account) }],
+          // Exports outlive a coordinator that continues as new.
+          parentClosePolicy: ParentClosePolicy.ABANDON,
+          workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+          typedSearchAttributes: hasSearchAttributes ? exportSearchAttributes(exportInput) : undefined,
+          staticSummary: `Zendesk ${account}: ${exportInput.resource} via ${exportInput.endpoint}`,
+        });
+      } catch (err) {
+        log.warn('Export did not start', { workflowId: own.workflowId, error: (err as Error).message });
+        await send(budget.leave(own.workflowId, [], Date.now()));
+      }
     }
   }
 
-  async function handle(event: Event): Promise<void> {
-    const now = Date.now();
-    if (event.kind === 'start') await startExport(event.input);
-    else if (event.kind === 'leave') await send(budget.leave(event.workflowId, event.sends, now));
-    else if (event.kind === 'tighten') await send(budget.tighten(event.bucket, event.total, now));
-    else await send(budget.setBudget(event.bucket, event.budget, now));
+  /** Handles what came in, in order; starts next to each other are handled together. */
+  async function handle(events: Event[]): Promise<void> {
+    for (let i = 0; i < events.length; ) {
+      const event = events[i]!;
+      const now = Date.now();
+      if (event.kind === 'start') {
+        let j = i;
+        while (j < events.length && events[j]!.kind === 'start') j++;
+        await startExports(events.slice(i, j).map((e) => (e as Extract<Event, { kind: 'start' }>).input));
+        i = j;
+        continue;
+      }
+      if (event.kind === 'leave') await send(budget.leave(event.workflowId, event.sends, now));
+      else if (event.kind === 'tighten') await send(budget.tighten(event.bucket, event.total, now));
+      else await send(budget.setBudget(event.bucket, event.budget, now));
+      i++;
+    }
   }
 
   for (;;) {
@@ -119,7 +140,7 @@ export async function accountCoordinator(input: CoordinatorInput): Promise<void>
     const idleFor = Math.max(IDLE_CLOSE_MS, budget.quietAt() - Date.now());
     const woke = await condition(() => inbox.length > 0, idle ? idleFor : '1 day');
     if (!woke && budget.size === 0 && inbox.length === 0) return;
-    while (inbox.length > 0) await handle(inbox.shift()!);
+    while (inbox.length > 0) await handle(inbox.splice(0));
     const info = workflowInfo();
     if (info.continueAsNewSuggested || info.historyLength > MAX_HISTORY_EVENTS) {
       await condition(allHandlersFinished);
