@@ -98,6 +98,17 @@ export interface PagesProgress {
   notes: string[];
 }
 
+/**
+ * A run's progress as its destination keeps it, beside the page it belongs to: a retried run resumes
+ * from the later of this and its heartbeat, so a killed worker costs at most the page in flight.
+ */
+export interface RunCheckpoint extends PagesProgress {
+  exportId: string;
+  origin: string;
+  /** The run's first page: a checkpoint of another run is not this run's. */
+  firstPage: number;
+}
+
 /** Every failure type an export can end with. The workflow's retry policy and the CLI name them from here. */
 export const FAILURE = {
   destination: 'DestinationError',

@@ -13,7 +13,7 @@ import type { ZendeskClient } from '../zendesk/http-client';
 import type { RateLimitState } from '../zendesk/page';
 import { advance, requestParams } from '../zendesk/paging';
 import { checkFetchPagesInput, checkPosition } from './checks';
-import { FAILURE, RUN_SENDING_MS, type FailureType, type FetchPagesInput, type FetchPagesResult, type PagesProgress, type PagesStop } from './contract';
+import { FAILURE, RUN_SENDING_MS, type FailureType, type FetchPagesInput, type RunCheckpoint, type FetchPagesResult, type PagesProgress, type PagesStop } from './contract';
 import { DestinationConfigError, DestinationError, DestinationRecordError, type Destination } from './destinations';
 
 export interface FetchPagesDeps {
@@ -45,7 +45,7 @@ export async function fetchPagesWith(deps: FetchPagesDeps, input: FetchPagesInpu
   const problem = checkFetchPagesInput(input);
   if (problem) throw ApplicationFailure.nonRetryable(`Invalid export input: ${problem}.`, FAILURE.invalidInput);
   const attempt = context?.info.attempt ?? 1;
-  const resumed = attempt > 1 ? resumedProgress(context?.info.heartbeatDetails, input) : undefined;
+  const resumed = attempt > 1 ? await resumedProgress(deps, context?.info.heartbeatDetails, input) : undefined;
   const run: Run = { progress: resumed ?? { at: input.at, pages: 0, written: 0, repeats: 0, sideloaded: 0, sentAt: [], notes: [] }, stop: 'budget' };
   // Each failed attempt may have spent a request it never recorded: count one each, at the latest time.
   const unrecorded = attempt - 1;
@@ -107,6 +107,15 @@ async function runPages(deps: FetchPagesDeps, input: FetchPagesInput, run: Run, 
     const step = advance(progress.at, target.resource, page, Math.floor(Date.now() / 1000));
     if (step.kind === 'stuck') throw ApplicationFailure.nonRetryable(step.message, FAILURE.stuck);
     if (step.kind === 'refused') throw ApplicationFailure.nonRetryable(step.message, 'ZendeskAnswerRefusedError');
+    const after: PagesProgress = {
+      at: step.at,
+      pages: progress.pages + 1,
+      written: progress.written + step.fresh.length,
+      repeats: progress.repeats + step.repeats,
+      sideloaded: progress.sideloaded + Object.values(page.sideloads).reduce((n, list) => n + list.length, 0),
+      sentAt: progress.sentAt,
+      notes: step.note ? [...progress.notes, step.note] : progress.notes,
+    };
     try {
       await destination.writePage({
         account: target.account,
@@ -118,16 +127,12 @@ async function runPages(deps: FetchPagesDeps, input: FetchPagesInput, run: Run, 
         records: step.fresh,
         sideloads: page.sideloads,
         at: step.at,
+        run: { ...after, exportId: target.exportId, origin: target.origin, firstPage: input.firstPage },
       });
     } catch (err) {
       return failed(run, err);
     }
-    progress.at = step.at;
-    progress.pages++;
-    progress.written += step.fresh.length;
-    progress.repeats += step.repeats;
-    progress.sideloaded += Object.values(page.sideloads).reduce((n, list) => n + list.length, 0);
-    if (step.note) progress.notes.push(step.note);
+    Object.assign(progress, after);
     context?.heartbeat(progress);
     deps.observe?.({ kind: 'page', account: target.account, resource: target.resource, records: step.fresh.length, seconds: (Date.now() - sentAt) / 1000 });
     if (step.endOfStream) {
@@ -140,14 +145,33 @@ async function runPages(deps: FetchPagesDeps, input: FetchPagesInput, run: Run, 
   }
 }
 
-/** The progress an earlier attempt heartbeated, when it is this run's and well-formed. */
-function resumedProgress(details: unknown, input: FetchPagesInput): PagesProgress | undefined {
-  const p = details as PagesProgress | undefined;
+/**
+ * Where an earlier attempt of this run got to: the later of its last heartbeat and the checkpoint its
+ * destination kept with its last page (heartbeats are throttled; the checkpoint is written with each
+ * page). Either is used only when well-formed and this run's.
+ */
+async function resumedProgress(deps: FetchPagesDeps, details: unknown, input: FetchPagesInput): Promise<PagesProgress | undefined> {
+  const beat = wellFormed(details, input);
+  let kept: unknown;
+  try {
+    kept = await deps.destinationFor(input.target.destination).readCheckpoint(input.target);
+  } catch {
+    kept = undefined;
+  }
+  const checkpoint = kept as Partial<RunCheckpoint> | undefined;
+  const ours = checkpoint && checkpoint.exportId === input.target.exportId && checkpoint.origin === input.target.origin && checkpoint.firstPage === input.firstPage;
+  const saved = ours ? wellFormed(checkpoint, input) : undefined;
+  if (saved && saved.pages <= input.maxRequests && saved.pages > (beat?.pages ?? 0)) return saved;
+  return beat;
+}
+
+function wellFormed(value: unknown, input: FetchPagesInput): PagesProgress | undefined {
+  const p = value as PagesProgress | undefined;
   if (!p || typeof p !== 'object' || checkPosition(p.at, input.target.resource, 'at')) return undefined;
   const counts = [p.pages, p.written, p.repeats, p.sideloaded];
   if (counts.some((n) => !Number.isSafeInteger(n) || n < 0) || !Array.isArray(p.sentAt) || p.sentAt.some((t) => !Number.isFinite(t))) return undefined;
-  if (!Array.isArray(p.notes) || p.notes.some((n) => typeof n !== 'string')) return undefined;
-  return { ...p, sentAt: [...p.sentAt], notes: [...p.notes] };
+  if (p.sentAt.length > input.maxRequests || !Array.isArray(p.notes) || p.notes.some((n) => typeof n !== 'string')) return undefined;
+  return { at: p.at, pages: p.pages, written: p.written, repeats: p.repeats, sideloaded: p.sideloaded, sentAt: [...p.sentAt], notes: [...p.notes] };
 }
 
 function activityContext(): Context | undefined {

@@ -2,6 +2,7 @@
 import type { EndpointId, Resource } from '../../zendesk/endpoints';
 import type { PageRecord } from '../../zendesk/page';
 import type { ExportPosition } from '../../zendesk/paging';
+import type { RunCheckpoint } from '../contract';
 
 export interface PageWrite {
   account: string;
@@ -14,14 +15,21 @@ export interface PageWrite {
   pageNumber: number;
   records: readonly PageRecord[];
   sideloads: Readonly<Record<string, readonly PageRecord[]>>;
-  /** Where the export stands once this page is written (a checkpoint for destinations that keep one). */
+  /** Where the export stands once this page is written. */
   at: ExportPosition;
+  /** The run's progress once this page is written, kept with the page. */
+  run: RunCheckpoint;
 }
+
+/** Which export's checkpoint to read. */
+export type CheckpointKey = Pick<PageWrite, 'account' | 'resource' | 'exportId' | 'origin'>;
 
 /** A place pages are written to: a folder of NDJSON files, a Postgres database. */
 export interface Destination {
   /** Idempotent by (exportId, origin, pageNumber): a retry of the same page overwrites, never appends. */
   writePage(page: PageWrite): Promise<void>;
+  /** The run progress kept with the last page written, as it was written (the caller checks it). */
+  readCheckpoint(key: CheckpointKey): Promise<unknown>;
   close(): Promise<void>;
 }
 

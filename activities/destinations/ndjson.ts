@@ -4,13 +4,14 @@
  * and sideloads in `<dir>/<account>/<resource>/<sideload>/` under the same file name (accounts apart,
  * so several can share one folder). `origin` is the export's start stamp and first endpoint, so file
  * names sort in export order across exports. A page is written to a temporary file and renamed into
- * place, so a crash never leaves half a page and a retry replaces the page whole.
+ * place, so a crash never leaves half a page and a retry replaces the page whole; then the run's
+ * checkpoint (`.checkpoints/<origin>.json`) says the page is there.
  */
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { PageRecord } from '../../zendesk/page';
-import { DestinationConfigError, DestinationError, type Destination, type PageWrite } from './destination';
+import { DestinationConfigError, DestinationError, type CheckpointKey, type Destination, type PageWrite } from './destination';
 
 export function pageFileName(page: Pick<PageWrite, 'origin' | 'pageNumber'>): string {
   return `${page.origin}-${String(page.pageNumber).padStart(8, '0')}.ndjson`;
@@ -59,7 +60,7 @@ export async function makeFolder(dir: string): Promise<void> {
 export function ndjsonDestination(folder: string): Destination {
   const made = new Set<string>();
 
-  async function replaceFile(file: string, records: readonly PageRecord[]): Promise<void> {
+  async function replaceFile(file: string, records: readonly PageRecord[] | string): Promise<void> {
     if (records.length === 0) {
       await fs.rm(file, { force: true }); // An earlier attempt of this page may have found more.
       return;
@@ -71,8 +72,8 @@ export function ndjsonDestination(folder: string): Destination {
     }
     // Unique: an abandoned attempt of the same page may still be writing beside its retry.
     const tmp = `${file}.tmp-${randomUUID()}`;
-    let text = '';
-    for (const record of records) text += record.text + '\n';
+    let text = typeof records === 'string' ? records : '';
+    if (typeof records !== 'string') for (const record of records) text += record.text + '\n';
     try {
       await fs.writeFile(tmp, text);
       await fs.rename(tmp, file);
@@ -92,11 +93,24 @@ export function ndjsonDestination(folder: string): Destination {
         for (const [sideload, records] of Object.entries(page.sideloads)) {
           await replaceFile(path.join(dir, sideload, name), records);
         }
+        // After the page: a checkpoint never runs ahead of the files it vouches for.
+        await replaceFile(checkpointFile(page), JSON.stringify(page.run));
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
         throw new DestinationError(`Could not write ${path.join(dir, name)}: ${e.code ?? e.message}`);
       }
     },
+    async readCheckpoint(key) {
+      try {
+        return JSON.parse(await fs.readFile(checkpointFile(key), 'utf8')) as unknown;
+      } catch {
+        return undefined; // None yet, or unreadable: the heartbeat is the only record.
+      }
+    },
     close: async () => undefined,
   };
+
+  function checkpointFile(key: CheckpointKey): string {
+    return path.join(folder, key.account, key.resource, '.checkpoints', `${key.origin}.json`);
+  }
 }

@@ -17,7 +17,7 @@ import { RESOURCE_SPECS } from '../../zendesk/endpoints';
 import { versionSecond, type PageRecord } from '../../zendesk/page';
 import { DestinationConfigError, DestinationError, DestinationRecordError, type Destination, type PageWrite } from './destination';
 
-const MIGRATIONS = ['001_tables.sql', '002_checkpoint_origin.sql'];
+const MIGRATIONS = ['001_tables.sql', '002_checkpoint_origin.sql', '003_checkpoint_run.sql'];
 
 /** A database the worker may write to, by the name clients use for it. */
 export interface PostgresTarget {
@@ -162,10 +162,11 @@ export function postgresDestination(target: PostgresTarget): Destination {
         await upsert(client, tableName(page.resource), page, rows);
         for (const s of sideloads) await upsert(client, s.table, page, s.rows);
         await client.query(
-          `INSERT INTO zendesk_export_checkpoints (export_id, origin, page_number, position) VALUES ($1, $2, $3, $4)
-           ON CONFLICT (export_id) DO UPDATE SET origin = excluded.origin, page_number = excluded.page_number, position = excluded.position, updated_at = now()
+          `INSERT INTO zendesk_export_checkpoints (export_id, origin, page_number, position, run) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (export_id) DO UPDATE SET origin = excluded.origin, page_number = excluded.page_number, position = excluded.position,
+             run = excluded.run, updated_at = now()
            WHERE (zendesk_export_checkpoints.origin, zendesk_export_checkpoints.page_number) <= (excluded.origin, excluded.page_number)`,
-          [page.exportId, page.origin, page.pageNumber, JSON.stringify(page.at)],
+          [page.exportId, page.origin, page.pageNumber, JSON.stringify(page.at), JSON.stringify(page.run)],
         );
         await client.query('COMMIT');
       } catch (err) {
@@ -175,6 +176,15 @@ export function postgresDestination(target: PostgresTarget): Destination {
       } finally {
         client?.off('error', ignore);
         client?.release(failed); // A client that failed may be broken: the pool drops it.
+      }
+    },
+    async readCheckpoint(key) {
+      try {
+        await (migrated ??= migrate());
+        const { rows } = await pool.query('SELECT run FROM zendesk_export_checkpoints WHERE export_id = $1 AND origin = $2', [key.exportId, key.origin]);
+        return rows[0]?.run ?? undefined;
+      } catch {
+        return undefined; // Unreachable now: the heartbeat is the only record; the write will say what is wrong.
       }
     },
     close: () => pool.end(),
