@@ -35,7 +35,8 @@ afterAll(async () => {
 });
 
 function startWorker(taskQueue: string): WorkerProcess {
-  const worker = startWorkerProcess({ temporalAddress: server.address, taskQueue, env: simulatorEnv(sim) });
+  // The worker serves only the accounts it is told of, and writes only inside its output root.
+  const worker = startWorkerProcess({ temporalAddress: server.address, taskQueue, env: simulatorEnv(sim, { ZENDESK_ACCOUNTS: 'acme', ZENDESK_EXPORT_OUTPUT_ROOT: out }) });
   workers.add(worker);
   void worker.exited.then(() => workers.delete(worker));
   return worker;

@@ -2,28 +2,40 @@
  * PostgreSQL as the destination, on a real server: complete and exactly once per resource, a second
  * export changes nothing, a worker SIGKILLed between the commit and the activity's completion loses
  * and doubles nothing, Postgres going down mid-export holds the export at its page until it is back,
- * and a record updated during a follow-mode export ends up as its newest version.
+ * a record updated during a follow-mode export ends up as its newest version, password authentication
+ * keeps the password out of everything Temporal and the logs hold, and a record Postgres refuses ends
+ * the export naming it.
  */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import { Client as PgClient } from 'pg';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflows, createDevServerEnv, startDevServer, type DevServer } from '../helpers/temporal';
 import { simulatorEnv, startExportStack, type ExportStack } from '../helpers/exports';
 import { startPostgres, type PostgresServer } from '../helpers/postgres';
+import { startWatchdog } from '../../devserver';
+import { startWorkerProcess, type WorkerProcess } from '../../devserver/worker-process';
 import { WORKFLOWS_PATH } from '../../worker/create-worker';
 import { ExportClient } from '../../client/export-client';
-import { startWorkerProcess } from '../../devserver/worker-process';
+import type { Destination } from '../../activities/destinations';
+import { coordinatorWorkflowId } from '../../workflows/ids';
+import type { ExportState } from '../../workflows/types';
 import { RESOURCES, RESOURCE_SPECS, type Resource } from '../../zendesk/endpoints';
 import { versionSecond } from '../../zendesk/page';
 
 const SIZES = { tickets: 150, users: 90, organizations: 40, ticket_events: 160 };
 const FAST = { requests: 1000, seconds: 1 };
+const CRASHING_WORKER = path.resolve(__dirname, '..', 'helpers', 'crashing-worker.js');
 
 let server: DevServer;
 let env: TestWorkflowEnvironment;
 let bundle: { code: string };
 let pg: PostgresServer;
 let db: PgClient;
-let stack: ExportStack;
+let stack: ExportStack | undefined;
+/** Worker processes a test started: killed after it, whatever happened. */
+const children = new Set<{ kill(): Promise<unknown> }>();
 
 beforeAll(async () => {
   [server, pg] = await Promise.all([startDevServer(), startPostgres()]);
@@ -38,14 +50,19 @@ afterAll(async () => {
   await pg?.stop();
 });
 afterEach(async () => {
+  await Promise.all([...children].map((c) => c.kill()));
+  children.clear();
   await stack?.close();
+  stack = undefined;
 });
 
-async function rows(resource: Resource, account: string): Promise<{ id: string; version: string; record: Record<string, unknown> }[]> {
-  return (await db.query(`SELECT id::text, version::text, record FROM zendesk_${resource} WHERE account = $1 ORDER BY id`, [account])).rows;
+type Row = { id: string; version: string; record: Record<string, unknown> };
+
+async function rows(resource: Resource, account: string, client = db): Promise<Row[]> {
+  return (await client.query(`SELECT id::text, version::text, record FROM zendesk_${resource} WHERE account = $1 ORDER BY id`, [account])).rows;
 }
 
-function expectMatches(found: { id: string; version: string; record: Record<string, unknown> }[], expected: Record<string, unknown>[], resource: Resource) {
+function expectMatches(found: Row[], expected: Record<string, unknown>[], resource: Resource) {
   const { versionField } = RESOURCE_SPECS[resource];
   expect(found.map((r) => r.id).sort()).toEqual(expected.map((r) => String(r.id)).sort());
   const byId = new Map(found.map((r) => [r.id, r]));
@@ -56,65 +73,102 @@ function expectMatches(found: { id: string; version: string; record: Record<stri
   }
 }
 
-test('each resource exports into Postgres completely; a second export of the same range changes nothing', async () => {
-  stack = await startExportStack(env, bundle, { simulator: { sizes: SIZES, rateLimits: 'off' } });
-  const requests = RESOURCES.map((resource) => ({ account: stack.account, resource, startTime: 0, perPage: 30, destination: pg.url, rateLimit: FAST }));
-  await stack.run(async () => {
-    for (const h of await stack.client.startMany(requests)) await h.result();
+async function checkpointPage(exportId: string): Promise<number> {
+  return (await db.query('SELECT page_number FROM zendesk_export_checkpoints WHERE export_id = $1', [exportId])).rows[0]?.page_number ?? 0;
+}
+
+/** Polls `read` until `done` holds. */
+async function until<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const value = await read().catch(() => undefined);
+    if (value !== undefined && done(value)) return value;
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A worker process (the CLI from dist/) for this test, on its own task queue. */
+function workerProcess(taskQueue: string, workerEnv: Record<string, string>, captureOutput = false): WorkerProcess {
+  const worker = startWorkerProcess({ temporalAddress: server.address, taskQueue, env: workerEnv, logLevel: captureOutput ? 'INFO' : 'ERROR', captureOutput });
+  children.add({ kill: () => worker.kill('SIGKILL') });
+  return worker;
+}
+
+/** test/helpers/crashing-worker.js: the real worker, dying right after committing `page`. */
+function crashingWorker(taskQueue: string, workerEnv: Record<string, string>, page: number): Promise<NodeJS.Signals | null> {
+  const child = spawn(process.execPath, [CRASHING_WORKER], {
+    env: { ...process.env, ...workerEnv, TEMPORAL_ADDRESS: server.address, ZENDESK_EXPORT_TASK_QUEUE: taskQueue, CRASH_AFTER_COMMIT_PAGE: String(page) },
+    stdio: 'ignore',
+    detached: true, // Its own process group, which the watchdog kills if this process dies first.
   });
-  const before: Record<string, unknown> = {};
+  const watchdog = startWatchdog(child.pid!);
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+  void exited.then(() => watchdog.kill('SIGKILL'));
+  children.add({
+    kill: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      return exited;
+    },
+  });
+  return exited;
+}
+
+test('each resource exports into Postgres completely; a second export of the same range changes nothing', async () => {
+  const s = (stack = await startExportStack(env, bundle, { simulator: { sizes: SIZES, rateLimits: 'off' }, postgres: { default: pg.url } }));
+  const requests = RESOURCES.map((resource) => ({ account: s.account, resource, startTime: 0, perPage: 30, destination: 'postgres', rateLimit: FAST }));
+  await s.run(async () => {
+    for (const h of await s.client.startMany(requests)) await h.result();
+  });
+  const before: Record<string, Row[]> = {};
   for (const resource of RESOURCES) {
-    const found = await rows(resource, stack.account);
-    expectMatches(found, stack.sim.expected(undefined, resource, { supportTypeScope: 'all' }), resource);
+    const found = await rows(resource, s.account);
+    expectMatches(found, s.sim.expected(undefined, resource, { supportTypeScope: 'all' }), resource);
     before[resource] = found;
   }
-  const writtenAt = (await db.query('SELECT max(written_at) AS t FROM zendesk_tickets WHERE account = $1', [stack.account])).rows[0].t;
-  await stack.run(async () => {
-    for (const h of await stack.client.startMany(requests)) await h.result();
+  await s.run(async () => {
+    for (const h of await s.client.startMany(requests)) await h.result();
   });
-  for (const resource of RESOURCES) expect(await rows(resource, stack.account)).toEqual(before[resource]);
+  for (const resource of RESOURCES) expect(await rows(resource, s.account)).toEqual(before[resource]);
   // Rows were rewritten with identical versions at most; none were added or lost.
-  expect((await db.query('SELECT count(*)::int AS n FROM zendesk_tickets WHERE account = $1', [stack.account])).rows[0].n).toBe(
-    (before.tickets as unknown[]).length,
-  );
-  expect(writtenAt).toBeTruthy();
-  const checkpoint = await db.query("SELECT page_number FROM zendesk_export_checkpoints WHERE export_id LIKE $1", [`zendesk-export/${stack.account}/tickets/%`]);
+  expect((await db.query('SELECT count(*)::int AS n FROM zendesk_tickets WHERE account = $1', [s.account])).rows[0].n).toBe(before.tickets!.length);
+  const checkpoint = await db.query('SELECT page_number, position FROM zendesk_export_checkpoints WHERE export_id LIKE $1', [`zendesk-export/${s.account}/tickets/%`]);
   expect(checkpoint.rows[0].page_number).toBeGreaterThan(1);
+  expect(checkpoint.rows[0].position.endpoint).toBe('tickets_cursor');
 });
 
 test('a worker killed between the commit and the activity completion: no duplicates, no gaps', async () => {
-  stack = await startExportStack(env, bundle, { simulator: { sizes: SIZES, rateLimits: 'off' } });
-  const taskQueue = `pg-crash-${stack.account}`;
-  const start = (extra: Record<string, string> = {}) =>
-    startWorkerProcess({ temporalAddress: server.address, taskQueue, env: { ...simulatorEnv(stack.sim), ...extra }, logLevel: 'ERROR' });
+  const s = (stack = await startExportStack(env, bundle, { simulator: { sizes: SIZES, rateLimits: 'off' } }));
+  const taskQueue = `pg-crash-${s.account}`;
+  const workerEnv = simulatorEnv(s.sim, { ZENDESK_ACCOUNTS: s.account, ZENDESK_EXPORT_POSTGRES: pg.url });
+  const crashed = crashingWorker(taskQueue, workerEnv, 3);
   const client = new ExportClient({ client: env.client, taskQueue, startTimeoutMs: 60_000 });
-  const crashing = start({ ZENDESK_EXPORT_CRASH_AFTER_COMMIT_PAGE: '3' });
-  const handle = await client.start({ account: stack.account, resource: 'tickets', mode: 'time', startTime: 0, perPage: 20, destination: pg.url, rateLimit: FAST });
-  expect(await crashing.exited).toBe('SIGKILL');
+  const handle = await client.start({ account: s.account, resource: 'tickets', mode: 'time', startTime: 0, perPage: 20, destination: 'postgres', rateLimit: FAST });
+  expect(await crashed).toBe('SIGKILL');
   // Page 3 is in the database, but Temporal never heard it finish: it will be fetched and written again.
-  const committed = await db.query('SELECT page_number FROM zendesk_export_checkpoints WHERE export_id = $1', [handle.workflowId]);
-  expect(committed.rows[0].page_number).toBe(3);
-  const healthy = start();
-  try {
-    const result = await handle.result();
-    expect(result.outcome).toBe('completed');
-  } finally {
-    await healthy.kill();
-  }
-  expectMatches(await rows('tickets', stack.account), stack.sim.expected(undefined, 'tickets', { supportTypeScope: 'all' }), 'tickets');
+  expect(await checkpointPage(handle.workflowId)).toBe(3);
+  expect((await handle.describe()).temporalStatus).toBe('RUNNING');
+  workerProcess(taskQueue, workerEnv);
+  const result = await handle.result();
+  expect(result.outcome).toBe('completed');
+  expectMatches(await rows('tickets', s.account), s.sim.expected(undefined, 'tickets', { supportTypeScope: 'all' }), 'tickets');
+  expect(await checkpointPage(handle.workflowId)).toBe(result.state.progress.pages);
 });
 
 test('Postgres down mid-export: the export holds at its page, then goes on without a gap once it is back', async () => {
-  stack = await startExportStack(env, bundle, { simulator: { sizes: SIZES, rateLimits: 'off', faults: { latencyMs: 20 } } });
-  const result = await stack.run(async () => {
-    const handle = await stack.client.start({ account: stack.account, resource: 'tickets', mode: 'time', startTime: 0, perPage: 10, destination: pg.url, rateLimit: FAST });
-    for (let s = await handle.progress(); s.progress.pages < 3; s = await handle.progress()) await new Promise((r) => setTimeout(r, 50));
+  // 15 pages of 150 ms each: Postgres goes down mid-export.
+  const s = (stack = await startExportStack(env, bundle, { simulator: { sizes: SIZES, rateLimits: 'off', faults: { latencyMs: 150 } }, postgres: { default: pg.url } }));
+  const result = await s.run(async () => {
+    const handle = await s.client.start({ account: s.account, resource: 'tickets', mode: 'time', startTime: 0, perPage: 10, destination: 'postgres', rateLimit: FAST });
+    await until(() => checkpointPage(handle.workflowId), (page) => page >= 3);
+    expect((await handle.describe()).temporalStatus).toBe('RUNNING');
     await db.end();
     pg.down();
     try {
-      let retrying: string | undefined;
-      while (!(retrying = (await handle.describe()).retrying)) await new Promise((r) => setTimeout(r, 100));
-      expect(retrying).toMatch(/Postgres/i);
+      const held = await until(() => handle.progress(), (state) => state.status === 'retrying');
+      // Refused, or cut off mid-page: either way the message names the target, never its URL.
+      expect(held.retry).toMatchObject({ type: 'DestinationError', message: expect.stringMatching(/Postgres target "default" \(127\.0\.0\.1:\d+\/postgres\)/) });
+      expect(held.retry!.message).not.toMatch(/postgres:\/\//);
     } finally {
       pg.up();
       db = new PgClient({ connectionString: pg.url });
@@ -123,22 +177,109 @@ test('Postgres down mid-export: the export holds at its page, then goes on witho
     return handle.result();
   });
   expect(result.outcome).toBe('completed');
-  expectMatches(await rows('tickets', stack.account), stack.sim.expected(undefined, 'tickets', { supportTypeScope: 'all' }), 'tickets');
+  expectMatches(await rows('tickets', s.account), s.sim.expected(undefined, 'tickets', { supportTypeScope: 'all' }), 'tickets');
 });
 
 test('a record updated during a follow-mode export ends up as its newest version', async () => {
-  stack = await startExportStack(env, bundle, { simulator: { sizes: SIZES, rateLimits: 'off' } });
-  await stack.run(async () => {
-    const handle = await stack.client.start({ account: stack.account, resource: 'users', startTime: 0, destination: pg.url, rateLimit: FAST, followIntervalSeconds: 1 });
-    for (let s = await handle.progress(); s.status !== 'following'; s = await handle.progress()) await new Promise((r) => setTimeout(r, 100));
-    const updated = stack.sim.updateRecord(undefined, 'users', 7);
-    for (;;) {
-      const row = (await db.query('SELECT record FROM zendesk_users WHERE account = $1 AND id = 7', [stack.account])).rows[0];
-      if (row?.record.name === updated.name) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  const s = (stack = await startExportStack(env, bundle, { simulator: { sizes: SIZES, rateLimits: 'off' }, postgres: { default: pg.url } }));
+  await s.run(async () => {
+    const handle = await s.client.start({ account: s.account, resource: 'users', startTime: 0, destination: 'postgres', rateLimit: FAST, followIntervalSeconds: 1 });
+    await until(() => handle.progress(), (state) => state.status === 'following');
+    const updated = s.sim.updateRecord(undefined, 'users', 7);
+    await until(async () => (await db.query('SELECT record FROM zendesk_users WHERE account = $1 AND id = 7', [s.account])).rows[0]?.record, (record) => record?.name === updated.name);
     await handle.cancel();
     await handle.result();
   });
-  expectMatches(await rows('users', stack.account), stack.sim.expected(undefined, 'users'), 'users');
+  expectMatches(await rows('users', s.account), s.sim.expected(undefined, 'users'), 'users');
+});
+
+test('password authentication: the password lives in the worker only, never in its logs, its errors or workflow histories', async () => {
+  const password = `pw-${randomUUID()}`;
+  const wrongPassword = `wrong-${randomUUID()}`;
+  const secured = await startPostgres({ password });
+  try {
+    const s = (stack = await startExportStack(env, bundle, { simulator: { sizes: SIZES, rateLimits: 'off' } }));
+    const taskQueue = `pg-password-${s.account}`;
+    // The target names the user and host only; the password reaches the worker in PGPASSWORD.
+    const target = `postgres://${secured.user}@${secured.host}:${secured.port}/postgres`;
+    const workerEnv = (pgPassword: string) => simulatorEnv(s.sim, { ZENDESK_ACCOUNTS: s.account, ZENDESK_EXPORT_POSTGRES: target, PGPASSWORD: pgPassword });
+    const client = new ExportClient({ client: env.client, taskQueue, startTimeoutMs: 60_000 });
+
+    // First with a wrong password: the export says Postgres refused it, and waits.
+    const refused = workerProcess(taskQueue, workerEnv(wrongPassword), true);
+    const handle = await client.start({ account: s.account, resource: 'tickets', startTime: 0, perPage: 25, destination: 'postgres', rateLimit: FAST });
+    const held = await until(() => handle.progress(), (state) => state.status === 'retrying');
+    expect(held.retry?.message).toMatch(/rejected the credentials \(set PGPASSWORD for the worker\)/);
+    await refused.kill('SIGTERM');
+
+    const accepted = workerProcess(taskQueue, workerEnv(password), true);
+    const result = await handle.result();
+    expect(result.outcome).toBe('completed');
+    await accepted.kill('SIGTERM');
+
+    const check = new PgClient({ host: secured.host, port: secured.port, user: secured.user, database: 'postgres', password });
+    await check.connect();
+    try {
+      expectMatches(await rows('tickets', s.account, check), s.sim.expected(undefined, 'tickets', { supportTypeScope: 'all' }), 'tickets');
+    } finally {
+      await check.end();
+    }
+
+    // History events serialise payload bytes as base64 `data`: decoded, a password in any payload shows as text.
+    const decode = (key: string, value: unknown) => (key === 'data' && typeof value === 'string' ? Buffer.from(value, 'base64').toString('utf8') : value);
+    const histories = await Promise.all([handle.workflowId, coordinatorWorkflowId(s.account)].map((id) => env.client.workflow.getHandle(id).fetchHistory()));
+    const historyText = histories.map((h) => `${JSON.stringify(h)}\n${JSON.stringify(h, decode)}`).join('\n');
+    // What was scanned holds what it should: the logs, and the refusal inside the activity results' payloads.
+    expect(refused.output()).toMatch(/Worker polling/);
+    expect(historyText).toContain('rejected the credentials');
+    const everything = [refused.output(), accepted.output(), JSON.stringify(held), JSON.stringify(result), JSON.stringify(await handle.describe()), historyText].join('\n');
+    for (const secret of [password, wrongPassword]) {
+      expect(everything).not.toContain(secret);
+      expect(everything).not.toContain(Buffer.from(secret).toString('base64'));
+      expect(everything).not.toContain(encodeURIComponent(secret));
+    }
+  } finally {
+    await secured.stop();
+  }
+});
+
+test('a record Postgres refuses ends the export with a DestinationRecordError naming it, at once', async () => {
+  let bad: unknown;
+  const attempts: number[] = [];
+  const passed: number[] = [];
+  // Postgres cannot store a NUL character in jsonb: give a record of page 5 such a field, as Zendesk could.
+  const wrapDestination = (destination: Destination): Destination => ({
+    ...destination,
+    async writePage(page) {
+      if (page.pageNumber !== 5) {
+        await destination.writePage(page);
+        passed.push(...page.records.map((r) => r.value.id as number));
+        return;
+      }
+      attempts.push(page.pageNumber);
+      bad ??= page.records[1]!.value.id;
+      const records = page.records.map((r) => (r.value.id === bad ? { value: { ...r.value, note: '\u0000' }, text: `{"note":"\\u0000",${r.text.slice(1)}` } : r));
+      await destination.writePage({ ...page, records });
+    },
+  });
+  const s = (stack = await startExportStack(env, bundle, { simulator: { sizes: SIZES, rateLimits: 'off' }, postgres: { default: pg.url }, activities: { wrapDestination } }));
+  const failure = await s.run(async () => {
+    const handle = await s.client.start({ account: s.account, resource: 'tickets', mode: 'time', startTime: 0, perPage: 10, destination: 'postgres', rateLimit: FAST });
+    const err = await handle.result().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    return { err, described: await handle.describe() };
+  });
+  let cause = failure.err as { cause?: unknown; message?: string; type?: string } | undefined;
+  while (cause?.cause) cause = cause.cause as typeof cause;
+  expect(cause).toMatchObject({ type: 'DestinationRecordError', message: expect.stringMatching(new RegExp(`cannot store tickets record ${String(bad)} .*stopped at page 5`)) });
+  expect(failure.described.temporalStatus).toBe('FAILED');
+  expect((failure.described.state as ExportState).error).toMatch(new RegExp(`record ${String(bad)}`));
+  expect(attempts).toEqual([5]); // Not retried: the same record would be refused again.
+  // The pages before it are in; nothing of its page is.
+  const stored = (await rows('tickets', s.account)).map((r) => Number(r.id));
+  expect(stored.sort((a, b) => a - b)).toEqual(passed.sort((a, b) => a - b));
+  expect(stored).not.toContain(bad);
+  expect(passed.length).toBeGreaterThanOrEqual(40);
 });

@@ -1,4 +1,19 @@
-import { chooseEndpoint, cursorEndpointFor, endpointPath, endpointSpec, ENDPOINTS, ENDPOINT_IDS, RATE_BUCKETS, RESOURCES, RESOURCE_SPECS } from '../../zendesk/endpoints';
+import {
+  chooseEndpoint,
+  cursorEndpointFor,
+  defaultBudget,
+  endpointPath,
+  endpointSpec,
+  ENDPOINTS,
+  ENDPOINT_IDS,
+  isEndpointId,
+  isRateBucket,
+  isResource,
+  RATE_BUCKETS,
+  RESOURCES,
+  RESOURCE_SPECS,
+  type EndpointId,
+} from '../../zendesk/endpoints';
 
 describe('the endpoint table', () => {
   it('describes the seven endpoints once, each with a distinct path', () => {
@@ -15,6 +30,27 @@ describe('the endpoint table', () => {
     for (const b of Object.values(RATE_BUCKETS)) expect(b.header).toMatch(/^zendesk-ratelimit-/);
     expect(RATE_BUCKETS['incremental-exports'].budget).toEqual({ requests: 10, seconds: 60 });
     expect(endpointSpec('users_cursor').bucket).toBe('incremental-exports-cursor');
+    expect(RATE_BUCKETS['incremental-exports-cursor'].budget).toEqual({ requests: 20, seconds: 60 });
+  });
+
+  it('hands out budgets that callers may change without changing the table', () => {
+    const budget = defaultBudget('incremental-exports');
+    budget.requests = 1;
+    expect(RATE_BUCKETS['incremental-exports'].budget.requests).toBe(10);
+  });
+
+  it('knows only its own names, whatever an input holds', () => {
+    for (const name of ['__proto__', 'constructor', 'toString', 'TICKETS', 'tickets ', '', null, 7]) {
+      expect(isResource(name)).toBe(false);
+      expect(isEndpointId(name)).toBe(false);
+      expect(isRateBucket(String(name))).toBe(false);
+    }
+    expect(() => endpointSpec('bogus' as EndpointId)).toThrow(TypeError);
+  });
+
+  it('takes no page size on the sample endpoint (50 a page, always)', () => {
+    expect(endpointSpec('sample').params).toEqual([]);
+    expect(endpointSpec('organizations').params).not.toContain('support_type_scope');
   });
 
   it('fills the resource into the sample path', () => {

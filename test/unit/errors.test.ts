@@ -1,4 +1,5 @@
-import { errorForStatus, NON_RETRYABLE_ERROR_TYPES, zendeskErrorText } from '../../zendesk/errors';
+import { NON_RETRYABLE_FAILURES } from '../../activities/contract';
+import { DEFAULT_RETRY_AFTER_SECONDS, errorForStatus, zendeskErrorText, type ZendeskRateLimitedError } from '../../zendesk/errors';
 
 const context = { where: 'account "acme" /api/v2/incremental/tickets', authMethod: 'API token of a@b.c', rateLimit: {} };
 
@@ -8,19 +9,33 @@ describe('Zendesk error classification', () => {
     [403, '{"error":{"title":"Forbidden","message":"You do not have access"}}', 'ZendeskAuthError', false],
     [400, '{"errors":[{"code":"InvalidPaginationDepth","title":"Too deep"}]}', 'ZendeskBadRequestError', false],
     [404, '{"error":"InvalidEndpoint","description":"Not found"}', 'ZendeskBadRequestError', false],
+    [405, 'Method Not Allowed', 'ZendeskBadRequestError', false],
     [422, '{"error":"RecordInvalid","description":"Record validation errors","details":{"per_page":[{"description":"too big"}]}}', 'ZendeskBadRequestError', false],
     [422, '{"error":"InvalidValue","description":"Too recent start_time. Use a start_time older than 1 minute"}', 'ZendeskTooRecentError', false],
+    [422, '{"error":"InvalidValue","description":"Too recent start_time. Use a start_time older than 5 minutes"}', 'ZendeskTooRecentError', false],
     [422, 'Too recent start_time. Use a start_time older than 5 minutes', 'ZendeskTooRecentError', false],
+    [408, 'Request Timeout', 'ZendeskTransientError', true],
     [409, 'conflict', 'ZendeskTransientError', true],
     [500, '<html>oops</html>', 'ZendeskTransientError', true],
     [503, '{"error":"Unavailable"}', 'ZendeskTransientError', true],
     [429, 'Number of allowed API requests per minute exceeded', 'ZendeskRateLimitedError', true],
+    [429, '{"error":"APIRateLimitExceeded","description":"Number of allowed incremental export API requests per minute exceeded"}', 'ZendeskRateLimitedError', true],
+    // Not Zendesk's: a proxy, a captive portal, a wrong base URL.
+    [100, '', 'ZendeskUnexpectedAnswerError', true],
+    [204, '', 'ZendeskUnexpectedAnswerError', true],
+    [301, '', 'ZendeskUnexpectedAnswerError', true],
+    [307, '<html>moved</html>', 'ZendeskUnexpectedAnswerError', true],
   ])('HTTP %i %s → %s', (status, body, type, retryable) => {
     const err = errorForStatus(status, body, context);
     expect(err.type).toBe(type);
     expect(err.name).toBe(type);
     expect(err.retryable).toBe(retryable);
-    expect(NON_RETRYABLE_ERROR_TYPES.includes(err.type)).toBe(!retryable && type !== 'ZendeskTooRecentError');
+    // The workflow's retry policy stops at once on exactly the non-retryable types (too recent is not a failure).
+    expect(NON_RETRYABLE_FAILURES.includes(err.type)).toBe(!retryable && type !== 'ZendeskTooRecentError');
+  });
+
+  it('says a redirect is not a page and points at the base URL', () => {
+    expect(errorForStatus(302, '', context).message).toMatch(/a redirect \(HTTP 302\).*ZENDESK_BASE_URL/);
   });
 
   it("keeps Zendesk's words from every envelope", () => {
@@ -33,15 +48,29 @@ describe('Zendesk error classification', () => {
     expect(zendeskErrorText('plain text failure\n')).toBe('plain text failure');
   });
 
+  it('never quotes an HTML page, and quotes the rest briefly', () => {
+    expect(zendeskErrorText('<!DOCTYPE html><html><body>secret portal</body></html>')).toBe('an HTML page');
+    expect(zendeskErrorText('x'.repeat(5000))).toHaveLength(300);
+  });
+
   it('names the account and auth method on 401, never a secret', () => {
     const err = errorForStatus(401, '{"error":"Couldn\'t authenticate you"}', context);
     expect(err.message).toContain('acme');
     expect(err.message).toContain('API token of a@b.c');
+    expect(err.status).toBe(401);
   });
 
-  it('waits Retry-After on 429, else the bucket reset, else a default', () => {
-    expect(errorForStatus(429, '', { ...context, retryAfterSeconds: 7 })).toMatchObject({ retryAfterSeconds: 7 });
-    expect(errorForStatus(429, '', { ...context, rateLimit: { resetsSeconds: 13 } })).toMatchObject({ retryAfterSeconds: 13 });
-    expect(errorForStatus(429, '', context)).toMatchObject({ retryAfterSeconds: 60 });
+  it('waits Retry-After on 429, else the bucket reset, else the account reset, else a default', () => {
+    const rateLimited = (extra: Partial<Parameters<typeof errorForStatus>[2]>) => errorForStatus(429, '', { ...context, ...extra }) as ZendeskRateLimitedError;
+    expect(rateLimited({ retryAfter: { seconds: 7, capped: false }, rateLimit: { resetsSeconds: 13 }, resetSeconds: 20 })).toMatchObject({ retryAfterSeconds: 7, capped: false });
+    expect(rateLimited({ rateLimit: { resetsSeconds: 13 }, resetSeconds: 20 })).toMatchObject({ retryAfterSeconds: 13 });
+    expect(rateLimited({ resetSeconds: 20 })).toMatchObject({ retryAfterSeconds: 20 });
+    expect(rateLimited({})).toMatchObject({ retryAfterSeconds: DEFAULT_RETRY_AFTER_SECONDS });
+  });
+
+  it('carries a capped wait and the bucket state on 429', () => {
+    const rateLimit = { bucket: 'zendesk-ratelimit-incremental-exports', total: 10, remaining: 0, resetsSeconds: 40 };
+    const err = errorForStatus(429, '', { ...context, rateLimit, retryAfter: { seconds: 3600, capped: true } }) as ZendeskRateLimitedError;
+    expect(err).toMatchObject({ retryAfterSeconds: 3600, capped: true, rateLimit, status: 429 });
   });
 });

@@ -1,76 +1,231 @@
-import { createAuthProvider } from '../../zendesk/auth';
+/** Pages, rate-limit headers, auth headers, and the HTTP client against small local servers. */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { accountUrl, type AccountUrl } from '../../zendesk/account';
+import { createAuthProvider, type AuthProvider } from '../../zendesk/auth';
 import { endpointSpec } from '../../zendesk/endpoints';
-import { accountBaseUrl, parsePage, ZendeskClient } from '../../zendesk/http-client';
-import { parseRateLimit, retryAfterSeconds } from '../../zendesk/rate-limit-headers';
+import { parsePage, ZendeskClient } from '../../zendesk/http-client';
+import { accountResetSeconds, MAX_WAIT_SECONDS, readRateLimitHeaders, retryAfter } from '../../zendesk/rate-limit-headers';
 
-describe('requests and pages', () => {
-  it('builds the query from the endpoint table', () => {
-    const cursor = endpointSpec('tickets_cursor');
-    expect(ZendeskClient.params(cursor, { kind: 'cursor', startTime: 5, cursor: null }, { perPage: 100, include: ['users'], excludeDeleted: true })).toEqual({
-      start_time: '5',
-      per_page: '100',
-      include: 'users',
-      exclude_deleted: 'true',
-      support_type_scope: 'all',
-    });
-    expect(ZendeskClient.params(cursor, { kind: 'cursor', startTime: 5, cursor: 'abc' }, {})).toEqual({ cursor: 'abc', support_type_scope: 'all' });
-    // Organizations take neither exclude_deleted nor support_type_scope.
-    expect(ZendeskClient.params(endpointSpec('organizations'), { kind: 'time', startTime: 9 }, { excludeDeleted: true })).toEqual({ start_time: '9' });
+const BUCKET = 'zendesk-ratelimit-incremental-exports';
+
+describe('pages', () => {
+  const ticketsTime = endpointSpec('tickets_time');
+
+  it('keeps each record with its exact text, and only the sideloads asked for', () => {
+    const text =
+      '{"tickets":[{"id":1,"status":"deleted","score":1.0,"extra":{"x":1}}, {"id":12345678901234567890,"subject":"caf\\u00e9 a\\/b"}],' +
+      '"users":[{"id":7}],"groups":[{"id":8}],"count":2,"end_time":150,"end_of_stream":false}';
+    const page = parsePage(ticketsTime, 'tickets', ['users'], text, {});
+    expect(page.records.map((r) => r.text)).toEqual(['{"id":1,"status":"deleted","score":1.0,"extra":{"x":1}}', '{"id":12345678901234567890,"subject":"caf\\u00e9 a\\/b"}']);
+    expect(page.records[0]!.value).toEqual({ id: 1, status: 'deleted', score: 1, extra: { x: 1 } });
+    expect(Object.keys(page.sideloads)).toEqual(['users']);
+    expect(page.sideloads.users).toEqual([{ value: { id: 7 }, text: '{"id":7}' }]);
+    expect(page).toMatchObject({ endTime: 150, endOfStream: false });
   });
 
-  it('parses time pages leniently and never steps back', () => {
-    const page = parsePage(
-      endpointSpec('tickets_time'),
-      'tickets',
-      { kind: 'time', startTime: 100 },
-      { include: ['users'] },
-      JSON.stringify({ tickets: [{ id: 1, status: 'deleted', extra: { x: 1 } }], users: [{ id: 7 }], count: 1, end_time: 150, end_of_stream: false }),
-      {},
-    );
-    expect(page.records).toEqual([{ id: 1, status: 'deleted', extra: { x: 1 } }]);
-    expect(page.sideloads).toEqual({ users: [{ id: 7 }] });
-    expect(page.next).toEqual({ kind: 'time', startTime: 150 });
-    const empty = parsePage(endpointSpec('tickets_time'), 'tickets', { kind: 'time', startTime: 100 }, {}, '{"tickets":[],"end_of_stream":true}', {});
-    expect(empty.next).toEqual({ kind: 'time', startTime: 100 });
-    expect(empty.endOfStream).toBe(true);
+  it('takes end_time from next_page when Zendesk leaves it out', () => {
+    const page = parsePage(ticketsTime, 'tickets', [], '{"tickets":[],"next_page":"https://acme.zendesk.com/api/v2/incremental/tickets.json?start_time=321&per_page=5"}', {});
+    expect(page.endTime).toBe(321);
+    expect(parsePage(ticketsTime, 'tickets', [], '{"tickets":[],"next_page":"not a url at all ::"}', {}).endTime).toBeUndefined();
+    expect(parsePage(ticketsTime, 'tickets', [], '{"tickets":[],"end_time":-5}', {}).endTime).toBeUndefined();
   });
 
-  it('keeps the previous position when an empty cursor page has no cursor', () => {
-    const page = parsePage(endpointSpec('users_cursor'), 'users', { kind: 'cursor', startTime: 3, cursor: null }, {}, '{"users":[],"after_cursor":null,"end_of_stream":true}', {});
-    expect(page.next).toEqual({ kind: 'cursor', startTime: 3, cursor: null });
+  it('is the end of the stream only when Zendesk says so', () => {
+    expect(parsePage(ticketsTime, 'tickets', [], '{"tickets":[],"count":0,"end_time":5}', {}).endOfStream).toBe(false);
+    expect(parsePage(ticketsTime, 'tickets', [], '{"tickets":[],"end_of_stream":true}', {}).endOfStream).toBe(true);
   });
 
-  it.each(['{"tickets":[{"id":1}', '<html>', '{"count":0}'])('treats %s as a transient failure', (body) => {
-    expect(() => parsePage(endpointSpec('tickets_time'), 'tickets', { kind: 'time', startTime: 0 }, {}, body, {})).toThrow(
-      expect.objectContaining({ type: 'ZendeskTransientError', retryable: true }),
-    );
+  it('reads a cursor page: no end_time, and a null cursor when Zendesk gives none', () => {
+    const users = endpointSpec('users_cursor');
+    const page = parsePage(users, 'users', [], '{"users":[{"id":1}],"after_cursor":"abc","end_of_stream":false}', {});
+    expect(page).toMatchObject({ afterCursor: 'abc', endOfStream: false });
+    expect(page.endTime).toBeUndefined();
+    expect(parsePage(users, 'users', [], '{"users":[],"after_cursor":null,"end_of_stream":true}', {}).afterCursor).toBeNull();
+    expect(parsePage(users, 'users', [], '{"users":[],"after_cursor":"","end_of_stream":true}', {}).afterCursor).toBeNull();
   });
 
-  it('reads the export bucket header before the account limit', () => {
-    const headers = { 'Zendesk-RateLimit-Incremental-Exports': 'total=10; remaining=0; resets=42', 'x-rate-limit': '700', 'x-rate-limit-remaining': '650' };
-    expect(parseRateLimit(headers, 'zendesk-ratelimit-incremental-exports')).toEqual({
-      bucket: 'zendesk-ratelimit-incremental-exports',
-      total: 10,
-      remaining: 0,
-      resetsSeconds: 42,
-      accountLimit: 700,
-      accountRemaining: 650,
-    });
-    expect(retryAfterSeconds({ 'retry-after': '30' })).toBe(30);
-    expect(retryAfterSeconds({})).toBeUndefined();
+  it('treats a page cut short as transient: asking again mends it', () => {
+    expect(() => parsePage(ticketsTime, 'tickets', [], '{"tickets":[{"id":1}', {})).toThrow(expect.objectContaining({ type: 'ZendeskTransientError', retryable: true }));
   });
 
-  it('builds base URLs from the subdomain or an override', () => {
-    expect(accountBaseUrl('acme')).toBe('https://acme.zendesk.com');
-    expect(accountBaseUrl('acme', 'http://127.0.0.1:9/accounts/{account}/')).toBe('http://127.0.0.1:9/accounts/acme');
+  it.each([
+    ['an HTML page', '<!doctype html><html><body>Sign in to the Wi-Fi</body></html>', ''],
+    ['an HTML content type', '{"tickets":[]}', 'text/html; charset=utf-8'],
+    ['text that is not JSON', 'Service temporarily unavailable', 'text/plain'],
+    ['JSON without the records array', '{"count":0}', 'application/json'],
+    ['a records array of non-records', '{"tickets":[1,2]}', 'application/json'],
+    ['a top-level array', '[{"id":1}]', 'application/json'],
+  ])('refuses %s as not a Zendesk answer', (_name, body, contentType) => {
+    expect(() => parsePage(ticketsTime, 'tickets', [], body, {}, 'tickets', contentType)).toThrow(expect.objectContaining({ type: 'ZendeskUnexpectedAnswerError' }));
   });
+});
+
+describe('rate-limit headers', () => {
+  it('reads the export bucket header, and the account limit with 2024 names', () => {
+    const headers = { 'Zendesk-RateLimit-Incremental-Exports': 'total=10; remaining=0; resets=42', 'x-rate-limit': '700', 'x-rate-limit-remaining': '650', 'ratelimit-reset': '12' };
+    expect(readRateLimitHeaders(headers, BUCKET)).toEqual({ bucket: BUCKET, total: 10, remaining: 0, resetsSeconds: 42, accountLimit: 700, accountRemaining: 650 });
+    expect(accountResetSeconds(headers)).toBe(12);
+  });
+
+  it('reads the 2023 names, and leaves the bucket out when its header is absent', () => {
+    const headers = { 'rate-limit-limit': '400', 'rate-limit-remaining': '399', 'rate-limit-reset': '30' };
+    expect(readRateLimitHeaders(headers, BUCKET)).toEqual({ accountLimit: 400, accountRemaining: 399 });
+    expect(accountResetSeconds(headers)).toBe(30);
+  });
+
+  it('bounds every wait Zendesk asks for, and ignores values that are not counts', () => {
+    expect(readRateLimitHeaders({ [BUCKET]: 'total=ten; remaining=-1; resets=99999999' }, BUCKET)).toEqual({ bucket: BUCKET, total: undefined, remaining: undefined, resetsSeconds: MAX_WAIT_SECONDS });
+    expect(accountResetSeconds({ 'ratelimit-reset': '86400' })).toBe(MAX_WAIT_SECONDS);
+  });
+
+  it('reads Retry-After in seconds or as a date, capped at an hour and saying so', () => {
+    expect(retryAfter({ 'retry-after': '30' })).toEqual({ seconds: 30, capped: false });
+    expect(retryAfter({ 'Retry-After': '1.2' })).toEqual({ seconds: 2, capped: false });
+    expect(retryAfter({ 'retry-after': '999999999' })).toEqual({ seconds: MAX_WAIT_SECONDS, capped: true });
+    const now = Date.now();
+    expect(retryAfter({ 'retry-after': new Date(now + 90_000).toUTCString() }, now)).toEqual({ seconds: 90, capped: false });
+    expect(retryAfter({ 'retry-after': 'soon' })).toBeUndefined();
+    expect(retryAfter({})).toBeUndefined();
+  });
+});
+
+describe('auth headers', () => {
+  const url = accountUrl('acme');
 
   it('sends API tokens and OAuth tokens as Zendesk wants them, and refuses passwords', async () => {
-    const token = createAuthProvider('acme', 'http://x', { kind: 'api_token', email: 'a@b.c', token: 's3cret' });
+    const token = createAuthProvider('acme', url, { kind: 'api_token', email: 'a@b.c', token: 's3cret' });
     expect(await token.authorization()).toBe(`Basic ${Buffer.from('a@b.c/token:s3cret').toString('base64')}`);
     expect(token.method).not.toContain('s3cret');
-    const bearer = createAuthProvider('acme', 'http://x', { kind: 'oauth_token', accessToken: 'tok' });
+    const bearer = createAuthProvider('acme', url, { kind: 'oauth_token', accessToken: 'tok' });
     expect(await bearer.authorization()).toBe('Bearer tok');
-    expect(() => createAuthProvider('acme', 'http://x', { kind: 'password', email: 'a@b.c' })).toThrow(/removed from Zendesk's API on 2025-12-31/);
+    expect(await bearer.renew()).toBe(false);
+    expect(() => createAuthProvider('acme', url, { kind: 'password', email: 'a@b.c' })).toThrow(/removed from Zendesk's API on 2025-12-31/);
+  });
+});
+
+/** A local HTTP server on a free port; every request it receives is kept. */
+interface LocalServer {
+  url: string;
+  requests: http.IncomingMessage[];
+  close(): Promise<void>;
+}
+
+const servers: LocalServer[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+async function serve(handler: (req: http.IncomingMessage, res: http.ServerResponse) => void): Promise<LocalServer> {
+  const requests: http.IncomingMessage[] = [];
+  const server = http.createServer((req, res) => {
+    requests.push(req);
+    handler(req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const local = {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+  servers.push(local);
+  return local;
+}
+
+function json(res: http.ServerResponse, status: number, body: string, headers: Record<string, string> = {}) {
+  res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
+  res.end(body);
+}
+
+const clientFor = (url: AccountUrl, auth: AuthProvider = createAuthProvider('acme', url, { kind: 'oauth_token', accessToken: 'tok' }), maxResponseBytes?: number) =>
+  new ZendeskClient({ account: 'acme', url, auth, timeoutMs: 5_000, maxResponseBytes });
+
+describe('the HTTP client', () => {
+  const organizations = endpointSpec('organizations');
+
+  it('asks the account origin, below its prefix, with the params and the credential', async () => {
+    const server = await serve((_req, res) => json(res, 200, '{"organizations":[{"id":1,"n":1.0}],"end_time":9,"end_of_stream":true}', { 'x-rate-limit': '700' }));
+    const page = await clientFor(accountUrl('acme', `${server.url}/zd/{account}`)).fetchPage(organizations, 'organizations', { start_time: '5', per_page: '10' });
+    expect(server.requests.map((r) => r.url)).toEqual(['/zd/acme/api/v2/incremental/organizations?start_time=5&per_page=10']);
+    expect(server.requests[0]!.headers.authorization).toBe('Bearer tok');
+    expect(page.records.map((r) => r.text)).toEqual(['{"id":1,"n":1.0}']);
+    expect(page.rateLimit.accountLimit).toBe(700);
+  });
+
+  it('never follows a redirect: the credentials stay with the account', async () => {
+    const elsewhere = await serve((_req, res) => json(res, 200, '{"organizations":[],"end_of_stream":true}'));
+    const server = await serve((_req, res) => {
+      res.writeHead(302, { Location: `${elsewhere.url}/api/v2/incremental/organizations?start_time=0` });
+      res.end();
+    });
+    await expect(clientFor(accountUrl('acme', server.url)).fetchPage(organizations, 'organizations', { start_time: '0' })).rejects.toMatchObject({
+      type: 'ZendeskUnexpectedAnswerError',
+      status: 302,
+    });
+    expect(elsewhere.requests).toHaveLength(0);
+  });
+
+  it('refuses an answer larger than the cap, whatever it holds', async () => {
+    const server = await serve((_req, res) => json(res, 200, `{"organizations":[${'{"id":1},'.repeat(2000)}{"id":2}],"end_of_stream":true}`));
+    await expect(clientFor(accountUrl('acme', server.url), undefined, 4096).fetchPage(organizations, 'organizations', { start_time: '0' })).rejects.toMatchObject({
+      type: 'ZendeskAnswerRefusedError',
+      retryable: false,
+    });
+  });
+
+  it.each([
+    ['204 No Content', 204, '', 'application/json'],
+    ['an HTML 200', 200, '<html><body>portal</body></html>', 'text/html'],
+  ])('refuses %s as not a page', async (_name, status, body, type) => {
+    const server = await serve((_req, res) => {
+      res.writeHead(status, { 'Content-Type': type });
+      res.end(body);
+    });
+    await expect(clientFor(accountUrl('acme', server.url)).fetchPage(organizations, 'organizations', { start_time: '0' })).rejects.toMatchObject({ type: 'ZendeskUnexpectedAnswerError' });
+  });
+
+  it('renews an expired token once after a 401, then gives up', async () => {
+    let renewals = 0;
+    const auth: AuthProvider = { method: 'test token', authorization: async () => `Bearer token-${renewals}`, renew: async () => (++renewals, true) };
+    const renewed = await serve((req, res) =>
+      req.headers.authorization === 'Bearer token-1' ? json(res, 200, '{"organizations":[],"end_of_stream":true}') : json(res, 401, '{"error":"invalid_token"}'),
+    );
+    await expect(clientFor(accountUrl('acme', renewed.url), auth).fetchPage(organizations, 'organizations', { start_time: '0' })).resolves.toMatchObject({ endOfStream: true });
+    expect(renewals).toBe(1);
+    const refusing = await serve((_req, res) => json(res, 401, '{"error":"Couldn\'t authenticate you"}'));
+    await expect(clientFor(accountUrl('acme', refusing.url), auth).fetchPage(organizations, 'organizations', { start_time: '0' })).rejects.toMatchObject({
+      type: 'ZendeskAuthError',
+      status: 401,
+    });
+    expect(refusing.requests).toHaveLength(2); // One renewal per page, never a loop.
+    expect(renewals).toBe(2);
+  });
+
+  it('reads a 429 with a wait capped at an hour, and the bucket state', async () => {
+    const server = await serve((_req, res) =>
+      json(res, 429, '{"error":"APIRateLimitExceeded"}', { 'Retry-After': '86400', [BUCKET]: 'total=10; remaining=0; resets=86400' }),
+    );
+    await expect(clientFor(accountUrl('acme', server.url)).fetchPage(organizations, 'organizations', { start_time: '0' })).rejects.toMatchObject({
+      type: 'ZendeskRateLimitedError',
+      retryAfterSeconds: MAX_WAIT_SECONDS,
+      capped: true,
+      rateLimit: { total: 10, remaining: 0, resetsSeconds: MAX_WAIT_SECONDS },
+    });
+  });
+
+  it('reports a refused connection as transient, naming the request and not the credential', async () => {
+    const server = await serve(() => undefined);
+    const url = accountUrl('acme', server.url);
+    await server.close();
+    const err = await clientFor(url, createAuthProvider('acme', url, { kind: 'oauth_token', accessToken: 'very-secret-token' }))
+      .fetchPage(organizations, 'organizations', { start_time: '0' })
+      .catch((e: Error) => e);
+    expect(err).toMatchObject({ type: 'ZendeskTransientError', retryable: true });
+    expect((err as Error).message).toMatch(/account "acme" \/api\/v2\/incremental\/organizations.*ECONNREFUSED/);
+    expect((err as Error).message).not.toContain('very-secret-token');
   });
 });

@@ -1,79 +1,127 @@
 import fc from 'fast-check';
-import { divideBudget, emptyBucketHold, recordSend, scaleShare, tightenBudget, waitBeforeNextRequest, WINDOW_MARGIN_MS } from '../../workflows/pacing';
+import {
+  acceptShare,
+  divideBudget,
+  emptyBucketHold,
+  holdUntil,
+  recordSends,
+  requestsAllowed,
+  startPace,
+  tightenBudget,
+  tightenPace,
+  waitBeforeNextRequest,
+  WINDOW_MARGIN_MS,
+} from '../../workflows/pacing';
 
 describe('rate budget', () => {
   const budget = { requests: 10, seconds: 60 };
 
   it('lets a full share through at once, then waits for the oldest to leave the window', () => {
-    const state = { sent: [] as number[], notBefore: 0, share: 3, budget };
-    expect(waitBeforeNextRequest(state, 0)).toBe(0);
-    state.sent = recordSend(state, 0);
-    state.sent = recordSend(state, 100);
-    state.sent = recordSend(state, 200);
-    expect(waitBeforeNextRequest(state, 300)).toBe(60_000 + WINDOW_MARGIN_MS - 300);
-    expect(state.sent).toHaveLength(3);
+    let pace = startPace(budget, 3);
+    expect(requestsAllowed(pace, 0)).toBe(3);
+    expect(waitBeforeNextRequest(pace, 0)).toBe(0);
+    pace = recordSends(pace, [0, 100, 200]);
+    expect(requestsAllowed(pace, 300)).toBe(0);
+    expect(waitBeforeNextRequest(pace, 300)).toBe(60_000 + WINDOW_MARGIN_MS - 300);
+    expect(requestsAllowed(pace, 60_000 + WINDOW_MARGIN_MS + 1)).toBe(1);
   });
 
-  it('honours a not-before time from Retry-After or an empty bucket', () => {
-    expect(waitBeforeNextRequest({ sent: [], notBefore: 5_000, share: 10, budget }, 1_000)).toBe(4_000);
+  it('never changes a pace in place', () => {
+    const pace = startPace(budget, 3);
+    recordSends(pace, [1, 2]);
+    holdUntil(pace, 5_000);
+    acceptShare(pace, 1, budget, [7]);
+    expect(pace).toEqual({ sent: [], notBefore: 0, share: 3, budget });
+  });
+
+  it('keeps only the sends the window can still need', () => {
+    const pace = recordSends(startPace(budget, 3), [5, 1, 4, 2, 3]);
+    expect(pace.sent).toEqual([3, 4, 5]);
+  });
+
+  it('honours a not-before time from Retry-After or an empty bucket, and never shortens it', () => {
+    const held = holdUntil(startPace(budget, 10), 5_000);
+    expect(waitBeforeNextRequest(held, 1_000)).toBe(4_000);
+    expect(requestsAllowed(held, 1_000)).toBe(0);
+    expect(holdUntil(held, 2_000)).toBe(held);
   });
 
   it('counts several sends at once: a page and its failed attempts', () => {
-    const state = { sent: [] as number[], notBefore: 0, share: 3, budget };
-    state.sent = recordSend(state, 1_000, 3);
-    expect(state.sent).toEqual([1_000, 1_000, 1_000]);
-    expect(waitBeforeNextRequest(state, 1_500)).toBe(60_000 + WINDOW_MARGIN_MS - 500);
+    const pace = recordSends(startPace(budget, 3), [1_000, 1_000, 1_000]);
+    expect(pace.sent).toEqual([1_000, 1_000, 1_000]);
+    expect(waitBeforeNextRequest(pace, 1_500)).toBe(60_000 + WINDOW_MARGIN_MS - 500);
+  });
+
+  it('waits for ever while queued with no share', () => {
+    const queued = startPace(budget, 0);
+    expect(waitBeforeNextRequest(queued, 0)).toBe(Infinity);
+    expect(requestsAllowed(queued, 0)).toBe(0);
+  });
+
+  it('takes a new share with sends others made that still count against it', () => {
+    const pace = acceptShare(recordSends(startPace(budget, 5), [10, 20]), 2, budget, [30, 40]);
+    expect(pace.share).toBe(2);
+    expect(pace.sent).toEqual([30, 40]);
+    expect(waitBeforeNextRequest(pace, 50)).toBe(30 + 60_000 + WINDOW_MARGIN_MS - 50);
   });
 
   it("holds for Zendesk's reset only when someone else emptied the bucket", () => {
     // Own ten sends, the first 59.5 s ago: own pacing frees a slot within the reset's last second.
-    const own = { sent: Array.from({ length: 10 }, (_, i) => i * 100), notBefore: 0, share: 10, budget };
+    const own = recordSends(startPace(budget, 10), Array.from({ length: 10 }, (_, i) => i * 100));
     expect(emptyBucketHold(own, 59_500, 1)).toBeUndefined();
     // One own send only, but Zendesk reports the bucket empty for 40 s more: someone else spent it.
-    const other = { sent: [59_500], notBefore: 0, share: 10, budget };
+    const other = recordSends(startPace(budget, 10), [59_500]);
     expect(emptyBucketHold(other, 59_500, 40)).toBe(99_500);
   });
 
-  it('divides a budget into integer shares that add up to it', () => {
-    expect(divideBudget(10, ['c', 'a', 'b'])).toEqual({ a: 4, b: 3, c: 3 });
+  it('divides a budget into integer shares that add up to it, in join order', () => {
+    expect(divideBudget(10, ['c', 'a', 'b'])).toEqual({ c: 4, a: 3, b: 3 });
     expect(divideBudget(10, ['x'])).toEqual({ x: 10 });
     expect(divideBudget(60, ['a', 'b', 'c', 'd'])).toEqual({ a: 15, b: 15, c: 15, d: 15 });
+    // Fewer requests than members: the first to join get one each, the others wait.
+    expect(divideBudget(2, ['a', 'b', 'c'])).toEqual({ a: 1, b: 1, c: 0 });
+    expect(divideBudget(10, [])).toEqual({});
   });
 
   it('tightens to a lower total reported by Zendesk, never loosens', () => {
     expect(tightenBudget(budget, 5)).toEqual({ requests: 5, seconds: 60 });
     expect(tightenBudget(budget, 30)).toBe(budget);
+    expect(tightenBudget(budget, 0)).toBe(budget);
     expect(tightenBudget(budget, undefined)).toBe(budget);
-    expect(scaleShare(4, budget, { requests: 5, seconds: 60 })).toBe(2);
+  });
+
+  it('scales the share down with a tightened budget, keeping at least one', () => {
+    const pace = recordSends(startPace(budget, 4), [1, 2, 3, 4]);
+    const tightened = tightenPace(pace, 5);
+    expect(tightened).toMatchObject({ share: 2, budget: { requests: 5, seconds: 60 }, sent: [3, 4] });
+    expect(tightenPace(startPace(budget, 1), 2).share).toBe(1);
+    expect(tightenPace(startPace(budget, 0), 2).share).toBe(0);
+    expect(tightenPace(pace, 20)).toBe(pace);
   });
 
   it('never lets more than the budget into any window, however shares and sends interleave (property)', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 30 }),
-        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 1, max: 8 }),
         fc.array(fc.integer({ min: 0, max: 20_000 }), { minLength: 1, maxLength: 200 }),
         (requests, members, delays) => {
           const windowMs = 10_000;
           const shares = Object.values(divideBudget(requests, Array.from({ length: members }, (_, i) => `m${i}`)));
-          if (shares.reduce((a, b) => a + b, 0) !== requests && requests >= members) return false;
-          const states = shares.map((share) => ({ sent: [] as number[], notBefore: 0, share, budget: { requests, seconds: windowMs / 1000 } }));
+          expect(shares.reduce((a, b) => a + b, 0)).toBe(requests);
+          let paces = shares.map((share) => startPace({ requests, seconds: windowMs / 1000 }, share));
           const all: number[] = [];
           let now = 0;
           delays.forEach((delay, i) => {
-            const s = states[i % states.length]!;
+            const m = i % paces.length;
             now += delay % 3_000;
-            const at = now + waitBeforeNextRequest(s, now);
-            s.sent = recordSend(s, at);
-            all.push(at);
+            const wait = waitBeforeNextRequest(paces[m]!, now);
+            if (!Number.isFinite(wait)) return; // Queued: it never sends.
+            paces = paces.map((p, j) => (j === m ? recordSends(p, [now + wait]) : p));
+            all.push(now + wait);
           });
           all.sort((a, b) => a - b);
-          const limit = Math.max(requests, members); // Every member gets at least one.
-          for (let i = 0; i < all.length; i++) {
-            const inWindow = all.filter((x) => x >= all[i]! && x < all[i]! + windowMs).length;
-            if (inWindow > limit) return false;
-          }
-          return true;
+          for (const from of all) expect(all.filter((x) => x >= from && x < from + windowMs).length).toBeLessThanOrEqual(requests);
         },
       ),
     );

@@ -1,6 +1,8 @@
-import { parseDestination, parseRateLimit, parseStartTime, toExportInput, UserError } from '../../client/request';
+import path from 'node:path';
+import { parseAccount, parseDestination, parseRateLimit, parseStartTime, toExportInput, UserError } from '../../client/request';
 
-const now = Date.parse('2026-06-01T00:00:00Z');
+const now = Date.now();
+const nowSeconds = Math.floor(now / 1000);
 const base = { account: 'acme', resource: 'tickets', startTime: 0, destination: '/tmp/out' };
 
 describe('export requests', () => {
@@ -8,46 +10,87 @@ describe('export requests', () => {
     expect(parseStartTime('1700000000', now)).toBe(1700000000);
     expect(parseStartTime('2024-01-31', now)).toBe(1706659200);
     expect(parseStartTime('2024-01-31T12:00:00Z', now)).toBe(1706702400);
+    expect(parseStartTime('2024-01-31T14:00:00+02:00', now)).toBe(1706702400);
     expect(parseStartTime(new Date('2024-01-31T00:00:00Z'), now)).toBe(1706659200);
+    expect(parseStartTime(nowSeconds - 61, now)).toBe(nowSeconds - 61);
   });
 
   it.each([
-    ['yesterday', /neither Unix seconds nor an ISO date/],
-    ['2024-13-45', /neither Unix seconds nor an ISO date/],
-    ['2026-05-31T23:59:30Z', /at least one minute in the past/],
-    ['2030-01-01', /at least one minute in the past/],
+    ['yesterday', /neither Unix seconds nor a real ISO date/],
+    ['2024-13-45', /neither Unix seconds nor a real ISO date/],
+    ['2024-02-31', /neither Unix seconds nor a real ISO date/],
+    [String(now), /looks like milliseconds/],
+    [new Date(now - 30_000).toISOString(), /at least one minute in the past/],
+    [new Date(now + 365 * 86_400_000).toISOString().slice(0, 10), /at least one minute in the past/],
   ])('refuses start time %s in one sentence', (value, message) => {
     expect(() => parseStartTime(value, now)).toThrow(message);
+  });
+
+  it('reads account names in any case, and refuses what is not a subdomain', () => {
+    expect(parseAccount(' Acme ')).toBe('acme');
+    for (const bad of ['acme.evil.com', 'a/b', 'a@b', '', '-acme']) expect(() => parseAccount(bad)).toThrow(UserError);
   });
 
   it('builds a cursor export of tickets by default, with every support type', () => {
     const input = toExportInput(base, now);
     expect(input).toMatchObject({
+      account: 'acme',
       endpoint: 'tickets_cursor',
       start: { kind: 'cursor', startTime: 0, cursor: null },
       options: { supportTypeScope: 'all' },
       destination: { kind: 'ndjson', dir: '/tmp/out' },
       budget: { requests: 10, seconds: 60 },
     });
-    expect(toExportInput({ ...base, resource: 'users', sample: true }, now).budget).toEqual({ requests: 10, seconds: 1200 });
+    expect(toExportInput({ ...base, resource: 'users', sample: true }, now)).toMatchObject({ budget: { requests: 10, seconds: 1200 }, maxPages: 1 });
+    expect(toExportInput({ ...base, resource: 'users' }, now).budget).toEqual({ requests: 20, seconds: 60 });
+    expect(toExportInput({ ...base, mode: 'time' }, now).start).toEqual({ kind: 'time', startTime: 0 });
+    expect(toExportInput({ ...base, cursor: 'MTcwMC4wfHwxfA==', startTime: undefined }, now).start).toEqual({ kind: 'cursor', startTime: 0, cursor: 'MTcwMC4wfHwxfA==' });
   });
 
   it.each([
     [{ resource: 'tikets' }, 'Unknown resource "tikets". Choose one of: tickets, users, organizations, ticket_events.'],
     [{ resource: 'organizations', mode: 'cursor' as const }, 'organizations can only be exported in time mode.'],
     [{ perPage: 1001 }, 'Page size 1001 is out of range: use 1 to 1000.'],
+    [{ resource: 'users', sample: true, perPage: 10 }, 'The sample endpoint does not take a page size.'],
     [{ include: ['nope'] }, 'The tickets_cursor endpoint has no sideload "nope"; choose from: users, groups, organizations, metric_sets.'],
     [{ resource: 'users', excludeDeleted: true }, '--exclude-deleted applies to ticket exports only, not users_cursor.'],
-    [{ account: 'not a subdomain' }, 'Account "not a subdomain" is not a Zendesk subdomain; set ZENDESK_SUBDOMAIN or pass --account.'],
+    [{ account: 'not a subdomain' }, 'Account "not a subdomain" is not a Zendesk subdomain (acme for acme.zendesk.com); set ZENDESK_SUBDOMAIN or pass --account.'],
     [{ startTime: undefined }, 'Give a start time: --start-time <unix seconds or ISO date> (0 exports everything).'],
+    [{ mode: 'time' as const, cursor: 'abc' }, 'A cursor only works with cursor mode; tickets_time is time-based.'],
+    [{ cursor: 'has spaces' }, 'That cursor is not one Zendesk hands out; copy after_cursor as it is.'],
+    [{ followIntervalSeconds: 0 }, 'The follow interval must be a whole number of seconds from 1 to 86400.'],
   ])('refuses %j', (change, message) => {
     expect(() => toExportInput({ ...base, ...change }, now)).toThrow(new UserError(message));
   });
 
-  it('reads rate limits and destinations', () => {
+  it('reads rate limits', () => {
     expect(parseRateLimit('30/60')).toEqual({ requests: 30, seconds: 60 });
     expect(() => parseRateLimit('fast')).toThrow(/N\/SECONDS/);
-    expect(parseDestination('postgres://me@db/zendesk')).toEqual({ kind: 'postgres', url: 'postgres://me@db/zendesk' });
-    expect(() => parseDestination('postgres://me:secret@db/zendesk')).toThrow(/PGPASSWORD/);
+    expect(() => parseRateLimit('0/60')).toThrow(/N\/SECONDS/);
+    expect(() => parseRateLimit('5000/60')).toThrow(/out of range/);
+  });
+
+  it('names Postgres targets, never database URLs (they would carry the host of PGPASSWORD into history)', () => {
+    expect(parseDestination('postgres')).toEqual({ kind: 'postgres', target: 'default' });
+    expect(parseDestination('postgres:warehouse')).toEqual({ kind: 'postgres', target: 'warehouse' });
+    for (const url of ['postgres://me@db/zendesk', 'postgresql://me:secret@db/zendesk']) {
+      const err = (() => {
+        try {
+          parseDestination(url);
+        } catch (e) {
+          return e as Error;
+        }
+      })();
+      expect(err).toBeInstanceOf(UserError);
+      expect(err!.message).toMatch(/database URLs stay in the worker/);
+      expect(err!.message).not.toContain('secret');
+    }
+    expect(() => parseDestination('https://example.com/out')).toThrow(/is not a destination/);
+  });
+
+  it('resolves folders, and leaves checking them against the output root to the worker', () => {
+    expect(parseDestination('out/here')).toEqual({ kind: 'ndjson', dir: path.resolve('out/here') });
+    expect(parseDestination({ kind: 'ndjson', dir: 'x' })).toEqual({ kind: 'ndjson', dir: 'x' });
+    expect(() => parseDestination('  ')).toThrow(/output folder is empty/);
   });
 });

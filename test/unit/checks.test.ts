@@ -1,0 +1,302 @@
+/**
+ * Inputs from any Temporal client are checked before anything uses them: each check answers one
+ * sentence naming the field, or undefined.
+ */
+import { checkAccount, checkDestination, checkFetchPagesInput, checkOptions, checkPosition, MAX_BOUNDARY_KEYS, MAX_REQUESTS_PER_RUN } from '../../activities/checks';
+import type { FetchPagesInput } from '../../activities/contract';
+import { checkBucket, checkBudget, checkCoordinatorInput, checkExportInput, checkSends } from '../../workflows/export-input';
+import { ExportRun } from '../../workflows/export-run';
+import { coordinatorWorkflowId, exportWorkflowId } from '../../workflows/ids';
+import type { ExportInput } from '../../workflows/types';
+
+/** `base` with `patch` laid over it: objects merged key by key, anything else replaced. */
+function patched(base: unknown, patch: unknown): unknown {
+  const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+  if (!isObject(base) || !isObject(patch)) return patch;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(patch)) out[k] = patched(base[k], v);
+  return out;
+}
+
+/** One sentence: no line breaks, no trailing full stop (callers add it), naming `field`. */
+function expectSentence(problem: string | undefined, field: string | RegExp): void {
+  expect(problem).toBeDefined();
+  expect(problem).not.toMatch(/[\n\r]/);
+  if (typeof field === 'string') expect(problem!.startsWith(field) || problem!.includes(` ${field}`)).toBe(true);
+  else expect(problem).toMatch(field);
+}
+
+const timeAt = { endpoint: 'tickets_time', next: { kind: 'time', startTime: 100 }, boundary: { second: -1, keys: [] } };
+const cursorAt = { endpoint: 'tickets_cursor', next: { kind: 'cursor', startTime: 100, cursor: 'abc' }, boundary: { second: -1, keys: [] } };
+
+describe('account names', () => {
+  it.each(['acme', 'a', '0', 'acme-support', 'a'.repeat(63), 'x1-2-3'])('accepts %s', (name) => {
+    expect(checkAccount(name)).toBeUndefined();
+  });
+
+  it.each([
+    'acme#x',
+    'acme/x',
+    'user@acme',
+    '..',
+    'acme..x',
+    'acme.evil.com',
+    'acme:8080',
+    'Acme',
+    'ACME',
+    'a'.repeat(64),
+    'acmé',
+    'аcme', // Cyrillic а
+    '-acme',
+    'acme-',
+    'ac me',
+    '',
+    'acme\n',
+    '%2e%2e',
+    '{account}',
+  ])('refuses %j', (name) => {
+    expectSentence(checkAccount(name), 'account');
+  });
+
+  it.each([null, undefined, 7, ['acme'], { toString: () => 'acme' }, true])('refuses a non-string %p', (value) => {
+    expectSentence(checkAccount(value), 'account');
+  });
+
+  it('quotes a bad value safely: control characters masked, long values cut', () => {
+    expect(checkAccount('bad\u0000name\u001b[31m')).toBe('account "bad?name?[31m" is not a Zendesk subdomain (lower-case letters, digits and hyphens)');
+    const problem = checkAccount('x'.repeat(5000))!;
+    expect(problem.length).toBeLessThan(200);
+    expect(checkAccount('Acme', 'target.account')).toMatch(/^target\.account "Acme"/);
+  });
+});
+
+describe('destinations', () => {
+  it.each([
+    [{ kind: 'ndjson', dir: 'out' }],
+    [{ kind: 'ndjson', dir: '/srv/export/acme' }],
+    [{ kind: 'postgres', target: 'default' }],
+    [{ kind: 'postgres', target: 'warehouse_2-eu' }],
+  ])('accepts %j', (ref) => {
+    expect(checkDestination(ref)).toBeUndefined();
+  });
+
+  it.each([
+    ['destination', undefined],
+    ['destination', []],
+    ['destination.dir', { kind: 'ndjson' }],
+    ['destination.dir', { kind: 'ndjson', dir: '' }],
+    ['destination.dir', { kind: 'ndjson', dir: 'a\0b' }],
+    ['destination.dir', { kind: 'ndjson', dir: 'x'.repeat(1025) }],
+    ['destination.dir', { kind: 'ndjson', dir: ['out'] }],
+    ['destination.target', { kind: 'postgres', target: 'postgres://me@db/zendesk' }],
+    ['destination.target', { kind: 'postgres', target: 'Default' }],
+    ['destination.target', { kind: 'postgres', target: '../default' }],
+    ['destination.target', { kind: 'postgres', target: 'a'.repeat(64) }],
+    ['destination.target', { kind: 'postgres', target: '' }],
+    ['destination.target', { kind: 'postgres' }],
+    ['destination.kind', { kind: 's3', bucket: 'x' }],
+    ['destination.kind', { kind: '__proto__' }],
+  ])('refuses a destination whose %s is wrong (case %#)', (field, ref) => {
+    expectSentence(checkDestination(ref), field);
+  });
+});
+
+describe('positions', () => {
+  it('accepts a position of each kind on an endpoint that exports the resource', () => {
+    expect(checkPosition(timeAt, 'tickets')).toBeUndefined();
+    expect(checkPosition(cursorAt, 'tickets')).toBeUndefined();
+    expect(checkPosition({ ...cursorAt, next: { kind: 'cursor', startTime: 0, cursor: null } }, 'tickets')).toBeUndefined();
+    expect(checkPosition({ ...timeAt, endpoint: 'sample' }, 'users')).toBeUndefined();
+    // The sample endpoint takes no page size: one in a position would be believed and never sent.
+    expect(checkPosition({ ...timeAt, endpoint: 'sample', perPage: 10 }, 'users')).toMatch(/takes no page size/);
+    expect(checkPosition({ ...timeAt, boundary: { second: 100, keys: Array.from({ length: MAX_BOUNDARY_KEYS }, (_, i) => `${i}@100`) } }, 'tickets')).toBeUndefined();
+  });
+
+  it.each([
+    ['position', null],
+    ['position.endpoint', { ...timeAt, endpoint: 'tickets_time2' }],
+    ['position.endpoint', { ...timeAt, endpoint: '__proto__' }],
+    ['position.endpoint', { ...timeAt, endpoint: 'constructor' }],
+    ['position.endpoint', { ...timeAt, endpoint: 'organizations' }],
+    ['position.endpoint', { ...timeAt, endpoint: 'users_time' }],
+    ['position.next', { ...timeAt, next: cursorAt.next }],
+    ['position.next', { ...cursorAt, next: timeAt.next }],
+    ['position.next.startTime', { ...timeAt, next: { kind: 'time', startTime: -1 } }],
+    ['position.next.startTime', { ...timeAt, next: { kind: 'time', startTime: 1.5 } }],
+    ['position.next.startTime', { ...timeAt, next: { kind: 'time', startTime: 1e12 } }],
+    ['position.next.startTime', { ...timeAt, next: { kind: 'time', startTime: '100' } }],
+    ['position.next.startTime', { ...timeAt, next: { kind: 'time', startTime: NaN } }],
+    ['position.next.cursor', { ...cursorAt, next: { kind: 'cursor', startTime: 0, cursor: '' } }],
+    ['position.next.cursor', { ...cursorAt, next: { kind: 'cursor', startTime: 0, cursor: 'x'.repeat(2049) } }],
+    ['position.next.cursor', { ...cursorAt, next: { kind: 'cursor', startTime: 0, cursor: 42 } }],
+    ['position.next.cursor', { ...cursorAt, next: { kind: 'cursor', startTime: 0 } }],
+    ['position.boundary', { ...timeAt, boundary: undefined }],
+    ['position.boundary', { ...timeAt, boundary: { second: -2, keys: [] } }],
+    ['position.boundary', { ...timeAt, boundary: { second: 1e300, keys: [] } }],
+    ['position.boundary.keys', { ...timeAt, boundary: { second: 100, keys: Array.from({ length: MAX_BOUNDARY_KEYS + 1 }, (_, i) => `${i}@100`) } }],
+    ['position.boundary.keys', { ...timeAt, boundary: { second: 100, keys: ['x'.repeat(101)] } }],
+    ['position.boundary.keys', { ...timeAt, boundary: { second: 100, keys: [7] } }],
+    ['position.boundary.keys', { ...timeAt, boundary: { second: 100, keys: 'a@100' } }],
+    ['position.perPage', { ...timeAt, perPage: 0 }],
+    ['position.perPage', { ...timeAt, perPage: 1001 }],
+    ['position.perPage', { ...timeAt, perPage: 2.5 }],
+    ['position.perPage', { ...timeAt, endpoint: 'sample', perPage: 51 }],
+  ])('refuses a position whose %s is wrong (case %#)', (field, at) => {
+    expectSentence(checkPosition(at, 'tickets'), field);
+  });
+});
+
+describe('options', () => {
+  it('accepts what the endpoint takes', () => {
+    expect(checkOptions(undefined, 'tickets_cursor')).toBeUndefined();
+    expect(checkOptions({ include: ['users', 'metric_sets'], excludeDeleted: true, supportTypeScope: 'ai_agent', perPage: 1000 }, 'tickets_cursor')).toBeUndefined();
+    expect(checkOptions({ include: ['comment_events'] }, 'ticket_events')).toBeUndefined();
+  });
+
+  it.each([
+    ['users_cursor', [], 'options'],
+    ['tickets_cursor', { include: ['comment_events'] }, 'options.include'],
+    ['tickets_cursor', { include: ['__proto__'] }, 'options.include'],
+    ['tickets_cursor', { include: ['toString'] }, 'options.include'],
+    ['tickets_cursor', { include: 'users' }, 'options.include'],
+    ['organizations', { include: ['users'] }, 'options.include'],
+    ['tickets_cursor', { excludeDeleted: 'true' }, 'options.excludeDeleted'],
+    ['tickets_cursor', { supportTypeScope: 'AGENT' }, 'options.supportTypeScope'],
+    ['tickets_cursor', { perPage: 1001 }, 'options.perPage'],
+    ['sample', { perPage: 51 }, 'options.perPage'],
+  ] as const)('on %s refuses %j', (endpoint, options, field) => {
+    expectSentence(checkOptions(options, endpoint), field);
+  });
+});
+
+describe('the page activity input', () => {
+  const valid = (): FetchPagesInput =>
+    ({
+      target: {
+        account: 'acme',
+        resource: 'tickets',
+        options: { include: ['users'] },
+        destination: { kind: 'ndjson', dir: 'out' },
+        exportId: exportWorkflowId('acme', 'tickets', 'tickets_time'),
+        origin: '20260101T000000.000Z-tickets_time',
+      },
+      at: structuredClone(timeAt),
+      firstPage: 1,
+      maxRequests: 10,
+    }) as FetchPagesInput;
+
+  it('accepts a well-formed input', () => {
+    expect(checkFetchPagesInput(valid())).toBeUndefined();
+  });
+
+  it.each<[string, unknown, string]>([
+    ['an unknown resource', { target: { resource: 'tikets' } }, 'target.resource'],
+    ['a resource the endpoint does not export', { target: { resource: 'users' } }, 'at.endpoint'],
+    ['a hostile account', { target: { account: 'acme.evil.com' } }, 'target.account'],
+    ['a sideload of another endpoint', { target: { options: { include: ['comment_events'] } } }, 'target.options.include'],
+    ['a destination outside the two kinds', { target: { destination: { kind: 'http', url: 'http://x' } } }, 'destination.kind'],
+    ['a huge export ID', { target: { exportId: 'x'.repeat(301) } }, 'target.exportId'],
+    ['an origin that is not a stamp', { target: { origin: '../../etc/passwd' } }, 'target.origin'],
+    ['a cursor position on a time endpoint', { at: { next: { kind: 'cursor', startTime: 0, cursor: 'x' } } }, 'at.next'],
+    ['page 0', { firstPage: 0 }, 'firstPage'],
+    ['no requests', { maxRequests: 0 }, 'maxRequests'],
+    ['too many requests', { maxRequests: MAX_REQUESTS_PER_RUN + 1 }, 'maxRequests'],
+  ])('refuses %s', (_name, patch, field) => {
+    expectSentence(checkFetchPagesInput(patched(valid(), patch)), field);
+  });
+
+  it('refuses no input at all', () => {
+    expectSentence(checkFetchPagesInput(null), 'the input');
+  });
+});
+
+describe('export inputs', () => {
+  const ID = exportWorkflowId('acme', 'tickets', 'tickets_time');
+  const valid = (): ExportInput => ({
+    account: 'acme',
+    resource: 'tickets',
+    endpoint: 'tickets_time',
+    start: { kind: 'time', startTime: 0 },
+    options: { supportTypeScope: 'all' },
+    destination: { kind: 'ndjson', dir: 'out' },
+    budget: { requests: 10, seconds: 60 },
+    coordinatorId: coordinatorWorkflowId('acme'),
+  });
+
+  it('accepts a well-formed input under its own workflow ID, with the state it carries', () => {
+    expect(checkExportInput(valid(), ID)).toBeUndefined();
+    const run = new ExportRun(valid(), ID, Date.now());
+    expect(checkExportInput(run.carry(), ID)).toBeUndefined();
+  });
+
+  it.each([
+    exportWorkflowId('other', 'tickets', 'tickets_time'),
+    exportWorkflowId('acme', 'tickets', 'tickets_cursor'),
+    coordinatorWorkflowId('acme'),
+    `${ID}/extra`,
+    '',
+  ])('refuses to run under the workflow ID %j, which is not its own', (workflowId) => {
+    expectSentence(checkExportInput(valid(), workflowId), /^the workflow ID .* is not the ID of this export \(zendesk-export\/acme\/tickets\/tickets_time\)$/);
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ['a hostile account', { account: 'acme/../other' }, 'account'],
+    ['an unknown resource', { resource: 'secrets' }, 'resource'],
+    ['an unknown endpoint', { endpoint: 'admin' }, 'endpoint'],
+    ['an endpoint that does not serve the resource', { endpoint: 'users_time' }, 'endpoint users_time does not export tickets'],
+    ['a start of the wrong kind', { start: { kind: 'cursor', startTime: 0, cursor: null } }, 'start.next'],
+    ['a start in milliseconds', { start: { kind: 'time', startTime: Date.now() } }, 'start.next.startTime'],
+    ['a Postgres URL as target', { destination: { kind: 'postgres', target: 'postgres://u@h/db' } }, 'destination.target'],
+    ['no budget', { budget: undefined }, 'budget'],
+    ['a budget of 0', { budget: { requests: 0, seconds: 60 } }, 'budget.requests'],
+    ['a budget window over a day', { budget: { requests: 10, seconds: 86_401 } }, 'budget.seconds'],
+    ['a negative share', { share: -1 }, 'share'],
+    ['send times that are not times', { initialSends: [Number.NaN] }, 'initialSends'],
+    ['too many send times', { initialSends: Array<number>(1001).fill(1) }, 'initialSends'],
+    ["another account's coordinator", { coordinatorId: coordinatorWorkflowId('other') }, 'coordinatorId'],
+    ['a follow interval of 0', { followIntervalSeconds: 0 }, 'followIntervalSeconds'],
+    ['0 pages', { maxPages: 0 }, 'maxPages'],
+    ['a fractional page count per run', { maxPagesPerRun: 1.5 }, 'maxPagesPerRun'],
+    ['a state that is not an object', { state: 'resume' }, 'state'],
+  ])('refuses %s', (_name, patch, field) => {
+    const input = patched(valid(), patch) as Record<string, unknown>;
+    // Under the ID the input itself names, so the check of each field is reached.
+    const names = [input.account, input.resource, input.endpoint];
+    const id = names.every((n) => typeof n === 'string') ? `zendesk-export/${names.join('/')}` : ID;
+    expectSentence(checkExportInput(input, id), field);
+  });
+
+  it.each<[string, Record<string, unknown>]>([
+    ['state.origin', { origin: 'x' }],
+    ['state.at.endpoint', { at: { endpoint: 'organizations' } }],
+    ['state.pace', { pace: { share: -1 } }],
+    ['state.pace', { pace: { sent: ['x'] } }],
+    ['state.pace.budget.requests', { pace: { budget: { requests: 1e9, seconds: 60 } } }],
+    ['state.progress', { progress: { pages: -1 } }],
+    ['state.notes', { notes: Array<string>(21).fill('n') }],
+    ['state.notes', { notes: ['x'.repeat(1001)] }],
+    ['state.paused', { paused: 'no' }],
+  ])('refuses a carried state whose %s is not what an export carries', (field, patch) => {
+    const carried = new ExportRun(valid(), ID, Date.now()).carry();
+    expectSentence(checkExportInput({ ...carried, state: patched(carried.state, patch) }, ID), field);
+  });
+});
+
+describe('coordinator inputs and signals', () => {
+  it('runs a coordinator only under its own ID', () => {
+    expect(checkCoordinatorInput({ account: 'acme' }, coordinatorWorkflowId('acme'))).toBeUndefined();
+    expectSentence(checkCoordinatorInput({ account: 'acme' }, coordinatorWorkflowId('other')), 'the workflow ID');
+    expectSentence(checkCoordinatorInput({ account: 'ACME' }, coordinatorWorkflowId('ACME')), 'account');
+    expectSentence(checkCoordinatorInput({ account: 'acme', state: { budgets: {}, members: [] } }, coordinatorWorkflowId('acme')), 'state');
+  });
+
+  it('checks budgets, buckets and send times from signals', () => {
+    expect(checkBudget({ requests: 30, seconds: 60 })).toBeUndefined();
+    expectSentence(checkBudget({ requests: '30', seconds: 60 }), 'budget.requests');
+    expect(checkBucket('sample')).toBeUndefined();
+    expectSentence(checkBucket('__proto__'), 'bucket');
+    expect(checkSends(undefined, 'sends')).toBeUndefined();
+    expectSentence(checkSends([-1], 'sends'), 'sends');
+    expectSentence(checkSends([Infinity], 'sends'), 'sends');
+  });
+});

@@ -1,0 +1,246 @@
+/** An export's rules between runs of pages: what the next run asks for, and what a run's result does. */
+import type { FetchPagesResult } from '../../activities/contract';
+import { MAX_REQUESTS_PER_RUN } from '../../activities/checks';
+import type { ExportPosition } from '../../zendesk/paging';
+import { UNEXPECTED_ANSWER_ATTEMPTS } from '../../zendesk/errors';
+import { ExportRun, GIVE_UP_AFTER_MS, MAX_NOTES, RETRY_INITIAL_MS, RETRY_MAX_MS, stamp } from '../../workflows/export-run';
+import { WINDOW_MARGIN_MS } from '../../workflows/pacing';
+import type { ExportInput } from '../../workflows/types';
+
+const NOW = Date.now();
+const BUDGET = { requests: 10, seconds: 60 };
+const ID = 'zendesk-export/acme/tickets/tickets_time';
+
+const input = (extra: Partial<ExportInput> = {}): ExportInput => ({
+  account: 'acme',
+  resource: 'tickets',
+  endpoint: 'tickets_time',
+  start: { kind: 'time', startTime: 1000 },
+  options: { perPage: 100, include: ['users'], supportTypeScope: 'all' },
+  destination: { kind: 'ndjson', dir: 'out' },
+  budget: BUDGET,
+  share: 4,
+  ...extra,
+});
+
+const at = (startTime: number): ExportPosition => ({ endpoint: 'tickets_time', next: { kind: 'time', startTime }, boundary: { second: -1, keys: [] }, perPage: 100 });
+
+const result = (extra: Partial<FetchPagesResult> = {}): FetchPagesResult => ({
+  at: at(2000),
+  pages: 2,
+  written: 150,
+  repeats: 3,
+  sideloaded: 7,
+  sentAgoMs: [3_000, 1_000],
+  stop: 'budget',
+  notes: [],
+  ...extra,
+});
+
+describe('a new export', () => {
+  it('starts at its start position with its share, naming its pages by its start', () => {
+    const run = new ExportRun(input({ initialSends: [NOW - 5_000] }), ID, NOW);
+    expect(run.state).toMatchObject({
+      at: { endpoint: 'tickets_time', next: { kind: 'time', startTime: 1000 }, perPage: 100, boundary: { second: -1, keys: [] } },
+      origin: `${stamp(NOW)}-tickets_time`,
+      pace: { share: 4, sent: [NOW - 5_000], budget: BUDGET },
+      status: 'starting',
+      progress: { firstStartTime: 1000, pages: 0, records: 0 },
+    });
+    expect(run.state.origin).toMatch(/^\d{8}T\d{6}\.\d{3}Z-tickets_time$/);
+  });
+
+  it('takes the whole budget when no coordinator gave it a share', () => {
+    expect(new ExportRun(input({ share: undefined }), ID, NOW).state.pace.share).toBe(10);
+  });
+});
+
+describe('the next run of pages', () => {
+  it('asks for what the share allows now, with the options but not the page size (that lives in the position)', () => {
+    const request = new ExportRun(input(), ID, NOW).nextRun(NOW);
+    expect(request).toEqual({
+      target: { account: 'acme', resource: 'tickets', options: { include: ['users'], supportTypeScope: 'all' }, destination: { kind: 'ndjson', dir: 'out' }, exportId: ID, origin: expect.any(String) },
+      at: expect.objectContaining({ next: { kind: 'time', startTime: 1000 } }),
+      firstPage: 1,
+      maxRequests: 4,
+    });
+  });
+
+  it('asks for no more than the pages this workflow run may still do, nor than the pages wanted', () => {
+    const run = new ExportRun(input({ share: 10, maxPages: 5 }), ID, NOW);
+    expect(run.nextRun(NOW, 3).maxRequests).toBe(3);
+    run.applyRun(result({ pages: 4, sentAgoMs: [0, 0, 0, 0] }), NOW);
+    expect(run.nextRun(NOW).maxRequests).toBe(1);
+    expect(run.nextRun(NOW).firstPage).toBe(5);
+  });
+
+  it('never asks for more than one run may make', () => {
+    const big = { requests: 5000, seconds: 60 };
+    expect(new ExportRun(input({ budget: big, share: 5000 }), ID, NOW).nextRun(NOW).maxRequests).toBe(MAX_REQUESTS_PER_RUN);
+  });
+});
+
+describe('a run of pages, taken in', () => {
+  it("places the run's sends on the workflow clock, failed attempts included", () => {
+    const run = new ExportRun(input(), ID, NOW);
+    run.applyRun(result({ sentAgoMs: [3_000, 1_000, 0] }), NOW + 10_000);
+    expect(run.state.pace.sent).toEqual([NOW + 7_000, NOW + 9_000, NOW + 10_000]);
+    // One request of the share of four is left until the first send leaves the window.
+    expect(run.nextRun(NOW + 10_000).maxRequests).toBe(1);
+    expect(run.waitMs(NOW + 10_000)).toBe(0);
+  });
+
+  it('moves the position and adds up the counts', () => {
+    const run = new ExportRun(input(), ID, NOW);
+    expect(run.applyRun(result(), NOW + 1).next).toEqual({ kind: 'go-on' });
+    run.applyRun(result({ at: at(3000) }), NOW + 2);
+    expect(run.state.at.next).toEqual({ kind: 'time', startTime: 3000 });
+    expect(run.state.progress).toMatchObject({ pages: 4, records: 300, repeatsDropped: 6, sideloaded: 14, updatedAt: NOW + 2 });
+  });
+
+  it('waits exactly Retry-After after a 429, as a hold a pause cannot shorten', () => {
+    const run = new ExportRun(input(), ID, NOW);
+    const { next } = run.applyRun(result({ pages: 0, sentAgoMs: [0], stop: 'rate-limited', retryAfter: { seconds: 42, capped: false } }), NOW);
+    expect(next).toEqual({ kind: 'retry-after', ms: 42_000 });
+    expect(run.state.pace.notBefore).toBe(NOW + 42_000);
+    expect(run.waitMs(NOW + 1_000)).toBe(41_000);
+    expect(run.state.progress.rateLimited).toBe(1);
+    expect(run.state.notes).toEqual([]);
+  });
+
+  it('says so when Zendesk asked for more than the hour it waits', () => {
+    const run = new ExportRun(input(), ID, NOW);
+    const { next } = run.applyRun(result({ pages: 0, stop: 'rate-limited', retryAfter: { seconds: 3600, capped: true } }), NOW);
+    expect(next).toEqual({ kind: 'retry-after', ms: 3_600_000 });
+    expect(run.state.notes).toEqual([expect.stringMatching(/longer than an hour.*waiting an hour/)]);
+  });
+
+  it.each(['end-of-stream', 'caught-up'] as const)('is caught up on %s', (stop) => {
+    const run = new ExportRun(input(), ID, NOW);
+    expect(run.applyRun(result({ stop }), NOW + 5).next).toEqual({ kind: 'caught-up' });
+    expect(run.state.progress.endOfStreamAt).toBe(NOW + 5);
+  });
+
+  it('has enough once the pages asked for are written', () => {
+    const run = new ExportRun(input({ maxPages: 3 }), ID, NOW);
+    expect(run.applyRun(result({ pages: 2 }), NOW).next).toEqual({ kind: 'go-on' });
+    expect(run.applyRun(result({ pages: 1 }), NOW).next).toEqual({ kind: 'enough' });
+  });
+
+  it('paces to a lower total that Zendesk reports, and tells the coordinator', () => {
+    const run = new ExportRun(input(), ID, NOW);
+    const { tightened } = run.applyRun(result({ rateLimit: { total: 5, remaining: 3 } }), NOW);
+    expect(tightened).toEqual({ requests: 5, seconds: 60 });
+    expect(run.state.pace.share).toBe(2);
+    expect(run.state.notes).toEqual([expect.stringMatching(/budget of 5 per 60s/)]);
+    expect(run.applyRun(result({ rateLimit: { total: 5 } }), NOW).tightened).toBeUndefined();
+  });
+
+  it('holds until the bucket resets when someone else emptied it', () => {
+    const run = new ExportRun(input(), ID, NOW);
+    run.applyRun(result({ sentAgoMs: [0], pages: 1, rateLimit: { total: 10, remaining: 0, resetsSeconds: 40 } }), NOW);
+    expect(run.state.pace.notBefore).toBe(NOW + 40_000);
+    expect(run.waitMs(NOW)).toBe(40_000);
+  });
+
+  it('keeps its own pacing when its own sends emptied the bucket', () => {
+    const run = new ExportRun(input({ share: 2 }), ID, NOW);
+    run.applyRun(result({ sentAgoMs: [59_500, 0], rateLimit: { total: 10, remaining: 0, resetsSeconds: 1 } }), NOW);
+    expect(run.state.pace.notBefore).toBe(0);
+    expect(run.waitMs(NOW)).toBe(500 + WINDOW_MARGIN_MS);
+  });
+
+  it('notes what the run reported', () => {
+    const run = new ExportRun(input(), ID, NOW);
+    run.applyRun(result({ notes: ['switched endpoint'] }), NOW);
+    expect(run.state.notes).toEqual(['switched endpoint']);
+  });
+
+  it(`keeps only the last ${MAX_NOTES} notes: a follow export runs for months`, () => {
+    const run = new ExportRun(input(), ID, NOW);
+    for (let i = 1; i <= MAX_NOTES + 5; i++) run.note(`note ${i}`);
+    run.applyRun(result({ notes: ['last'] }), NOW);
+    expect(run.state.notes).toHaveLength(MAX_NOTES);
+    expect(run.state.notes[0]).toBe('note 7');
+    expect(run.state.notes[MAX_NOTES - 1]).toBe('last');
+  });
+});
+
+describe('failed requests', () => {
+  const failed = (type: 'ZendeskTransientError' | 'ZendeskUnexpectedAnswerError' | 'DestinationError', message = 'Zendesk answered HTTP 503') =>
+    result({ pages: 0, written: 0, stop: 'failed', failure: { type, message }, sentAgoMs: [0] });
+
+  it('asks again after a backoff that doubles up to two minutes, its attempts counted as requests', () => {
+    const run = new ExportRun(input({ share: 10 }), ID, NOW);
+    const waits: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const { next } = run.applyRun(failed('ZendeskTransientError'), NOW + i);
+      expect(next.kind).toBe('retry');
+      waits.push((next as { ms: number }).ms);
+    }
+    expect(waits).toEqual([1, 2, 4, 8, 16, 32, 64, 120, 120, 120].map((s) => s * RETRY_INITIAL_MS));
+    expect(Math.max(...waits)).toBe(RETRY_MAX_MS);
+    expect(run.state.retry).toMatchObject({ since: NOW, attempts: 10, type: 'ZendeskTransientError', message: 'Zendesk answered HTTP 503' });
+    expect(run.state.pace.sent).toHaveLength(10);
+  });
+
+  it('starts counting again once a page is written', () => {
+    const run = new ExportRun(input(), ID, NOW);
+    run.applyRun(failed('DestinationError', 'Could not write page 3: ENOSPC'), NOW);
+    run.applyRun(failed('DestinationError', 'Could not write page 3: ENOSPC'), NOW);
+    expect(run.state.retry?.attempts).toBe(2);
+    run.applyRun(result({ pages: 1 }), NOW + 1);
+    expect(run.state.retry).toBeUndefined();
+    expect(run.applyRun(failed('ZendeskTransientError'), NOW + 2).next).toEqual({ kind: 'retry', ms: RETRY_INITIAL_MS });
+  });
+
+  it('gives up after a day of failures, with the last one', () => {
+    const run = new ExportRun(input(), ID, NOW);
+    run.applyRun(failed('ZendeskTransientError'), NOW);
+    expect(run.applyRun(failed('ZendeskTransientError'), NOW + GIVE_UP_AFTER_MS - 1).next.kind).toBe('retry');
+    expect(run.applyRun(failed('ZendeskTransientError', 'Zendesk answered HTTP 500'), NOW + GIVE_UP_AFTER_MS).next).toEqual({
+      kind: 'give-up',
+      type: 'ZendeskTransientError',
+      message: 'Gave up after a day of failed attempts: Zendesk answered HTTP 500',
+    });
+  });
+
+  it("gives up sooner on answers that are not Zendesk's: a wrong base URL does not mend itself", () => {
+    const run = new ExportRun(input(), ID, NOW);
+    const steps = Array.from({ length: UNEXPECTED_ANSWER_ATTEMPTS }, (_, i) => run.applyRun(failed('ZendeskUnexpectedAnswerError', 'Zendesk answered an HTML page'), NOW + i).next);
+    expect(steps.slice(0, -1).every((s) => s.kind === 'retry')).toBe(true);
+    expect(steps[steps.length - 1]).toEqual({ kind: 'give-up', type: 'ZendeskUnexpectedAnswerError', message: `Zendesk answered an HTML page (${UNEXPECTED_ANSWER_ATTEMPTS} attempts)` });
+  });
+});
+
+describe('shares and resumes', () => {
+  it("takes the coordinator's new share with sends that still count against it", () => {
+    const run = new ExportRun(input(), ID, NOW);
+    run.acceptShare(2, BUDGET, [NOW - 1_000, NOW - 500]);
+    expect(run.nextRun(NOW).maxRequests).toBe(1); // Asked for 1 at least; none allowed before the wait.
+    expect(run.waitMs(NOW)).toBe(59_000 + WINDOW_MARGIN_MS);
+    run.acceptShare(0, BUDGET, []);
+    expect(run.waitMs(NOW)).toBe(Infinity);
+  });
+
+  it('resumes from its carried state, under the share it is given now', () => {
+    const first = new ExportRun(input({ share: 10 }), ID, NOW);
+    first.applyRun(result({ sentAgoMs: [2_000, 1_000, 0] }), NOW);
+    first.fail('boom', NOW);
+    const carried = JSON.parse(JSON.stringify(first.carry())) as ExportInput;
+    expect([carried.share, carried.initialSends]).toEqual([undefined, undefined]);
+    const resumed = new ExportRun({ ...carried, share: 2, initialSends: [NOW + 500] }, ID, NOW + 1_000);
+    expect(resumed.state).toMatchObject({ status: 'running', error: undefined, at: { next: { startTime: 2000 } }, origin: first.state.origin });
+    expect(resumed.state.pace).toMatchObject({ share: 2, sent: [NOW, NOW + 500] });
+    expect(resumed.state.progress.pages).toBe(2);
+    expect(resumed.nextRun(NOW + 1_000).firstPage).toBe(3);
+  });
+
+  it('keeps its carried share across continue-as-new, and stays paused if it was', () => {
+    const first = new ExportRun(input({ share: 3 }), ID, NOW);
+    first.state.paused = true;
+    const next = new ExportRun(first.carry(), ID, NOW + 1);
+    expect(next.state.pace.share).toBe(3);
+    expect(next.state.status).toBe('paused');
+  });
+});
