@@ -56,8 +56,11 @@ export function checkPosition(at: unknown, resource: Resource, field = 'position
   if (!Array.isArray(boundary.keys) || boundary.keys.length > MAX_BOUNDARY_KEYS || boundary.keys.some((k) => typeof k !== 'string' || k.length > 100)) {
     return `${field}.boundary.keys is not a list of record versions`;
   }
-  if (at.perPage !== undefined && !(Number.isSafeInteger(at.perPage) && (at.perPage as number) >= 1 && (at.perPage as number) <= endpoint.maxPerPage)) {
-    return `${field}.perPage is not a page size from 1 to ${endpoint.maxPerPage}`;
+  if (at.perPage !== undefined) {
+    if (!(endpoint.params as readonly string[]).includes('per_page')) return `${field}.perPage is given, but the ${endpoint.id} endpoint takes no page size`;
+    if (!(Number.isSafeInteger(at.perPage) && (at.perPage as number) >= 1 && (at.perPage as number) <= endpoint.maxPerPage)) {
+      return `${field}.perPage is not a page size from 1 to ${endpoint.maxPerPage}`;
+    }
   }
   return undefined;
 }
@@ -74,8 +77,11 @@ export function checkOptions(options: unknown, endpoint: EndpointId, field = 'op
   }
   if (options.excludeDeleted !== undefined && typeof options.excludeDeleted !== 'boolean') return `${field}.excludeDeleted is not true or false`;
   if (options.supportTypeScope !== undefined && !isSupportTypeScope(options.supportTypeScope)) return `${field}.supportTypeScope is not all, agent or ai_agent`;
-  if (options.perPage !== undefined && !(Number.isSafeInteger(options.perPage) && (options.perPage as number) >= 1 && (options.perPage as number) <= spec.maxPerPage)) {
-    return `${field}.perPage is not a page size from 1 to ${spec.maxPerPage}`;
+  if (options.perPage !== undefined) {
+    if (!(spec.params as readonly string[]).includes('per_page')) return `${field}.perPage is given, but the ${endpoint} endpoint takes no page size`;
+    if (!(Number.isSafeInteger(options.perPage) && (options.perPage as number) >= 1 && (options.perPage as number) <= spec.maxPerPage)) {
+      return `${field}.perPage is not a page size from 1 to ${spec.maxPerPage}`;
+    }
   }
   return undefined;
 }

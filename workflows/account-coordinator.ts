@@ -22,7 +22,7 @@ import { FAILURE } from '../activities/contract';
 import { endpointSpec, type RateBucket, type RateBudget } from '../zendesk/endpoints';
 import { AccountBudget, emptyAccountBudget, type ShareChange } from './account-budget';
 import { exportResource } from './export-resource';
-import { checkBucket, checkBudget, checkCoordinatorInput, checkExportInput, checkSends } from './export-input';
+import { checkBucket, checkBudget, checkCoordinatorInput, checkExportInput, checkSends, readable } from './export-input';
 import { coordinatorWorkflowId, exportWorkflowId } from './ids';
 import { coordinatorStateQuery, exportFinishedSignal, observedLimitSignal, setBudgetSignal, setShareSignal, startExportSignal } from './messages';
 import { exportSearchAttributes, searchAttributeKeys } from './search-attributes';
@@ -39,7 +39,7 @@ type Event =
   | { kind: 'budget'; bucket: RateBucket; budget: RateBudget };
 
 export async function accountCoordinator(input: CoordinatorInput): Promise<void> {
-  const problem = checkCoordinatorInput(input, workflowInfo().workflowId);
+  const problem = readable(() => checkCoordinatorInput(input, workflowInfo().workflowId));
   if (problem) throw ApplicationFailure.nonRetryable(`Invalid coordinator input: ${problem}.`, FAILURE.invalidInput);
   const { account } = input;
   const budget = new AccountBudget(input.state ?? emptyAccountBudget());
@@ -52,12 +52,17 @@ export async function accountCoordinator(input: CoordinatorInput): Promise<void>
   const accept = (event: Event, problem: string | undefined) => (problem ? log.warn('Signal refused', { account, problem }) : void inbox.push(event));
   setHandler(coordinatorStateQuery, () => ({ account, ...budget.state }));
   setHandler(startExportSignal, (exportInput) => {
-    const id = exportInput && typeof exportInput === 'object' ? exportWorkflowId(exportInput.account, exportInput.resource, exportInput.endpoint) : '';
-    const problem =
-      exportInput?.account !== account ? `an export of another account is not started here` : checkExportInput({ ...exportInput, coordinatorId: undefined }, id);
+    const named = !!exportInput && typeof exportInput === 'object' && [exportInput.account, exportInput.resource, exportInput.endpoint].every((v) => typeof v === 'string');
+    const problem = !named
+      ? 'the input does not name an export'
+      : exportInput.account !== account
+        ? 'an export of another account is not started here'
+        : checkExportInput({ ...exportInput, coordinatorId: undefined }, exportWorkflowId(exportInput.account, exportInput.resource, exportInput.endpoint));
     accept({ kind: 'start', input: exportInput }, problem);
   });
-  setHandler(exportFinishedSignal, (workflowId, sends) => accept({ kind: 'leave', workflowId, sends: sends ?? [] }, checkSends(sends, 'sends')));
+  setHandler(exportFinishedSignal, (workflowId, sends) =>
+    accept({ kind: 'leave', workflowId, sends: sends ?? [] }, typeof workflowId === 'string' ? checkSends(sends, 'sends') : 'the workflow ID is not text'),
+  );
   setHandler(observedLimitSignal, (bucket, total) =>
     accept({ kind: 'tighten', bucket, total }, checkBucket(bucket) ?? (Number.isSafeInteger(total) && total > 0 ? undefined : 'total is not a number')),
   );

@@ -109,3 +109,15 @@ export function checkBucket(bucket: unknown): string | undefined {
   return typeof bucket === 'string' && isRateBucket(bucket) ? undefined : `bucket "${printable(bucket)}" is not a rate bucket`;
 }
 
+
+/**
+ * A check that cannot throw: an input built to break the checker (cyclic, absurdly deep) is refused
+ * with a sentence, instead of failing the workflow task for ever.
+ */
+export function readable(check: () => string | undefined): string | undefined {
+  try {
+    return check();
+  } catch {
+    return 'the input cannot be read (too deep, cyclic, or not data)';
+  }
+}

@@ -25,7 +25,7 @@ import { FAILURE, NON_RETRYABLE_FAILURES, type FetchPagesResult } from '../activ
 import type { ExportActivities } from '../activities';
 import { endpointSpec } from '../zendesk/endpoints';
 import { describePosition } from '../zendesk/page';
-import { checkBudget, checkExportInput, checkSends } from './export-input';
+import { checkBudget, checkExportInput, checkSends, readable } from './export-input';
 import { ExportRun } from './export-run';
 import { MEMO } from './ids';
 import { exportFinishedSignal, exportInputQuery, observedLimitSignal, pauseSignal, progressQuery, resumeSignal, setShareSignal } from './messages';
@@ -58,7 +58,7 @@ const SHORT_WAIT_MS = 2000;
 
 export async function exportResource(input: ExportInput): Promise<ExportResult> {
   const workflowId = workflowInfo().workflowId;
-  const problem = checkExportInput(input, workflowId);
+  const problem = readable(() => checkExportInput(input, workflowId));
   if (problem) throw ApplicationFailure.nonRetryable(`Invalid export input: ${problem}.`, FAILURE.invalidInput);
   const run = new ExportRun(input, workflowId, Date.now());
   // Search attributes are kept up to date only where the starter registered them (not in unit tests).

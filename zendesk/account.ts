@@ -55,9 +55,12 @@ export function describeAccountUrl(base: AccountUrl): string {
   return `${base.origin}${base.prefix}`;
 }
 
-/** A value from outside, safe to quote in one line. */
+/** A value from outside, safe to quote in one line (whatever its shape: a deep array is not walked). */
 export function printable(value: unknown, max = 80): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  let text: string;
+  if (typeof value === 'string') text = value;
+  else if (value === null || typeof value !== 'object') text = String(value);
+  else text = Array.isArray(value) ? `an array of ${value.length}` : 'an object';
   // eslint-disable-next-line no-control-regex
   const clean = text.replace(/[\u0000-\u001f\u007f]/g, '?');
   return clean.length > max ? `${clean.slice(0, max)}…` : clean;

@@ -69,7 +69,7 @@ function fromFileEntry(account: string, entry: Record<string, string | undefined
  * cannot borrow them (nor send them to that account's host).
  */
 export function envAccounts(env: Env): string[] {
-  const list = env.ZENDESK_ACCOUNTS ?? env.ZENDESK_SUBDOMAIN ?? '';
+  const list = env.ZENDESK_ACCOUNTS || env.ZENDESK_SUBDOMAIN || '';
   return list.split(',').map((a) => a.trim().toLowerCase()).filter(Boolean);
 }
 

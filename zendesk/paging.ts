@@ -29,9 +29,11 @@ export function startPosition(endpoint: EndpointId, next: Position, perPage?: nu
   return { endpoint, next, boundary: EMPTY_BOUNDARY, perPage };
 }
 
-/** The page size a request asks for. */
+/** The page size a request asks for: what it sends, else what Zendesk answers without one. */
 export function askedPerPage(at: ExportPosition): number {
-  return at.perPage ?? endpointSpec(at.endpoint).maxPerPage;
+  const endpoint = endpointSpec(at.endpoint);
+  const sent = at.perPage !== undefined && (endpoint.params as readonly string[]).includes('per_page');
+  return sent ? at.perPage! : endpoint.maxPerPage;
 }
 
 /** The query string of the next request, as the endpoint accepts it. */
@@ -76,9 +78,13 @@ function advanceTime(at: ExportPosition, resource: Resource, page: Page, nowSeco
   let next = Math.max(start, page.endTime ?? newest);
   let note: string | undefined;
   if (!page.endOfStream && next <= start) {
-    if (page.records.length > askedPerPage(at)) {
+    const allAtStart = page.records.every((r) => versionSecond(r.value, versionField) === start);
+    if (allAtStart && page.records.length > askedPerPage(at)) {
       // Zendesk grew the page past what was asked to hold the whole second: that second is complete.
       next = start + 1;
+    } else if (newest > start) {
+      // An end_time behind the page's own records: the records show how far it got (repeats are dropped).
+      next = newest;
     } else {
       return escapeStuckSecond(at, resource, page);
     }

@@ -16,7 +16,7 @@ import { useExportServer } from '../helpers/exports';
 import { DEFAULT_OAUTH, startSimulator, type Simulator } from '../../simulator';
 import { createExportWorker } from '../../worker/create-worker';
 import { coordinatorWorkflowId, exportWorkflowId } from '../../workflows/ids';
-import { startExportSignal } from '../../workflows/messages';
+import { exportFinishedSignal, startExportSignal } from '../../workflows/messages';
 import type { ExportInput } from '../../workflows/types';
 import type { accountCoordinator, exportResource } from '../../workflows';
 
@@ -111,6 +111,13 @@ async function failureOf(taskQueue: string, input: unknown, workflowId?: string)
   return cause!.message;
 }
 
+/** 4,000 arrays deep: a client can send it, but turning it into a string (a template, an ID) overflows the stack. */
+function deepArray(): unknown[] {
+  let deep: unknown[] = [];
+  for (let i = 0; i < 4_000; i++) deep = [deep];
+  return deep;
+}
+
 const hostileAccounts = () => [
   `127.0.0.1:${attackerPort}#`,
   `127.0.0.1:${attackerPort}/`,
@@ -172,6 +179,8 @@ test('unknown resources, endpoints and malformed fields fail at once with a sent
       [validInput({ coordinatorId: 'zendesk-account/other' }), /coordinatorId is not the coordinator of account acme/],
       [validInput({ state: { at: 'nowhere' } as never }), /state\.at is missing/],
       [null, /the input is missing/],
+      // Built to break a checker that walks it: refused with a sentence, not a workflow task failing for ever.
+      [validInput({ account: deepArray() as never }), /account "an array of 1" is not a Zendesk subdomain/],
     ];
     for (const [input, sentence] of cases) {
       const i = input as ExportInput | null;
@@ -199,6 +208,9 @@ test("the coordinator drops signals for another account's exports, and refuses a
     });
     await coordinator.signal(startExportSignal, validInput({ account: 'evil.com#', ...organizations }));
     await coordinator.signal(startExportSignal, null as never);
+    await coordinator.signal(startExportSignal, { ...validInput(), account: deepArray() } as never);
+    await coordinator.signal(exportFinishedSignal, deepArray() as never, []);
+    tried += 2;
     // The coordinator handled them (a query answers after its signals), and started nothing.
     await coordinator.query('coordinatorState');
     for (const account of ['other', 'evil.com#']) {
