@@ -132,11 +132,10 @@ export class ExportRun {
       state.pace = holdUntil(state.pace, now + seconds * 1000);
       return { next: { kind: 'retry-after', ms: seconds * 1000 }, tightened };
     }
-    if (result.stop === 'end-of-stream' || result.stop === 'caught-up') {
-      p.endOfStreamAt = now;
-      return { next: { kind: 'caught-up' }, tightened };
-    }
+    if (result.stop === 'end-of-stream' || result.stop === 'caught-up') p.endOfStreamAt = now;
+    // The pages asked for end the export, following or not.
     if (this.input.maxPages !== undefined && p.pages >= this.input.maxPages) return { next: { kind: 'enough' }, tightened };
+    if (result.stop === 'end-of-stream' || result.stop === 'caught-up') return { next: { kind: 'caught-up' }, tightened };
     return { next: { kind: 'go-on' }, tightened };
   }
 

@@ -26,6 +26,8 @@ export interface ExportStack {
   client: ExportClient;
   taskQueue: string;
   out: string;
+  /** The environment the stack's workers read their credentials from. */
+  workerEnv: Record<string, string>;
   /** Runs a fresh worker while `fn` runs. */
   run<T>(fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -52,6 +54,8 @@ export async function startExportStack(
   const taskQueue = `test-${randomUUID()}`;
   const account = `acct-${taskQueue.slice(5, 13)}`;
   const out = mkdtempSync(path.join(os.tmpdir(), 'zendesk-export-out-'));
+  // The worker's credentials serve this stack's account (and any the test adds).
+  const workerEnv = simulatorEnv(sim, { ZENDESK_ACCOUNTS: account, ...options.workerEnv });
   const newWorker = (): Promise<Worker> =>
     createExportWorker({
       connection: env.nativeConnection,
@@ -59,8 +63,7 @@ export async function startExportStack(
       taskQueue,
       workflowBundle,
       activities: {
-        // The worker's credentials serve this stack's account (and any the test adds).
-        env: simulatorEnv(sim, { ZENDESK_ACCOUNTS: account, ...options.workerEnv }),
+        env: workerEnv,
         destinations: { outputRoot: options.outputRoot ?? out, postgres: options.postgres ?? {} },
         ...options.activities,
       },
@@ -73,6 +76,7 @@ export async function startExportStack(
     client,
     taskQueue,
     out,
+    workerEnv,
     run: async (fn) => (await newWorker()).runUntil(fn),
     async close() {
       // An idle coordinator outlives its exports for a minute, on a task queue no worker serves after
