@@ -1,0 +1,147 @@
+/**
+ * The page activity's own rules, driven exactly: where a retried run resumes (heartbeat or the
+ * destination's checkpoint, whichever is later and is this run's), how many requests it may still
+ * make, when it stops, and which failures it hands back to the workflow. Zendesk and the destination
+ * are small fakes here; the integration tests run the real ones.
+ */
+import { ApplicationFailure, type Context } from '@temporalio/activity';
+import type { FetchPagesInput, PagesProgress, RunCheckpoint } from '../../activities/contract';
+import type { Destination, PageWrite } from '../../activities/destinations';
+import { fetchPagesWith, type FetchPagesDeps } from '../../activities/fetch-pages';
+import { ZendeskAuthError, ZendeskTransientError } from '../../zendesk/errors';
+import type { ZendeskClient } from '../../zendesk/http-client';
+import type { Page } from '../../zendesk/page';
+import { startPosition } from '../../zendesk/paging';
+
+const organization = (id: number, second: number) => {
+  const value = { id, updated_at: new Date(second * 1000).toISOString() };
+  return { value, text: JSON.stringify(value) };
+};
+
+/** A Zendesk with one page per second from `first`: page n holds organization n at second first+n. */
+function zendesk(first: number, answers: Partial<Record<number, Error | Partial<Page>>> = {}) {
+  const asked: number[] = [];
+  const client = {
+    async fetchPage(_e: unknown, _r: unknown, params: Record<string, string>): Promise<Page> {
+      const start = Number(params.start_time);
+      asked.push(start);
+      const n = start - first + 1;
+      const answer = answers[asked.length];
+      if (answer instanceof Error) throw answer;
+      return { resource: 'organizations', records: [organization(n, start)], sideloads: {}, endOfStream: false, endTime: start + 1, rateLimit: {}, ...answer };
+    },
+  };
+  return { client: client as unknown as ZendeskClient, asked };
+}
+
+function memoryDestination(checkpoint?: unknown): Destination & { pages: PageWrite[] } {
+  const pages: PageWrite[] = [];
+  return {
+    pages,
+    writePage: async (page) => void pages.push(page),
+    readCheckpoint: async () => checkpoint,
+    close: async () => undefined,
+  };
+}
+
+function input(maxRequests: number, firstPage = 1): FetchPagesInput {
+  return {
+    target: { account: 'acme', resource: 'organizations', options: {}, destination: { kind: 'ndjson', dir: '/x' }, exportId: 'zendesk-export/acme/organizations/organizations', origin: '20260101T000000.000Z-organizations' },
+    at: startPosition('organizations', { kind: 'time', startTime: 1000 }),
+    firstPage,
+    maxRequests,
+  };
+}
+
+/** An activity context on attempt `attempt`, with the details an earlier attempt heartbeated. */
+function context(attempt: number, heartbeatDetails?: unknown, aborted = () => false): Context {
+  const beats: unknown[] = [];
+  return {
+    info: { attempt, heartbeatDetails },
+    heartbeat: (d: unknown) => void beats.push(d),
+    get cancellationSignal() {
+      return { aborted: aborted() } as AbortSignal;
+    },
+  } as unknown as Context;
+}
+
+const deps = (client: ZendeskClient, destination: Destination): FetchPagesDeps => ({ clientFor: () => client, destinationFor: () => destination });
+
+function progress(pages: number, sends: number[]): PagesProgress {
+  return { at: startPosition('organizations', { kind: 'time', startTime: 1000 + pages }), pages, written: pages, repeats: 0, sideloaded: 0, sentAt: sends, notes: [] };
+}
+
+test('a first attempt makes the requests it is allowed, writes each page with its run checkpoint, and reports every send', async () => {
+  const { client, asked } = zendesk(1000);
+  const destination = memoryDestination();
+  const result = await fetchPagesWith(deps(client, destination), input(3), context(1));
+  expect(asked).toEqual([1000, 1001, 1002]);
+  expect(result).toMatchObject({ pages: 3, written: 3, stop: 'budget', at: { next: { startTime: 1003 } } });
+  expect(result.sentAgoMs).toHaveLength(3);
+  expect(destination.pages.map((p) => [p.pageNumber, p.run.pages, p.run.firstPage])).toEqual([[1, 1, 1], [2, 2, 1], [3, 3, 1]]);
+});
+
+test("a retried run resumes from its destination's checkpoint when that is ahead of the heartbeat", async () => {
+  const { client, asked } = zendesk(1000);
+  const kept: RunCheckpoint = { ...progress(4, [1, 2, 3, 4]), exportId: input(10).target.exportId, origin: input(10).target.origin, firstPage: 1 };
+  const result = await fetchPagesWith(deps(client, memoryDestination(kept)), input(10), context(2, progress(2, [1, 2])));
+  expect(asked[0]).toBe(1004); // Not 1002: pages 3 and 4 were written, only their heartbeat was lost.
+  // Ten allowed, four recorded, one more counted for the attempt that died (its request in flight).
+  expect(asked).toHaveLength(10 - 4 - 1);
+  expect(result.pages).toBe(4 + 5);
+});
+
+test("a checkpoint of another run, or a malformed one, is not believed: the heartbeat stands", async () => {
+  for (const kept of [
+    { ...progress(4, [1, 2, 3, 4]), exportId: input(10).target.exportId, origin: input(10).target.origin, firstPage: 7 },
+    { ...progress(4, [1, 2, 3, 4]), exportId: 'zendesk-export/other/organizations/organizations', origin: input(10).target.origin, firstPage: 1 },
+    { ...progress(4, [1, 2, 3, 4]), at: { endpoint: 'users_time' }, exportId: input(10).target.exportId, origin: input(10).target.origin, firstPage: 1 },
+    'not json at all',
+  ]) {
+    const { client, asked } = zendesk(1000);
+    await fetchPagesWith(deps(client, memoryDestination(kept)), input(10), context(2, progress(2, [1, 2])));
+    expect(asked[0]).toBe(1002);
+  }
+});
+
+test('a retry whose earlier attempts spent the allowance makes no request, and says how many were spent', async () => {
+  const { client, asked } = zendesk(1000);
+  const result = await fetchPagesWith(deps(client, memoryDestination()), input(2), context(3));
+  expect(asked).toEqual([]);
+  expect(result).toMatchObject({ pages: 0, stop: 'budget' });
+  expect(result.sentAgoMs).toHaveLength(2);
+});
+
+test('a failure asking again may mend goes back to the workflow with the pages written; one it cannot mend is thrown', async () => {
+  const transient = zendesk(1000, { 3: new ZendeskTransientError('Zendesk answered HTTP 503') });
+  const result = await fetchPagesWith(deps(transient.client, memoryDestination()), input(5), context(1));
+  expect(result).toMatchObject({ pages: 2, stop: 'failed', failure: { type: 'ZendeskTransientError', message: 'Zendesk answered HTTP 503' } });
+  expect(result.sentAgoMs).toHaveLength(3); // The failed request counts too.
+
+  const refused = zendesk(1000, { 1: new ZendeskAuthError('Zendesk rejected the credentials', 401) });
+  await expect(fetchPagesWith(deps(refused.client, memoryDestination()), input(5), context(1))).rejects.toMatchObject({ type: 'ZendeskAuthError', nonRetryable: true });
+});
+
+test("stops when Zendesk's bucket header says none are left, at the end of the stream, and when asked to", async () => {
+  const empty = zendesk(1000, { 2: { rateLimit: { remaining: 0, resetsSeconds: 30 } } });
+  expect(await fetchPagesWith(deps(empty.client, memoryDestination()), input(5), context(1))).toMatchObject({ pages: 2, stop: 'budget' });
+
+  const end = zendesk(1000, { 1: { endOfStream: true } });
+  expect(await fetchPagesWith(deps(end.client, memoryDestination()), input(5), context(1))).toMatchObject({ pages: 1, stop: 'end-of-stream' });
+
+  let pages = 0;
+  const cancelling = zendesk(1000);
+  const destination = memoryDestination();
+  destination.writePage = async () => void pages++;
+  const result = await fetchPagesWith(deps(cancelling.client, destination), input(5), context(1, undefined, () => pages >= 2));
+  expect(result).toMatchObject({ pages: 2, stop: 'cancelled' });
+});
+
+test('an input that is not one is refused before anything is asked', async () => {
+  const { client, asked } = zendesk(1000);
+  const bad = { ...input(5), target: { ...input(5).target, account: 'evil.com#' } };
+  const err = await fetchPagesWith(deps(client, memoryDestination()), bad, context(1)).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(ApplicationFailure);
+  expect(err).toMatchObject({ type: 'InvalidExportInput', nonRetryable: true, message: expect.stringMatching(/target\.account "evil\.com#"/) });
+  expect(asked).toEqual([]);
+});
