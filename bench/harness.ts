@@ -17,14 +17,21 @@ export interface Bench {
   server: DevServer;
   client: ExportClient;
   out: string;
+  /** A worker's environment for this bench: the simulator's credentials for `accounts`, output under `out`. */
+  workerEnv(accounts: readonly string[], options?: { perAccount?: boolean }): Record<string, string>;
   close(): Promise<void>;
 }
+
+/** The accounts a bench's in-process worker serves (its credentials are bound to them). */
+export const BENCH_ACCOUNTS = (n = 10) => Array.from({ length: n }, (_, i) => `bench${i + 1}`);
 
 export interface BenchOptions {
   taskQueue?: string;
   /** Run a worker in this process. @default true */
   inProcessWorker?: boolean;
   maxConcurrentActivityTaskExecutions?: number;
+  /** The accounts the in-process worker serves. @default bench1..bench10 */
+  accounts?: readonly string[];
 }
 
 let runtime = false;
@@ -41,13 +48,19 @@ export async function startBench(simulator: SimulatorOptions, options: BenchOpti
   const taskQueue = options.taskQueue ?? 'bench';
   const dir = mkdtempSync(path.join(os.tmpdir(), 'zendesk-export-bench-'));
   const [server, sim] = await Promise.all([startDevServer(), startSimulator({ recentWindowSeconds: 0, ...simulator })]);
+  const out = path.join(dir, 'out');
+  const workerEnv = (accounts: readonly string[], opts: { perAccount?: boolean } = {}) => ({
+    ...simulatorWorkerEnv(sim, opts),
+    ZENDESK_ACCOUNTS: accounts.join(','),
+    ZENDESK_EXPORT_OUTPUT_ROOT: out,
+  });
   let worker: { native: NativeConnection; worker: Worker; running: Promise<void> } | undefined;
   if (options.inProcessWorker ?? true) {
     const native = await NativeConnection.connect({ address: server.address });
     const w = await createExportWorker({
       connection: native,
       taskQueue,
-      activities: { env: simulatorWorkerEnv(sim) },
+      activities: { env: workerEnv(options.accounts ?? BENCH_ACCOUNTS()) },
       worker: { maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions },
     });
     worker = { native, worker: w, running: w.run() };
@@ -58,7 +71,8 @@ export async function startBench(simulator: SimulatorOptions, options: BenchOpti
     sim,
     server,
     client,
-    out: path.join(dir, 'out'),
+    out,
+    workerEnv,
     async close() {
       if (worker) {
         worker.worker.shutdown();

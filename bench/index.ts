@@ -1,12 +1,13 @@
 /**
  * `npm run bench [-- name ...]`: prints the figures recorded in BENCHMARKS.md. Names: rate-budget,
- * overhead, memory, many-accounts, recovery. Each runs against the simulator on a real Temporal dev server.
+ * overhead, memory, many-accounts, recovery, worker-start. Each runs against the simulator on a real Temporal dev server.
  */
 import { manyAccounts } from './many-accounts';
 import { memory } from './memory';
 import { overhead } from './overhead';
 import { rateBudget } from './rate-budget';
 import { recovery } from './recovery';
+import { workerStart } from './worker-start';
 
 const BENCHMARKS: Record<string, () => Promise<void>> = {
   'rate-budget': () => rateBudget(),
@@ -14,6 +15,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   memory: () => memory(),
   'many-accounts': () => manyAccounts(),
   recovery: () => recovery(),
+  'worker-start': () => workerStart(),
 };
 
 async function main(): Promise<void> {

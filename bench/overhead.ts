@@ -25,12 +25,14 @@ async function plainLoop(simUrl: string, out: string): Promise<number> {
   const destination = ndjsonDestination(out);
   let at = startPosition(endpoint.id, { kind: 'cursor', startTime: 0, cursor: null });
   const options = { supportTypeScope: 'all' as const };
+  const origin = '20000101T000000.000Z-plain';
   let records = 0;
   for (let page = 1; ; page++) {
     const result = await client.fetchPage(endpoint, 'tickets', requestParams(at, options));
     const step = advance(at, 'tickets', result, Math.floor(Date.now() / 1000));
     if (step.kind !== 'moved') throw new Error(step.message);
-    await destination.writePage({ account: 'plain', exportId: 'plain', resource: 'tickets', endpoint: endpoint.id, origin: '20000101T000000.000Z-plain', pageNumber: page, records: step.fresh, sideloads: result.sideloads, at: step.at });
+    const run = { at: step.at, pages: page, written: records + step.fresh.length, repeats: 0, sideloaded: 0, sentAt: [], notes: [], exportId: 'plain', origin, firstPage: 1 };
+    await destination.writePage({ account: 'plain', exportId: 'plain', resource: 'tickets', endpoint: endpoint.id, origin, pageNumber: page, records: step.fresh, sideloads: result.sideloads, at: step.at, run });
     records += step.fresh.length;
     at = step.at;
     if (step.endOfStream) return records;
@@ -39,42 +41,44 @@ async function plainLoop(simUrl: string, out: string): Promise<number> {
 
 const EVENT = { WFT_SCHEDULED: 5, WFT_STARTED: 6, WFT_COMPLETED: 7, ACTIVITY_SCHEDULED: 10, ACTIVITY_COMPLETED: 12 };
 
-/** Where a page's time goes, from the export's history: mean milliseconds between event pairs. */
-async function breakdown(bench: Bench, workflowId: string): Promise<string> {
+/** Where the time goes, from the export's history: runs of pages, and mean milliseconds between event pairs. */
+async function breakdown(bench: Bench, workflowId: string, pages: number): Promise<string> {
   const events = (await bench.client.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
   const at = (e: (typeof events)[number]) => Number(e.eventTime!.seconds) * 1000 + (e.eventTime!.nanos ?? 0) / 1e6;
   const gaps: Record<string, number[]> = {};
-  let pages = 0;
   for (let i = 1; i < events.length; i++) {
     const [from, to] = [events[i - 1]!, events[i]!];
-    if (to.eventType === EVENT.ACTIVITY_COMPLETED) pages++;
     if (from.eventType === EVENT.WFT_SCHEDULED && to.eventType === EVENT.WFT_STARTED) (gaps.dispatch ??= []).push(at(to) - at(from));
     if (from.eventType === EVENT.WFT_STARTED && to.eventType === EVENT.WFT_COMPLETED) (gaps.workflow ??= []).push(at(to) - at(from));
   }
   const scheduled = events.filter((e) => e.eventType === EVENT.ACTIVITY_SCHEDULED).map(at);
   const completed = events.filter((e) => e.eventType === EVENT.ACTIVITY_COMPLETED).map(at);
   const activity = completed.map((t, i) => t - scheduled[i]!);
-  const mean = (v: number[] = []) => (v.reduce((a, b) => a + b, 0) / Math.max(1, v.length)).toFixed(1);
-  const perPage = (at(events[events.length - 1]!) - at(events[0]!)) / Math.max(1, pages);
-  return `per page ${perPage.toFixed(1)} ms: activity (fetch, parse, write) ${mean(activity)} ms, workflow task dispatch ${mean(gaps.dispatch)} ms, workflow task ${mean(gaps.workflow)} ms`;
+  const sum = (v: number[] = []) => v.reduce((a, b) => a + b, 0);
+  const mean = (v: number[] = []) => (sum(v) / Math.max(1, v.length)).toFixed(1);
+  const orchestration = sum(gaps.dispatch) + sum(gaps.workflow);
+  return (
+    `${completed.length} runs of pages for ${pages} pages (${(pages / Math.max(1, completed.length)).toFixed(0)} a run); per run: activity ${mean(activity)} ms, ` +
+    `workflow task dispatch ${mean(gaps.dispatch)} ms, workflow task ${mean(gaps.workflow)} ms; orchestration ${(orchestration / Math.max(1, pages)).toFixed(2)} ms a page`
+  );
 }
 
 export async function overhead(runs = 3): Promise<void> {
   const ratios: number[] = [];
   const temporalRates: number[] = [];
   const plainRates: number[] = [];
-  const bench = await startBench({ sizes: { tickets: TICKETS, users: 10, organizations: 10, ticket_events: 10 }, rateLimits: 'off' });
+  const bench = await startBench({ sizes: { tickets: TICKETS, users: 10, organizations: 10, ticket_events: 10 }, rateLimits: 'off' }, { accounts: ['overhead1', 'overhead2', 'overhead3'] });
   try {
     for (let run = 0; run < runs; run++) {
       const dir = mkdtempSync(path.join(os.tmpdir(), 'zendesk-export-overhead-'));
       try {
         let t = Date.now();
         const handle = await bench.client.start({
-          account: `overhead${run}`,
+          account: `overhead${run + 1}`,
           resource: 'tickets',
           startTime: 0,
-          destination: path.join(dir, 'temporal'),
-          rateLimit: { requests: 1_000_000, seconds: 1 },
+          destination: path.join(bench.out, `run${run}`),
+          rateLimit: { requests: 1000, seconds: 1 },
         });
         const result = await handle.result();
         const a = result.state.progress.records / ((Date.now() - t) / 1000);
@@ -82,7 +86,7 @@ export async function overhead(runs = 3): Promise<void> {
         const plainRecords = await plainLoop(bench.sim.url, path.join(dir, 'plain'));
         const b = plainRecords / ((Date.now() - t) / 1000);
         print(`  run ${run + 1}: temporal ${a.toFixed(0)} records/s, plain loop ${b.toFixed(0)} records/s (${(1000 / (b / 1000)).toFixed(1)} ms per page), ratio ${(a / b).toFixed(3)}`);
-        print(`    ${await breakdown(bench, handle.workflowId)}`);
+        print(`    ${await breakdown(bench, handle.workflowId, result.state.progress.pages)}`);
         temporalRates.push(a);
         plainRates.push(b);
         ratios.push(a / b);
