@@ -30,7 +30,7 @@ export type PageEvent =
   | { kind: 'rate-limited'; account: string; resource: string; retryAfterSeconds: number };
 
 /** Heartbeats while a page is in flight, so a dead worker is noticed within the heartbeat timeout. */
-const KEEPALIVE_MS = 1_000;
+const KEEPALIVE_MS = 500;
 
 /** A run as it goes: the progress heartbeated after each page, and why it ended. */
 interface Run {

@@ -35,14 +35,15 @@ import type { ExportInput, ExportResult, ExportStatus } from './types';
 const { fetchPages } = proxyActivities<ExportActivities>({
   // A run starts pages for at most 30 seconds; a page may take the request timeout (2 minutes).
   startToCloseTimeout: '10 minutes',
-  // The activity heartbeats after every page and every second, so a dead worker is noticed within 3 s.
-  heartbeatTimeout: '3 seconds',
-  // Zendesk or the destination failing for a whole day ends the export with the last failure's sentence.
+  // The run heartbeats every half second, so a killed worker is noticed within 2 s.
+  heartbeatTimeout: '2 seconds',
+  // A backstop: failures Zendesk or the destination cause come back as results, and the export backs
+  // off on its own paced timer; what Temporal retries here is a run whose worker died.
   scheduleToCloseTimeout: '24 hours',
   retry: {
-    initialInterval: '1 second',
+    initialInterval: '200 ms',
     backoffCoefficient: 2,
-    maximumInterval: '2 minutes',
+    maximumInterval: '1 minute',
     nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURES],
   },
   // A pause or cancel lets the page in flight finish, and the run reports what it wrote.
