@@ -2,6 +2,7 @@
  * Exports end to end on a real Temporal dev server: real workflows, real activities, real HTTP to the
  * simulator, NDJSON written to a temp folder and compared with the simulator's own data.
  */
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import axios from 'axios';
 import { SIM_EMAIL, SIM_TOKEN, startExportStack, useExportServer, type ExportStack } from '../helpers/exports';
@@ -172,6 +173,23 @@ test('two accounts exporting into one destination at once keep apart: each compl
   } finally {
     await other.close();
   }
+});
+
+test('exports started from saved cursors into one folder never overwrite each other: files are named by export start', async () => {
+  stack = await startExportStack(shared.env, shared.bundle, { simulator: { sizes: SIZES, rateLimits: 'off' } });
+  let result = await stack.run(async () => (await stack.client.start(request('tickets', { perPage: 50 }))).result());
+  // Two more starts, each from the cursor the one before saved, each finding new and changed tickets.
+  for (let i = 0; i < 2; i++) {
+    const cursor = result.state.at.next.kind === 'cursor' ? result.state.at.next.cursor : null;
+    expect(cursor).toBeTruthy();
+    stack.sim.addRecords(undefined, 'tickets', 30);
+    stack.sim.updateRecord(undefined, 'tickets', 5 + i);
+    result = await stack.run(async () => (await stack.client.start(request('tickets', { cursor: cursor!, startTime: undefined, perPage: 50 }))).result());
+  }
+  const files = readdirSync(path.join(stack.out, stack.account, 'tickets')).filter((f) => f.endsWith('.ndjson'));
+  expect(new Set(files.map((f) => f.replace(/-\d{8}\.ndjson$/, ''))).size).toBe(3); // Three exports, three names.
+  expect([...files].sort()).toEqual(files.sort()); // Name order is export order.
+  expectExactlyOnce('tickets', stack.sim.expected(undefined, 'tickets', { supportTypeScope: 'all' }));
 });
 
 test('follow mode exports records that appear after end_of_stream', async () => {
