@@ -57,9 +57,11 @@ async function breakdown(bench: Bench, workflowId: string, pages: number): Promi
   const sum = (v: number[] = []) => v.reduce((a, b) => a + b, 0);
   const mean = (v: number[] = []) => (sum(v) / Math.max(1, v.length)).toFixed(1);
   const orchestration = sum(gaps.dispatch) + sum(gaps.workflow);
+  const upserts = events.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes).length;
   return (
     `${completed.length} runs of pages for ${pages} pages (${(pages / Math.max(1, completed.length)).toFixed(0)} a run); per run: activity ${mean(activity)} ms, ` +
-    `workflow task dispatch ${mean(gaps.dispatch)} ms, workflow task ${mean(gaps.workflow)} ms; orchestration ${(orchestration / Math.max(1, pages)).toFixed(2)} ms a page`
+    `workflow task dispatch ${mean(gaps.dispatch)} ms, workflow task ${mean(gaps.workflow)} ms; orchestration ${(orchestration / Math.max(1, pages)).toFixed(2)} ms a page; ` +
+    `history events ${(events.length / Math.max(1, pages)).toFixed(2)} a page, search-attribute writes ${(upserts / Math.max(1, pages)).toFixed(3)} a page`
   );
 }
 
