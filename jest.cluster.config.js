@@ -1,5 +1,11 @@
-/** `npm run test:cluster`: the multi-service Temporal cluster on PostgreSQL (cluster/), built by cluster/build-temporal.sh. */
+/**
+ * `npm run test:cluster`: the integration essentials on the multi-service Temporal cluster on PostgreSQL
+ * (cluster/), built by cluster/build-temporal.sh. The files under test/cluster/ run only with this
+ * configuration (test/cluster/stack.ts reads the variable); a plain `jest` run skips them.
+ */
 const base = require('./jest.config');
+
+process.env.ZENDESK_EXPORT_CLUSTER_SUITE = '1';
 
 module.exports = {
   ...base,

@@ -44,7 +44,9 @@ export function resolveTemporalOptions(options: TemporalOptions = {}, env: NodeJ
   const connectionOptions: NativeConnectionOptions = { ...loaded.connectionOptions };
   if (options.address) connectionOptions.address = options.address;
   if (options.apiKey) connectionOptions.apiKey = options.apiKey;
-  if (options.tls !== undefined) connectionOptions.tls = options.tls;
+  // --tls turns TLS on; it never replaces TLS settings a profile or TEMPORAL_TLS_* gave (a CA, a server name, a client certificate).
+  if (options.tls === false) connectionOptions.tls = false;
+  else if (options.tls && !connectionOptions.tls) connectionOptions.tls = true;
   if (connectionOptions.apiKey && connectionOptions.tls === undefined) connectionOptions.tls = true;
   return {
     connectionOptions,

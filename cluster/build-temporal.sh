@@ -28,6 +28,12 @@ OUT="$ROOT/.tools/temporal-cluster"
 BIN="$OUT/bin"
 
 command -v go >/dev/null || { echo "temporal-cluster: Go is needed to build the Temporal server (https://go.dev/dl/)" >&2; exit 1; }
+# Go before 1.21 ignores GOTOOLCHAIN and then fails on the server's go.mod with a less helpful message.
+local_go="$(GOTOOLCHAIN=local go env GOVERSION)"
+if [[ ! "$local_go" =~ ^go1\.([0-9]+) ]] || (( BASH_REMATCH[1] < 21 )); then
+  echo "temporal-cluster: $local_go cannot fetch $GOTOOLCHAIN; Go 1.21 or later is needed (https://go.dev/dl/)" >&2
+  exit 1
+fi
 
 built_at_version() { # binary module version
   [[ -x "$1" ]] && go version -m "$1" 2>/dev/null | grep -qE "^[[:space:]]+(mod|dep)[[:space:]]+$2[[:space:]]+$3([[:space:]]|$)"

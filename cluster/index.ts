@@ -62,8 +62,15 @@ export interface ClusterOptions {
   numHistoryShards?: number;
   /** Require client certificates at the frontend too (`tls.clientCertPair` then carries one). @default false */
   mutualTls?: boolean;
+  /** The namespace to register and serve, as a production cluster or Temporal Cloud names its own. @default 'default' */
+  namespace?: string;
   /** Search attributes on top of the project's four Keywords. */
   searchAttributes?: Record<string, SearchAttributeType>;
+  /**
+   * Register the project's four Keyword search attributes. False leaves the namespace as a new cluster
+   * has it, for tests of what an operator registers (`temporal operator search-attribute create`). @default true
+   */
+  projectSearchAttributes?: boolean;
   /** Dynamic configuration, e.g. `{ 'limit.historyCount.suggestContinueAsNew': 60 }`. */
   dynamicConfig?: Record<string, string | number | boolean>;
   /** The services' log level. @default 'warn' */
@@ -131,7 +138,7 @@ function tools(dir: string, ui: boolean) {
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
   const started = Date.now();
   const bin = tools(options.toolsDir ?? DEFAULT_TOOLS_DIR, options.ui ?? false);
-  const namespace = 'default';
+  const namespace = options.namespace ?? 'default';
   const mutualTls = options.mutualTls ?? false;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'zendesk-export-cluster-'));
   const processes = new Map<ProcessName, GroupProcess>();
@@ -248,10 +255,20 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
           });
           return false;
         });
-        const wanted: Record<string, SearchAttributeType> = {
-          ...Object.fromEntries(Object.values(SEARCH_ATTRIBUTE_NAMES).map((name) => [name, 'Keyword' as const])),
-          ...options.searchAttributes,
-        };
+        // Each service caches namespaces and refreshes the cache every few seconds: wait until matching
+        // (a task queue's description) and history (a workflow's) know a new one, so that a worker's
+        // first poll and a client's first start are not refused with "namespace not found".
+        await poll('the namespace in matching and history', deadline, async () => {
+          await workflowService.describeTaskQueue({ namespace, taskQueue: { name: 'readiness-probe' } });
+          // "workflow not found" is the answer wanted; "Namespace … is not found" means not yet.
+          await workflowService.describeWorkflowExecution({ namespace, execution: { workflowId: 'readiness-probe' } }).catch((err: { code?: number; details?: string }) => {
+            if (err.code !== GRPC_STATUS.NOT_FOUND || /^Namespace .* not found/i.test(err.details ?? '')) throw err;
+          });
+          return true;
+        });
+        const project = Object.fromEntries(Object.values(SEARCH_ATTRIBUTE_NAMES).map((name) => [name, 'Keyword' as const]));
+        const wanted: Record<string, SearchAttributeType> = { ...(options.projectSearchAttributes === false ? {} : project), ...options.searchAttributes };
+        if (Object.keys(wanted).length === 0) return;
         await poll('search attributes', deadline, async () => {
           const { customAttributes } = await operatorService.listSearchAttributes({ namespace });
           const missing = Object.entries(wanted).filter(([name]) => customAttributes?.[name] === undefined);

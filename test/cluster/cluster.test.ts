@@ -1,14 +1,16 @@
 /**
  * The multi-service Temporal cluster of cluster/: history, matching, frontend and worker as separate
  * processes on PostgreSQL, behind a TLS frontend. A workflow runs end to end while history is killed
- * mid-run and the frontend is restarted, a visibility query on a custom search attribute finds it, and
- * once the cluster is stopped none of its processes is left.
+ * mid-run and the frontend is restarted, a visibility query on a custom search attribute finds it, the
+ * CLI reaches the frontend through a server-TLS env-config profile, and once the cluster is stopped none
+ * of its processes is left.
  *
  * `npm run test:cluster` builds the server first (cluster/build-temporal.sh). Elsewhere (a plain `jest`
  * run) the file is skipped while the server is not built, since building it takes Go and minutes. The UI
  * check runs when the build script managed to build the UI server, which it does only on a best-effort basis.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Client as PgClient } from 'pg';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
@@ -17,6 +19,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { DEFAULT_TOOLS_DIR, startCluster, type Cluster } from '../../cluster';
 import { DATABASES } from '../../cluster/config';
 import { SEARCH_ATTRIBUTE_NAMES } from '../../workflows/ids';
+import { runCli } from '../helpers/cli';
 import { bundleWorkflows, installTestRuntime } from '../helpers/temporal';
 import * as activities from '../toolchain/activities';
 import { sleepAndGreet } from '../toolchain/workflows';
@@ -157,6 +160,31 @@ suite('a multi-service cluster on PostgreSQL', () => {
       return ids.length === 2 ? ids.sort() : undefined;
     });
     expect(found).toEqual(WORKFLOW_IDS);
+  });
+
+  test('a server-TLS env-config profile (the CA and the server name, no client certificate) takes the CLI to the cluster', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'zendesk-export-profile-'));
+    try {
+      const ca = path.join(dir, 'ca.pem');
+      writeFileSync(ca, cluster.tls.serverRootCACertificate);
+      const profile = (tls: string[]) =>
+        ['[profile.tls]', `address = "${cluster.address}"`, `namespace = "${cluster.namespace}"`, '', '[profile.tls.tls]', ...tls, ''].join('\n');
+      const file = path.join(dir, 'temporal.toml');
+      const list = () => runCli(['--profile', 'tls', 'list', '--account', 'nobody'], { TEMPORAL_CONFIG_FILE: file }, { cwd: dir });
+
+      writeFileSync(file, profile([`server_ca_cert_path = "${ca}"`, `server_name = "${String(cluster.tls.serverNameOverride)}"`]));
+      const reached = await list();
+      expect(reached).toMatchObject({ code: 0, stderr: '' });
+      expect(reached.stdout.trim()).toBe('No exports.');
+
+      // Without the CA the same profile is refused: the CA in the file is what lets it in.
+      writeFileSync(file, profile([`server_name = "${String(cluster.tls.serverNameOverride)}"`]));
+      const refused = await list();
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(/Cannot reach Temporal at 127\.0\.0\.1:\d+/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   (UI_BUILT ? test : test.skip)('the Web UI, on 127.0.0.1, lists those workflows through the TLS frontend', async () => {
