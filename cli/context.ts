@@ -105,8 +105,16 @@ export function workflowIdOf(resource: string | undefined, flags: TargetFlags): 
   return exportWorkflowId(accountOf(flags), r!, chosen.endpoint.id);
 }
 
-export async function withClient<T>(global: GlobalOptions, fn: (client: ExportClient) => Promise<T>): Promise<T> {
-  const client = await ExportClient.connect(global);
+/**
+ * Runs `fn` with a connected client, closed afterwards. `waits` shortens how long a start waits for a
+ * worker before it hands back a pending export (`run` shows the wait instead of sitting silent).
+ */
+export async function withClient<T>(
+  global: GlobalOptions,
+  fn: (client: ExportClient) => Promise<T>,
+  waits: { startTimeoutMs?: number } = {},
+): Promise<T> {
+  const client = await ExportClient.connect(global, waits);
   try {
     return await fn(client);
   } finally {

@@ -2,7 +2,7 @@
  * `zendesk-export`: parses argv, calls the client library, prints. Known mistakes print one sentence
  * and exit 2; a failed export exits 1; anything unexpected says so, with the stack only under --debug.
  */
-import { WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, isGrpcServiceError } from '@temporalio/client';
 import { CommanderError } from 'commander';
 import { DestinationConfigError } from '../activities/destinations';
 import { UnavailableError, UserError } from '../client/errors';
@@ -34,6 +34,8 @@ export async function main(argv = process.argv): Promise<void> {
       err instanceof DestinationConfigError
     ) {
       fail(EXIT.usage, err.message);
+    } else if (temporalUnavailable(err)) {
+      fail(EXIT.usage, 'Temporal stopped answering: check that the server is up (npm start, or temporal server start-dev) and TEMPORAL_ADDRESS.');
     } else if (err instanceof WorkflowFailedError) {
       fail(EXIT.failed, `Export failed: ${failureMessage(err)}`);
     } else {
@@ -41,4 +43,11 @@ export async function main(argv = process.argv): Promise<void> {
       if (program.opts<GlobalOptions>().debug) process.stderr.write(`${(err as Error)?.stack}\n`);
     }
   }
+}
+
+/** Temporal went away during the command (the connection itself was made): gRPC UNAVAILABLE, bare or as a cause. */
+function temporalUnavailable(err: unknown): boolean {
+  const UNAVAILABLE = 14;
+  const cause = (err as { cause?: unknown } | undefined)?.cause;
+  return [err, cause].some((e) => isGrpcServiceError(e) && e.code === UNAVAILABLE);
 }

@@ -69,6 +69,19 @@ function answersLikeZendesk(status: number, body: string): boolean {
   }
 }
 
+/** File systems that hold no files of anyone's: kernel and device views. */
+const VIRTUAL_ROOTS = ['/proc', '/sys', '/dev'];
+
+/**
+ * A folder on a virtual file system is never an output folder, on any machine: refused at once, with
+ * or without the other checks (writing there can hang or fail in odd ways rather than say no).
+ */
+export function checkOutputPath(destination: DestinationRef): void {
+  if (destination.kind !== 'ndjson') return;
+  const virtual = VIRTUAL_ROOTS.find((root) => destination.dir === root || destination.dir.startsWith(`${root}/`));
+  if (virtual) throw new UserError(`The output folder ${destination.dir} is on ${virtual}, which holds no files: choose another with --out.`);
+}
+
 /**
  * An NDJSON folder must lie inside the output root (the worker's, when it shares this machine's
  * ZENDESK_EXPORT_OUTPUT_ROOT and working folder), and exist or be creatable, and take a file.
@@ -76,11 +89,17 @@ function answersLikeZendesk(status: number, body: string): boolean {
 export async function checkOutputFolder(destination: DestinationRef, env: Env = process.env): Promise<void> {
   if (destination.kind !== 'ndjson') return;
   let folder: string;
+  let root: string | undefined;
   try {
-    folder = resolveOutputFolder(destinationConfigFromEnv(env).outputRoot, destination.dir);
+    root = destinationConfigFromEnv(env).outputRoot;
+    folder = resolveOutputFolder(root, destination.dir);
   } catch (err) {
-    if (err instanceof DestinationConfigError) throw new UserError(`${err.message} (or pass --no-probe if the worker's root differs).`);
-    throw err;
+    if (!(err instanceof DestinationConfigError)) throw err;
+    if (root === undefined) throw new UserError(err.message);
+    throw new UserError(
+      `The output folder ${path.resolve(destination.dir)} is outside the output root ${root}: choose a folder inside it, ` +
+        `or run the worker with --output-root (ZENDESK_EXPORT_OUTPUT_ROOT here too) around it, or pass --no-probe if the worker's root differs.`,
+    );
   }
   const probe = path.join(folder, `.write-check-${randomUUID()}`);
   try {

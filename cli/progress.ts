@@ -9,12 +9,19 @@ export interface ProgressSample {
   note?: string;
 }
 
-function formatDuration(ms: number): string {
+/** `1 page`, `2 pages`, `1,234 records`. */
+export function counted(n: number, word: string): string {
+  return `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
+}
+
+export function formatDuration(ms: number): string {
   const s = Math.round(ms / 1000);
   if (s < 90) return `${s}s`;
   if (s < 5400) return `${Math.round(s / 60)}m`;
   return `${(s / 3600).toFixed(1)}h`;
 }
+
+const ENDED = new Set(['completed', 'cancelled', 'failed']);
 
 /**
  * Time-based exports know how far through time they are, so they get an ETA; cursor positions are
@@ -24,7 +31,7 @@ function eta(state: ExportState, nowMs: number, recordsPerSecond: number): strin
   // From the epoch (start time 0) there is no telling where the data begins.
   const { next } = state.at;
   const first = state.progress.firstStartTime;
-  if (next.kind !== 'time' || !first || recordsPerSecond <= 0 || state.progress.endOfStreamAt) return '';
+  if (next.kind !== 'time' || !first || recordsPerSecond <= 0 || state.progress.endOfStreamAt || ENDED.has(state.status)) return '';
   const covered = next.startTime - first;
   const total = nowMs / 1000 - first;
   if (covered <= 0 || total <= covered) return '';
@@ -32,23 +39,33 @@ function eta(state: ExportState, nowMs: number, recordsPerSecond: number): strin
   return `, ETA ${formatDuration((elapsed * (total - covered)) / covered)}`;
 }
 
+/**
+ * Records a second: since the previous sample while the export runs; over its whole run once it has
+ * ended (a rate since the last sample would read 0/s and make the last line differ from the one before).
+ */
+function recordsPerSecond(state: ExportState, previous: ExportState | undefined): number {
+  const p = state.progress;
+  const since = previous && !ENDED.has(state.status) ? previous.progress : undefined;
+  const seconds = ((p.updatedAt - (since?.updatedAt ?? p.startedAt)) / 1000);
+  return seconds > 0 ? (p.records - (since?.records ?? 0)) / seconds : 0;
+}
+
 /** One line: `tickets      running   12 pages  11,234 records  45.1/s  ...`. */
 export function progressLine(sample: ProgressSample, previous: ProgressSample | undefined, nowMs: number): string {
   const s = sample.state;
   if (!s) return `${sample.resource.padEnd(14)} ${sample.note ?? 'not started'}`;
   const p = s.progress;
-  const prev = previous?.state?.progress;
-  const seconds = prev ? (p.updatedAt - prev.updatedAt) / 1000 : (p.updatedAt - p.startedAt) / 1000;
-  const rate = seconds > 0 ? (p.records - (prev?.records ?? 0)) / seconds : 0;
+  const rate = recordsPerSecond(s, previous?.state);
   const extra = [
     p.rateLimited ? `${p.rateLimited}×429` : '',
     p.waitedMs ? `waited ${formatDuration(p.waitedMs)}` : '',
+    s.retry && !ENDED.has(s.status) ? `${counted(s.retry.attempts, 'failed attempt')}, last: ${s.retry.message}` : '',
     s.error ? `error: ${s.error}` : '',
   ].filter(Boolean);
   const pages = `${String(p.pages).padStart(6)} page${p.pages === 1 ? ' ' : 's'}`;
   return (
     `${sample.resource.padEnd(14)} ${s.status.padEnd(20)} ${pages} ` +
-    `${p.records.toLocaleString('en-US').padStart(12)} records ${rate.toFixed(1).padStart(8)}/s` +
+    `${p.records.toLocaleString('en-US').padStart(12)} record${p.records === 1 ? ' ' : 's'} ${rate.toFixed(1).padStart(8)}/s` +
     eta(s, nowMs, rate) +
     (extra.length ? `  ${extra.join(', ')}` : '') +
     (sample.note ? `  ${sample.note}` : '')

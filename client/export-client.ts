@@ -10,6 +10,7 @@ import {
   Connection,
   WorkflowFailedError,
   WorkflowNotFoundError,
+  isGrpcCancelledError,
   isGrpcDeadlineError,
   type WorkflowExecutionDescription,
   type WorkflowHandle,
@@ -69,7 +70,35 @@ export interface ExportClientOptions {
   searchAttributes?: boolean;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Waits `ms`; an aborted `signal` ends the wait early with an AbortError. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(abortError(signal));
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortError(signal!));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function abortError(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new DOMException('The wait was aborted', 'AbortError');
+}
+
+/** A gRPC call cancelled on our side, as Temporal's client reports it (bare or as the cause of a ServiceError). */
+function isCancelled(err: unknown): boolean {
+  return isGrpcCancelledError(err) || isGrpcCancelledError((err as { cause?: unknown } | undefined)?.cause);
+}
+
+/** A gRPC deadline that passed, bare or as the cause of Temporal's ServiceError ("Failed to query Workflow"). */
+function isDeadline(err: unknown): boolean {
+  return isGrpcDeadlineError(err) || isGrpcDeadlineError((err as { cause?: unknown } | undefined)?.cause);
+}
 
 /** An export: running, ended, or requested and not yet picked up by a worker. */
 export class ExportHandle {
@@ -94,13 +123,24 @@ export class ExportHandle {
     return this.exports.client.workflow.getHandle<typeof exportResource>(this.workflowId, runId);
   }
 
-  /** Waits until a worker has started the requested export; returns at once for a started one. */
-  async started(pollMs = 500): Promise<void> {
-    while (this.runId === undefined && this.before) {
-      const run = await this.exports.describeRun(this.workflowId);
-      if (run && run.runId !== this.before.runId) this.runId = run.runId;
-      else await sleep(pollMs);
+  /**
+   * Waits until a worker has started the requested export; returns at once for a started one. An
+   * aborted `signal` ends the wait with an AbortError.
+   */
+  async started(pollMs = 500, signal?: AbortSignal): Promise<void> {
+    for (;;) {
+      signal?.throwIfAborted();
+      if (await this.hasStarted()) return;
+      await sleep(pollMs, signal);
     }
+  }
+
+  /** Looks once whether a worker has started the requested export (always true for a started one). */
+  async hasStarted(): Promise<boolean> {
+    if (this.runId !== undefined || !this.before) return true;
+    const run = await this.exports.describeRun(this.workflowId);
+    if (run && run.runId !== this.before.runId) this.runId = run.runId;
+    return this.runId !== undefined;
   }
 
   /**
@@ -126,12 +166,22 @@ export class ExportHandle {
     await this.handle().cancel();
   }
 
-  /** Waits for the export to end: completed, or cancelled with where it stopped. Throws WorkflowFailedError on failure. */
-  async result(): Promise<ExportResult> {
-    await this.started();
-    try {
+  /**
+   * Waits for the export to end: completed, or cancelled with where it stopped. Throws WorkflowFailedError
+   * on failure. The wait is a long poll on the connection: abort `signal` before closing the client
+   * (the wait then ends with an AbortError), or the poll's retry finds the connection gone.
+   */
+  async result(options: { signal?: AbortSignal } = {}): Promise<ExportResult> {
+    const { signal } = options;
+    const wait = async () => {
+      await this.started(500, signal);
+      signal?.throwIfAborted();
       return await this.handle(this.runId).result();
+    };
+    try {
+      return await (signal ? this.exports.client.connection.withAbortSignal(signal, wait) : wait());
     } catch (err) {
+      if (signal?.aborted && isCancelled(err)) throw abortError(signal);
       if (err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure) {
         const { state } = await this.describe();
         if (state) return { outcome: 'cancelled', state };
@@ -153,8 +203,23 @@ export class ExportHandle {
       state: memo[MEMO.state] as ExportState | undefined,
       inFlight: this.exports.heartbeatOf(d.raw.pendingActivities?.[0]?.heartbeatDetails?.payloads?.[0]),
     };
-    if (d.status.name === 'FAILED') summary.failure = summary.state?.error;
+    if (d.status.name === 'FAILED' || d.status.name === 'TERMINATED' || d.status.name === 'TIMED_OUT') {
+      // The memo has Zendesk's words when the export recorded its end; a terminated or rejected one did not.
+      summary.failure = summary.state?.error ?? (await this.closeReason(d.runId));
+    }
     return summary;
+  }
+
+  /** Why a closed run did not complete, from its close event in Temporal (no worker needed). */
+  private async closeReason(runId: string): Promise<string | undefined> {
+    try {
+      await this.exports.client.workflow.result(this.workflowId, runId, { followRuns: false });
+      return undefined;
+    } catch (err) {
+      let e = err as { cause?: unknown; message?: string } | undefined;
+      while (e?.cause) e = e.cause as typeof e;
+      return e?.message || undefined;
+    }
   }
 }
 
@@ -171,8 +236,11 @@ export class ExportClient {
     this.searchAttributes = options.searchAttributes ?? true;
   }
 
-  /** Connects to Temporal with flags, the environment and env-config profiles (see TemporalOptions). */
-  static async connect(options: TemporalOptions = {}): Promise<ExportClient> {
+  /**
+   * Connects to Temporal with flags, the environment and env-config profiles (see TemporalOptions);
+   * `waits` changes how long `start` and progress queries wait for a worker.
+   */
+  static async connect(options: TemporalOptions = {}, waits: Pick<ExportClientOptions, 'startTimeoutMs' | 'queryTimeoutMs'> = {}): Promise<ExportClient> {
     const resolved = resolveTemporalOptions(options);
     let connection: Connection;
     try {
@@ -180,7 +248,7 @@ export class ExportClient {
     } catch {
       throw new UnavailableError(`Cannot reach Temporal at ${resolved.address}: start a server (npm start, or temporal server start-dev) or set TEMPORAL_ADDRESS.`);
     }
-    return new ExportClient({ client: new Client({ connection, namespace: resolved.namespace }), taskQueue: resolved.taskQueue });
+    return new ExportClient({ client: new Client({ connection, namespace: resolved.namespace }), taskQueue: resolved.taskQueue, ...waits });
   }
 
   get client(): Client {
@@ -197,24 +265,43 @@ export class ExportClient {
     return this.startInput(toExportInput(request));
   }
 
-  /** Exports several resources of one account at once; they share the account's budget. */
+  /**
+   * Exports several resources of one account at once; they share the account's budget. All are
+   * requested first, then waited for together (one `startTimeoutMs`, not one per export).
+   */
   async startMany(requests: readonly ExportRequest[]): Promise<ExportHandle[]> {
     const inputs = requests.map((r) => toExportInput(r)); // All checked before any starts.
     const handles: ExportHandle[] = [];
-    for (const input of inputs) handles.push(await this.startInput(input)); // One coordinator start, then signals.
+    for (const input of inputs) handles.push(await this.request(input)); // One coordinator start, then signals.
+    await this.waitForWorker(handles);
     return handles;
   }
 
   /** Starts an export from a complete workflow input (advanced: resumes and tools). */
   async startInput(input: ExportInput): Promise<ExportHandle> {
+    const handle = await this.request(input);
+    await this.waitForWorker([handle]);
+    return handle;
+  }
+
+  /** Asks the coordinator to start the export, unless it runs already (that run is returned). */
+  private async request(input: ExportInput): Promise<ExportHandle> {
     const workflowId = exportWorkflowId(input.account, input.resource, input.endpoint);
     const previous = await this.describeRun(workflowId);
     if (previous?.status.name === 'RUNNING') return new ExportHandle(workflowId, this, previous.runId, true);
     await this.signalCoordinator(input);
-    // The coordinator starts the export; wait for the new run, so the caller gets a live handle.
-    const handle = new ExportHandle(workflowId, this, undefined, false, { runId: previous?.runId });
-    await Promise.race([handle.started(100), sleep(this.startTimeoutMs)]);
-    return handle;
+    return new ExportHandle(workflowId, this, undefined, false, { runId: previous?.runId });
+  }
+
+  /** The coordinator starts the exports when a worker runs it: wait for them, so callers get live handles, up to startTimeoutMs. */
+  private async waitForWorker(handles: readonly ExportHandle[]): Promise<void> {
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(), this.startTimeoutMs);
+    try {
+      await Promise.all(handles.map((h) => h.started(100, timeout.signal).catch(() => undefined)));
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** The export of an account, resource and endpoint (running or not). */
@@ -290,10 +377,12 @@ export class ExportClient {
 
   /** The progress query, with a deadline: a running export with no worker says so instead of hanging. */
   async query(handle: WorkflowHandle<typeof exportResource>, workflowId: string): Promise<ExportState> {
+    const deadline = Date.now() + this.queryTimeoutMs;
     try {
-      return await this.client.connection.withDeadline(Date.now() + this.queryTimeoutMs, () => handle.query(progressQuery));
+      return await this.client.connection.withDeadline(deadline, () => handle.query(progressQuery));
     } catch (err) {
-      if (isGrpcDeadlineError(err) || /deadline/i.test(String((err as Error)?.message))) {
+      // gRPC reports a passed deadline as DEADLINE_EXCEEDED, or at times as CANCELLED once it has passed.
+      if (isDeadline(err) || (isCancelled(err) && Date.now() >= deadline)) {
         throw new UnavailableError(`No worker answered for ${workflowId} within ${this.queryTimeoutMs / 1000}s: is "zendesk-export worker" running on task queue "${this.taskQueue}"?`);
       }
       throw err;

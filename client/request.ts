@@ -64,6 +64,9 @@ export function parseAccount(value: string | undefined): string {
   return account;
 }
 
+/** 9999-12-31T23:59:59Z: the last second an ISO date can name. */
+const LAST_ISO_SECOND = 253_402_300_799;
+
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
 /** Seconds of `2024-01-31`, `2024-01-31T12:00`, `2024-01-31T12:00:00Z`, `...+02:00`; undefined unless every part is a real date. */
@@ -98,9 +101,18 @@ export function parseStartTime(value: number | string | Date, nowMs = Date.now()
   if (seconds === undefined || seconds < 0) {
     throw new UserError(`Start time "${printable(String(value))}" is neither Unix seconds nor a real ISO date such as 2024-01-31 or 2024-01-31T00:00:00Z.`);
   }
-  if (seconds > 1e11) throw new UserError(`Start time ${seconds} looks like milliseconds; give Unix seconds (${Math.floor(seconds / 1000)}).`);
-  // Zendesk rejects start times within the last minute (and in the future) with a 422.
-  if (seconds > Math.floor(nowMs / 1000) - 60) {
+  const now = Math.floor(nowMs / 1000);
+  if (seconds > now) {
+    // Milliseconds are a common slip; any other number this large is no time Zendesk has records for.
+    const asMilliseconds = Math.floor(seconds / 1000);
+    if (Number.isSafeInteger(seconds) && asMilliseconds <= now && seconds > 1e11) {
+      throw new UserError(`Start time ${text ?? seconds} looks like milliseconds; give Unix seconds (${asMilliseconds}).`);
+    }
+    const when = seconds <= LAST_ISO_SECOND ? new Date(seconds * 1000).toISOString() : printable(text ?? String(seconds));
+    throw new UserError(`Start time ${when} is in the future: it must be at least one minute in the past.`);
+  }
+  // Zendesk rejects start times within the last minute with a 422.
+  if (seconds > now - 60) {
     throw new UserError(`Start time ${new Date(seconds * 1000).toISOString()} must be at least one minute in the past.`);
   }
   return seconds;

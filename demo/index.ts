@@ -2,99 +2,145 @@
  * `npm start`: the whole thing on one machine. A Temporal dev server with SQLite under `.temporal/`
  * (and its Web UI), the simulator with a seeded account (or your Zendesk account when ZENDESK_SUBDOMAIN
  * and credentials are set), a worker, and an export of all four resources at once into `./export/`,
- * with live progress. Ctrl-C stops it; running it again resumes where it stopped.
+ * with live progress; it exits once the export is complete. Ctrl-C stops it; running it again goes on
+ * from what Temporal kept: finished exports stay finished, the others resume where they stopped.
  */
+import { readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { NativeConnection, Runtime, DefaultLogger, makeTelemetryFilterString } from '@temporalio/worker';
-import { Client, Connection } from '@temporalio/client';
-import { startDevServer, freePort } from '../devserver';
-import { startSimulator, simulatorWorkerEnv, type Simulator } from '../simulator';
+import { DefaultLogger, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
+import { EXIT, watch } from '../cli/watch';
+import { UserError } from '../client/errors';
+import type { ExportClient, ExportHandle } from '../client/export-client';
+import { parseAccount, type ExportRequest } from '../client/request';
+import type { ExportState } from '../workflows/types';
 import { credentialsFromEnv } from '../zendesk/credentials';
-import { RESOURCES, type RateBudget } from '../zendesk/endpoints';
-import { ExportClient } from '../client/export-client';
-import { createExportWorker } from '../worker/create-worker';
-import { watch } from '../cli/watch';
-import { UserError } from '../client/request';
+import type { Resource } from '../zendesk/endpoints';
+import { completeMessage, introMessage, shown, STOPPED } from './messages';
+import { DEFAULT_FOLLOW_SECONDS, demoPaths, HELP, parseDemoArgs } from './options';
+import { matchFollowMode, planExports, type PlannedExport } from './plan';
+import { forgetLocalState, startSimulatedAccount, startTemporal, startWorker, Teardown } from './services';
+import { DEMO_BUDGET, DEMO_PAGE_SIZE } from './simulator';
 
 const ROOT = path.resolve(__dirname, '../..');
-/** The simulator's limit, and the budget the demo's exports pace to: visible pacing, a short run. */
-const DEMO_BUDGET: RateBudget = { requests: 60, seconds: 10 };
+const print = (text: string) => process.stdout.write(text);
 
-async function portOr(preferred: number): Promise<number> {
-  const net = await import('node:net');
-  return new Promise((resolve) => {
-    const probe = net.createServer();
-    probe.once('error', () => void freePort().then(resolve));
-    probe.listen(preferred, '127.0.0.1', () => probe.close(() => resolve(preferred)));
-  });
-}
-
-async function main(): Promise<void> {
+async function main(argv: readonly string[]): Promise<number> {
+  const options = parseDemoArgs(argv);
+  if (options.help) {
+    print(`${HELP}\n`);
+    return EXIT.ok;
+  }
+  const paths = demoPaths(ROOT);
+  const real = Boolean(process.env.ZENDESK_SUBDOMAIN && credentialsFromEnv(process.env));
+  const account = real ? parseAccount(process.env.ZENDESK_SUBDOMAIN) : 'demo';
+  const folder = path.join(paths.outputRoot, account);
+  const followSeconds = options.follow ? (options.followSeconds ?? DEFAULT_FOLLOW_SECONDS[real ? 'zendesk' : 'simulator']) : undefined;
   Runtime.install({
     logger: new DefaultLogger('WARN'),
     telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }), forward: {} } },
-    shutdownSignals: [], // Ctrl-C is handled below: detach, stop the worker, stop the server.
+    shutdownSignals: [], // Ctrl-C is handled by the watch: detach, then stop the worker and the server.
   });
-  const real = Boolean(process.env.ZENDESK_SUBDOMAIN && credentialsFromEnv(process.env));
-  let sim: Simulator | undefined;
-  const workerEnv: Record<string, string | undefined> = { ...process.env };
-  if (!real) {
-    sim = await startSimulator({
-      sizes: { tickets: 3000, users: 1500, organizations: 300, ticket_events: 5000 },
-      rateLimits: { 'incremental-exports': DEMO_BUDGET, 'incremental-exports-cursor': DEMO_BUDGET },
-    });
-    Object.assign(workerEnv, simulatorWorkerEnv(sim));
-  }
-  const account = real ? process.env.ZENDESK_SUBDOMAIN! : 'demo';
 
-  const external = process.env.TEMPORAL_ADDRESS;
-  const server = external
-    ? undefined
-    : await startDevServer({ dbFilename: path.join(ROOT, '.temporal', 'dev.sqlite'), port: await portOr(7233), ui: await portOr(8233) });
-  const address = external ?? server!.address;
-  process.stdout.write(
-    (real ? `Exporting Zendesk account ${account}.\n` : `Zendesk simulator at ${sim!.url} (account "${account}", ${DEMO_BUDGET.requests} requests per ${DEMO_BUDGET.seconds}s).\n`) +
-      `Temporal at ${address}${server?.uiUrl ? `; watch it in the Web UI: ${server.uiUrl}/namespaces/default/workflows` : ''}\n` +
-      `Writing NDJSON to ${path.join(ROOT, 'export', account)}/<resource>/. Ctrl-C stops; npm start again resumes.\n\n`,
-  );
-
-  const nativeConnection = await NativeConnection.connect({ address });
-  const worker = await createExportWorker({
-    connection: nativeConnection,
-    taskQueue: 'zendesk-export',
-    activities: { env: { ...workerEnv, ZENDESK_ACCOUNTS: account }, destinations: { outputRoot: path.join(ROOT, 'export'), postgres: {} } },
-  });
-  const running = worker.run();
-  const connection = await Connection.connect({ address });
-  const client = new ExportClient({ client: new Client({ connection }) });
-
-  let code = 0;
+  const teardown = new Teardown();
   try {
-    const handles = await client.startMany(
-      RESOURCES.map((resource) => ({
-        account,
-        resource,
-        startTime: 0,
-        // Small pages on the simulator, so the pacing shows.
-        perPage: real ? undefined : 100,
-        destination: path.join(ROOT, 'export'),
-        rateLimit: real ? undefined : DEMO_BUDGET,
-      })),
-    );
-    if (handles.some((h) => h.alreadyRunning)) process.stdout.write('Resuming the exports already under way.\n');
-    code = await watch(handles, { taskQueue: client.taskQueue, detachHint: '\nStopped. Run `npm start` again to resume where it left off.\n' });
+    if (options.fresh) forgetLocalState(paths, !process.env.TEMPORAL_ADDRESS);
+    const temporal = await startTemporal(paths, options, teardown);
+    print(`Temporal at ${temporal.address}${temporal.uiUrl ? `; watch it in the Web UI: ${temporal.uiUrl}` : ''}\n`);
+    const { client } = temporal;
+    if (options.fresh) await startOver(client, account, folder);
+
+    const plan = await planExports(client, account, followSeconds !== undefined);
+    const ended = new Map<Resource, ExportState | undefined>(plan.map((p) => [p.resource, p.state]));
+    if (plan.every((p) => p.step === 'done')) {
+      print(completeMessage(folder, ended, !real));
+      return EXIT.ok;
+    }
+
+    const workerEnv: Record<string, string | undefined> = { ...process.env };
+    if (real) print(`Exporting Zendesk account ${account}.\n`);
+    else {
+      const sim = await startSimulatedAccount(paths, followSeconds !== undefined, teardown);
+      Object.assign(workerEnv, sim.workerEnv);
+      print(`Zendesk simulator at ${sim.url}, account "${account}".\n`);
+    }
+    await startWorker(temporal, account, workerEnv, paths, teardown);
+
+    const request = (resource: Resource): ExportRequest => ({
+      account,
+      resource,
+      startTime: 0,
+      perPage: real ? undefined : DEMO_PAGE_SIZE,
+      destination: paths.outputRoot,
+      rateLimit: real ? undefined : DEMO_BUDGET,
+      followIntervalSeconds: followSeconds,
+    });
+    const handles = await carryOut(client, plan, { request, folder, simulated: !real, followSeconds });
+    const resumed = plan.filter((p) => p.step === 'attach' || p.step === 'resume').map((p) => p.resource);
+    print(introMessage({ simulated: !real, follow: followSeconds, resumed, folder }));
+
+    const started = Date.now();
+    const cancelled: string[] = [];
+    const code = await watch(client, handles, {
+      detachHint: followSeconds === undefined ? STOPPED.once : STOPPED.follow,
+      onEnd: (sample, ending) => {
+        ended.set(sample.resource as Resource, sample.state);
+        if (ending.outcome === 'cancelled') cancelled.push(sample.resource);
+      },
+    });
+    if (code === EXIT.ok && cancelled.length) print(`\n${cancelled.join(', ')} ${cancelled.length === 1 ? 'was' : 'were'} cancelled from elsewhere; npm start again resumes ${cancelled.length === 1 ? 'it' : 'them'}.\n`);
+    else if (code === EXIT.ok) print(completeMessage(folder, ended, !real, Date.now() - started));
+    return code === EXIT.detached ? EXIT.ok : code;
   } finally {
-    worker.shutdown();
-    await running;
-    await connection.close();
-    await nativeConnection.close();
-    await server?.stop();
-    await sim?.close();
+    await teardown.run();
   }
-  process.exit(code === 130 ? 0 : code);
 }
 
-main().catch((err: Error) => {
-  process.stderr.write(`${err instanceof UserError ? '' : 'The demo failed: '}${err.message}\n`);
-  process.exit(1);
-});
+/** `--fresh`, once Temporal is up: the demo's running exports end, and its export folder goes. */
+async function startOver(client: ExportClient, account: string, folder: string): Promise<void> {
+  for (const p of await planExports(client, account, false)) {
+    if (p.step === 'attach') await client.client.workflow.getHandle(p.workflowId).terminate('npm start -- --fresh');
+  }
+  rmSync(folder, { recursive: true, force: true });
+  print(`Starting over: removed ${shown(folder)} and the demo's earlier exports.\n`);
+}
+
+/** Files already in a folder (an earlier demo's, when Temporal no longer knows the export that wrote them). */
+function hasFiles(folder: string): boolean {
+  try {
+    return readdirSync(folder).length > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts, resumes or picks up each export as planned; the handles of those that run, in the plan's order. */
+async function carryOut(
+  client: ExportClient,
+  plan: readonly PlannedExport[],
+  how: { request: (resource: Resource) => ExportRequest; folder: string; simulated: boolean; followSeconds?: number },
+): Promise<ExportHandle[]> {
+  const fromScratch = plan.filter((p) => p.step === 'start' || p.step === 'restart');
+  for (const p of fromScratch) {
+    const files = path.join(how.folder, p.resource);
+    // Pages of an export Temporal no longer knows would sit beside the new ones: on the simulated account they go.
+    if (how.simulated && hasFiles(files)) {
+      rmSync(files, { recursive: true, force: true });
+      print(`${p.resource}: Temporal has no record of the export that wrote ${shown(files)}; removed it, exporting from the beginning.\n`);
+    }
+  }
+  const handles = await client.startMany(fromScratch.map((p) => how.request(p.resource)));
+  for (const p of plan) {
+    if (p.step === 'resume') handles.push(await client.resumeStopped(p.workflowId, { followIntervalSeconds: how.followSeconds }));
+    if (p.step === 'attach') handles.push(await matchFollowMode(client, client.handle(p.workflowId), how.followSeconds));
+  }
+  const order = new Map(plan.map((p, i) => [p.workflowId, i]));
+  return handles.sort((a, b) => order.get(a.workflowId)! - order.get(b.workflowId)!);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    process.stderr.write(`${err instanceof UserError ? '' : 'The demo failed: '}${err.message}\n`);
+    process.exit(err instanceof UserError ? EXIT.usage : EXIT.failed);
+  },
+);

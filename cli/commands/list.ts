@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { parseAccount } from '../../client/request';
 import { print, withClient, type Globals } from '../context';
+import { counted } from '../progress';
 
 export function register(program: Command, global: Globals): void {
   program
@@ -16,7 +17,7 @@ export function register(program: Command, global: Globals): void {
         for (const r of rows) {
           if (global().json) print(JSON.stringify(r));
           else {
-            const counts = r.state ? `  ${r.state.progress.records.toLocaleString('en-US')} records in ${r.state.progress.pages} pages` : '';
+            const counts = r.state ? `  ${counted(r.state.progress.records, 'record')} in ${counted(r.state.progress.pages, 'page')}` : '';
             print(`${r.workflowId.padEnd(60)} ${r.temporalStatus.padEnd(12)} started ${r.startTime.toISOString()}${counts}`);
           }
         }

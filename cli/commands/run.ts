@@ -2,14 +2,22 @@
 import type { Command } from 'commander';
 import { toExportInput, type ExportRequest } from '../../client/request';
 import { addExportFlags, print, requestsOf, withClient, type ExportFlags, type Globals } from '../context';
-import { checkOutputFolder, probeZendesk } from '../preflight';
+import { checkOutputFolder, checkOutputPath, probeZendesk } from '../preflight';
 import { watch } from '../watch';
 
-/** The checks before a start, unless --no-probe: Zendesk answers and accepts the credentials, the folder takes files. */
+/** `run` waits this long for a worker before it shows the export as waiting for one (it goes on waiting). */
+const RUN_START_WAIT_MS = 3_000;
+
+/**
+ * The checks before a start: a folder that can never hold files is refused always; unless --no-probe,
+ * the folder must take files (local, so first) and Zendesk must answer and accept the credentials.
+ */
 async function preflight(requests: ExportRequest[], flags: ExportFlags): Promise<void> {
+  const destination = toExportInput(requests[0]!).destination;
+  checkOutputPath(destination);
   if (!flags.probe) return;
+  await checkOutputFolder(destination);
   await probeZendesk(requests[0]!.account);
-  await checkOutputFolder(toExportInput(requests[0]!).destination);
 }
 
 export function register(program: Command, global: Globals): void {
@@ -21,11 +29,15 @@ export function register(program: Command, global: Globals): void {
   ).action(async (names: string[], flags: ExportFlags) => {
     const requests = requestsOf(names, flags);
     await preflight(requests, flags);
-    process.exitCode = await withClient(global(), async (client) => {
-      const handles = await client.startMany(requests);
-      for (const h of handles) if (h.alreadyRunning) process.stderr.write(`${h.workflowId} is already running; watching it.\n`);
-      return watch(handles, { json: global().json, taskQueue: client.taskQueue });
-    });
+    process.exitCode = await withClient(
+      global(),
+      async (client) => {
+        const handles = await client.startMany(requests);
+        for (const h of handles) if (h.alreadyRunning) process.stderr.write(`${h.workflowId} is already running; watching it.\n`);
+        return watch(client, handles, { json: global().json });
+      },
+      { startTimeoutMs: RUN_START_WAIT_MS },
+    );
   });
 
   addExportFlags(

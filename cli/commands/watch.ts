@@ -13,7 +13,7 @@ export function register(program: Command, global: Globals): void {
         const handles: ExportHandle[] = [];
         for (const id of ids) if (await client.describeRun(id)) handles.push(client.handle(id));
         if (!handles.length) throw new UserError(`No export to watch: none of ${ids.join(', ')} exists.`);
-        return watch(handles, { json: global().json, taskQueue: client.taskQueue });
+        return watch(client, handles, { json: global().json });
       });
     },
   );

@@ -1,10 +1,11 @@
 /**
  * What each fault scenario runs on: a Temporal dev server (SQLite), the simulator, the real worker CLI
- * as its own process (killed and restarted at will), and the client library. `verify` compares the
- * NDJSON written with the simulator's data and counts, rather than asserts, so the figures can be
- * reported; the scenario asserts them.
+ * as its own process (killed and restarted at will), bound to the scenario's account and with the
+ * scenario's temp folder as its output root, and the client library. `verify` compares the NDJSON
+ * written with the simulator's data and counts, rather than asserts, so the figures can be reported
+ * before the scenario asserts them.
  */
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
@@ -14,7 +15,7 @@ import { startWorkerProcess, type WorkerProcess } from '../../devserver/worker-p
 import { ExportClient } from '../../client/export-client';
 import { RESOURCE_SPECS, type Resource } from '../../zendesk/endpoints';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../simulator';
-import { simulatorEnv, SIM_EMAIL, SIM_TOKEN } from '../helpers/exports';
+import { simulatorEnv } from '../helpers/exports';
 import { duplicates, newestById, readRecords, versionKeys } from '../helpers/output';
 import { installTestRuntime } from '../helpers/temporal';
 
@@ -23,9 +24,12 @@ export interface ChaosStack {
   server: DevServer;
   sim: Simulator;
   client: ExportClient;
+  /** The scenario's temp folder: the worker's output root, and the CLI's working folder. */
   out: string;
   taskQueue: string;
   worker: WorkerProcess;
+  /** What a CLI of this account reads from its environment. */
+  cliEnv: Record<string, string>;
   /** SIGKILLs the worker (unless gone) and starts a fresh one. */
   restartWorker(signal?: NodeJS.Signals): Promise<void>;
   /** Everything every worker of this stack printed. */
@@ -39,19 +43,23 @@ export async function startChaosStack(simulator: SimulatorOptions, workerEnv: Re
   installTestRuntime();
   const [server, sim] = await Promise.all([startDevServer(), startSimulator({ recentWindowSeconds: 0, ...simulator })]);
   const out = mkdtempSync(path.join(os.tmpdir(), 'zendesk-export-chaos-'));
-  const taskQueue = `chaos-${++stacks}`;
-  const spawnWorker = () =>
-    startWorkerProcess({ temporalAddress: server.address, taskQueue, env: { ...simulatorEnv(sim), ...workerEnv }, logLevel: 'INFO', captureOutput: true });
+  const n = ++stacks;
+  const taskQueue = `chaos-${n}`;
+  const account = `chaos${n}`;
+  // The worker serves only this account (its credentials are bound to it) and writes only under `out`.
+  const env = { ...simulatorEnv(sim), ZENDESK_ACCOUNTS: account, ZENDESK_EXPORT_OUTPUT_ROOT: out, ...workerEnv };
+  const spawnWorker = () => startWorkerProcess({ temporalAddress: server.address, taskQueue, env, logLevel: 'INFO', captureOutput: true });
   let output = '';
   const connection = await Connection.connect({ address: server.address });
   const stack: ChaosStack = {
-    account: `chaos${stacks}`,
+    account,
     server,
     sim,
     out,
     taskQueue,
     client: new ExportClient({ client: new Client({ connection }), taskQueue, startTimeoutMs: 120_000 }),
     worker: spawnWorker(),
+    cliEnv: { ...simulatorEnv(sim), TEMPORAL_ADDRESS: server.address, ZENDESK_SUBDOMAIN: account, ZENDESK_EXPORT_TASK_QUEUE: taskQueue, ZENDESK_EXPORT_OUTPUT_ROOT: out },
     async restartWorker(signal = 'SIGKILL') {
       await stack.worker.kill(signal);
       output += stack.worker.output();
@@ -88,29 +96,11 @@ export function verify(stack: ChaosStack, resource: Resource, options: { support
   return { records: written.length, duplicates: duplicates(versionKeys(written, versionField)).length, losses };
 }
 
-/** Neither the API token nor its Basic header in anything a worker printed. */
-export function leakedSecrets(text: string): number {
-  const secrets = [SIM_TOKEN, Buffer.from(`${SIM_EMAIL}/token:${SIM_TOKEN}`).toString('base64')];
-  return secrets.filter((s) => text.includes(s)).length;
+export function total(checks: readonly Check[]): Check {
+  return checks.reduce((a, c) => ({ records: a.records + c.records, duplicates: a.duplicates + c.duplicates, losses: a.losses + c.losses }), { records: 0, duplicates: 0, losses: 0 });
 }
 
-export interface Figures {
-  scenario: string;
-  faults: number;
-  survived: number;
-  records: number;
-  duplicates: number;
-  losses: number;
-  logLines?: number;
-  secretsLeaked?: number;
-  badInputs?: number;
-}
-
-/** Appends a scenario's figures for the report printed at the end of `npm run chaos`. */
-export function report(figures: Figures): void {
-  const file = process.env.CHAOS_FIGURES;
-  if (file) appendFileSync(file, `${JSON.stringify(figures)}\n`);
-}
+export const clean = (check: Check) => check.duplicates === 0 && check.losses === 0;
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,49 +1,48 @@
 /**
  * The CLI as a user runs it: `bin/zendesk-export.js` as a subprocess (built by `npm test`), against a
- * real dev server, the simulator and a worker process.
+ * real dev server, the simulator and worker processes. Bad input, the checks before a start, a run
+ * from start to end, accounts bound to the worker's credentials, its output root, a named Postgres
+ * target, and a scan of every log line, CLI output and workflow history of full runs for secrets.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { Client, Connection } from '@temporalio/client';
-import os from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startDevServer, type DevServer } from '../helpers/temporal';
-import { badInputs, runCli } from '../helpers/cli';
-import { simulatorEnv, SIM_TOKEN } from '../helpers/exports';
+import { Client as PgClient } from 'pg';
 import { freePort } from '../../devserver';
-import { startWorkerProcess, type WorkerProcess } from '../../devserver/worker-process';
-import { DEFAULT_OAUTH, startSimulator, type Simulator } from '../../simulator';
+import { DEFAULT_OAUTH } from '../../simulator';
+import { badInputs } from '../helpers/cli';
+import { SIM_TOKEN } from '../helpers/exports';
+import { startPostgres, type PostgresServer } from '../helpers/postgres';
+import { useCliStack } from './stack';
 
-let server: DevServer;
-let sim: Simulator;
-let out: string;
-let worker: WorkerProcess;
-let env: Record<string, string>;
+const stack = useCliStack({ sizes: { tickets: 120, users: 60, organizations: 30, ticket_events: 100 }, rateLimits: 'off' });
+const QUEUE = 'cli-test';
+const env = () => stack.env('clitest', QUEUE);
+const cli = (args: string[], extra: Record<string, string> = {}) => stack.cli(args, { ...env(), ...extra });
 
-const cli = (args: string[], extraEnv: Record<string, string> = {}) => runCli(args, { ...env, ...extraEnv });
-
-beforeAll(async () => {
-  server = await startDevServer();
-  sim = await startSimulator({ sizes: { tickets: 120, users: 60, organizations: 30, ticket_events: 100 }, rateLimits: 'off', recentWindowSeconds: 0 });
-  out = mkdtempSync(path.join(os.tmpdir(), 'zendesk-export-cli-'));
-  env = { ...simulatorEnv(sim), TEMPORAL_ADDRESS: server.address, ZENDESK_SUBDOMAIN: 'clitest', ZENDESK_EXPORT_TASK_QUEUE: 'cli-test' };
-  worker = startWorkerProcess({ temporalAddress: server.address, taskQueue: 'cli-test', env });
-});
-afterAll(async () => {
-  await worker?.kill();
-  await sim?.close();
-  await server?.stop();
-  rmSync(out, { recursive: true, force: true });
+beforeAll(() => {
+  stack.worker(env());
 });
 
-describe('bad input: one clear sentence, exit 2, nothing started', () => {
-  test.each(badInputs())('%j', async (args, message) => {
-    const before = sim.stats().requests;
-    const r = await cli(args);
-    expect(r.code).toBe(2);
-    expect(r.stderr.trim()).toMatch(message);
+describe('bad input: one clear sentence, exit 2, nothing sent, nothing started', () => {
+  test.each(badInputs.map((b) => [b.name, b] as const))('%s', async (_name, input) => {
+    const before = stack.sim.stats().requests;
+    const r = await cli(input.args(Date.now()));
+    expect({ code: r.code, stderr: r.stderr.trim() }).toEqual({ code: 2, stderr: expect.stringMatching(input.message) });
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).not.toMatch(/\n\s+at /);
-    expect(sim.stats().requests).toBe(before);
+    expect(stack.sim.stats().requests).toBe(before);
+  });
+
+  test('nothing was started and nothing written by any of them', async () => {
+    expect((await cli(['list'])).stdout.trim()).toBe('No exports.');
+    expect(readdirSync(stack.dir)).toEqual([]);
+  });
+
+  test('--json: the error is one JSON object on stderr', async () => {
+    const r = await cli(['--json', 'run', 'tickets', '--start-time', 'soon']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(JSON.parse(r.stderr)).toEqual({ error: expect.stringMatching(/^Start time "soon" is neither/), exitCode: 2 });
   });
 
   test('unreachable Temporal', async () => {
@@ -53,20 +52,31 @@ describe('bad input: one clear sentence, exit 2, nothing started', () => {
   });
 
   test('wrong credentials: refused before anything starts, naming the account, never the token', async () => {
-    const before = sim.stats().requests;
-    const r = await cli(['run', 'tickets', '--start-time', '0', '--out', out], { ZENDESK_API_TOKEN: 'wrong-secret-token' });
+    const before = stack.sim.stats().requests;
+    const r = await cli(['run', 'tickets', '--start-time', '0', '--out', 'out'], { ZENDESK_API_TOKEN: 'wrong-secret-token' });
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toBe('Zendesk refused the credentials for account "clitest" (API token of admin@example.com, HTTP 401): check them, or pass --no-probe if the worker has others.');
     expect(r.stdout + r.stderr).not.toContain('wrong-secret-token');
-    expect(sim.stats().requests).toBe(before);
+    expect(stack.sim.stats().requests).toBe(before);
   });
 
   test('an output folder that cannot be written', async () => {
-    const file = path.join(out, 'a-file');
-    writeFileSync(file, '');
-    const r = await cli(['run', 'tickets', '--start-time', '0', '--out', path.join(file, 'export')]);
+    writeFileSync(path.join(stack.dir, 'a-file'), '');
+    const r = await cli(['run', 'tickets', '--start-time', '0', '--out', 'a-file/export']);
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toMatch(/^Cannot write to the output folder .*a-file\/export \(ENOTDIR\): choose another with --out\.$/);
+  });
+
+  test("an output folder outside the worker's output root: refused before, or by the worker with --no-probe", async () => {
+    const outside = path.dirname(stack.dir);
+    const checked = await cli(['run', 'organizations', '--start-time', '0', '--out', outside]);
+    expect(checked.code).toBe(2);
+    expect(checked.stderr.trim()).toBe(
+      `The output folder ${outside} is outside the output root ${stack.dir}: choose a folder inside it, or run the worker with --output-root (ZENDESK_EXPORT_OUTPUT_ROOT here too) around it, or pass --no-probe if the worker's root differs.`,
+    );
+    const unchecked = await cli(['run', 'organizations', '--start-time', '0', '--out', outside, '--no-probe']);
+    expect(unchecked.code).toBe(1);
+    expect(unchecked.stderr.trim()).toMatch(/failed: The output folder .* is outside the worker's output root/);
   });
 
   test('unreachable Zendesk', async () => {
@@ -76,127 +86,112 @@ describe('bad input: one clear sentence, exit 2, nothing started', () => {
   });
 });
 
-test('run exports and exits 0; status, list and a second start agree', async () => {
-  const run = await cli(['run', 'organizations', '--start-time', '0', '--out', out, '--rate-limit', '1000/1']);
+test('run exports and exits 0, each last line once; status and list agree', async () => {
+  const run = await cli(['run', 'organizations', '--start-time', '0', '--out', 'out', '--rate-limit', '1000/1']);
   expect(run.stderr).toBe('');
   expect(run.code).toBe(0);
-  expect(run.stdout).toMatch(/zendesk-export\/clitest\/organizations\/organizations: completed, 30 records/);
-  expect(readdirSync(path.join(out, 'clitest', 'organizations')).length).toBeGreaterThan(0);
+  const completed = run.stdout.split('\n').filter((line) => /^organizations\s+completed\s+1 page\s+30 records\s/.test(line));
+  expect(completed).toHaveLength(1); // Shown once, with the rate of the whole run (not 0.0/s a second time).
+  expect(readdirSync(path.join(stack.dir, 'out', 'clitest', 'organizations')).filter((n) => n.endsWith('.ndjson'))).toHaveLength(1);
 
   const status = await cli(['--json', 'status', 'organizations']);
   expect(status.code).toBe(0);
-  expect(JSON.parse(status.stdout)).toMatchObject({ temporalStatus: 'COMPLETED', state: { status: 'completed', records: 30 } });
+  expect(JSON.parse(status.stdout)).toMatchObject({ temporalStatus: 'COMPLETED', state: { status: 'completed', progress: { records: 30, pages: 1 } } });
 
   const list = await cli(['list']);
-  expect(list.stdout).toMatch(/zendesk-export\/clitest\/organizations\/organizations\s+COMPLETED/);
+  expect(list.stdout).toMatch(/zendesk-export\/clitest\/organizations\/organizations\s+COMPLETED\s+started \S+\s+30 records in 1 page$/m);
 });
 
-test('two starts at once, a resume while running, pause, resume and cancel of a following export', async () => {
-  const args = ['start', 'users', '--start-time', '0', '--out', out, '--follow', '60', '--rate-limit', '1000/1'];
-  const both = await Promise.all([cli(args), cli(args)]);
-  expect(both.map((r) => r.code)).toEqual([0, 0]);
-  expect(both.map((r) => r.stdout.trim())).toContain('Started zendesk-export/clitest/users/users_cursor');
-  const again = await cli(['start', 'users', '--start-time', '0', '--out', out, '--follow', '60']);
-  expect(again.stdout.trim()).toBe('zendesk-export/clitest/users/users_cursor is already running (nothing new started).');
-  expect((await cli(['resume', 'users'])).stdout.trim()).toBe('zendesk-export/clitest/users/users_cursor is already running; nothing to resume.');
-  const runs = await cli(['--json', 'list']);
-  expect(runs.stdout.split('\n').filter((l) => l.includes('"zendesk-export/clitest/users/users_cursor"'))).toHaveLength(1);
-
-  expect((await cli(['pause', 'users'])).code).toBe(0);
-  await waitForStatus('users', 'paused');
-  expect((await cli(['resume', 'users'])).code).toBe(0);
-  await waitForStatus('users', 'following');
-  const cancel = await cli(['cancel', 'users']);
-  expect(cancel.stdout).toMatch(/Cancelling zendesk-export\/clitest\/users\/users_cursor/);
-  await waitForStatus('users', 'cancelled');
+test("an account the worker's credentials are not for: its export fails saying so, exit 1", async () => {
+  const r = await cli(['run', 'organizations', '--account', 'other', '--start-time', '0', '--out', 'out']);
+  expect(r.code).toBe(1);
+  expect(r.stderr.trim()).toBe(
+    'Export zendesk-export/other/organizations/organizations failed: The worker\'s credentials are not for account "other": they serve ZENDESK_SUBDOMAIN (or the list in ZENDESK_ACCOUNTS).',
+  );
+  expect(r.stdout + r.stderr).not.toContain(SIM_TOKEN);
 });
 
 test('a worker without credentials fails the export with one sentence, exit 1', async () => {
-  const bare = startWorkerProcess({ temporalAddress: server.address, taskQueue: 'no-credentials', env: {}, inheritEnv: false, logLevel: 'ERROR' });
-  try {
-    const r = await cli(['run', 'tickets', '--start-time', '0', '--account', 'nocreds', '--out', out], { ZENDESK_EXPORT_TASK_QUEUE: 'no-credentials' });
-    expect(r.code).toBe(1);
-    expect(r.stderr.trim()).toMatch(/failed: The worker has no Zendesk credentials for account "nocreds": set ZENDESK_EMAIL and ZENDESK_API_TOKEN/);
-    expect(r.stdout + r.stderr).not.toContain(SIM_TOKEN);
-  } finally {
-    await bare.kill();
-  }
+  stack.worker({ ZENDESK_EXPORT_OUTPUT_ROOT: stack.dir }, { taskQueue: 'no-credentials', inheritEnv: false, logLevel: 'ERROR' });
+  const r = await cli(['run', 'tickets', '--start-time', '0', '--account', 'nocreds', '--out', 'out'], { ZENDESK_EXPORT_TASK_QUEUE: 'no-credentials' });
+  expect(r.code).toBe(1);
+  expect(r.stderr.trim()).toMatch(/failed: The worker has no Zendesk credentials for account "nocreds": set ZENDESK_SUBDOMAIN with ZENDESK_EMAIL and ZENDESK_API_TOKEN/);
+  expect(r.stdout + r.stderr).not.toContain(SIM_TOKEN);
 });
 
-test('no secret in any log line, CLI output, error or workflow history of a full export run', async () => {
-  const store = path.join(out, 'token-store.json');
-  const pgPassword = 'pg-secret-4b1d';
-  const password = 'zendesk-password-9c2e';
-  const oauthWorker = startWorkerProcess({
-    temporalAddress: server.address,
-    taskQueue: 'secrets',
-    inheritEnv: false,
-    logLevel: 'DEBUG',
-    captureOutput: true,
-    env: {
-      ZENDESK_BASE_URL: sim.url,
-      ZENDESK_OAUTH_CLIENT_ID: DEFAULT_OAUTH.clientId,
-      ZENDESK_OAUTH_CLIENT_SECRET: DEFAULT_OAUTH.clientSecret,
-      ZENDESK_OAUTH_REFRESH_TOKEN: DEFAULT_OAUTH.refreshToken,
-      ZENDESK_TOKEN_STORE: store,
-      ZENDESK_PASSWORD: password, // Ignored beside OAuth, but present.
-      PGPASSWORD: pgPassword,
-    },
+describe('a named Postgres target, and secrets', () => {
+  let pg: PostgresServer;
+  beforeAll(async () => {
+    pg = await startPostgres({ password: 'pg-secret-4b1d' });
   });
-  // A worker with only an email and password, which Zendesk no longer accepts.
-  const passwordWorker = startWorkerProcess({
-    temporalAddress: server.address,
-    taskQueue: 'secrets-password',
-    inheritEnv: false,
-    logLevel: 'DEBUG',
-    captureOutput: true,
-    env: { ZENDESK_BASE_URL: sim.url, ZENDESK_EMAIL: 'admin@example.com', ZENDESK_PASSWORD: password },
+  afterAll(async () => {
+    await pg?.stop();
   });
-  const q = { ZENDESK_EXPORT_TASK_QUEUE: 'secrets' };
-  try {
+
+  test('no secret in any log line, CLI output, error or workflow history of full export runs', async () => {
+    const store = path.join(stack.dir, 'token-store.json');
+    const password = 'zendesk-password-9c2e';
+    const oauthWorker = stack.worker(
+      {
+        ZENDESK_BASE_URL: stack.sim.url,
+        ZENDESK_SUBDOMAIN: 'secrets',
+        ZENDESK_OAUTH_CLIENT_ID: DEFAULT_OAUTH.clientId,
+        ZENDESK_OAUTH_CLIENT_SECRET: DEFAULT_OAUTH.clientSecret,
+        ZENDESK_OAUTH_REFRESH_TOKEN: DEFAULT_OAUTH.refreshToken,
+        ZENDESK_TOKEN_STORE: store,
+        ZENDESK_PASSWORD: password, // Ignored beside OAuth, but present.
+        ZENDESK_EXPORT_OUTPUT_ROOT: stack.dir,
+        ZENDESK_EXPORT_POSTGRES_WAREHOUSE: `postgres://${pg.user}@${pg.host}:${pg.port}/postgres`,
+        PGPASSWORD: pg.password!, // The worker's alone: a URL with a password is refused.
+      },
+      { taskQueue: 'secrets', inheritEnv: false, logLevel: 'DEBUG', captureOutput: true },
+    );
+    // A worker with only an email and password, which Zendesk no longer accepts.
+    const passwordWorker = stack.worker(
+      { ZENDESK_BASE_URL: stack.sim.url, ZENDESK_SUBDOMAIN: 'pwonly', ZENDESK_EMAIL: 'admin@example.com', ZENDESK_PASSWORD: password, ZENDESK_EXPORT_OUTPUT_ROOT: stack.dir },
+      { taskQueue: 'secrets-password', inheritEnv: false, logLevel: 'DEBUG', captureOutput: true },
+    );
+    const q = { ZENDESK_EXPORT_TASK_QUEUE: 'secrets' };
     const runs = [
-      await cli(['run', 'all', '--account', 'secrets', '--start-time', '0', '--out', out, '--rate-limit', '1000/1'], q),
+      await cli(['run', 'all', '--account', 'secrets', '--start-time', '0', '--out', 'out', '--rate-limit', '1000/1'], q),
+      await cli(['run', 'users', '--account', 'secrets', '--start-time', '0', '--dest', 'postgres:warehouse', '--rate-limit', '1000/1'], q),
       await cli(['--json', 'status', 'tickets', '--account', 'secrets'], q),
       await cli(['list', '--account', 'secrets'], q),
       // A refused token: the error names the account and the method, not the token.
-      await cli(['run', 'organizations', '--account', 'secrets', '--start-time', '0', '--out', out], { ...q, ZENDESK_API_TOKEN: 'wrong-secret-token' }),
+      await cli(['run', 'organizations', '--account', 'secrets', '--start-time', '0', '--out', 'out'], { ...q, ZENDESK_SUBDOMAIN: 'secrets', ZENDESK_API_TOKEN: 'wrong-secret-token' }),
+      // A target the worker does not have: named in the error, which says what to set.
+      await cli(['run', 'organizations', '--account', 'secrets', '--start-time', '0', '--dest', 'postgres:nope'], q),
       // A password is refused by the worker: the export fails saying so, without the password.
-      await cli(['run', 'organizations', '--account', 'pwonly', '--start-time', '0', '--out', out], { ZENDESK_EXPORT_TASK_QUEUE: 'secrets-password' }),
+      await cli(['run', 'organizations', '--account', 'pwonly', '--start-time', '0', '--out', 'out'], { ZENDESK_EXPORT_TASK_QUEUE: 'secrets-password' }),
     ];
-    expect(runs.map((r) => r.code)).toEqual([0, 0, 0, 2, 1]);
-    expect(runs[4]!.stderr).toMatch(/password authentication was removed/i);
-    expect(runs[0]!.stdout).toMatch(/tickets\/tickets_cursor: completed/);
+    expect(runs.map((r) => r.code)).toEqual([0, 0, 0, 0, 2, 1, 1]);
+    expect(runs[0]!.stdout).toMatch(/^tickets\s+completed\s/m);
+    expect(runs[5]!.stderr).toMatch(/The worker has no Postgres target "nope": set ZENDESK_EXPORT_POSTGRES_NOPE for it\./);
+    expect(runs[6]!.stderr).toMatch(/password authentication was removed/i);
     expect(JSON.parse(readFileSync(store, 'utf8')).secrets).toMatch(/^sim-refresh-/); // The rotated token went to its store...
 
-    const connection = await Connection.connect({ address: server.address });
-    const histories: string[] = [];
-    try {
-      const client = new Client({ connection });
-      for await (const w of client.workflow.list({ query: `WorkflowId STARTS_WITH 'zendesk-export/secrets/' OR WorkflowId STARTS_WITH 'zendesk-export/pwonly/' OR WorkflowId STARTS_WITH 'zendesk-account/'` })) {
-        const history = JSON.stringify(await client.workflow.getHandle(w.workflowId, w.runId).fetchHistory());
-        histories.push(history.replace(/"data":"([A-Za-z0-9+/=]+)"/g, (_, b64: string) => Buffer.from(b64, 'base64').toString('utf8')));
-      }
-    } finally {
-      await connection.close();
-    }
-    expect(histories.length).toBeGreaterThanOrEqual(5);
+    const db = new PgClient({ connectionString: pg.url });
+    await db.connect();
+    const rows = await db.query("SELECT count(*)::int AS n FROM zendesk_users WHERE account = 'secrets'");
+    await db.end();
+    expect(rows.rows[0].n).toBe(60);
+
+    const histories = await stack.histories(['zendesk-export/secrets/', 'zendesk-export/pwonly/', 'zendesk-account/']);
+    expect(histories.length).toBeGreaterThanOrEqual(6);
     const everything = [oauthWorker.output(), passwordWorker.output(), ...runs.flatMap((r) => [r.stdout, r.stderr]), ...histories].join('\n');
     expect(everything).toMatch(/fetchPage/); // DEBUG logs really were captured.
-    const secrets = [SIM_TOKEN, 'wrong-secret-token', DEFAULT_OAUTH.clientSecret, DEFAULT_OAUTH.refreshToken, pgPassword, password, Buffer.from(`admin@example.com/token:${SIM_TOKEN}`).toString('base64')];
+    expect(everything).toContain('"target":"warehouse"'); // The histories name the target, never its URL.
+    const secrets = [
+      SIM_TOKEN,
+      'wrong-secret-token',
+      DEFAULT_OAUTH.clientSecret,
+      DEFAULT_OAUTH.refreshToken,
+      pg.password!,
+      password,
+      Buffer.from(`admin@example.com/token:${SIM_TOKEN}`).toString('base64'),
+    ];
     for (const secret of secrets) expect(everything).not.toContain(secret);
     // ...and no issued access or refresh token appears anywhere else.
     expect(everything).not.toMatch(/sim-(access|refresh)-\d+-/);
-  } finally {
-    await Promise.all([oauthWorker.kill(), passwordWorker.kill()]);
-  }
-}, 180_000);
-
-async function waitForStatus(resource: string, status: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const r = await cli(['--json', 'status', resource]);
-    if (r.code === 0 && JSON.parse(r.stdout).state?.status === status) return;
-    if (Date.now() > deadline) throw new Error(`status never became ${status}: ${r.stdout} ${r.stderr}`);
-    await new Promise((res) => setTimeout(res, 200));
-  }
-}
+  }, 240_000);
+});

@@ -1,10 +1,13 @@
 /**
  * The Temporal Web UI, in a real browser (Debian's Chromium, driven by playwright-core): a running
  * export is found with a search-attribute filter, and its page says what it is doing now. The
- * screenshot is the one in the README (docs/temporal-ui.png).
+ * screenshot goes to a temp folder; `UPDATE_SCREENSHOT=1 npx jest test/ui` makes it the README's
+ * (docs/temporal-ui.png), which a plain test run never touches.
  */
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflows, createDevServerEnv, startDevServer, type DevServer } from '../helpers/temporal';
@@ -12,7 +15,12 @@ import { startExportStack, type ExportStack } from '../helpers/exports';
 import { WORKFLOWS_PATH } from '../../worker/create-worker';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SCREENSHOT = path.resolve(__dirname, '../../docs/temporal-ui.png');
+const README_SCREENSHOT = path.resolve(__dirname, '../../docs/temporal-ui.png');
+const UPDATE = process.env.UPDATE_SCREENSHOT === '1';
+const shot = mkdtempSync(path.join(os.tmpdir(), 'zendesk-export-ui-'));
+const SCREENSHOT = path.join(shot, 'temporal-ui.png');
+const fingerprint = (file: string) => (existsSync(file) ? createHash('sha256').update(readFileSync(file)).digest('hex') : 'missing');
+const readmeBefore = fingerprint(README_SCREENSHOT);
 
 let server: DevServer;
 let env: TestWorkflowEnvironment;
@@ -35,6 +43,7 @@ afterAll(async () => {
   await stack?.close();
   await env?.teardown();
   await server?.stop();
+  rmSync(shot, { recursive: true, force: true });
 });
 
 test('a running export is found by its search attributes and shows its current state', async () => {
@@ -59,9 +68,16 @@ test('a running export is found by its search attributes and shows its current s
     await link.click();
     // The timeline names the timer it waits on, and each page activity's summary.
     await page.getByText('waiting for rate budget (1 per 60s)').first().waitFor({ timeout: 60_000 });
-    await page.getByText('organizations page 1 from start_time 0').first().waitFor({ timeout: 60_000 });
+    await page.getByText(/organizations: up to \d+ pages? from start_time 0 /).first().waitFor({ timeout: 60_000 });
     await page.screenshot({ path: SCREENSHOT, fullPage: false });
+    expect(statSync(SCREENSHOT).size).toBeGreaterThan(10_000);
+    if (UPDATE) copyFileSync(SCREENSHOT, README_SCREENSHOT);
     await handle.cancel();
     await handle.result();
   });
+});
+
+test(UPDATE ? 'the README screenshot was replaced, as UPDATE_SCREENSHOT=1 asked' : 'the README screenshot is left as it is', () => {
+  if (UPDATE) expect(fingerprint(README_SCREENSHOT)).toBe(fingerprint(SCREENSHOT));
+  else expect(fingerprint(README_SCREENSHOT)).toBe(readmeBefore);
 });

@@ -8,7 +8,9 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FetchPagesInput, FetchPagesResult } from '../../activities/contract';
 import { WORKFLOWS_PATH } from '../../worker/create-worker';
 import { exportWorkflowId } from '../../workflows/ids';
-import type { ExportInput, exportResource } from '../../workflows';
+import type { exportResource } from '../../workflows';
+import type { ExportInput } from '../../workflows/types';
+import type { temporal } from '@temporalio/proto';
 import { bundleWorkflows, createTimeSkippingEnv } from '../helpers/temporal';
 import { MAX_HISTORY_EVENTS } from '../../workflows/export-resource';
 
@@ -57,7 +59,7 @@ test('a year of daily follow polls keeps each run and its carried state bounded'
   // Each run of the chain, from the first to the last continue-as-new.
   let runs = 0;
   for (let runId: string | undefined = firstRunId; runId; runs++) {
-    const events = (await env.client.workflow.getHandle(workflowId, runId).fetchHistory()).events ?? [];
+    const events: temporal.api.history.v1.IHistoryEvent[] = (await env.client.workflow.getHandle(workflowId, runId).fetchHistory()).events ?? [];
     expect(events.length).toBeLessThanOrEqual(MAX_HISTORY_EVENTS + 20);
     // What each run started with: the input and the state carried from the run before.
     const started = events[0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!.data!;
