@@ -3,6 +3,7 @@
  * and exit 2; a failed export exits 1; anything unexpected says so, with the stack only under --debug.
  */
 import { WorkflowFailedError, isGrpcServiceError } from '@temporalio/client';
+import { NamespaceNotFoundError } from '@temporalio/common';
 import { CommanderError } from 'commander';
 import { DestinationConfigError } from '../activities/destinations';
 import { UnavailableError, UserError } from '../client/errors';
@@ -34,6 +35,9 @@ export async function main(argv = process.argv): Promise<void> {
       err instanceof DestinationConfigError
     ) {
       fail(EXIT.usage, err.message);
+    } else if (err instanceof NamespaceNotFoundError || (err as { cause?: unknown })?.cause instanceof NamespaceNotFoundError) {
+      const { namespace } = err instanceof NamespaceNotFoundError ? err : (err as { cause: NamespaceNotFoundError }).cause;
+      fail(EXIT.usage, `Temporal has no namespace "${namespace}": give the right one with --namespace, TEMPORAL_NAMESPACE or the profile.`);
     } else if (temporalUnavailable(err)) {
       fail(EXIT.usage, 'Temporal stopped answering: check that the server is up (npm start, or temporal server start-dev) and TEMPORAL_ADDRESS.');
     } else if (err instanceof WorkflowFailedError) {

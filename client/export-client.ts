@@ -228,6 +228,8 @@ export class ExportClient {
   private readonly startTimeoutMs: number;
   private readonly queryTimeoutMs: number;
   private searchAttributes: boolean;
+  /** A cluster refused the custom search attributes: starts go without them until then (servers cache the list for a minute). */
+  private withoutSearchAttributesUntil = 0;
 
   constructor(private readonly options: ExportClientOptions) {
     this.taskQueue = options.taskQueue ?? DEFAULT_TASK_QUEUE;
@@ -400,15 +402,16 @@ export class ExportClient {
         typedSearchAttributes: withAttributes ? coordinatorSearchAttributes(input.account) : undefined,
         staticSummary: `Zendesk account ${input.account}: shares its rate budget between its exports`,
       });
-    if (this.searchAttributes) {
+    if (this.searchAttributes && Date.now() >= this.withoutSearchAttributesUntil) {
       try {
         await start(true);
         return;
       } catch (err) {
         // A cluster without the custom search attributes: exports still run, the UI just cannot filter.
+        // Asked again a minute later: they may just have been registered.
         const said = `${(err as Error).message} ${String((err as Error).cause ?? '')}`;
         if (!/search attribute/i.test(said)) throw err;
-        this.searchAttributes = false;
+        this.withoutSearchAttributesUntil = Date.now() + 60_000;
       }
     }
     await start(false);

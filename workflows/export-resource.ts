@@ -42,8 +42,9 @@ const { fetchPages } = proxyActivities<ExportActivities>({
   scheduleToCloseTimeout: '24 hours',
   retry: {
     initialInterval: '200 ms',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
+    // Nothing to back off from but a dead worker: a worker killed again and again still recovers within seconds.
+    backoffCoefficient: 1.5,
+    maximumInterval: '5 seconds',
     nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURES],
   },
   // A pause or cancel lets the page in flight finish, and the run reports what it wrote.
@@ -84,15 +85,18 @@ export async function exportResource(input: ExportInput): Promise<ExportResult> 
     setCurrentDetails(run.details(detail));
   }
 
-  /** A durable timer that a pause cuts short, and a new share too when `onShare` (the loop then reckons again). */
-  async function wait(ms: number, summary: string, onShare = false): Promise<void> {
+  /**
+   * A durable timer that a pause cuts short, and a new share too when `onShare` (the loop then reckons
+   * again). `budget`: a wait for the rate budget or Retry-After, counted in `waitedMs`.
+   */
+  async function wait(ms: number, summary: string, kind: { onShare?: boolean; budget?: boolean } = {}): Promise<void> {
     const seen = control.shareChanges;
     const started = Date.now();
-    const woken = () => run.state.paused || (onShare && control.shareChanges !== seen);
+    const woken = () => run.state.paused || (kind.onShare === true && control.shareChanges !== seen);
     if (Number.isFinite(ms)) await condition(woken, ms, { summary });
     else await condition(woken); // Queued: until the coordinator gives a share.
-    // Only the wait itself: time the worker was down does not count.
-    run.waited(Math.min(Date.now() - started, ms));
+    // Only a planned wait's own length: time the worker was down, or a queue's length, does not count.
+    if (kind.budget && Number.isFinite(ms)) run.waited(Math.min(Date.now() - started, ms));
   }
 
   async function pageLoop(): Promise<'done' | 'continue-as-new'> {
@@ -107,7 +111,7 @@ export async function exportResource(input: ExportInput): Promise<ExportResult> 
       if (waitMs > 0) {
         const { share, budget } = run.state.pace;
         if (waitMs >= SHORT_WAIT_MS) setStatus('waiting-rate-budget', share ? `${Math.ceil(waitMs / 1000)}s` : 'queued behind other exports of the account');
-        await wait(waitMs, share ? `waiting for rate budget (${share} per ${budget.seconds}s)` : 'queued: the account budget is in use', true);
+        await wait(waitMs, share ? `waiting for rate budget (${share} per ${budget.seconds}s)` : 'queued: the account budget is in use', { onShare: true, budget: true });
         continue; // The share or the pause may have changed meanwhile.
       }
       setStatus('running');
@@ -124,7 +128,7 @@ export async function exportResource(input: ExportInput): Promise<ExportResult> 
       if (next.kind === 'retry-after') {
         // Someone else on the account spent the budget: wait exactly as long as Zendesk says.
         setStatus('waiting-retry-after', `${next.ms / 1000}s`);
-        await wait(next.ms, `Retry-After ${next.ms / 1000}s (HTTP 429)`);
+        await wait(next.ms, `Retry-After ${next.ms / 1000}s (HTTP 429)`, { budget: true });
       } else if (next.kind === 'retry') {
         setStatus('retrying', `attempt ${run.state.retry!.attempts + 1} in ${next.ms / 1000}s: ${run.state.retry!.message}`);
         await wait(next.ms, `retry in ${next.ms / 1000}s after: ${run.state.retry!.message.slice(0, 120)}`);
@@ -149,7 +153,7 @@ export async function exportResource(input: ExportInput): Promise<ExportResult> 
     const scope = new CancellationScope();
     control.pages = scope;
     try {
-      const summary = `${input.resource}: up to ${request.maxRequests} pages from ${describePosition(request.at.next)}`;
+      const summary = `${input.resource}: up to ${request.maxRequests} page${request.maxRequests === 1 ? '' : 's'} from ${describePosition(request.at.next)}`;
       return await scope.run(() => fetchPages.executeWithOptions({ summary }, [request]));
     } catch (err) {
       if (isCancellation(err) && !CancellationScope.current().consideredCancelled) return undefined;

@@ -35,6 +35,9 @@ export type NextStep =
   /** Failing for too long, or too often for answers that are not Zendesk's: the export ends with this. */
   | { kind: 'give-up'; type: string; message: string };
 
+/** `1 page`, `2 pages`. */
+const counted = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
 /** `20261129T131404.123Z`: a start time that sorts as it reads, and is safe in a file name. */
 export function stamp(ms: number): string {
   return new Date(ms).toISOString().replace(/[-:]/g, '');
@@ -182,7 +185,7 @@ export class ExportRun {
     const { state, input } = this;
     return (
       `**${input.resource}** via ${state.at.endpoint} — ${state.status}${detail ? ` (${detail})` : ''}\n\n` +
-      `${state.progress.pages} pages, ${state.progress.records} records; at ${describePosition(state.at.next)}` +
+      `${counted(state.progress.pages, 'page')}, ${counted(state.progress.records, 'record')}; at ${describePosition(state.at.next)}` +
       (state.notes.length ? `\n\n${state.notes.join('\n\n')}` : '')
     );
   }

@@ -24,7 +24,8 @@ export function pageFileName(page: Pick<PageWrite, 'origin' | 'pageNumber'>): st
 export function resolveOutputFolder(root: string, dir: string): string {
   const base = path.resolve(root);
   const folder = path.resolve(base, dir);
-  if (folder !== base && !folder.startsWith(base + path.sep)) {
+  const inside = path.relative(base, folder);
+  if (inside === '..' || inside.startsWith(`..${path.sep}`) || path.isAbsolute(inside)) {
     throw new DestinationConfigError(
       `The output folder ${folder} is outside the worker's output root ${base}; choose a folder inside it, or start the worker with another --output-root.`,
     );

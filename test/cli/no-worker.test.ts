@@ -73,3 +73,9 @@ test('run waits for a worker with a note, and exits 0 once one has run the expor
   expect(run.output()).toMatch(/^organizations\s+completed\s+1 page\s+20 records\s/m);
   await until(() => stack.cli(['--json', 'status', 'users'], env(queue, 'late')), (r) => JSON.parse(r.stdout).state?.status === 'completed', 'the pending start to complete');
 });
+
+test('a namespace Temporal does not have is one sentence and exit 2, not an unexpected error', async () => {
+  const r = await cli(['--namespace', 'no-such-namespace', 'list', '--account', 'idle']);
+  expect(r.code).toBe(2);
+  expect(r.stderr.trim()).toBe('Temporal has no namespace "no-such-namespace": give the right one with --namespace, TEMPORAL_NAMESPACE or the profile.');
+});
