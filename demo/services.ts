@@ -3,10 +3,11 @@
  * TEMPORAL_ADDRESS's), the simulated account, and a worker. Each start registers its stop, and they
  * stop in reverse order, whatever happened in between.
  */
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
+import { UserError } from '../client/errors';
 import { ExportClient } from '../client/export-client';
 import { freePort, startDevServer } from '../devserver';
 import { seededRandom, simulatorWorkerEnv, startSimulator } from '../simulator';
@@ -45,6 +46,26 @@ export function forgetLocalState(paths: DemoPaths, ownServer: boolean): void {
   if (!ownServer || !existsSync(paths.temporalDir)) return;
   const database = path.basename(paths.database);
   for (const file of readdirSync(paths.temporalDir).filter((name) => name.startsWith(database))) rmSync(path.join(paths.temporalDir, file), { force: true });
+  rmSync(path.join(paths.temporalDir, GENERATION_FILE), { force: true });
+}
+
+/**
+ * The generation of workflow code the demo's saved Temporal state was made by. Exports started by an
+ * earlier generation cannot be carried on by this code (their histories do not replay), so the demo
+ * says so instead of starting them. Raised with any change of workflow code that is not patched.
+ */
+const STATE_GENERATION = 2;
+const GENERATION_FILE = 'demo-generation';
+
+/** Refuses a saved dev-server database made by an earlier generation of the workflows; marks a new one. */
+export function checkSavedState(paths: DemoPaths): void {
+  const mark = path.join(paths.temporalDir, GENERATION_FILE);
+  const saved = existsSync(mark) ? Number(readFileSync(mark, 'utf8').trim()) : existsSync(paths.database) ? 1 : STATE_GENERATION;
+  if (saved !== STATE_GENERATION) {
+    throw new UserError(`The demo's saved exports in ${paths.temporalDir} were made by an earlier version whose workflows this one cannot carry on: npm start -- --fresh starts over.`);
+  }
+  mkdirSync(paths.temporalDir, { recursive: true });
+  writeFileSync(mark, `${STATE_GENERATION}\n`);
 }
 
 export interface DemoTemporal {
@@ -56,6 +77,7 @@ export interface DemoTemporal {
 
 export async function startTemporal(paths: DemoPaths, ports: { port: number; uiPort: number }, teardown: Teardown): Promise<DemoTemporal> {
   const external = process.env.TEMPORAL_ADDRESS;
+  if (!external) checkSavedState(paths);
   const server = external ? undefined : await startDevServer({ dbFilename: paths.database, port: await portOr(ports.port), ui: await portOr(ports.uiPort) });
   if (server) teardown.add(() => server.stop());
   const address = external ?? server!.address;

@@ -4,7 +4,7 @@
  * simulator serves the same data, the copy equals the simulated account exactly, a start after a
  * complete run says so and offers follow mode and a fresh start, and both of those do what they say.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { readDemoData, demoSimulatorOptions } from '../../demo/simulator';
@@ -131,3 +131,18 @@ test('--fresh starts over: the old files and exports go, new ones export the acc
   const { copy, account } = await copyAndAccount();
   expect(copy).toEqual(account);
 }, 180_000);
+
+test("saved exports from an earlier version's workflows are refused with one sentence, not carried on into replay failures", async () => {
+  const old = mkdtempSync(path.join(os.tmpdir(), 'zendesk-export-demo-old-'));
+  try {
+    // A dev-server database an earlier version left, without the mark of the workflows that made it.
+    mkdirSync(path.join(old, '.temporal'));
+    writeFileSync(path.join(old, '.temporal', 'dev.sqlite'), '');
+    const run = startDemo(old);
+    expect(await run.exited).toBe(2);
+    expect(run.output()).toMatch(/made by an earlier version whose workflows this one cannot carry on: npm start -- --fresh starts over\./);
+    expect(run.output()).not.toMatch(/\n\s+at /); // No stack trace.
+  } finally {
+    rmSync(old, { recursive: true, force: true });
+  }
+});
