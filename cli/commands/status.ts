@@ -4,6 +4,7 @@
  * that is said, with exit code 2.
  */
 import type { Command } from 'commander';
+import { parseExportWorkflowId } from '../../workflows/ids';
 import { UnavailableError } from '../../client/errors';
 import type { ExportState } from '../../workflows/types';
 import { addTargetFlags, print, withClient, workflowIdOf, type Globals, type TargetFlags } from '../context';
@@ -45,7 +46,7 @@ export function register(program: Command, global: Globals): void {
 
 function describeState(workflowId: string, state: ExportState): void {
   print(progressLine({ workflowId, resource: resourceOf(workflowId), state }, undefined, Date.now()));
-  const endpoint = workflowId.split('/').pop();
+  const endpoint = parseExportWorkflowId(workflowId)?.endpoint;
   print(`position: ${JSON.stringify(state.at.next)}${state.at.endpoint !== endpoint ? ` on ${state.at.endpoint}` : ''}`);
   for (const n of state.notes) print(`note: ${n}`);
 }
