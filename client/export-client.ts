@@ -35,7 +35,7 @@ export interface ExportSummary {
   temporalStatus: TemporalStatus;
   startTime: Date;
   closeTime?: Date;
-  /** Why the run of pages in hand is being retried, if it is (e.g. Zendesk unreachable). */
+  /** Why Temporal is retrying the run of pages in hand (its worker died, say); failing requests show in the state's `retry`. */
   retrying?: string;
   /** The state an ended export recorded (no worker needed). */
   state?: ExportState;
