@@ -10,5 +10,6 @@ process.env.ZENDESK_EXPORT_CLUSTER_SUITE = '1';
 module.exports = {
   ...base,
   testMatch: ['<rootDir>/test/cluster/**/*.test.ts'],
+  testPathIgnorePatterns: ['/node_modules/'],
   testTimeout: 10 * 60_000,
 };
