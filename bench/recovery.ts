@@ -1,7 +1,9 @@
 /**
  * Recovery cost: the worker process killed with SIGKILL at a random point, 20 times during one long
- * export, and started again at once. Prints the pages fetched again per kill (requests the simulator
+ * export, and started again at once; then deploys: SIGTERM to the worker and a new one started at the
+ * same moment, 10 times. Prints the pages fetched again per kill or deploy (requests the simulator
  * answered beyond the pages the export needed), the seconds from each restart to the next request,
+ * the sending lost to each deploy (the longest pause in requests around it, less the usual pause),
  * and whether the copy is complete: exactly the simulator's record versions (id@version), each once.
  * Every wait has a deadline; a run that misses one fails the benchmark with a sentence.
  */
@@ -12,6 +14,7 @@ import { RESOURCE_SPECS } from '../zendesk/endpoints';
 import { median, print, startBench } from './harness';
 
 const KILLS = Number(process.env.BENCH_KILLS ?? 20);
+const DEPLOYS = Number(process.env.BENCH_DEPLOYS ?? 10);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const TASK_QUEUE = 'bench-recovery';
 const ACCOUNT = 'recovery';
@@ -71,7 +74,17 @@ function compare(written: readonly string[], expected: readonly string[]): { mis
   return { missing, extra };
 }
 
-async function run(kills: number): Promise<{ refetchedPerKill: number; restartSeconds: number[]; pages: number; complete: boolean; difference: string }> {
+interface RunFigures {
+  refetchedPerKill: number;
+  restartSeconds: number[];
+  /** Deploys only: seconds of sending lost to each. */
+  lostSeconds: number[];
+  pages: number;
+  complete: boolean;
+  difference: string;
+}
+
+async function run(kills: number, how: 'kill' | 'deploy' = 'kill'): Promise<RunFigures> {
   const bench = await startBench(
     { sizes: { tickets: TICKETS, users: 1, organizations: 1, ticket_events: 1 }, rateLimits: 'off', faults: { latencyMs: 20 } },
     { taskQueue: TASK_QUEUE, inProcessWorker: false },
@@ -82,17 +95,33 @@ async function run(kills: number): Promise<{ refetchedPerKill: number; restartSe
   try {
     const handle = await bench.client.start({ account: ACCOUNT, resource: 'tickets', mode: 'time', startTime: 0, perPage: 20, destination: bench.out, rateLimit: { requests: 1000, seconds: 1 } });
     const restartSeconds: number[] = [];
+    const lostSeconds: number[] = [];
+    const accepted = () => bench.sim.stats().acceptedAt['default:incremental-exports'] ?? [];
     for (let kill = 0; kill < kills; kill++) {
       // A random point: 0.5 to 3 s into this worker's work, mid-page or between pages.
       const seen = requests();
       await within(RESTART_DEADLINE_MS, () => requests() !== seen, `the worker fetched nothing before kill ${kill + 1}`);
       await sleep(500 + Math.random() * 2500);
-      await worker.kill('SIGKILL');
-      const before = requests();
-      const restarted = Date.now();
-      worker = spawnWorker();
-      await within(RESTART_DEADLINE_MS, () => requests() !== before, `the worker restarted after kill ${kill + 1} fetched nothing`);
-      restartSeconds.push((Date.now() - restarted) / 1000);
+      if (how === 'kill') {
+        await worker.kill('SIGKILL');
+        const before = requests();
+        const restarted = Date.now();
+        worker = spawnWorker();
+        await within(RESTART_DEADLINE_MS, () => requests() !== before, `the worker restarted after kill ${kill + 1} fetched nothing`);
+        restartSeconds.push((Date.now() - restarted) / 1000);
+      } else {
+        // A deploy: the old worker told to stop, the new one started at the same moment.
+        const from = Date.now();
+        const stopping = worker.kill('SIGTERM');
+        worker = spawnWorker();
+        await stopping;
+        const stopped = Date.now();
+        await within(RESTART_DEADLINE_MS, () => accepted().some((t) => t > stopped), `no request after deploy ${kill + 1}`);
+        await sleep(1000);
+        const times = accepted().filter((t) => t >= from - 1000);
+        const gaps = times.slice(1).map((t, i) => t - times[i]!);
+        lostSeconds.push((Math.max(...gaps) - median(gaps)) / 1000);
+      }
     }
     const result = await deadline(handle.result(), EXPORT_DEADLINE_MS, `the export of ${TICKETS} tickets did not complete`);
     // Every page the export needed was requested once; anything beyond that was fetched again.
@@ -104,6 +133,7 @@ async function run(kills: number): Promise<{ refetchedPerKill: number; restartSe
     return {
       refetchedPerKill: kills ? refetched / kills : refetched,
       restartSeconds,
+      lostSeconds,
       pages: result.state.progress.pages,
       complete,
       difference: complete ? '' : ` (${missing} versions missing, ${extra} written more than once or not the account's)`,
@@ -132,5 +162,11 @@ export async function recovery(): Promise<void> {
   print(
     `recovery: median ${median(perKill).toFixed(2)} pages fetched again per kill over ${RUNS} runs of ${KILLS} SIGKILLs; ` +
       `restart to next request median ${median(restart).toFixed(1)}s, max ${Math.max(...restart).toFixed(1)}s`,
+  );
+  const deploys = await run(DEPLOYS, 'deploy');
+  print(
+    `recovery: ${DEPLOYS} deploys (SIGTERM, a new worker started at once): ${deploys.refetchedPerKill.toFixed(2)} pages fetched again per deploy; ` +
+      `sending lost per deploy median ${median(deploys.lostSeconds).toFixed(2)}s, max ${Math.max(...deploys.lostSeconds).toFixed(2)}s; ` +
+      `complete (every id@version of the account once): ${deploys.complete}${deploys.difference}`,
   );
 }

@@ -35,8 +35,8 @@ import type { ExportInput, ExportResult, ExportStatus } from './types';
 const { fetchPages } = proxyActivities<ExportActivities>({
   // A run starts pages for at most 30 seconds; a page may take the request timeout (2 minutes).
   startToCloseTimeout: '10 minutes',
-  // The run heartbeats every half second, so a killed worker is noticed within 2 s.
-  heartbeatTimeout: '2 seconds',
+  // The run heartbeats every half second, so a killed worker is noticed within 1.5 s.
+  heartbeatTimeout: '1500 ms',
   // A backstop: failures Zendesk or the destination cause come back as results, and the export backs
   // off on its own paced timer; what Temporal retries here is a run whose worker died.
   scheduleToCloseTimeout: '24 hours',
