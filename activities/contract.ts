@@ -33,8 +33,9 @@ export interface ExportTarget {
 }
 
 /**
- * A run starts no request later than this after it began: so a pause or a smaller share takes effect
- * soon, and the account's budget can count on a run's requests having left by then.
+ * A run starts no request later than this after it was first scheduled, retries included: so a pause
+ * or a smaller share takes effect soon, and the account's budget can count on a run's requests having
+ * left by then.
  */
 export const RUN_SENDING_MS = 10_000;
 

@@ -73,18 +73,31 @@ export async function fetchPagesWith(deps: FetchPagesDeps, input: FetchPagesInpu
   };
 }
 
+/**
+ * How long this attempt may still start requests: RUN_SENDING_MS from when the run was first scheduled.
+ * The time already gone is read from the server's two schedule stamps, so the worker's clock, which
+ * may differ from the server's, does not enter it. A retry long after its run began (the worker was
+ * down) sends nothing: the workflow paces a new run instead of spending an old share.
+ */
+function sendingLeftMs(context: Context | undefined): number {
+  const info = context?.info;
+  const gone = info ? Math.max(0, (info.currentAttemptScheduledTimestampMs ?? 0) - (info.scheduledTimestampMs ?? 0)) : 0;
+  return RUN_SENDING_MS - (Number.isFinite(gone) ? gone : 0);
+}
+
 async function runPages(deps: FetchPagesDeps, input: FetchPagesInput, run: Run, allowance: number, context: Context | undefined): Promise<void> {
   const { target } = input;
   const { progress } = run;
   const client = withFailures(() => deps.clientFor(target.account));
   const destination = withFailures(() => deps.destinationFor(target.destination));
-  const deadline = Date.now() + RUN_SENDING_MS;
+  const deadline = Date.now() + sendingLeftMs(context);
   for (let made = 0; made < allowance; made++) {
     if (context?.cancellationSignal.aborted) {
       run.stop = 'cancelled';
       return;
     }
-    if (made > 0 && Date.now() > deadline) return;
+    // A first attempt always makes its first request; a retry only within the run's sending time.
+    if ((made > 0 || (context?.info.attempt ?? 1) > 1) && Date.now() > deadline) return;
     const endpoint = endpointSpec(progress.at.endpoint);
     const sentAt = Date.now();
     progress.sentAt.push(sentAt);

@@ -53,11 +53,15 @@ function input(maxRequests: number, firstPage = 1): FetchPagesInput {
   };
 }
 
-/** An activity context on attempt `attempt`, with the details an earlier attempt heartbeated. */
-function context(attempt: number, heartbeatDetails?: unknown, aborted = () => false): Context {
+/**
+ * An activity context on attempt `attempt`, with the details an earlier attempt heartbeated; this
+ * attempt scheduled `sinceFirstMs` after the run's first (by the server's stamps, far from this clock).
+ */
+function context(attempt: number, heartbeatDetails?: unknown, aborted = () => false, sinceFirstMs = 0): Context {
   const beats: unknown[] = [];
+  const first = 1_000_000_000;
   return {
-    info: { attempt, heartbeatDetails },
+    info: { attempt, heartbeatDetails, scheduledTimestampMs: first, currentAttemptScheduledTimestampMs: first + sinceFirstMs },
     heartbeat: (d: unknown) => void beats.push(d),
     get cancellationSignal() {
       return { aborted: aborted() } as AbortSignal;
@@ -102,6 +106,21 @@ test("a checkpoint of another run, or a malformed one, is not believed: the hear
     await fetchPagesWith(deps(client, memoryDestination(kept)), input(10), context(2, progress(2, [1, 2])));
     expect(asked[0]).toBe(1002);
   }
+});
+
+test("a retry sends only within its run's sending time, counted from the run's first schedule", async () => {
+  const soon = zendesk(1002);
+  const early = await fetchPagesWith(deps(soon.client, memoryDestination()), input(10), context(2, progress(2, [1, 2]), undefined, 2_600));
+  expect(soon.asked[0]).toBe(1002);
+  expect(early.pages).toBeGreaterThan(2);
+
+  // The worker was down past the sending time: the run hands back where it stands and sends nothing,
+  // so the workflow paces a new run instead of spending a share it may no longer hold.
+  const late = zendesk(1002);
+  const result = await fetchPagesWith(deps(late.client, memoryDestination()), input(10), context(2, progress(2, [1, 2]), undefined, 60_000));
+  expect(late.asked).toEqual([]);
+  expect(result).toMatchObject({ pages: 2, stop: 'budget', at: { next: { startTime: 1002 } } });
+  expect(result.sentAgoMs).toHaveLength(3); // Its two sends and the one counted for the attempt that died.
 });
 
 test('a retry whose earlier attempts spent the allowance makes no request, and says how many were spent', async () => {
