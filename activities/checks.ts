@@ -6,7 +6,7 @@
 import { isAccountName, printable } from '../zendesk/account';
 import { endpointSpec, isEndpointId, isResource, isSupportTypeScope, type EndpointId, type Resource } from '../zendesk/endpoints';
 import { MAX_CURSOR_LENGTH, type ExportPosition } from '../zendesk/paging';
-import type { DestinationRef, ExportTarget, FetchPagesInput } from './contract';
+import { RUN_SENDING_MS, type DestinationRef, type ExportTarget, type FetchPagesInput } from './contract';
 
 /** Versions remembered at one second; more would bloat workflow state (a page holds at most 1000). */
 export const MAX_BOUNDARY_KEYS = 50_000;
@@ -111,8 +111,19 @@ export function checkFetchPagesInput(input: unknown): string | undefined {
     (Number.isSafeInteger(input.firstPage) && (input.firstPage as number) >= 1 ? undefined : 'firstPage is not a page number') ??
     (Number.isSafeInteger(input.maxRequests) && (input.maxRequests as number) >= 1 && (input.maxRequests as number) <= MAX_REQUESTS_PER_RUN
       ? undefined
-      : `maxRequests is not a number of requests from 1 to ${MAX_REQUESTS_PER_RUN}`)
+      : `maxRequests is not a number of requests from 1 to ${MAX_REQUESTS_PER_RUN}`) ??
+    checkLaterSlots(input.laterMs, MAX_REQUESTS_PER_RUN - (input.maxRequests as number))
   );
+}
+
+/** A run's later requests: absent, or ascending whole milliseconds within the run's sending time, no more than a run may make. */
+function checkLaterSlots(later: unknown, room: number): string | undefined {
+  if (later === undefined) return undefined;
+  const fits =
+    Array.isArray(later) &&
+    later.length <= room &&
+    later.every((ms, i) => Number.isSafeInteger(ms) && ms >= 0 && ms <= RUN_SENDING_MS && (i === 0 || ms >= later[i - 1]));
+  return fits ? undefined : `laterMs is not an ascending list of at most ${room} waits of 0 to ${RUN_SENDING_MS} ms`;
 }
 
 export type { DestinationRef, FetchPagesInput };

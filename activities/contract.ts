@@ -46,6 +46,16 @@ export interface FetchPagesInput {
   firstPage: number;
   /** Requests the rate budget allows now (at least 1); failed requests count too. */
   maxRequests: number;
+  /**
+   * More requests, each when a slot of the budget frees: ms after the run began, ascending, each at
+   * most RUN_SENDING_MS. Optional, so a worker of an earlier version makes only `maxRequests`.
+   */
+  laterMs?: number[];
+}
+
+/** Every request a run may make: those allowed now and those at later slots. */
+export function runRequests(input: Pick<FetchPagesInput, 'maxRequests' | 'laterMs'>): number {
+  return input.maxRequests + (input.laterMs?.length ?? 0);
 }
 
 /** Why a run of pages ended. */

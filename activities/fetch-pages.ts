@@ -1,7 +1,7 @@
 /**
- * The page activity: fetch up to `maxRequests` pages in a row, and for each drop the repeats of the
- * previous page's boundary, write the records to the destination and heartbeat the position. Only
- * positions and counts leave it, so records never enter workflow history. One run carries out the
+ * The page activity: fetch up to `maxRequests` pages in a row (then one more at each of `laterMs`),
+ * and for each drop the repeats of the previous page's boundary, write the records to the
+ * destination and heartbeat the position. Only positions and counts leave it, so records never enter workflow history. One run carries out the
  * requests the workflow's rate budget allows now: the round trips through Temporal are paid per run,
  * not per page, and a worker killed mid-run costs at most the page in flight (the retry resumes from
  * the last heartbeat).
@@ -13,7 +13,7 @@ import type { ZendeskClient } from '../zendesk/http-client';
 import type { RateLimitState } from '../zendesk/page';
 import { advance, requestParams } from '../zendesk/paging';
 import { checkFetchPagesInput, checkPosition } from './checks';
-import { FAILURE, RUN_SENDING_MS, type FailureType, type FetchPagesInput, type RunCheckpoint, type FetchPagesResult, type PagesProgress, type PagesStop } from './contract';
+import { FAILURE, RUN_SENDING_MS, runRequests, type FailureType, type FetchPagesInput, type RunCheckpoint, type FetchPagesResult, type PagesProgress, type PagesStop } from './contract';
 import { DestinationConfigError, DestinationError, DestinationRecordError, type Destination } from './destinations';
 
 export interface FetchPagesDeps {
@@ -49,7 +49,7 @@ export async function fetchPagesWith(deps: FetchPagesDeps, input: FetchPagesInpu
   const run: Run = { progress: resumed ?? { at: input.at, pages: 0, written: 0, repeats: 0, sideloaded: 0, sentAt: [], notes: [] }, stop: 'budget' };
   // Each failed attempt may have spent a request it never recorded: count one each, at the latest time.
   const unrecorded = attempt - 1;
-  const allowance = input.maxRequests - run.progress.sentAt.length - unrecorded;
+  const allowance = runRequests(input) - run.progress.sentAt.length - unrecorded;
   const beat = context && setInterval(() => context.heartbeat(run.progress), KEEPALIVE_MS);
   try {
     if (allowance > 0) await runPages(deps, input, run, allowance, context);
@@ -74,15 +74,31 @@ export async function fetchPagesWith(deps: FetchPagesDeps, input: FetchPagesInpu
 }
 
 /**
- * How long this attempt may still start requests: RUN_SENDING_MS from when the run was first scheduled.
- * The time already gone is read from the server's two schedule stamps, so the worker's clock, which
- * may differ from the server's, does not enter it. A retry long after its run began (the worker was
- * down) sends nothing: the workflow paces a new run instead of spending an old share.
+ * When the run began, on this worker's clock: now, less the time since its first schedule. That time
+ * is read from the server's two schedule stamps, so the worker's clock, which may differ from the
+ * server's, does not enter it. A run starts requests until RUN_SENDING_MS after it began, retries
+ * included: a retry long after its run began (the worker was down) sends nothing, and the workflow
+ * paces a new run instead of spending an old share.
  */
-function sendingLeftMs(context: Context | undefined): number {
+function runBegan(context: Context | undefined): number {
   const info = context?.info;
-  const gone = info ? Math.max(0, (info.currentAttemptScheduledTimestampMs ?? 0) - (info.scheduledTimestampMs ?? 0)) : 0;
-  return RUN_SENDING_MS - (Number.isFinite(gone) ? gone : 0);
+  const gone = info ? (info.currentAttemptScheduledTimestampMs ?? 0) - (info.scheduledTimestampMs ?? 0) : 0;
+  return Date.now() - (Number.isFinite(gone) && gone > 0 ? gone : 0);
+}
+
+/** Resolves at `time` (epoch ms), or at once when the run is asked to stop. */
+function sleepUntil(time: number, signal: AbortSignal | undefined): Promise<void> {
+  const ms = time - Date.now();
+  if (ms <= 0 || signal?.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener?.('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener?.('abort', done);
+  });
 }
 
 async function runPages(deps: FetchPagesDeps, input: FetchPagesInput, run: Run, allowance: number, context: Context | undefined): Promise<void> {
@@ -90,8 +106,14 @@ async function runPages(deps: FetchPagesDeps, input: FetchPagesInput, run: Run, 
   const { progress } = run;
   const client = withFailures(() => deps.clientFor(target.account));
   const destination = withFailures(() => deps.destinationFor(target.destination));
-  const deadline = Date.now() + sendingLeftMs(context);
+  const began = runBegan(context);
+  const deadline = began + RUN_SENDING_MS;
+  const spent = runRequests(input) - allowance; // Sends earlier attempts made or may have made.
   for (let made = 0; made < allowance; made++) {
+    // Requests beyond those allowed now wait for their slot in the budget to free.
+    const n = spent + made - input.maxRequests;
+    const slot = began + (n >= 0 ? input.laterMs![n]! : 0);
+    if (slot > Date.now()) await sleepUntil(slot, context?.cancellationSignal);
     if (context?.cancellationSignal.aborted) {
       run.stop = 'cancelled';
       return;
@@ -174,7 +196,7 @@ async function resumedProgress(deps: FetchPagesDeps, details: unknown, input: Fe
   const checkpoint = kept as Partial<RunCheckpoint> | undefined;
   const ours = checkpoint && checkpoint.exportId === input.target.exportId && checkpoint.origin === input.target.origin && checkpoint.firstPage === input.firstPage;
   const saved = ours ? wellFormed(checkpoint, input) : undefined;
-  if (saved && saved.pages <= input.maxRequests && saved.pages > (beat?.pages ?? 0)) return saved;
+  if (saved && saved.pages <= runRequests(input) && saved.pages > (beat?.pages ?? 0)) return saved;
   return beat;
 }
 
@@ -183,7 +205,7 @@ function wellFormed(value: unknown, input: FetchPagesInput): PagesProgress | und
   if (!p || typeof p !== 'object' || checkPosition(p.at, input.target.resource, 'at')) return undefined;
   const counts = [p.pages, p.written, p.repeats, p.sideloaded];
   if (counts.some((n) => !Number.isSafeInteger(n) || n < 0) || !Array.isArray(p.sentAt) || p.sentAt.some((t) => !Number.isFinite(t))) return undefined;
-  if (p.sentAt.length > input.maxRequests || !Array.isArray(p.notes) || p.notes.some((n) => typeof n !== 'string')) return undefined;
+  if (p.sentAt.length > runRequests(input) || !Array.isArray(p.notes) || p.notes.some((n) => typeof n !== 'string')) return undefined;
   return { at: p.at, pages: p.pages, written: p.written, repeats: p.repeats, sideloaded: p.sideloaded, sentAt: [...p.sentAt], notes: [...p.notes] };
 }
 

@@ -14,6 +14,7 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -21,7 +22,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { FAILURE, NON_RETRYABLE_FAILURES, type FetchPagesResult } from '../activities/contract';
+import { FAILURE, NON_RETRYABLE_FAILURES, runRequests, type FetchPagesResult } from '../activities/contract';
 import type { ExportActivities } from '../activities';
 import { endpointSpec } from '../zendesk/endpoints';
 import { describePosition } from '../zendesk/page';
@@ -50,6 +51,13 @@ const { fetchPages } = proxyActivities<ExportActivities>({
   // A pause or cancel lets the page in flight finish, and the run reports what it wrote.
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
+
+/**
+ * Changes to what the workflow asks of Temporal, guarded so that runs begun before them replay as they
+ * were recorded (docs/upgrades.md). `sendSchedule` (0.2.1): a run of pages also makes the requests whose
+ * budget slots free while it runs, each at its slot, instead of one workflow round trip per slot.
+ */
+const PATCHES = { sendSchedule: 'send-schedule' } as const;
 
 /** Pages per run of the workflow before continuing as new, unless the server suggests it sooner. */
 export const DEFAULT_MAX_PAGES_PER_RUN = 1000;
@@ -115,7 +123,7 @@ export async function exportResource(input: ExportInput): Promise<ExportResult> 
         continue; // The share or the pause may have changed meanwhile.
       }
       setStatus('running');
-      const request = run.nextRun(Date.now(), maxPagesPerRun - pagesThisRun);
+      const request = run.nextRun(Date.now(), maxPagesPerRun - pagesThisRun, patched(PATCHES.sendSchedule));
       const result = await runPages(request);
       if (!result) continue; // Paused before the run started.
       const { next, tightened } = run.applyRun(result, Date.now());
@@ -153,7 +161,8 @@ export async function exportResource(input: ExportInput): Promise<ExportResult> 
     const scope = new CancellationScope();
     control.pages = scope;
     try {
-      const summary = `${input.resource}: up to ${request.maxRequests} page${request.maxRequests === 1 ? '' : 's'} from ${describePosition(request.at.next)}`;
+      const pages = runRequests(request);
+      const summary = `${input.resource}: up to ${pages} page${pages === 1 ? '' : 's'} from ${describePosition(request.at.next)}`;
       return await scope.run(() => fetchPages.executeWithOptions({ summary }, [request]));
     } catch (err) {
       if (isCancellation(err) && !CancellationScope.current().consideredCancelled) return undefined;

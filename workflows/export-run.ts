@@ -3,13 +3,13 @@
  * asks for, what a run's result does to the position, counts and pace, and what to do next. The
  * export workflow wires Temporal (timers, signals, the activity) around it. Pure.
  */
-import type { FetchPagesInput, FetchPagesResult } from '../activities/contract';
+import { RUN_SENDING_MS, type FetchPagesInput, type FetchPagesResult } from '../activities/contract';
 import { MAX_REQUESTS_PER_RUN } from '../activities/checks';
 import { endpointSpec, type RateBudget } from '../zendesk/endpoints';
 import { UNEXPECTED_ANSWER_ATTEMPTS } from '../zendesk/errors';
 import { describePosition } from '../zendesk/page';
 import { startPosition } from '../zendesk/paging';
-import { acceptShare, emptyBucketHold, holdUntil, recordSends, requestsAllowed, startPace, tightenPace, waitBeforeNextRequest } from './pacing';
+import { acceptShare, emptyBucketHold, holdUntil, recordSends, requestsAllowed, laterSlots, startPace, tightenPace, waitBeforeNextRequest } from './pacing';
 import type { ExportInput, ExportState, ExportStatus } from './types';
 
 /** Notes kept in state: a follow export runs for months, its state must not grow with it. */
@@ -19,6 +19,12 @@ export const RETRY_INITIAL_MS = 1000;
 export const RETRY_MAX_MS = 120_000;
 /** Zendesk (or the destination) failing for this long ends the export with the last failure. */
 export const GIVE_UP_AFTER_MS = 24 * 3600_000;
+
+/**
+ * How far ahead a run's requests are scheduled: within the time a run may send (RUN_SENDING_MS, counted
+ * from a later start on the worker), with a second to spare.
+ */
+export const RUN_SCHEDULE_MS = RUN_SENDING_MS - 1000;
 
 /** What the workflow does after a run of pages. */
 export type NextStep =
@@ -77,18 +83,23 @@ export class ExportRun {
 
   /**
    * The next run of pages: as many requests as the budget allows now, no more than are wanted, and no
-   * more than `pagesLeft` (what this workflow run may still do before it continues as new).
+   * more than `pagesLeft` (what this workflow run may still do before it continues as new). `scheduled`:
+   * the run also makes the requests whose slots free while it may still send, each at its slot
+   * (`laterMs`); without it, only those allowed now (the version before send schedules).
    */
-  nextRun(now: number, pagesLeft = Infinity): FetchPagesInput {
+  nextRun(now: number, pagesLeft = Infinity, scheduled = false): FetchPagesInput {
     const { input, state } = this;
-    let maxRequests = Math.min(requestsAllowed(state.pace, now), MAX_REQUESTS_PER_RUN, pagesLeft);
-    if (input.maxPages !== undefined) maxRequests = Math.min(maxRequests, input.maxPages - state.progress.pages);
+    let most = Math.min(MAX_REQUESTS_PER_RUN, pagesLeft);
+    if (input.maxPages !== undefined) most = Math.min(most, input.maxPages - state.progress.pages);
+    const maxRequests = Math.max(1, Math.min(requestsAllowed(state.pace, now), most));
+    const laterMs = scheduled ? laterSlots(state.pace, now, RUN_SCHEDULE_MS).slice(0, Math.max(0, most - maxRequests)) : [];
     const { perPage: _perPage, ...options } = input.options ?? {};
     return {
       target: { account: input.account, resource: input.resource, options, destination: input.destination, exportId: this.exportId, origin: state.origin },
       at: state.at,
       firstPage: state.progress.pages + 1,
-      maxRequests: Math.max(1, maxRequests),
+      maxRequests,
+      ...(laterMs.length ? { laterMs } : {}),
     };
   }
 

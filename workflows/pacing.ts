@@ -37,6 +37,22 @@ export function requestsAllowed(pace: PaceState, now: number): number {
   return Math.max(0, pace.share - inWindow);
 }
 
+/**
+ * The slots that free within `horizonMs` after the requests allowed now: one as each send in the
+ * window leaves it, in ms from now. A run carries these out itself, so the slots a burst freed one by
+ * one are used as they free, without a workflow round trip each. Empty while a hold runs or the
+ * export is queued.
+ */
+export function laterSlots(pace: PaceState, now: number, horizonMs: number): number[] {
+  if (requestsAllowed(pace, now) === 0) return [];
+  const windowMs = pace.budget.seconds * 1000;
+  const windowStart = now - windowMs - WINDOW_MARGIN_MS;
+  return pace.sent
+    .filter((t) => t > windowStart)
+    .map((t) => Math.ceil(t + windowMs + WINDOW_MARGIN_MS - now))
+    .filter((ms) => ms <= horizonMs);
+}
+
 /** Milliseconds to wait before the next request may be sent (Infinity while queued with no share). */
 export function waitBeforeNextRequest(pace: PaceState, now: number): number {
   if (pace.share <= 0) return Infinity;

@@ -26,10 +26,11 @@ export function loadHistory(file: string): RecordedHistory & { events: HistoryOb
   return { ...recorded, events: History.fromObject(recorded.history) };
 }
 
-/** Every recorded history under `dir`, as `scenario/file`. */
+/** Every recorded history under `dir`, as `version/scenario/file`: one folder per version that recorded them. */
 export function historyFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true })
-    .filter((d) => d.isDirectory())
-    .flatMap((d) => readdirSync(path.join(dir, d.name)).filter((f) => f.endsWith('.json')).map((f) => path.join(d.name, f)))
+  const folders = (at: string) => readdirSync(at, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+  return folders(dir)
+    .flatMap((version) => folders(path.join(dir, version)).map((scenario) => path.join(version, scenario)))
+    .flatMap((folder) => readdirSync(path.join(dir, folder)).filter((f) => f.endsWith('.json')).map((f) => path.join(folder, f)))
     .sort();
 }

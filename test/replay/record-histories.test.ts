@@ -5,13 +5,15 @@
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { version } from '../../package.json';
 import { saveHistory } from './history-files';
 import { SIM_EMAIL, SIM_TOKEN, startExportStack, useExportServer, type ExportStack } from '../helpers/exports';
 import type { ExportRequest } from '../../client/request';
 import type { ExportState } from '../../workflows/types';
 import type { SimulatorOptions } from '../../simulator';
 
-const HISTORIES = path.join(__dirname, 'histories');
+/** This version's histories; those of earlier versions stay beside them while their runs may exist. */
+const HISTORIES = path.join(__dirname, 'histories', version);
 const recording = process.env.RECORD_HISTORIES === '1';
 const shared = useExportServer();
 const SIZES = { tickets: 60, users: 40, organizations: 30, ticket_events: 40 };

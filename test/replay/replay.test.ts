@@ -1,11 +1,12 @@
 /**
- * Upgrade safety. Every recorded history (test/replay/histories, one folder per path the workflows
- * take) is replayed with today's workflow code: a change that alters the commands of a run already
+ * Upgrade safety. Every recorded history (test/replay/histories/<version>/<path the workflows take>)
+ * is replayed with today's workflow code: a change that alters the commands of a run already
  * under way fails here, before a deploy fails it in production. The replayer is itself tested: a
  * change without `patched()` fails replay, the same change with it passes. Record new histories with
  * `npm run record-histories` when a deliberate change is made (docs/upgrades.md).
  */
 import path from 'node:path';
+import { version } from '../../package.json';
 import { Worker, bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { WORKFLOWS_PATH } from '../../worker/create-worker';
@@ -27,8 +28,8 @@ function bundleVersion(name: string): Promise<{ code: string }> {
   return bundle;
 }
 
-test('every path the workflows take has a recorded history', () => {
-  const scenarios = new Set(files.map((f) => f.split(path.sep)[0]));
+test('every path the workflows take has a recorded history, from this version', () => {
+  const scenarios = new Set(files.filter((f) => f.startsWith(`${version}${path.sep}`)).map((f) => f.split(path.sep)[1]));
   for (const s of ['plain', 'rate-limited', 'pause-resume', 'stuck-second', 'follow', 'coordinator', 'cancelled', 'retried', 'failed']) expect(scenarios).toContain(s);
   expect(files.some((f) => f.includes('accountCoordinator'))).toBe(true);
 });

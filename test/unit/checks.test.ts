@@ -187,6 +187,7 @@ describe('the page activity input', () => {
 
   it('accepts a well-formed input', () => {
     expect(checkFetchPagesInput(valid())).toBeUndefined();
+    expect(checkFetchPagesInput({ ...valid(), laterMs: [0, 120, 120, 9000] })).toBeUndefined();
   });
 
   it.each<[string, unknown, string]>([
@@ -201,6 +202,10 @@ describe('the page activity input', () => {
     ['page 0', { firstPage: 0 }, 'firstPage'],
     ['no requests', { maxRequests: 0 }, 'maxRequests'],
     ['too many requests', { maxRequests: MAX_REQUESTS_PER_RUN + 1 }, 'maxRequests'],
+    ['a later request a day later', { laterMs: [0, 86_400_000] }, 'laterMs'],
+    ['later requests going back in time', { laterMs: [0, 500, 100] }, 'laterMs'],
+    ['more later requests than a run may make', { laterMs: Array<number>(MAX_REQUESTS_PER_RUN).fill(0) }, 'laterMs'],
+    ['later requests that are not times', { laterMs: ['soon'] }, 'laterMs'],
   ])('refuses %s', (_name, patch, field) => {
     expectSentence(checkFetchPagesInput(patched(valid(), patch)), field);
   });

@@ -74,6 +74,19 @@ describe('the next run of pages', () => {
     expect(run.nextRun(NOW).firstPage).toBe(5);
   });
 
+  it('schedules the requests whose slots free while the run may send, each at its slot', () => {
+    const run = new ExportRun(input({ share: 4 }), ID, NOW);
+    run.applyRun(result({ pages: 4, sentAgoMs: [300, 200, 100, 0] }), NOW);
+    const opens = NOW + 60_000 + WINDOW_MARGIN_MS - 300;
+    expect(run.waitMs(NOW)).toBe(opens - NOW);
+    // Without the schedule, one request; with it, three more, spaced as the burst that freed them.
+    expect(run.nextRun(opens)).not.toHaveProperty('laterMs');
+    expect(run.nextRun(opens).maxRequests).toBe(1);
+    expect(run.nextRun(opens, Infinity, true)).toMatchObject({ maxRequests: 1, laterMs: [100, 200, 300] });
+    expect(run.nextRun(opens, 2, true)).toMatchObject({ maxRequests: 1, laterMs: [100] });
+    expect(run.nextRun(opens, 1, true)).not.toHaveProperty('laterMs');
+  });
+
   it('never asks for more than one run may make', () => {
     const big = { requests: 5000, seconds: 60 };
     expect(new ExportRun(input({ budget: big, share: 5000 }), ID, NOW).nextRun(NOW).maxRequests).toBe(MAX_REQUESTS_PER_RUN);

@@ -123,6 +123,47 @@ test("a retry sends only within its run's sending time, counted from the run's f
   expect(result.sentAgoMs).toHaveLength(3); // Its two sends and the one counted for the attempt that died.
 });
 
+describe('the send schedule (on fake timers: time moves only when the test moves it)', () => {
+  beforeEach(() => jest.useFakeTimers({ now: 1_000_000_000_000 }));
+  afterEach(() => jest.useRealTimers());
+
+  test('a run sends each request no earlier than its slot, measured from when the run began', async () => {
+    const { client, asked } = zendesk(1000);
+    const run = fetchPagesWith(deps(client, memoryDestination()), { ...input(1), laterMs: [150, 300] }, context(1));
+    await jest.advanceTimersByTimeAsync(149);
+    expect(asked).toHaveLength(1);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(asked).toHaveLength(2);
+    await jest.advanceTimersByTimeAsync(150);
+    expect(await run).toMatchObject({ pages: 3, stop: 'budget' });
+  });
+
+  test('a retry counts the schedule from the run\'s first attempt: slots already past are not waited for again', async () => {
+    const { client, asked } = zendesk(1002);
+    // Four allowed, two recorded, one counted for the attempt that died: one left, whose slot is 400 ms
+    // after the run began, which was 300 ms before this attempt.
+    const run = fetchPagesWith(deps(client, memoryDestination()), { ...input(3), laterMs: [400] }, context(2, progress(2, [1, 2]), undefined, 300));
+    await jest.advanceTimersByTimeAsync(99);
+    expect(asked).toHaveLength(0);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(asked).toHaveLength(1);
+    expect(await run).toMatchObject({ pages: 3 });
+  });
+
+  test('a pause or shutdown during a wait for a slot ends the run at once, having sent nothing more', async () => {
+    const { client, asked } = zendesk(1000);
+    const controller = new AbortController();
+    const ctx = context(1);
+    Object.defineProperty(ctx, 'cancellationSignal', { get: () => controller.signal });
+    const run = fetchPagesWith(deps(client, memoryDestination()), { ...input(1), laterMs: [9_000] }, ctx);
+    await jest.advanceTimersByTimeAsync(50);
+    controller.abort();
+    // Resolves with no more time passing: the wait ended with the signal, not with its timer.
+    expect(await run).toMatchObject({ pages: 1, stop: 'cancelled' });
+    expect(asked).toHaveLength(1);
+  });
+});
+
 test('a retry whose earlier attempts spent the allowance makes no request, and says how many were spent', async () => {
   const { client, asked } = zendesk(1000);
   const result = await fetchPagesWith(deps(client, memoryDestination()), input(2), context(3));

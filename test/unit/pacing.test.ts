@@ -6,6 +6,7 @@ import {
   holdUntil,
   recordSends,
   requestsAllowed,
+  laterSlots,
   startPace,
   tightenBudget,
   tightenPace,
@@ -24,6 +25,18 @@ describe('rate budget', () => {
     expect(requestsAllowed(pace, 300)).toBe(0);
     expect(waitBeforeNextRequest(pace, 300)).toBe(60_000 + WINDOW_MARGIN_MS - 300);
     expect(requestsAllowed(pace, 60_000 + WINDOW_MARGIN_MS + 1)).toBe(1);
+  });
+
+  it('schedules the slots that free after the requests allowed now: one as each send in the window leaves it, within the horizon', () => {
+    const pace = recordSends(startPace(budget, 4), [0, 100, 250]);
+    const at = 60_000 + WINDOW_MARGIN_MS;
+    // Two free now (one never used, the send at 0 just left); those at 100 and 250 free their slots 100 and 250 ms later.
+    expect(requestsAllowed(pace, at)).toBe(2);
+    expect(laterSlots(pace, at, 9_000)).toEqual([100, 250]);
+    expect(laterSlots(pace, at, 150)).toEqual([100]);
+    expect(laterSlots(pace, 1_000, 9_000)).toEqual([]); // The window's sends free long after the horizon.
+    expect(laterSlots(holdUntil(pace, at + 5), at, 9_000)).toEqual([]);
+    expect(laterSlots(startPace(budget, 0), at, 9_000)).toEqual([]);
   });
 
   it('never changes a pace in place', () => {
@@ -122,6 +135,33 @@ describe('rate budget', () => {
           });
           all.sort((a, b) => a - b);
           for (const from of all) expect(all.filter((x) => x >= from && x < from + windowMs).length).toBeLessThanOrEqual(requests);
+        },
+      ),
+    );
+  });
+
+  it('never lets more than the share into any window when runs carry out their schedules, sends late or not (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 30 }),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 20_000 }), fc.integer({ min: 0, max: 300 })), { minLength: 1, maxLength: 100 }),
+        (share, runs) => {
+          const windowMs = 10_000;
+          let pace = startPace({ requests: share, seconds: windowMs / 1000 }, share);
+          const all: number[] = [];
+          let now = 0;
+          for (const [gap, late] of runs) {
+            now += gap;
+            now += waitBeforeNextRequest(pace, now);
+            // A run starts later than scheduled and sends each request at or after its slot.
+            const schedule = [...Array<number>(requestsAllowed(pace, now)).fill(0), ...laterSlots(pace, now, 9_000)];
+            const sends = schedule.map((ms, i) => now + late + ms + i);
+            pace = recordSends(pace, sends);
+            all.push(...sends);
+            now = Math.max(now, ...sends);
+          }
+          all.sort((a, b) => a - b);
+          for (const from of all) expect(all.filter((x) => x >= from && x < from + windowMs).length).toBeLessThanOrEqual(share);
         },
       ),
     );

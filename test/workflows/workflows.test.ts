@@ -23,6 +23,19 @@ function ran(input: FetchPagesInput, pages: number, stop: FetchPagesResult['stop
   return { at: input.at, pages, written: pages, repeats: 0, sideloaded: 0, sentAgoMs: Array<number>(pages).fill(0), stop, notes: [], ...extra };
 }
 
+/** Sends made as the real activity makes them: each request at its slot in the run's schedule. */
+async function sendOnSchedule(input: FetchPagesInput): Promise<number[]> {
+  const began = Date.now();
+  const sentAt: number[] = [];
+  for (let i = 0; i < input.maxRequests + (input.laterMs?.length ?? 0); i++) {
+    const wait = began + (input.laterMs?.[i - input.maxRequests] ?? 0) - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    sentAt.push(Date.now());
+  }
+  const now = Date.now();
+  return sentAt.map((t) => now - t);
+}
+
 async function withMock<T>(fetchPages: Mock, fn: (client: ExportClient, account: string) => Promise<T>): Promise<T> {
   const taskQueue = `mocked-${Math.random().toString(36).slice(2)}`;
   const account = `acct-${taskQueue.slice(7, 15)}`;
@@ -54,10 +67,11 @@ test('a budget smaller than the exports sharing it queues the latest, hands a sh
   const done = new Set<Resource>();
   const fetchPages: Mock = async (input) => {
     const r = input.target.resource;
-    pagesOf[r] = (pagesOf[r] ?? 0) + input.maxRequests;
+    const sentAgoMs = await sendOnSchedule(input);
+    pagesOf[r] = (pagesOf[r] ?? 0) + sentAgoMs.length;
     // Organizations end after 3 pages; the others go on until told.
     if (r === 'organizations' && pagesOf[r]! >= 3) done.add(r);
-    return ran(input, input.maxRequests, done.has(r) ? 'end-of-stream' : 'budget');
+    return ran(input, sentAgoMs.length, done.has(r) ? 'end-of-stream' : 'budget', { sentAgoMs });
   };
   await withMock(fetchPages, async (client, account) => {
     const budget = { requests: 2, seconds: 3 };
