@@ -4,6 +4,7 @@
  * exports, change an account's budget. Ended exports are described from what Temporal keeps (their
  * result and memo), so no worker is needed for them.
  */
+import { setMaxListeners } from 'node:events';
 import {
   CancelledFailure,
   Client,
@@ -298,6 +299,8 @@ export class ExportClient {
   /** The coordinator starts the exports when a worker runs it: wait for them, so callers get live handles, up to startTimeoutMs. */
   private async waitForWorker(handles: readonly ExportHandle[]): Promise<void> {
     const timeout = new AbortController();
+    // One listener per export waited for: many exports at once are expected, not a leak.
+    setMaxListeners(handles.length + 10, timeout.signal);
     const timer = setTimeout(() => timeout.abort(), this.startTimeoutMs);
     try {
       await Promise.all(handles.map((h) => h.started(100, timeout.signal).catch(() => undefined)));
