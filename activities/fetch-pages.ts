@@ -86,6 +86,15 @@ function runBegan(context: Context | undefined): number {
   return Date.now() - (Number.isFinite(gone) && gone > 0 ? gone : 0);
 }
 
+/**
+ * A request counts against the budget from when its answer came: Zendesk counted it somewhere between
+ * sending and answering, and a busy Zendesk counts it late, so the answer's time is the one that never
+ * frees a slot too early. (Until then, the send time stands, for a heartbeat taken mid-request.)
+ */
+function answered(sentAt: number[]): void {
+  sentAt[sentAt.length - 1] = Date.now();
+}
+
 /** Resolves at `time` (epoch ms), or at once when the run is asked to stop. */
 function sleepUntil(time: number, signal: AbortSignal | undefined): Promise<void> {
   const ms = time - Date.now();
@@ -127,6 +136,7 @@ async function runPages(deps: FetchPagesDeps, input: FetchPagesInput, run: Run, 
     try {
       page = await client.fetchPage(endpoint, target.resource, requestParams(progress.at, target.options), target.options.include);
     } catch (err) {
+      answered(progress.sentAt);
       if (err instanceof ZendeskRateLimitedError) {
         deps.observe?.({ kind: 'rate-limited', account: target.account, resource: target.resource, retryAfterSeconds: err.retryAfterSeconds });
         Object.assign(run, { stop: 'rate-limited', retryAfter: { seconds: err.retryAfterSeconds, capped: err.capped }, rateLimit: err.rateLimit });
@@ -138,6 +148,7 @@ async function runPages(deps: FetchPagesDeps, input: FetchPagesInput, run: Run, 
       }
       return failed(run, err);
     }
+    answered(progress.sentAt);
     run.rateLimit = page.rateLimit;
     const step = advance(progress.at, target.resource, page, Math.floor(Date.now() / 1000));
     if (step.kind === 'stuck') throw ApplicationFailure.nonRetryable(step.message, FAILURE.stuck);

@@ -150,6 +150,15 @@ describe('the send schedule (on fake timers: time moves only when the test moves
     expect(await run).toMatchObject({ pages: 3 });
   });
 
+  test("a request counts from when its answer came, not from when it left: a slow Zendesk may count it late", async () => {
+    const { client } = zendesk(1000);
+    const slow = { fetchPage: async (...args: Parameters<ZendeskClient['fetchPage']>) => (await new Promise((r) => setTimeout(r, 200)), client.fetchPage(...args)) };
+    const run = fetchPagesWith(deps(slow as ZendeskClient, memoryDestination()), input(2), context(1));
+    await jest.advanceTimersByTimeAsync(400);
+    // Each answer came 200 ms after its request left; the run ended at the second answer.
+    expect((await run).sentAgoMs).toEqual([200, 0]);
+  });
+
   test('a pause or shutdown during a wait for a slot ends the run at once, having sent nothing more', async () => {
     const { client, asked } = zendesk(1000);
     const controller = new AbortController();
