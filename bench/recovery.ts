@@ -19,6 +19,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const TASK_QUEUE = 'bench-recovery';
 const ACCOUNT = 'recovery';
 const TICKETS = 40_000;
+const DEPLOY_TICKETS = 150_000;
 /** A restarted worker fetches within seconds; a minute means it is not coming back. */
 const RESTART_DEADLINE_MS = 60_000;
 /** 40,000 tickets in pages of 20 at an unlimited budget take a few minutes, kills included. */
@@ -85,8 +86,10 @@ interface RunFigures {
 }
 
 async function run(kills: number, how: 'kill' | 'deploy' = 'kill'): Promise<RunFigures> {
+  // Deploys take longer each (a graceful stop, then a second of watching): enough tickets to outlast them.
+  const tickets = how === 'deploy' ? DEPLOY_TICKETS : TICKETS;
   const bench = await startBench(
-    { sizes: { tickets: TICKETS, users: 1, organizations: 1, ticket_events: 1 }, rateLimits: 'off', faults: { latencyMs: 20 } },
+    { sizes: { tickets, users: 1, organizations: 1, ticket_events: 1 }, rateLimits: 'off', faults: { latencyMs: 20 } },
     { taskQueue: TASK_QUEUE, inProcessWorker: false },
   );
   const spawnWorker = () => startWorkerProcess({ temporalAddress: bench.server.address, taskQueue: TASK_QUEUE, env: bench.workerEnv([ACCOUNT]), logLevel: 'ERROR' });
@@ -123,7 +126,7 @@ async function run(kills: number, how: 'kill' | 'deploy' = 'kill'): Promise<RunF
         lostSeconds.push((Math.max(...gaps) - median(gaps)) / 1000);
       }
     }
-    const result = await deadline(handle.result(), EXPORT_DEADLINE_MS, `the export of ${TICKETS} tickets did not complete`);
+    const result = await deadline(handle.result(), EXPORT_DEADLINE_MS, `the export of ${tickets} tickets did not complete`);
     // Every page the export needed was requested once; anything beyond that was fetched again.
     const refetched = requests() - result.state.progress.pages;
     const { versionField } = RESOURCE_SPECS.tickets;
