@@ -162,7 +162,7 @@ export async function recovery(): Promise<void> {
     perKill.push(r.refetchedPerKill);
     restart.push(...r.restartSeconds);
   }
-  print(
+  if (RUNS > 0) print(
     `recovery: median ${median(perKill).toFixed(2)} pages fetched again per kill over ${RUNS} runs of ${KILLS} SIGKILLs; ` +
       `restart to next request median ${median(restart).toFixed(1)}s, max ${Math.max(...restart).toFixed(1)}s`,
   );
