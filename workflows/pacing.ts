@@ -29,12 +29,16 @@ function mergeSends(sent: readonly number[], more: readonly number[], share: num
   return all.slice(-Math.max(1, share));
 }
 
+/** The sends still inside the window at `now`, oldest first. */
+function sendsInWindow(pace: PaceState, now: number): number[] {
+  const windowStart = now - pace.budget.seconds * 1000 - WINDOW_MARGIN_MS;
+  return pace.sent.filter((t) => t > windowStart);
+}
+
 /** Requests that may leave now (0 while the window is full, a hold runs or the export is queued). */
 export function requestsAllowed(pace: PaceState, now: number): number {
   if (pace.share <= 0 || pace.notBefore > now) return 0;
-  const windowStart = now - pace.budget.seconds * 1000 - WINDOW_MARGIN_MS;
-  const inWindow = pace.sent.filter((t) => t > windowStart).length;
-  return Math.max(0, pace.share - inWindow);
+  return Math.max(0, pace.share - sendsInWindow(pace, now).length);
 }
 
 /**
@@ -46,9 +50,7 @@ export function requestsAllowed(pace: PaceState, now: number): number {
 export function laterSlots(pace: PaceState, now: number, horizonMs: number): number[] {
   if (requestsAllowed(pace, now) === 0) return [];
   const windowMs = pace.budget.seconds * 1000;
-  const windowStart = now - windowMs - WINDOW_MARGIN_MS;
-  return pace.sent
-    .filter((t) => t > windowStart)
+  return sendsInWindow(pace, now)
     .map((t) => Math.ceil(t + windowMs + WINDOW_MARGIN_MS - now))
     .filter((ms) => ms <= horizonMs);
 }

@@ -66,6 +66,13 @@ async function visibleEventually(query: string, count: number, context: string):
 
 const requestsOf = (account: string) => stack.sim.stats().requestsByAccount[account] ?? 0;
 
+/** The export's status through the CLI, once Temporal says it completed. */
+const completion = (resource: string, account: string, extra: string[] = []) =>
+  eventually('completion', async () => {
+    const s = await stack.cliStatus(resource, account, extra);
+    return s.temporalStatus === 'COMPLETED' ? s : undefined;
+  });
+
 clusterSuite('the integration essentials on a multi-service cluster with mutual TLS', () => {
   test('two worker processes poll over mutual TLS, one through an env-config profile and one through TEMPORAL_* variables; nothing gets in without TLS or a client certificate', async () => {
     const { cluster, taskQueue } = stack;
@@ -174,10 +181,7 @@ clusterSuite('the integration essentials on a multi-service cluster with mutual 
 
     const resume = await stack.cli(['resume', 'users', '--account', account]);
     expect(resume.stdout.trim()).toBe(`Resumed ${id}.`);
-    const done = await eventually('completion', async () => {
-      const s = await stack.cliStatus('users', account);
-      return s.temporalStatus === 'COMPLETED' ? s : undefined;
-    });
+    const done = await completion('users', account);
     expect(done.state!.progress.pages).toBeGreaterThan(requestsWhilePaused);
     expectExactlyOnce(path.join(out, account), 'users', stack.sim.expected(account, 'users', ALL));
   });
@@ -202,10 +206,7 @@ clusterSuite('the integration essentials on a multi-service cluster with mutual 
     const resume = await stack.cli(['resume', ...target]);
     expect(resume.code).toBe(0);
     expect(resume.stdout).toMatch(new RegExp(`^Restarted ${id} from where it was cancelled`));
-    const done = await eventually('completion', async () => {
-      const s = await stack.cliStatus('tickets', account, ['--mode', 'time']);
-      return s.temporalStatus === 'COMPLETED' ? s : undefined;
-    });
+    const done = await completion('tickets', account, ['--mode', 'time']);
     expect(done.state!.progress.pages).toBeGreaterThan(pagesAtCancel);
     expectExactlyOnce(path.join(out, account), 'tickets', stack.sim.expected(account, 'tickets', ALL));
   });
