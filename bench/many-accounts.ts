@@ -6,7 +6,8 @@
  * (simulator and client); then, from a run at 1,000-record pages, how many accounts one worker core
  * carries.
  */
-import { processCpuSeconds, startWorkerProcess, type WorkerProcess } from '../devserver/worker-process';
+import { processCpuSeconds } from '../devserver/process';
+import { startWorkerProcess, type WorkerProcess } from '../devserver/worker-process';
 import { budgetUse, print, startBench } from './harness';
 
 const BUDGET = { requests: 10, seconds: 60 };

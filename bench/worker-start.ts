@@ -12,7 +12,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
 async function startSeconds(address: string, env: Record<string, string>): Promise<number> {
   const started = Date.now();
-  const worker = startWorkerProcess({ temporalAddress: address, taskQueue: 'bench-start', env, logLevel: 'INFO', captureOutput: true });
+  const worker = startWorkerProcess({ temporalAddress: address, taskQueue: 'bench-start', env, logLevel: 'INFO' });
   try {
     const deadline = started + 120_000;
     while (!/Worker polling/.test(worker.output())) {

@@ -3,24 +3,23 @@
  * worker) as separate processes of the real server binary, on PostgreSQL for persistence and
  * visibility, with several history shards and a TLS frontend, and optionally the Web UI.
  * `cluster/build-temporal.sh` builds the binaries; `startCluster()` starts a fresh cluster on free ports
- * and `stop()` removes every trace of it. No process outlives the one that started it (processes.ts).
+ * and `stop()` removes every trace of it. No process outlives the one that started it (devserver/process.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Connection, type TLSConfig } from '@temporalio/client';
-import { msToTs } from '@temporalio/common/lib/time';
-import { grpc, temporal } from '@temporalio/proto';
-import type { SearchAttributeType } from '../devserver';
+import { grpc } from '@temporalio/proto';
+import { PROJECT_SEARCH_ATTRIBUTES, type SearchAttributeType } from '../devserver';
+import { poll } from '../devserver/poll';
 import { startPostgres, type PostgresServer } from '../devserver/postgres';
-import { processCpuSeconds } from '../devserver/worker-process';
-import { SEARCH_ATTRIBUTE_NAMES } from '../workflows/ids';
+import { processCpuSeconds, spawnGroup, type GroupProcess } from '../devserver/process';
 import { dynamicConfig, SERVICES, serverConfig, uiConfig, type ServiceName } from './config';
-import { allocatePorts, HOST } from './ports';
-import { spawnGroup, type GroupProcess } from './processes';
+import { prepareNamespace } from './namespace';
+import { allocatePorts, HOST, type ClusterPorts } from './ports';
 import { setUpSchemas } from './schema';
-import { makeCertificates, SERVER_NAME } from './tls';
+import { makeCertificates, SERVER_NAME, type CertificateFiles } from './tls';
 
 export { SERVICES, type ServiceName };
 export type ProcessName = ServiceName | 'ui';
@@ -32,9 +31,6 @@ export const DEFAULT_TOOLS_DIR = path.join(PROJECT_ROOT, '.tools', 'temporal-clu
 const START_TIMEOUT_MS = 180_000; // Four Go servers and their shard acquisition on a busy two-core machine.
 const STOP_GRACE_MS = 10_000;
 const OUTPUT_TAIL = 20_000;
-const RETENTION = '1 day';
-/** The gRPC status codes the namespace set-up expects. */
-const GRPC_STATUS = { NOT_FOUND: 5, ALREADY_EXISTS: 6 } as const;
 
 /** The name each service registers with its gRPC health server. */
 const HEALTH_SERVICE: Record<ServiceName, string> = {
@@ -44,16 +40,6 @@ const HEALTH_SERVICE: Record<ServiceName, string> = {
   worker: 'temporal.api.workflowservice.v1.WorkerService',
 };
 const { SERVING } = grpc.health.v1.HealthCheckResponse.ServingStatus;
-const { IndexedValueType } = temporal.api.enums.v1;
-const INDEXED_VALUE_TYPE: Record<SearchAttributeType, temporal.api.enums.v1.IndexedValueType> = {
-  Keyword: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-  Text: IndexedValueType.INDEXED_VALUE_TYPE_TEXT,
-  Int: IndexedValueType.INDEXED_VALUE_TYPE_INT,
-  Double: IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE,
-  Bool: IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
-  Datetime: IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
-  KeywordList: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
-};
 
 export interface ClusterOptions {
   /** The folder cluster/build-temporal.sh fills. @default .tools/temporal-cluster */
@@ -100,22 +86,7 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Calls `probe` until it returns true, and fails with its last error at the deadline or once `check` throws. */
-async function poll(what: string, deadline: number, probe: () => Promise<boolean>, check: () => void = () => {}): Promise<void> {
-  let last: unknown;
-  for (;;) {
-    check();
-    try {
-      if (await probe()) return;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not ready in time${last ? ` (${(last as Error).message})` : ''}`);
-    await sleep(500);
-  }
-}
+type Tools = ReturnType<typeof tools>;
 
 function tools(dir: string, ui: boolean) {
   const found = {
@@ -131,9 +102,134 @@ function tools(dir: string, ui: boolean) {
   return found;
 }
 
+/** The cluster's processes by name, each with the output of its latest run. */
+class Processes {
+  private readonly running = new Map<ProcessName, GroupProcess>();
+  private readonly latest = new Map<ProcessName, GroupProcess>();
+  constructor(private readonly cwd: string) {}
+
+  start(name: ProcessName, command: string, args: string[]): void {
+    const proc = spawnGroup(command, args, { cwd: this.cwd, outputTail: OUTPUT_TAIL, ref: false });
+    this.running.set(name, proc);
+    this.latest.set(name, proc);
+  }
+
+  /** Throws once the named process has exited: the wait for it to answer is over. */
+  check(name: ProcessName): () => void {
+    return () => {
+      if (!this.running.get(name)?.running()) throw new Error(`the ${name} process exited`);
+    };
+  }
+
+  async halt(name: ProcessName, hard = false): Promise<void> {
+    const proc = this.running.get(name);
+    this.running.delete(name);
+    await proc?.stop({ signal: hard ? 'SIGKILL' : 'SIGTERM', graceMs: STOP_GRACE_MS });
+  }
+
+  /** Everything at once, each within its grace period. */
+  haltAll(): Promise<void> {
+    return Promise.all([...this.running.keys()].map((name) => this.halt(name))).then(() => undefined);
+  }
+
+  pid(name: ProcessName): number | undefined {
+    return this.running.get(name)?.pid;
+  }
+
+  output(name?: ProcessName): string {
+    if (name) return this.latest.get(name)?.output() ?? '';
+    return [...this.latest].map(([key, proc]) => `--- ${key} ---\n${proc.output()}`).join('\n');
+  }
+
+  tails(): string[] {
+    return [...this.latest].filter(([, proc]) => proc.output()).map(([name, proc]) => `--- ${name} (tail) ---\n${proc.output().slice(-3_000)}`);
+  }
+}
+
+/** The frontend's TLS as files (for the servers' configuration) and as a client's settings. */
+function makeTls(dir: string, mutualTls: boolean): { certificates: CertificateFiles; tls: Cluster['tls'] } {
+  mkdirSync(path.join(dir, 'tls'));
+  const certificates = makeCertificates(path.join(dir, 'tls'));
+  const tls: Cluster['tls'] = {
+    serverRootCACertificate: readFileSync(certificates.caCert),
+    // A name rather than the IP address the clients dial: Node warns (DEP0123) when TLS is asked to
+    // verify an IP address as a server name.
+    serverNameOverride: SERVER_NAME,
+    ...(mutualTls ? { clientCertPair: { crt: readFileSync(certificates.clientCert), key: readFileSync(certificates.clientKey) } } : {}),
+  };
+  return { certificates, tls };
+}
+
+/** Each service's configuration file (they hold the database password) and the dynamic configuration; returns the path of each. */
+function writeServerConfigs(dir: string, input: { ports: ClusterPorts; postgres: PostgresServer; certificates: CertificateFiles; mutualTls: boolean; options: ClusterOptions }): (name: ServiceName) => string {
+  const { ports, postgres, certificates, mutualTls, options } = input;
+  const dynamicConfigFile = path.join(dir, 'dynamicconfig.yaml');
+  writeFileSync(dynamicConfigFile, dynamicConfig(options.dynamicConfig ?? {}));
+  const configFile = (name: ServiceName) => path.join(dir, `${name}.yaml`);
+  for (const service of SERVICES) {
+    const config = serverConfig({
+      service,
+      ports: ports.services,
+      host: HOST,
+      numHistoryShards: options.numHistoryShards ?? 4,
+      logLevel: options.logLevel ?? 'warn',
+      database: { host: postgres.host, port: postgres.port, user: postgres.user, password: postgres.password ?? '' },
+      certificates,
+      mutualTls,
+      dynamicConfigFile,
+    });
+    writeFileSync(configFile(service), config, { mode: 0o600 });
+  }
+  return configFile;
+}
+
+/** What starting a service or the UI needs to know. */
+interface Launch {
+  dir: string;
+  bin: Tools;
+  processes: Processes;
+  address: string;
+  tls: Cluster['tls'];
+  ports: ClusterPorts;
+  configFile(name: ServiceName): string;
+}
+
+/** Starts one service and resolves once its health server says SERVING (history: after it acquired its shards). */
+async function startService(launch: Launch, name: ServiceName, deadline: number): Promise<void> {
+  launch.processes.start(name, launch.bin.server, ['--config-file', launch.configFile(name), '--allow-no-auth', 'start', '--service', name]);
+  const connection = name === 'frontend' ? Connection.lazy({ address: launch.address, tls: launch.tls }) : Connection.lazy({ address: `${HOST}:${launch.ports.services[name].grpc}` });
+  try {
+    const serving = async () => {
+      const { status } = await connection.withDeadline(Date.now() + 2_000, () => connection.healthService.check({ service: HEALTH_SERVICE[name] }));
+      return status === SERVING;
+    };
+    await poll(`the ${name} service`, deadline, serving, { check: launch.processes.check(name) });
+  } finally {
+    await connection.close();
+  }
+}
+
+/** History first: every process initialises the cluster metadata on its first start, and those first writes race when the services start together. */
+async function startServices(launch: Launch, deadline: number): Promise<void> {
+  await startService(launch, 'history', deadline);
+  await Promise.all([startService(launch, 'matching', deadline), startService(launch, 'frontend', deadline)]);
+  await startService(launch, 'worker', deadline);
+}
+
+async function startUi(launch: Launch, namespace: string, mutualTls: boolean, certificates: CertificateFiles, deadline: number): Promise<string> {
+  const url = `http://${HOST}:${launch.ports.ui}`;
+  mkdirSync(path.join(launch.dir, 'ui'));
+  writeFileSync(path.join(launch.dir, 'ui', 'development.yaml'), uiConfig({ host: HOST, port: launch.ports.ui, frontendAddress: launch.address, namespace, certificates, mutualTls }));
+  launch.processes.start('ui', launch.bin.uiServer, ['--root', launch.dir, '--config', 'ui', '--env', 'development', 'start']);
+  // The settings call answers once the UI server is up; the namespace list, once it reaches the frontend.
+  const answers = async () => (await fetch(`${url}/api/v1/namespaces`, { signal: AbortSignal.timeout(2_000) })).ok;
+  await poll('the UI server', deadline, answers, { check: launch.processes.check('ui') });
+  return url;
+}
+
 /**
  * Starts PostgreSQL, sets up Temporal's schemas, starts history, then matching and frontend, then the
- * worker service, and resolves once the `default` namespace and its search attributes answer queries.
+ * worker service, and resolves once the namespace and its search attributes answer queries.
  */
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
   const started = Date.now();
@@ -141,201 +237,67 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const namespace = options.namespace ?? 'default';
   const mutualTls = options.mutualTls ?? false;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'zendesk-export-cluster-'));
-  const processes = new Map<ProcessName, GroupProcess>();
-  const outputs = new Map<ProcessName, string>();
+  const processes = new Processes(dir);
   let postgres: PostgresServer | undefined;
-
-  async function halt(name: ProcessName, hard: boolean): Promise<void> {
-    const proc = processes.get(name);
-    processes.delete(name);
-    await proc?.stop(hard, STOP_GRACE_MS);
-  }
-
   let stopping: Promise<void> | undefined;
-  function stop(): Promise<void> {
-    stopping ??= (async () => {
-      // Everything shuts down in parallel, each within its grace period, before the database.
-      await Promise.all([...processes.keys()].map((name) => halt(name, false)));
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      await processes.haltAll(); // Before the database.
       await postgres?.stop();
       rmSync(dir, { recursive: true, force: true });
-    })();
-    return stopping;
-  }
-
-  async function run(name: ProcessName, command: string, args: string[]): Promise<void> {
-    outputs.set(name, '');
-    const append = (text: string) => outputs.set(name, ((outputs.get(name) ?? '') + text).slice(-OUTPUT_TAIL));
-    processes.set(name, await spawnGroup(command, args, { cwd: dir, onOutput: append }));
-  }
-
-  const stillRunning = (name: ProcessName) => () => {
-    if (!processes.get(name)?.running()) throw new Error(`the ${name} process exited`);
-  };
+    })());
 
   try {
     const ports = await allocatePorts();
-    mkdirSync(path.join(dir, 'tls'));
-    const certificates = makeCertificates(path.join(dir, 'tls'));
-    const tls: Cluster['tls'] = {
-      serverRootCACertificate: readFileSync(certificates.caCert),
-      // A name rather than the IP address the clients dial: Node warns (DEP0123) when TLS is asked to
-      // verify an IP address as a server name.
-      serverNameOverride: SERVER_NAME,
-      ...(mutualTls ? { clientCertPair: { crt: readFileSync(certificates.clientCert), key: readFileSync(certificates.clientKey) } } : {}),
-    };
-    const address = `${HOST}:${ports.services.frontend.grpc}`;
-    const uiUrl = options.ui ? `http://${HOST}:${ports.ui}` : undefined;
-
+    const { certificates, tls } = makeTls(dir, mutualTls);
     postgres = await startPostgres({ user: 'temporal', password: randomBytes(12).toString('hex') });
     await setUpSchemas(bin.sqlTool, bin.schema, postgres);
-
-    const dynamicConfigFile = path.join(dir, 'dynamicconfig.yaml');
-    writeFileSync(dynamicConfigFile, dynamicConfig(options.dynamicConfig ?? {}));
-    const configFile = (name: ServiceName) => path.join(dir, `${name}.yaml`);
-    for (const service of SERVICES) {
-      const config = serverConfig({
-        service,
-        ports: ports.services,
-        host: HOST,
-        numHistoryShards: options.numHistoryShards ?? 4,
-        logLevel: options.logLevel ?? 'warn',
-        database: { host: postgres.host, port: postgres.port, user: postgres.user, password: postgres.password ?? '' },
-        certificates,
-        mutualTls,
-        dynamicConfigFile,
-      });
-      writeFileSync(configFile(service), config, { mode: 0o600 }); // It holds the database password.
-    }
-    if (options.ui) {
-      mkdirSync(path.join(dir, 'ui'));
-      writeFileSync(path.join(dir, 'ui', 'development.yaml'), uiConfig({ host: HOST, port: ports.ui, frontendAddress: address, namespace, certificates, mutualTls }));
-    }
-
-    /** Resolves once the service's health server says SERVING (history: after it acquired its shards). */
-    async function waitServing(name: ServiceName, deadline: number): Promise<void> {
-      const connection = name === 'frontend' ? Connection.lazy({ address, tls }) : Connection.lazy({ address: `${HOST}:${ports.services[name].grpc}` });
-      try {
-        await poll(`the ${name} service`, deadline, async () => {
-          const { status } = await connection.withDeadline(Date.now() + 2_000, () => connection.healthService.check({ service: HEALTH_SERVICE[name] }));
-          return status === SERVING;
-        }, stillRunning(name));
-      } finally {
-        await connection.close();
-      }
-    }
-
-    async function startService(name: ServiceName, deadline: number): Promise<void> {
-      await run(name, bin.server, ['--config-file', configFile(name), '--allow-no-auth', 'start', '--service', name]);
-      await waitServing(name, deadline);
-    }
-
-    async function startUi(url: string, deadline: number): Promise<void> {
-      await run('ui', bin.uiServer, ['--root', dir, '--config', 'ui', '--env', 'development', 'start']);
-      // The settings call answers once the UI server is up; the namespace list, once it reaches the frontend.
-      await poll('the UI server', deadline, async () => {
-        const response = await fetch(`${url}/api/v1/namespaces`, { signal: AbortSignal.timeout(2_000) });
-        return response.ok;
-      }, stillRunning('ui'));
-    }
-
-    /** Registers the namespace and search attributes, and waits until visibility answers queries on them. */
-    async function prepareNamespace(deadline: number): Promise<void> {
-      const connection = await Connection.connect({ address, tls });
-      try {
-        const { workflowService, operatorService } = connection;
-        await poll('namespace registration', deadline, async () => {
-          try {
-            await workflowService.describeNamespace({ namespace });
-            return true;
-          } catch (err) {
-            if ((err as { code?: number }).code !== GRPC_STATUS.NOT_FOUND) throw err;
-          }
-          await workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs(RETENTION) }).catch((err: { code?: number }) => {
-            if (err.code !== GRPC_STATUS.ALREADY_EXISTS) throw err;
-          });
-          return false;
-        });
-        // Each service caches namespaces and refreshes the cache every few seconds: wait until matching
-        // (a task queue's description) and history (a workflow's) know a new one, so that a worker's
-        // first poll and a client's first start are not refused with "namespace not found".
-        await poll('the namespace in matching and history', deadline, async () => {
-          await workflowService.describeTaskQueue({ namespace, taskQueue: { name: 'readiness-probe' } });
-          // "workflow not found" is the answer wanted; "Namespace … is not found" means not yet.
-          await workflowService.describeWorkflowExecution({ namespace, execution: { workflowId: 'readiness-probe' } }).catch((err: { code?: number; details?: string }) => {
-            if (err.code !== GRPC_STATUS.NOT_FOUND || /^Namespace .* not found/i.test(err.details ?? '')) throw err;
-          });
-          return true;
-        });
-        const project = Object.fromEntries(Object.values(SEARCH_ATTRIBUTE_NAMES).map((name) => [name, 'Keyword' as const]));
-        const wanted: Record<string, SearchAttributeType> = { ...(options.projectSearchAttributes === false ? {} : project), ...options.searchAttributes };
-        if (Object.keys(wanted).length === 0) return;
-        await poll('search attributes', deadline, async () => {
-          const { customAttributes } = await operatorService.listSearchAttributes({ namespace });
-          const missing = Object.entries(wanted).filter(([name]) => customAttributes?.[name] === undefined);
-          if (missing.length === 0) return true;
-          await operatorService.addSearchAttributes({
-            namespace,
-            searchAttributes: Object.fromEntries(missing.map(([name, type]) => [name, INDEXED_VALUE_TYPE[type]])),
-          });
-          return false;
-        });
-        // On SQL visibility the attributes are aliases in the namespace record, which every service's
-        // namespace cache picks up within seconds; a query naming all of them passes once the frontend has.
-        const query = Object.keys(wanted).map((name) => `${name} IS NULL`).join(' AND ');
-        await poll('visibility queries on the search attributes', deadline, async () => {
-          await workflowService.countWorkflowExecutions({ namespace, query });
-          return true;
-        });
-      } finally {
-        await connection.close();
-      }
-    }
+    const configFile = writeServerConfigs(dir, { ports, postgres, certificates, mutualTls, options });
+    const launch: Launch = { dir, bin, processes, address: `${HOST}:${ports.services.frontend.grpc}`, tls, ports, configFile };
 
     const deadline = Date.now() + START_TIMEOUT_MS;
-    // History first: every process initialises the cluster metadata on its first start, and those
-    // first writes race when the services start together.
-    await startService('history', deadline);
-    await Promise.all([startService('matching', deadline), startService('frontend', deadline)]);
-    await startService('worker', deadline);
-    await prepareNamespace(deadline);
-    if (uiUrl) await startUi(uiUrl, deadline);
-
-    const pid = (name: ProcessName) => processes.get(name)?.pid;
-    return {
-      address,
-      namespace,
-      tls,
-      postgres,
-      uiUrl,
-      startupMs: Date.now() - started,
-      async restartService(name, { hard = false } = {}) {
-        await halt(name, hard);
-        try {
-          await startService(name, Date.now() + START_TIMEOUT_MS);
-        } catch (err) {
-          throw new Error(`The ${name} service did not come back: ${(err as Error).message}\n--- ${name} (tail) ---\n${(outputs.get(name) ?? '').slice(-3_000)}`);
-        }
-      },
-      pids() {
-        const pids = { history: pid('history'), matching: pid('matching'), frontend: pid('frontend'), worker: pid('worker'), postgres: postgres?.pid };
-        return uiUrl ? { ...pids, ui: pid('ui') } : pids;
-      },
-      cpuSeconds() {
-        const cpu = (name: ServiceName) => {
-          const found = pid(name);
-          return found === undefined ? 0 : processCpuSeconds(found);
-        };
-        return { history: cpu('history'), matching: cpu('matching'), frontend: cpu('frontend'), worker: cpu('worker') };
-      },
-      output(name) {
-        if (name) return outputs.get(name) ?? '';
-        return [...outputs.keys()].map((key) => `--- ${key} ---\n${outputs.get(key)}`).join('\n');
-      },
-      stop,
-    };
+    await startServices(launch, deadline);
+    const attributes = { ...(options.projectSearchAttributes === false ? {} : PROJECT_SEARCH_ATTRIBUTES), ...options.searchAttributes };
+    const connection = await Connection.connect({ address: launch.address, tls });
+    await prepareNamespace(connection, namespace, attributes, deadline).finally(() => connection.close());
+    const uiUrl = options.ui ? await startUi(launch, namespace, mutualTls, certificates, deadline) : undefined;
+    return clusterHandle({ launch, namespace, postgres, uiUrl, startupMs: Date.now() - started, stop });
   } catch (err) {
-    const tails = [...outputs.entries()].filter(([, text]) => text).map(([name, text]) => `--- ${name} (tail) ---\n${text.slice(-3_000)}`);
+    const tails = processes.tails();
     await stop().catch(() => {});
     throw new Error(`The Temporal cluster did not come up: ${(err as Error).message}${tails.length ? `\n${tails.join('\n')}` : ''}`);
   }
+}
+
+function clusterHandle(input: { launch: Launch; namespace: string; postgres: PostgresServer; uiUrl?: string; startupMs: number; stop(): Promise<void> }): Cluster {
+  const { launch, postgres, uiUrl } = input;
+  const { processes } = launch;
+  const pid = (name: ProcessName) => processes.pid(name);
+  const cpu = (name: ServiceName) => {
+    const found = pid(name);
+    return found === undefined ? 0 : processCpuSeconds(found);
+  };
+  return {
+    address: launch.address,
+    namespace: input.namespace,
+    tls: launch.tls,
+    postgres,
+    uiUrl,
+    startupMs: input.startupMs,
+    async restartService(name, { hard = false } = {}) {
+      await processes.halt(name, hard);
+      try {
+        await startService(launch, name, Date.now() + START_TIMEOUT_MS);
+      } catch (err) {
+        throw new Error(`The ${name} service did not come back: ${(err as Error).message}\n--- ${name} (tail) ---\n${processes.output(name).slice(-3_000)}`);
+      }
+    },
+    pids() {
+      const pids = { history: pid('history'), matching: pid('matching'), frontend: pid('frontend'), worker: pid('worker'), postgres: postgres.pid };
+      return uiUrl ? { ...pids, ui: pid('ui') } : pids;
+    },
+    cpuSeconds: () => ({ history: cpu('history'), matching: cpu('matching'), frontend: cpu('frontend'), worker: cpu('worker') }),
+    output: (name) => processes.output(name),
+    stop: input.stop,
+  };
 }

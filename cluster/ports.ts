@@ -1,20 +1,9 @@
 /** Ports for the test cluster's services, on 127.0.0.1, all different from each other. */
-import net from 'node:net';
-import { freePort } from '../devserver';
+import { canBind, freePort, HOST } from '../devserver/ports';
 import { SERVICES, type ServiceName, type ServicePorts } from './config';
 
-export const HOST = '127.0.0.1';
+export { HOST };
 const MEMBERSHIP_PORTS = { min: 20_000, max: 32_767 };
-
-/** Whether `port` can be bound on HOST right now. */
-function canBind(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', () => resolve(false));
-    server.listen(port, HOST, () => server.close(() => resolve(true)));
-  });
-}
 
 /**
  * A free port below 32768. The membership table stores each service's membership port as a SMALLINT

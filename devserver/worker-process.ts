@@ -1,86 +1,78 @@
 /**
  * A worker as its own process: the real CLI (`zendesk-export worker`, from dist/), as a user runs it,
- * for the benchmarks and fault runs that kill it, restart it and measure its CPU and memory.
+ * for the tests, benchmarks and fault runs that kill it, restart it and measure its CPU and memory.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { startWatchdog } from './index';
+import { processCpuSeconds, processRssKb, spawnGroup } from './process';
 
 /** The CLI's entry point (it runs the built code in dist/). */
 export const CLI_PATH = path.resolve(__dirname, existsSync(path.resolve(__dirname, '../package.json')) ? '..' : '../..', 'bin', 'zendesk-export.js');
-const TICKS_PER_SECOND = 100; // USER_HZ, 100 on Linux.
+
+/** How long a worker asked to stop may take (it finishes its page in flight) before it is killed. */
+const STOP_GRACE_MS = 60_000;
 
 export interface WorkerProcessOptions {
-  temporalAddress: string;
-  taskQueue: string;
+  /** Where Temporal is (TEMPORAL_ADDRESS); omit when `env` or `args` say it another way (a profile, say). */
+  temporalAddress?: string;
+  /** ZENDESK_EXPORT_TASK_QUEUE; omit when `env` or `args` say it. */
+  taskQueue?: string;
   /** Worker environment on top of this process's: credentials, ZENDESK_BASE_URL, ... */
   env: Record<string, string>;
   /** Start from an empty environment (PATH only) instead of this process's. @default true */
   inheritEnv?: boolean;
+  /** The CLI's arguments. @default ['worker', '--log-level', logLevel] */
+  args?: string[];
+  /** A name for messages and log files. */
+  name?: string;
   logLevel?: 'ERROR' | 'WARN' | 'INFO' | 'DEBUG';
-  /** Collect the worker's stdout and stderr (see `output()`); else they are ignored. */
-  captureOutput?: boolean;
+  /** Characters of output kept. @default 40,000 */
+  outputTail?: number;
 }
 
 export interface WorkerProcess {
+  readonly name: string;
+  /** Its PID, also its process group's id. */
   readonly pid: number;
-  /** Resolves with the signal that ended it, or null when it exited by itself. */
-  readonly exited: Promise<NodeJS.Signals | null>;
-  /** What it printed so far (with captureOutput). */
+  /** Resolves once it is gone: its exit code, or the signal that ended it. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Resolves once it polls its task queue (its start-up line at INFO); rejects if it exits first. */
+  readonly ready: Promise<void>;
+  /** The tail of what it printed. */
   output(): string;
   /** User + system CPU seconds so far (0 once gone). */
   cpuSeconds(): number;
   /** Resident memory in KiB (0 once gone). */
   rssKb(): number;
-  /** Sends a signal and resolves once the process is gone. */
+  /** Sends a signal to its process group (SIGKILL after a grace period) and resolves once it is gone. */
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-const live = new Set<ChildProcess>();
-process.on('exit', () => live.forEach((child) => child.kill('SIGKILL')));
-
-function procFile(pid: number, file: string): string {
-  try {
-    return readFileSync(`/proc/${pid}/${file}`, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
 export function startWorkerProcess(options: WorkerProcessOptions): WorkerProcess {
-  const child = spawn(process.execPath, [CLI_PATH, 'worker', '--log-level', options.logLevel ?? 'WARN'], {
-    env: { ...(options.inheritEnv === false ? { PATH: process.env.PATH ?? '' } : process.env), ...options.env, TEMPORAL_ADDRESS: options.temporalAddress, ZENDESK_EXPORT_TASK_QUEUE: options.taskQueue },
-    stdio: ['ignore', options.captureOutput ? 'pipe' : 'ignore', options.captureOutput ? 'pipe' : 'ignore'],
-    detached: true, // Its own process group, which the watchdog kills if this process dies first.
-  });
-  live.add(child);
-  const watchdog = startWatchdog(child.pid!);
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
-  void exited.then(() => {
-    live.delete(child);
-    watchdog.kill('SIGKILL');
-  });
-  const pid = child.pid!;
-  return {
-    pid,
-    exited,
-    output: () => output,
-    cpuSeconds: () => processCpuSeconds(pid),
-    rssKb: () => Number(/VmRSS:\s+(\d+)/.exec(procFile(pid, 'status'))?.[1] ?? 0),
-    async kill(signal = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      await exited;
-    },
+  const env = {
+    ...(options.inheritEnv === false ? { PATH: process.env.PATH ?? '' } : process.env),
+    ...options.env,
+    ...(options.temporalAddress === undefined ? {} : { TEMPORAL_ADDRESS: options.temporalAddress }),
+    ...(options.taskQueue === undefined ? {} : { ZENDESK_EXPORT_TASK_QUEUE: options.taskQueue }),
   };
-}
-
-/** CPU seconds of any process (the Temporal server, say), 0 if it is gone. */
-export function processCpuSeconds(pid: number): number {
-  // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
-  const fields = procFile(pid, 'stat').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / TICKS_PER_SECOND;
+  const args = options.args ?? ['worker', '--log-level', options.logLevel ?? 'WARN'];
+  const proc = spawnGroup(process.execPath, [CLI_PATH, ...args], { env, outputTail: options.outputTail });
+  const name = options.name ?? `worker ${proc.pid}`;
+  const ready = new Promise<void>((resolve, reject) => {
+    // The worker's INFO line once its pollers run (worker/main.ts).
+    const polling = () => /Worker polling task queue/.test(proc.output()) && (resolve(), true);
+    if (!polling()) proc.onOutput(polling);
+    void proc.exited.then(() => reject(new Error(`${name} exited before it polled:\n${proc.output()}`)));
+  });
+  ready.catch(() => undefined); // Callers that never wait for it still see the exit.
+  return {
+    name,
+    pid: proc.pid,
+    exited: proc.exited,
+    ready,
+    output: proc.output,
+    cpuSeconds: () => processCpuSeconds(proc.pid),
+    rssKb: () => processRssKb(proc.pid),
+    kill: (signal = 'SIGTERM') => proc.stop({ signal, graceMs: STOP_GRACE_MS }),
+  };
 }

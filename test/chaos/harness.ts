@@ -48,7 +48,7 @@ export async function startChaosStack(simulator: SimulatorOptions, workerEnv: Re
   const account = `chaos${n}`;
   // The worker serves only this account (its credentials are bound to it) and writes only under `out`.
   const env = { ...simulatorEnv(sim), ZENDESK_ACCOUNTS: account, ZENDESK_EXPORT_OUTPUT_ROOT: out, ...workerEnv };
-  const spawnWorker = () => startWorkerProcess({ temporalAddress: server.address, taskQueue, env, logLevel: 'INFO', captureOutput: true });
+  const spawnWorker = () => startWorkerProcess({ temporalAddress: server.address, taskQueue, env, logLevel: 'INFO' });
   let output = '';
   const connection = await Connection.connect({ address: server.address });
   const stack: ChaosStack = {

@@ -144,12 +144,12 @@ describe('a named Postgres target, and secrets', () => {
         ZENDESK_EXPORT_POSTGRES_WAREHOUSE: `postgres://${pg.user}@${pg.host}:${pg.port}/postgres`,
         PGPASSWORD: pg.password!, // The worker's alone: a URL with a password is refused.
       },
-      { taskQueue: 'secrets', inheritEnv: false, logLevel: 'DEBUG', captureOutput: true },
+      { taskQueue: 'secrets', inheritEnv: false, logLevel: 'DEBUG' },
     );
     // A worker with only an email and password, which Zendesk no longer accepts.
     const passwordWorker = stack.worker(
       { ZENDESK_BASE_URL: stack.sim.url, ZENDESK_SUBDOMAIN: 'pwonly', ZENDESK_EMAIL: 'admin@example.com', ZENDESK_PASSWORD: password, ZENDESK_EXPORT_OUTPUT_ROOT: stack.dir },
-      { taskQueue: 'secrets-password', inheritEnv: false, logLevel: 'DEBUG', captureOutput: true },
+      { taskQueue: 'secrets-password', inheritEnv: false, logLevel: 'DEBUG' },
     );
     const q = { ZENDESK_EXPORT_TASK_QUEUE: 'secrets' };
     const runs = [

@@ -63,7 +63,7 @@ async function onDevServer(destination: string): Promise<Figures> {
   const connection = await Connection.connect({ address: server.address });
   try {
     const env = { ...simulatorWorkerEnv(stack.sim, { perAccount: true }), ZENDESK_ACCOUNTS: ACCOUNT, ZENDESK_EXPORT_OUTPUT_ROOT: stack.root };
-    for (let i = 0; i < 2; i++) workers.push(startWorkerProcess({ temporalAddress: server.address, taskQueue, env, inheritEnv: false, logLevel: 'INFO', captureOutput: true }));
+    for (let i = 0; i < 2; i++) workers.push(startWorkerProcess({ temporalAddress: server.address, taskQueue, env, inheritEnv: false, logLevel: 'INFO' }));
     // Checked with the rest for leftovers after the file.
     for (const pid of [server.pid!, ...workers.map((w) => w.pid)]) stack.groups.add(pid);
     await eventually('the dev-server workers to poll', async () => (workers.every((w) => /Worker polling task queue/.test(w.output())) ? true : undefined), 60_000);

@@ -20,6 +20,7 @@ import { Client as PgClient } from 'pg';
 import { Client, Connection } from '@temporalio/client';
 import { DEFAULT_TOOLS_DIR, startCluster, type Cluster, type ClusterOptions } from '../../cluster';
 import { ExportClient } from '../../client/export-client';
+import { startWorkerProcess, type WorkerProcess } from '../../devserver/worker-process';
 import { DEFAULT_API_TOKEN, simulatorWorkerEnv, startSimulator, type Simulator, type SimulatorOptions } from '../../simulator';
 import { RESOURCE_SPECS, type Resource } from '../../zendesk/endpoints';
 import type { ExportState } from '../../workflows/types';
@@ -27,7 +28,6 @@ import { runCli, type CliResult } from '../helpers/cli';
 import { duplicates, newestById, readRecords, versionKeys } from '../helpers/output';
 import { installTestRuntime } from '../helpers/temporal';
 import { alive, livingInGroups, processTrees } from './procfs';
-import { startClusterWorker, type ClusterWorker } from './worker-processes';
 
 export const PROFILE = 'cluster';
 /** A namespace of its own, as a production cluster or Temporal Cloud has, rather than `default`. */
@@ -67,9 +67,9 @@ export interface ClusterStack {
   /** A client made in code, for the test's own checks. */
   readonly client: ExportClient;
   /** The running workers, by name; restarted ones replace their name. */
-  readonly workers: Map<string, ClusterWorker>;
+  readonly workers: Map<string, WorkerProcess>;
   /** Starts (or restarts) worker "profile" or "env", and waits until it polls. */
-  startWorker(name: WorkerName): Promise<ClusterWorker>;
+  startWorker(name: WorkerName): Promise<WorkerProcess>;
   /** The CLI, `--profile cluster`, the profile file and task queue in its environment, the root as working folder. */
   cli(args: string[], env?: Record<string, string>): Promise<CliResult>;
   /** `--json status`: the export's state as the CLI reports it. */
@@ -108,7 +108,7 @@ export function expectExactlyOnce(dir: string, resource: Resource, expected: Rec
 }
 
 export function useClusterStack(options: StackOptions): ClusterStack {
-  const shared = { workers: new Map<string, ClusterWorker>(), groups: new Set<number>() } as {
+  const shared = { workers: new Map<string, WorkerProcess>(), groups: new Set<number>() } as {
     cluster: Cluster;
     sim: Simulator;
     root: string;
@@ -117,21 +117,22 @@ export function useClusterStack(options: StackOptions): ClusterStack {
     tlsFiles: ClusterStack['tlsFiles'];
     client: ExportClient;
     connection: Connection;
-    workers: Map<string, ClusterWorker>;
+    workers: Map<string, WorkerProcess>;
     groups: Set<number>;
     workerEnv: Record<WorkerName, { args: string[]; env: Record<string, string> }>;
   };
   const taskQueue = `cluster-${randomUUID().slice(0, 8)}`;
-  const everyWorker = new Set<ClusterWorker>();
+  const everyWorker = new Set<WorkerProcess>();
 
   const recordGroups = () => {
     if (!shared.cluster) return;
     for (const pid of Object.values(shared.cluster.pids())) if (pid !== undefined) shared.groups.add(pid);
   };
 
-  async function startWorker(name: WorkerName): Promise<ClusterWorker> {
+  async function startWorker(name: WorkerName): Promise<WorkerProcess> {
     const { args, env } = shared.workerEnv[name];
-    const worker = startClusterWorker(name, args, env);
+    // Nothing inherited but PATH: a worker finds the cluster through its profile or TEMPORAL_* variables.
+    const worker = startWorkerProcess({ name, args, env, inheritEnv: false });
     shared.groups.add(worker.pid);
     everyWorker.add(worker);
     shared.workers.set(name, worker);

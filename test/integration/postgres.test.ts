@@ -6,7 +6,6 @@
  * keeps the password out of everything Temporal and the logs hold, and a record Postgres refuses ends
  * the export naming it.
  */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Client as PgClient } from 'pg';
@@ -14,7 +13,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflows, createDevServerEnv, startDevServer, type DevServer } from '../helpers/temporal';
 import { simulatorEnv, startExportStack, type ExportStack } from '../helpers/exports';
 import { startPostgres, type PostgresServer } from '../helpers/postgres';
-import { startWatchdog } from '../../devserver';
+import { spawnGroup } from '../../devserver/process';
 import { startWorkerProcess, type WorkerProcess } from '../../devserver/worker-process';
 import { WORKFLOWS_PATH } from '../../worker/create-worker';
 import { ExportClient } from '../../client/export-client';
@@ -89,29 +88,19 @@ async function until<T>(read: () => Promise<T>, done: (value: T) => boolean): Pr
 }
 
 /** A worker process (the CLI from dist/) for this test, on its own task queue. */
-function workerProcess(taskQueue: string, workerEnv: Record<string, string>, captureOutput = false): WorkerProcess {
-  const worker = startWorkerProcess({ temporalAddress: server.address, taskQueue, env: workerEnv, logLevel: captureOutput ? 'INFO' : 'ERROR', captureOutput });
+function workerProcess(taskQueue: string, workerEnv: Record<string, string>, verbose = false): WorkerProcess {
+  const worker = startWorkerProcess({ temporalAddress: server.address, taskQueue, env: workerEnv, logLevel: verbose ? 'INFO' : 'ERROR' });
   children.add({ kill: () => worker.kill('SIGKILL') });
   return worker;
 }
 
 /** test/helpers/crashing-worker.js: the real worker, dying right after committing `page`. */
 function crashingWorker(taskQueue: string, workerEnv: Record<string, string>, page: number): Promise<NodeJS.Signals | null> {
-  const child = spawn(process.execPath, [CRASHING_WORKER], {
+  const child = spawnGroup(process.execPath, [CRASHING_WORKER], {
     env: { ...process.env, ...workerEnv, TEMPORAL_ADDRESS: server.address, ZENDESK_EXPORT_TASK_QUEUE: taskQueue, CRASH_AFTER_COMMIT_PAGE: String(page) },
-    stdio: 'ignore',
-    detached: true, // Its own process group, which the watchdog kills if this process dies first.
   });
-  const watchdog = startWatchdog(child.pid!);
-  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
-  void exited.then(() => watchdog.kill('SIGKILL'));
-  children.add({
-    kill: () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      return exited;
-    },
-  });
-  return exited;
+  children.add({ kill: () => child.stop({ signal: 'SIGKILL' }) });
+  return child.exited.then(({ signal }) => signal);
 }
 
 test('each resource exports into Postgres completely; a second export of the same range changes nothing', async () => {
