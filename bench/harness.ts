@@ -1,16 +1,13 @@
 /**
  * What every benchmark needs: a dev server, the simulator, a client and (unless the benchmark runs its
- * own worker processes) an in-process worker; all stopped by `close`.
+ * own worker processes) an in-process worker, built by the one stack builder (devserver/stack.ts); all
+ * stopped by `close`.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, makeTelemetryFilterString, type Worker } from '@temporalio/worker';
-import { startDevServer, type DevServer } from '../devserver';
-import { simulatorWorkerEnv, startSimulator, type Simulator, type SimulatorOptions } from '../simulator';
-import { ExportClient } from '../client/export-client';
-import { createExportWorker } from '../worker/create-worker';
+import { DefaultLogger, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
+import type { DevServer } from '../devserver';
+import { startStack } from '../devserver/stack';
+import type { Simulator, SimulatorOptions } from '../simulator';
+import type { ExportClient } from '../client/export-client';
 
 export interface Bench {
   sim: Simulator;
@@ -45,46 +42,14 @@ export async function startBench(simulator: SimulatorOptions, options: BenchOpti
     });
     runtime = true;
   }
-  const taskQueue = options.taskQueue ?? 'bench';
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'zendesk-export-bench-'));
-  const [server, sim] = await Promise.all([startDevServer(), startSimulator({ recentWindowSeconds: 0, ...simulator })]);
-  const out = path.join(dir, 'out');
-  const workerEnv = (accounts: readonly string[], opts: { perAccount?: boolean } = {}) => ({
-    ...simulatorWorkerEnv(sim, opts),
-    ZENDESK_ACCOUNTS: accounts.join(','),
-    ZENDESK_EXPORT_OUTPUT_ROOT: out,
-  });
-  let worker: { native: NativeConnection; worker: Worker; running: Promise<void> } | undefined;
+  const stack = await startStack({ simulator, taskQueue: options.taskQueue ?? 'bench', accounts: options.accounts ?? BENCH_ACCOUNTS(), client: { startTimeoutMs: 120_000 } });
   if (options.inProcessWorker ?? true) {
-    const native = await NativeConnection.connect({ address: server.address });
-    const w = await createExportWorker({
-      connection: native,
-      taskQueue,
-      activities: { env: workerEnv(options.accounts ?? BENCH_ACCOUNTS()) },
-      worker: { maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions },
+    await stack.startWorker({ worker: { maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions } }).catch(async (err: unknown) => {
+      await stack.close();
+      throw err;
     });
-    worker = { native, worker: w, running: w.run() };
   }
-  const connection = await Connection.connect({ address: server.address });
-  const client = new ExportClient({ client: new Client({ connection }), taskQueue, startTimeoutMs: 120_000 });
-  return {
-    sim,
-    server,
-    client,
-    out,
-    workerEnv,
-    async close() {
-      if (worker) {
-        worker.worker.shutdown();
-        await worker.running;
-        await worker.native.close();
-      }
-      await connection.close();
-      await sim.close();
-      await server.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return { sim: stack.sim!, server: stack.server!, client: stack.client, out: stack.out, workerEnv: stack.workerEnv, close: () => stack.close() };
 }
 
 export function median(values: number[]): number {

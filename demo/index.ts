@@ -18,7 +18,7 @@ import type { Resource } from '../zendesk/endpoints';
 import { completeMessage, introMessage, shown, STOPPED } from './messages';
 import { DEFAULT_FOLLOW_SECONDS, demoPaths, HELP, parseDemoArgs } from './options';
 import { matchFollowMode, planExports, type PlannedExport } from './plan';
-import { forgetLocalState, startSimulatedAccount, startTemporal, startWorker, Teardown } from './services';
+import { forgetLocalState, startDemoStack } from './services';
 import { DEMO_BUDGET, DEMO_PAGE_SIZE } from './simulator';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -41,12 +41,11 @@ async function main(argv: readonly string[]): Promise<number> {
     shutdownSignals: [], // Ctrl-C is handled by the watch: detach, then stop the worker and the server.
   });
 
-  const teardown = new Teardown();
+  if (options.fresh) forgetLocalState(paths, !process.env.TEMPORAL_ADDRESS);
+  const stack = await startDemoStack(paths, { ...options, account, real, follow: followSeconds !== undefined });
   try {
-    if (options.fresh) forgetLocalState(paths, !process.env.TEMPORAL_ADDRESS);
-    const temporal = await startTemporal(paths, options, teardown);
-    print(`Temporal at ${temporal.address}${temporal.uiUrl ? `; watch it in the Web UI: ${temporal.uiUrl}` : ''}\n`);
-    const { client } = temporal;
+    print(`Temporal at ${stack.address}${stack.uiUrl ? `; watch it in the Web UI: ${stack.uiUrl}` : ''}\n`);
+    const { client } = stack;
     if (options.fresh) await startOver(client, account, folder);
 
     const plan = await planExports(client, account, followSeconds !== undefined);
@@ -56,14 +55,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return EXIT.ok;
     }
 
-    const workerEnv: Record<string, string | undefined> = { ...process.env };
-    if (real) print(`Exporting Zendesk account ${account}.\n`);
-    else {
-      const sim = await startSimulatedAccount(paths, followSeconds !== undefined, teardown);
-      Object.assign(workerEnv, sim.workerEnv);
-      print(`Zendesk simulator at ${sim.url}, account "${account}".\n`);
-    }
-    await startWorker(temporal, account, workerEnv, paths, teardown);
+    print(real ? `Exporting Zendesk account ${account}.\n` : `Zendesk simulator at ${stack.simulatorUrl}, account "${account}".\n`);
+    await stack.startWorker();
 
     const request = (resource: Resource): ExportRequest => ({
       account,
@@ -91,7 +84,7 @@ async function main(argv: readonly string[]): Promise<number> {
     else if (code === EXIT.ok) print(completeMessage(folder, ended, !real, Date.now() - started));
     return code === EXIT.detached ? EXIT.ok : code;
   } finally {
-    await teardown.run();
+    await stack.close();
   }
 }
 

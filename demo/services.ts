@@ -1,44 +1,21 @@
 /**
- * What the demo runs beside its exports: Temporal (its own dev server on `.temporal/dev.sqlite`, or
- * TEMPORAL_ADDRESS's), the simulated account, and a worker. Each start registers its stop, and they
- * stop in reverse order, whatever happened in between.
+ * What the demo runs beside its exports, built by the one stack builder (devserver/stack.ts): Temporal
+ * (its own dev server on `.temporal/dev.sqlite`, or TEMPORAL_ADDRESS's), the simulated account unless a
+ * real one is exported, and a worker in this process serving that account only and writing only under
+ * the demo's export folder. `close()` stops them in reverse order, whatever happened in between.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
 import { UserError } from '../client/errors';
-import { ExportClient } from '../client/export-client';
-import { freePort, startDevServer } from '../devserver';
-import { seededRandom, simulatorWorkerEnv, startSimulator } from '../simulator';
-import { createExportWorker } from '../worker/create-worker';
+import { preferredPort } from '../devserver/ports';
+import { startStack, type Stack } from '../devserver/stack';
+import { seededRandom } from '../simulator';
+import { DEFAULT_TASK_QUEUE } from '../workflows/ids';
 import type { DemoPaths } from './options';
 import { DEMO_BUDGET, demoData, demoSimulatorOptions, forgetDemoData } from './simulator';
 
 /** In follow mode the simulated account changes a ticket this often, so following has something to find. */
 const CHANGE_EVERY_MS = 5_000;
-
-/** Stops what was started, last first. */
-export class Teardown {
-  private readonly stops: (() => Promise<unknown>)[] = [];
-  add(stop: () => Promise<unknown>): void {
-    this.stops.push(stop);
-  }
-  async run(): Promise<void> {
-    for (const stop of this.stops.reverse()) await stop();
-  }
-}
-
-/** The preferred port when free, else any free one (0: any free one). */
-async function portOr(preferred: number): Promise<number> {
-  if (preferred === 0) return freePort();
-  const net = await import('node:net');
-  return new Promise((resolve) => {
-    const probe = net.createServer();
-    probe.once('error', () => void freePort().then(resolve));
-    probe.listen(preferred, '127.0.0.1', () => probe.close(() => resolve(preferred)));
-  });
-}
 
 /** `--fresh`, before Temporal starts: the simulated data and, with its own dev server, the demo's Temporal database go. */
 export function forgetLocalState(paths: DemoPaths, ownServer: boolean): void {
@@ -68,49 +45,35 @@ export function checkSavedState(paths: DemoPaths): void {
   writeFileSync(mark, `${STATE_GENERATION}\n`);
 }
 
-export interface DemoTemporal {
-  address: string;
-  client: ExportClient;
+export interface DemoStack extends Stack {
   /** The Web UI's page of workflows, when the demo runs its own server. */
   uiUrl?: string;
+  /** Where the simulated account is and its rate limit, unless a real account is exported. */
+  simulatorUrl?: string;
 }
 
-export async function startTemporal(paths: DemoPaths, ports: { port: number; uiPort: number }, teardown: Teardown): Promise<DemoTemporal> {
+/** Temporal and, unless `real`, the simulated account serving the data saved for this demo folder. */
+export async function startDemoStack(paths: DemoPaths, how: { port: number; uiPort: number; account: string; real: boolean; follow: boolean }): Promise<DemoStack> {
   const external = process.env.TEMPORAL_ADDRESS;
   if (!external) checkSavedState(paths);
-  const server = external ? undefined : await startDevServer({ dbFilename: paths.database, port: await portOr(ports.port), ui: await portOr(ports.uiPort) });
-  if (server) teardown.add(() => server.stop());
-  const address = external ?? server!.address;
-  const connection = await Connection.connect({ address });
-  teardown.add(() => connection.close());
-  return { address, client: new ExportClient({ client: new Client({ connection }) }), uiUrl: server?.uiUrl && `${server.uiUrl}/namespaces/default/workflows` };
-}
-
-/** The simulated account, serving the data saved for this demo folder; the worker's environment to reach it. */
-export async function startSimulatedAccount(paths: DemoPaths, follow: boolean, teardown: Teardown): Promise<{ url: string; workerEnv: Record<string, string> }> {
-  const sim = await startSimulator(demoSimulatorOptions(demoData(paths.temporalDir)));
-  teardown.add(() => sim.close());
-  if (follow) {
+  const stack = await startStack({
+    temporal: external ? { address: external } : { devServer: { dbFilename: paths.database, port: await preferredPort(how.port), ui: await preferredPort(how.uiPort) } },
+    simulator: how.real ? false : demoSimulatorOptions(demoData(paths.temporalDir)),
+    accounts: [how.account],
+    // The demo's exports outlive it: a later start carries them on from the same task queue.
+    taskQueue: DEFAULT_TASK_QUEUE,
+    outputRoot: paths.outputRoot,
+    inheritEnv: true,
+  });
+  const { sim, server } = stack;
+  if (sim && how.follow) {
     const random = seededRandom(Date.now());
     const tickets = sim.expected(undefined, 'tickets', { supportTypeScope: 'all' }).length;
     const changes = setInterval(() => sim.updateRecord(undefined, 'tickets', 1 + Math.floor(random() * tickets)), CHANGE_EVERY_MS);
-    teardown.add(async () => clearInterval(changes));
+    stack.teardown.add(async () => clearInterval(changes));
   }
-  return { url: `${sim.url} (${DEMO_BUDGET.requests} requests per ${DEMO_BUDGET.seconds}s)`, workerEnv: simulatorWorkerEnv(sim) };
-}
-
-/** A worker in this process, serving `account` only and writing only under the demo's export folder. */
-export async function startWorker(temporal: DemoTemporal, account: string, env: Record<string, string | undefined>, paths: DemoPaths, teardown: Teardown): Promise<void> {
-  const connection = await NativeConnection.connect({ address: temporal.address });
-  teardown.add(() => connection.close());
-  const worker = await createExportWorker({
-    connection,
-    taskQueue: temporal.client.taskQueue,
-    activities: { env: { ...env, ZENDESK_ACCOUNTS: account }, destinations: { outputRoot: paths.outputRoot, postgres: {} } },
-  });
-  const running = worker.run();
-  teardown.add(async () => {
-    worker.shutdown();
-    await running;
+  return Object.assign(stack, {
+    uiUrl: server?.uiUrl && `${server.uiUrl}/namespaces/default/workflows`,
+    simulatorUrl: sim && `${sim.url} (${DEMO_BUDGET.requests} requests per ${DEMO_BUDGET.seconds}s)`,
   });
 }

@@ -71,6 +71,7 @@ export function demoSimulatorOptions(data: DemoData): SimulatorOptions {
     seed: data.seed,
     endTime: data.endTime,
     sizes: data.sizes,
+    recentWindowSeconds: DEFAULT_RECENT_WINDOW_SECONDS, // As Zendesk: the last minute's changes come later.
     rateLimits: { 'incremental-exports': DEMO_BUDGET, 'incremental-exports-cursor': DEMO_BUDGET },
   };
 }

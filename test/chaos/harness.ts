@@ -5,17 +5,14 @@
  * written with the simulator's data and counts, rather than asserts, so the figures can be reported
  * before the scenario asserts them.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { Client, Connection } from '@temporalio/client';
-import { startDevServer, type DevServer } from '../../devserver';
-import { startWorkerProcess, type WorkerProcess } from '../../devserver/worker-process';
-import { ExportClient } from '../../client/export-client';
+import type { DevServer } from '../../devserver';
+import { startStack } from '../../devserver/stack';
+import type { WorkerProcess } from '../../devserver/worker-process';
+import type { ExportClient } from '../../client/export-client';
 import { RESOURCE_SPECS, type Resource } from '../../zendesk/endpoints';
-import { startSimulator, type Simulator, type SimulatorOptions } from '../../simulator';
-import { simulatorEnv } from '../helpers/exports';
+import type { Simulator, SimulatorOptions } from '../../simulator';
 import { duplicates, newestById, readRecords, versionKeys } from '../helpers/output';
 import { installTestRuntime } from '../helpers/temporal';
 
@@ -41,38 +38,27 @@ let stacks = 0;
 
 export async function startChaosStack(simulator: SimulatorOptions, workerEnv: Record<string, string> = {}): Promise<ChaosStack> {
   installTestRuntime();
-  const [server, sim] = await Promise.all([startDevServer(), startSimulator({ recentWindowSeconds: 0, ...simulator })]);
-  const out = mkdtempSync(path.join(os.tmpdir(), 'zendesk-export-chaos-'));
   const n = ++stacks;
-  const taskQueue = `chaos-${n}`;
-  const account = `chaos${n}`;
   // The worker serves only this account (its credentials are bound to it) and writes only under `out`.
-  const env = { ...simulatorEnv(sim), ZENDESK_ACCOUNTS: account, ZENDESK_EXPORT_OUTPUT_ROOT: out, ...workerEnv };
-  const spawnWorker = () => startWorkerProcess({ temporalAddress: server.address, taskQueue, env, logLevel: 'INFO' });
+  const base = await startStack({ simulator, accounts: [`chaos${n}`], taskQueue: `chaos-${n}`, workerEnv, client: { startTimeoutMs: 120_000 } });
+  const spawnWorker = () => base.startWorkerProcess({ logLevel: 'INFO' });
   let output = '';
-  const connection = await Connection.connect({ address: server.address });
   const stack: ChaosStack = {
-    account,
-    server,
-    sim,
-    out,
-    taskQueue,
-    client: new ExportClient({ client: new Client({ connection }), taskQueue, startTimeoutMs: 120_000 }),
+    account: base.account,
+    server: base.server!,
+    sim: base.sim!,
+    out: base.out,
+    taskQueue: base.taskQueue,
+    client: base.client,
     worker: spawnWorker(),
-    cliEnv: { ...simulatorEnv(sim), TEMPORAL_ADDRESS: server.address, ZENDESK_SUBDOMAIN: account, ZENDESK_EXPORT_TASK_QUEUE: taskQueue, ZENDESK_EXPORT_OUTPUT_ROOT: out },
+    cliEnv: base.cliEnv(),
     async restartWorker(signal = 'SIGKILL') {
       await stack.worker.kill(signal);
       output += stack.worker.output();
       stack.worker = spawnWorker();
     },
     workerOutput: () => output + stack.worker.output(),
-    async close() {
-      await stack.worker.kill('SIGTERM');
-      await connection.close();
-      await sim.close();
-      await server.stop();
-      rmSync(out, { recursive: true, force: true });
-    },
+    close: () => base.close(),
   };
   return stack;
 }

@@ -3,15 +3,11 @@
  * that is the CLI's working folder and the workers' output root; worker processes started for a test
  * are stopped with the rest in afterAll.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { startWorkerProcess, type WorkerProcess, type WorkerProcessOptions } from '../../devserver/worker-process';
-import { startSimulator, type Simulator, type SimulatorOptions } from '../../simulator';
+import { startStack, type Stack } from '../../devserver/stack';
+import type { WorkerProcess, WorkerProcessOptions } from '../../devserver/worker-process';
+import type { Simulator, SimulatorOptions } from '../../simulator';
 import { killRunning, runCli, startCli, type CliResult, type RunningProcess } from '../helpers/cli';
-import { simulatorEnv } from '../helpers/exports';
-import { startDevServer, type DevServer } from '../helpers/temporal';
+import type { DevServer } from '../helpers/temporal';
 
 export interface CliStack {
   readonly server: DevServer;
@@ -29,58 +25,37 @@ export interface CliStack {
 }
 
 export function useCliStack(simulator: SimulatorOptions): CliStack {
-  const workers = new Set<WorkerProcess>();
-  const stack = {} as { server: DevServer; sim: Simulator; dir: string };
+  let stack: Stack;
   beforeAll(async () => {
-    stack.dir = mkdtempSync(path.join(os.tmpdir(), 'zendesk-export-cli-'));
-    [stack.server, stack.sim] = await Promise.all([startDevServer(), startSimulator({ recentWindowSeconds: 0, ...simulator })]);
+    stack = await startStack({ simulator });
   });
   afterAll(async () => {
     killRunning();
-    await Promise.all([...workers].map((w) => w.kill('SIGKILL')));
-    await stack.sim?.close();
-    await stack.server?.stop();
-    rmSync(stack.dir, { recursive: true, force: true });
+    await stack?.close();
   });
   return {
     get server() {
-      return stack.server;
+      return stack.server!;
     },
     get sim() {
-      return stack.sim;
+      return stack.sim!;
     },
     get dir() {
-      return stack.dir;
+      return stack.out;
     },
-    env: (account, taskQueue) => ({
-      ...simulatorEnv(stack.sim),
-      TEMPORAL_ADDRESS: stack.server.address,
-      ZENDESK_SUBDOMAIN: account,
-      ZENDESK_EXPORT_TASK_QUEUE: taskQueue,
-      ZENDESK_EXPORT_OUTPUT_ROOT: stack.dir,
-    }),
-    cli: (args, env) => runCli(args, env, { cwd: stack.dir }),
-    startCli: (args, env) => startCli(args, env, { cwd: stack.dir }),
-    worker(env, options = {}) {
-      const worker = startWorkerProcess({ temporalAddress: stack.server.address, taskQueue: env.ZENDESK_EXPORT_TASK_QUEUE ?? 'zendesk-export', env, ...options });
-      workers.add(worker);
-      void worker.exited.then(() => workers.delete(worker));
-      return worker;
-    },
+    env: (account, taskQueue) => stack.cliEnv(account, taskQueue),
+    cli: (args, env) => runCli(args, env, { cwd: stack.out }),
+    startCli: (args, env) => startCli(args, env, { cwd: stack.out }),
+    worker: (env, options = {}) => stack.startWorkerProcess({ taskQueue: env.ZENDESK_EXPORT_TASK_QUEUE ?? 'zendesk-export', env, ...options }),
     async histories(prefixes) {
-      const connection = await Connection.connect({ address: stack.server.address });
-      try {
-        const client = new Client({ connection });
-        const query = prefixes.map((p) => `WorkflowId STARTS_WITH '${p}'`).join(' OR ');
-        const out: string[] = [];
-        for await (const w of client.workflow.list({ query })) {
-          const history = JSON.stringify(await client.workflow.getHandle(w.workflowId, w.runId).fetchHistory());
-          out.push(history.replace(/"data":"([A-Za-z0-9+/=]+)"/g, (_, b64: string) => Buffer.from(b64, 'base64').toString('utf8')));
-        }
-        return out;
-      } finally {
-        await connection.close();
+      const { client } = stack.client;
+      const query = prefixes.map((p) => `WorkflowId STARTS_WITH '${p}'`).join(' OR ');
+      const out: string[] = [];
+      for await (const w of client.workflow.list({ query })) {
+        const history = JSON.stringify(await client.workflow.getHandle(w.workflowId, w.runId).fetchHistory());
+        out.push(history.replace(/"data":"([A-Za-z0-9+/=]+)"/g, (_, b64: string) => Buffer.from(b64, 'base64').toString('utf8')));
       }
+      return out;
     },
   };
 }

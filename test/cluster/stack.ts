@@ -19,9 +19,10 @@ import path from 'node:path';
 import { Client as PgClient } from 'pg';
 import { Client, Connection } from '@temporalio/client';
 import { DEFAULT_TOOLS_DIR, startCluster, type Cluster, type ClusterOptions } from '../../cluster';
-import { ExportClient } from '../../client/export-client';
-import { startWorkerProcess, type WorkerProcess } from '../../devserver/worker-process';
-import { DEFAULT_API_TOKEN, simulatorWorkerEnv, startSimulator, type Simulator, type SimulatorOptions } from '../../simulator';
+import type { ExportClient } from '../../client/export-client';
+import { startStack, type Stack } from '../../devserver/stack';
+import type { WorkerProcess } from '../../devserver/worker-process';
+import { DEFAULT_API_TOKEN, simulatorWorkerEnv, type Simulator, type SimulatorOptions } from '../../simulator';
 import { RESOURCE_SPECS, type Resource } from '../../zendesk/endpoints';
 import type { ExportState } from '../../workflows/types';
 import { runCli, type CliResult } from '../helpers/cli';
@@ -107,19 +108,96 @@ export function expectExactlyOnce(dir: string, resource: Resource, expected: Rec
   for (const record of expected) expect(newest.get(String(record.id))).toEqual(record);
 }
 
+/** The TLS material as files, as a deployment has it, and the env-config profile that names them. */
+function writeClientFiles(dir: string, cluster: Cluster): { tlsFiles: ClusterStack['tlsFiles']; profileFile: string } {
+  // The CA that signed the frontend's certificate, and the client certificate the frontend requires
+  // (mutual TLS, as Temporal Cloud's mTLS namespaces).
+  const tlsFiles = { ca: path.join(dir, 'ca.pem'), cert: path.join(dir, 'client.pem'), key: path.join(dir, 'client.key') };
+  writeFileSync(tlsFiles.ca, cluster.tls.serverRootCACertificate);
+  writeFileSync(tlsFiles.cert, cluster.tls.clientCertPair!.crt);
+  writeFileSync(tlsFiles.key, cluster.tls.clientCertPair!.key, { mode: 0o600 });
+  const profileFile = path.join(dir, 'temporal.toml');
+  const profile = [
+    `[profile.${PROFILE}]`,
+    `address = "${cluster.address}"`,
+    `namespace = "${cluster.namespace}"`,
+    '',
+    `[profile.${PROFILE}.tls]`,
+    `server_ca_cert_path = "${tlsFiles.ca}"`,
+    `server_name = "${String(cluster.tls.serverNameOverride)}"`,
+    `client_cert_path = "${tlsFiles.cert}"`,
+    `client_key_path = "${tlsFiles.key}"`,
+    '',
+  ];
+  writeFileSync(profileFile, profile.join('\n'));
+  return { tlsFiles, profileFile };
+}
+
+/**
+ * A database in the cluster's PostgreSQL for the exports' Postgres target "warehouse", and the worker
+ * environment naming it: the password reaches the workers in PGPASSWORD, never in the URL (which
+ * workflow inputs would carry).
+ */
+async function createWarehouse(cluster: Cluster): Promise<Record<string, string>> {
+  const { host, port, user, password = '' } = cluster.postgres;
+  const admin = new PgClient({ host, port, user, password, database: 'postgres' });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${WAREHOUSE.database}`).finally(() => admin.end());
+  return { [`ZENDESK_EXPORT_POSTGRES_${WAREHOUSE.target.toUpperCase()}`]: `postgres://${user}@${host}:${port}/${WAREHOUSE.database}`, PGPASSWORD: password };
+}
+
+/**
+ * Each worker's arguments and environment. Credentials per account from a file (worker "env"); the same
+ * accounts from the environment (worker "profile"): ZENDESK_SUBDOMAIN for one account, ZENDESK_ACCOUNTS
+ * for several.
+ */
+function workerSettings(input: {
+  dir: string;
+  root: string;
+  taskQueue: string;
+  accounts: string[];
+  sim: Simulator;
+  cluster: Cluster;
+  files: ReturnType<typeof writeClientFiles>;
+  warehouse: Record<string, string>;
+}): Record<WorkerName, { args: string[]; env: Record<string, string> }> {
+  const { dir, root, taskQueue, accounts, sim, cluster, files, warehouse } = input;
+  const accountsVariable: Record<string, string> = accounts.length === 1 ? { ZENDESK_SUBDOMAIN: accounts[0]! } : { ZENDESK_ACCOUNTS: accounts.join(',') };
+  const credentialsFile = path.join(dir, 'zendesk-credentials.json');
+  const credentials = Object.fromEntries(accounts.map((a) => [a, { email: DEFAULT_API_TOKEN.email, apiToken: DEFAULT_API_TOKEN.token, baseUrl: sim.accountUrl(a) }]));
+  writeFileSync(credentialsFile, JSON.stringify(credentials), { mode: 0o600 });
+  return {
+    profile: {
+      args: ['--profile', PROFILE, '--task-queue', taskQueue, 'worker', '--output-root', root, '--log-level', 'INFO'],
+      env: { TEMPORAL_CONFIG_FILE: files.profileFile, ...simulatorWorkerEnv(sim, { perAccount: true }), ...accountsVariable, ...warehouse },
+    },
+    env: {
+      args: ['worker', '--log-level', 'INFO'],
+      env: {
+        TEMPORAL_ADDRESS: cluster.address,
+        TEMPORAL_NAMESPACE: cluster.namespace,
+        TEMPORAL_TLS_SERVER_CA_CERT_PATH: files.tlsFiles.ca,
+        TEMPORAL_TLS_SERVER_NAME: String(cluster.tls.serverNameOverride),
+        TEMPORAL_TLS_CLIENT_CERT_PATH: files.tlsFiles.cert,
+        TEMPORAL_TLS_CLIENT_KEY_PATH: files.tlsFiles.key,
+        ZENDESK_EXPORT_TASK_QUEUE: taskQueue,
+        ZENDESK_EXPORT_OUTPUT_ROOT: root,
+        ZENDESK_CREDENTIALS_FILE: credentialsFile,
+        ...warehouse,
+      },
+    },
+  };
+}
+
 export function useClusterStack(options: StackOptions): ClusterStack {
   const shared = { workers: new Map<string, WorkerProcess>(), groups: new Set<number>() } as {
     cluster: Cluster;
-    sim: Simulator;
-    root: string;
+    stack: Stack;
     dir: string;
-    profileFile: string;
-    tlsFiles: ClusterStack['tlsFiles'];
-    client: ExportClient;
-    connection: Connection;
+    files: ReturnType<typeof writeClientFiles>;
     workers: Map<string, WorkerProcess>;
     groups: Set<number>;
-    workerEnv: Record<WorkerName, { args: string[]; env: Record<string, string> }>;
+    settings: Record<WorkerName, { args: string[]; env: Record<string, string> }>;
   };
   const taskQueue = `cluster-${randomUUID().slice(0, 8)}`;
   const everyWorker = new Set<WorkerProcess>();
@@ -130,9 +208,10 @@ export function useClusterStack(options: StackOptions): ClusterStack {
   };
 
   async function startWorker(name: WorkerName): Promise<WorkerProcess> {
-    const { args, env } = shared.workerEnv[name];
-    // Nothing inherited but PATH: a worker finds the cluster through its profile or TEMPORAL_* variables.
-    const worker = startWorkerProcess({ name, args, env, inheritEnv: false });
+    const { args, env } = shared.settings[name];
+    // Nothing inherited but PATH, no TEMPORAL_ADDRESS or task queue added: a worker finds the cluster
+    // through its profile or TEMPORAL_* variables.
+    const worker = shared.stack.startWorkerProcess({ name, args, env, inheritEnv: false, temporalAddress: undefined, taskQueue: undefined });
     shared.groups.add(worker.pid);
     everyWorker.add(worker);
     shared.workers.set(name, worker);
@@ -144,81 +223,29 @@ export function useClusterStack(options: StackOptions): ClusterStack {
     if (!SELECTED) return;
     installTestRuntime();
     shared.dir = mkdtempSync(path.join(os.tmpdir(), 'zendesk-export-cluster-test-'));
-    shared.root = path.join(shared.dir, 'out');
-    mkdirSync(shared.root);
-    // Each is kept as soon as it runs, so afterAll stops it even when the other failed to start.
-    const sim = (shared.sim = await startSimulator({ recentWindowSeconds: 0, rateLimits: 'off', ...options.simulator, accounts: options.accounts }));
+    const root = path.join(shared.dir, 'out');
+    mkdirSync(root);
+    // Each is kept as soon as it runs, so afterAll stops it even when a later step fails.
     const cluster = (shared.cluster = await startCluster({ mutualTls: true, namespace: NAMESPACE, ...options.cluster }));
     recordGroups();
-
-    // The TLS material as files, as a deployment has it: the CA that signed the frontend's certificate,
-    // and the client certificate the frontend requires (mutual TLS, as Temporal Cloud's mTLS namespaces).
-    const tlsFiles = { ca: path.join(shared.dir, 'ca.pem'), cert: path.join(shared.dir, 'client.pem'), key: path.join(shared.dir, 'client.key') };
-    writeFileSync(tlsFiles.ca, cluster.tls.serverRootCACertificate);
-    writeFileSync(tlsFiles.cert, cluster.tls.clientCertPair!.crt);
-    writeFileSync(tlsFiles.key, cluster.tls.clientCertPair!.key, { mode: 0o600 });
-    shared.tlsFiles = tlsFiles;
-    shared.profileFile = path.join(shared.dir, 'temporal.toml');
-    writeFileSync(
-      shared.profileFile,
-      [
-        `[profile.${PROFILE}]`,
-        `address = "${cluster.address}"`,
-        `namespace = "${cluster.namespace}"`,
-        '',
-        `[profile.${PROFILE}.tls]`,
-        `server_ca_cert_path = "${tlsFiles.ca}"`,
-        `server_name = "${String(cluster.tls.serverNameOverride)}"`,
-        `client_cert_path = "${tlsFiles.cert}"`,
-        `client_key_path = "${tlsFiles.key}"`,
-        '',
-      ].join('\n'),
-    );
-
-    // A database in the cluster's PostgreSQL for the exports' Postgres target "warehouse"; the password
-    // reaches the workers in PGPASSWORD, never in the URL (which workflow inputs would carry).
-    const { host, port, user, password = '' } = cluster.postgres;
-    const admin = new PgClient({ host, port, user, password, database: 'postgres' });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${WAREHOUSE.database}`).finally(() => admin.end());
-    const warehouse = { [`ZENDESK_EXPORT_POSTGRES_${WAREHOUSE.target.toUpperCase()}`]: `postgres://${user}@${host}:${port}/${WAREHOUSE.database}`, PGPASSWORD: password };
-
-    // Credentials per account from a file (worker "env"); the same accounts from the environment (worker
-    // "profile"): ZENDESK_SUBDOMAIN for one account, ZENDESK_ACCOUNTS for several.
-    const accountsVariable: Record<string, string> = options.accounts.length === 1 ? { ZENDESK_SUBDOMAIN: options.accounts[0]! } : { ZENDESK_ACCOUNTS: options.accounts.join(',') };
-    const credentialsFile = path.join(shared.dir, 'zendesk-credentials.json');
-    const credentials = Object.fromEntries(options.accounts.map((a) => [a, { email: DEFAULT_API_TOKEN.email, apiToken: DEFAULT_API_TOKEN.token, baseUrl: sim.accountUrl(a) }]));
-    writeFileSync(credentialsFile, JSON.stringify(credentials), { mode: 0o600 });
-    shared.workerEnv = {
-      profile: {
-        args: ['--profile', PROFILE, '--task-queue', taskQueue, 'worker', '--output-root', shared.root, '--log-level', 'INFO'],
-        env: { TEMPORAL_CONFIG_FILE: shared.profileFile, ...simulatorWorkerEnv(sim, { perAccount: true }), ...accountsVariable, ...warehouse },
-      },
-      env: {
-        args: ['worker', '--log-level', 'INFO'],
-        env: {
-          TEMPORAL_ADDRESS: cluster.address,
-          TEMPORAL_NAMESPACE: cluster.namespace,
-          TEMPORAL_TLS_SERVER_CA_CERT_PATH: tlsFiles.ca,
-          TEMPORAL_TLS_SERVER_NAME: String(cluster.tls.serverNameOverride),
-          TEMPORAL_TLS_CLIENT_CERT_PATH: tlsFiles.cert,
-          TEMPORAL_TLS_CLIENT_KEY_PATH: tlsFiles.key,
-          ZENDESK_EXPORT_TASK_QUEUE: taskQueue,
-          ZENDESK_EXPORT_OUTPUT_ROOT: shared.root,
-          ZENDESK_CREDENTIALS_FILE: credentialsFile,
-          ...warehouse,
-        },
-      },
-    };
+    const connection = await Connection.connect({ address: cluster.address, tls: cluster.tls });
+    const stack = (shared.stack = await startStack({
+      temporal: { address: cluster.address, namespace: cluster.namespace, client: new Client({ connection, namespace: cluster.namespace }) },
+      simulator: { rateLimits: 'off', ...options.simulator, accounts: options.accounts },
+      accounts: options.accounts,
+      taskQueue,
+      outputRoot: root,
+      client: { startTimeoutMs: 60_000 },
+    }));
+    stack.teardown.add(() => connection.close());
+    shared.files = writeClientFiles(shared.dir, cluster);
+    const warehouse = await createWarehouse(cluster);
+    shared.settings = workerSettings({ dir: shared.dir, root, taskQueue, accounts: options.accounts, sim: stack.sim!, cluster, files: shared.files, warehouse });
     await Promise.all([startWorker('profile'), startWorker('env')]);
-
-    shared.connection = await Connection.connect({ address: cluster.address, tls: cluster.tls });
-    shared.client = new ExportClient({ client: new Client({ connection: shared.connection, namespace: cluster.namespace }), taskQueue, startTimeoutMs: 60_000 });
   }, 6 * 60_000);
 
   afterAll(async () => {
     if (!SELECTED) return;
-    await shared.connection?.close();
     // SIGTERM: each worker finishes its page in flight and stops.
     await Promise.all([...everyWorker].map((w) => w.kill('SIGTERM')));
     if (LOG_DIR) {
@@ -226,7 +253,7 @@ export function useClusterStack(options: StackOptions): ClusterStack {
       for (const w of everyWorker) writeFileSync(path.join(LOG_DIR, `${taskQueue}-${w.name}-${w.pid}.log`), w.output());
       if (shared.cluster) writeFileSync(path.join(LOG_DIR, `${taskQueue}-cluster.log`), shared.cluster.output());
     }
-    await shared.sim?.close();
+    await shared.stack?.close();
     recordGroups();
     // Every process started, and their children (PostgreSQL's put themselves in groups of their own).
     const seen = new Set([...livingInGroups(shared.groups), ...processTrees(shared.groups)]);
@@ -240,27 +267,27 @@ export function useClusterStack(options: StackOptions): ClusterStack {
   }, 2 * 60_000);
 
   const cli = (args: string[], env: Record<string, string> = {}) =>
-    runCli(['--profile', PROFILE, '--task-queue', taskQueue, ...args], { TEMPORAL_CONFIG_FILE: shared.profileFile, ...env }, { cwd: shared.root });
+    runCli(['--profile', PROFILE, '--task-queue', taskQueue, ...args], { TEMPORAL_CONFIG_FILE: shared.files.profileFile, ...env }, { cwd: shared.stack.out });
 
   return {
     get cluster() {
       return shared.cluster;
     },
     get sim() {
-      return shared.sim;
+      return shared.stack.sim!;
     },
     get root() {
-      return shared.root;
+      return shared.stack.out;
     },
     taskQueue,
     get profileFile() {
-      return shared.profileFile;
+      return shared.files.profileFile;
     },
     get tlsFiles() {
-      return shared.tlsFiles;
+      return shared.files.tlsFiles;
     },
     get client() {
-      return shared.client;
+      return shared.stack.client;
     },
     workers: shared.workers,
     groups: shared.groups,

@@ -1,17 +1,12 @@
 /**
  * A real export stack for tests: the simulator, a worker with the real activities on a Temporal
- * server (time-skipping or dev), and the client library. Everything started is stopped by `close`.
+ * server (time-skipping or dev), and the client library, built by the one stack builder
+ * (devserver/stack.ts, which tests may also use directly). Everything started is stopped by `close`.
  */
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
-import { ExportClient } from '../../client/export-client';
-import { createExportWorker } from '../../worker/create-worker';
-import { DEFAULT_API_TOKEN, simulatorWorkerEnv, startSimulator, type Simulator, type SimulatorOptions } from '../../simulator';
+import { DEFAULT_API_TOKEN, simulatorWorkerEnv, type Simulator, type SimulatorOptions } from '../../simulator';
 import type { ActivityOptions } from '../../activities';
+import { startStack, type Stack } from '../../devserver/stack';
 import { coordinatorWorkflowId } from '../../workflows/ids';
 import { WORKFLOWS_PATH } from '../../worker/create-worker';
 import { bundleWorkflows, createDevServerEnv, startDevServer, type DevServer } from './temporal';
@@ -23,7 +18,7 @@ export interface ExportStack {
   /** An account name of this stack's own: an account's coordinator lives on one task queue. */
   account: string;
   sim: Simulator;
-  client: ExportClient;
+  client: Stack['client'];
   taskQueue: string;
   out: string;
   /** The environment the stack's workers read their credentials from. */
@@ -50,44 +45,26 @@ export async function startExportStack(
     outputRoot?: string;
   } = {},
 ): Promise<ExportStack> {
-  const sim = await startSimulator({ recentWindowSeconds: 0, ...options.simulator });
-  const taskQueue = `test-${randomUUID()}`;
-  const account = `acct-${taskQueue.slice(5, 13)}`;
-  const out = mkdtempSync(path.join(os.tmpdir(), 'zendesk-export-out-'));
-  // The worker's credentials serve this stack's account (and any the test adds).
-  const workerEnv = simulatorEnv(sim, { ZENDESK_ACCOUNTS: account, ...options.workerEnv });
-  const newWorker = (): Promise<Worker> =>
-    createExportWorker({
-      connection: env.nativeConnection,
-      namespace: env.namespace ?? 'default',
-      taskQueue,
-      workflowBundle,
-      activities: {
-        env: workerEnv,
-        destinations: { outputRoot: options.outputRoot ?? out, postgres: options.postgres ?? {} },
-        ...options.activities,
-      },
-    });
-  // The time-skipping server has no custom search attributes.
-  const client = new ExportClient({ client: env.client, taskQueue, searchAttributes: !env.supportsTimeSkipping });
+  const stack = await startStack({
+    temporal: { address: env.address, namespace: env.namespace, nativeConnection: env.nativeConnection, client: env.client },
+    simulator: options.simulator ?? {},
+    outputRoot: options.outputRoot,
+    workerEnv: options.workerEnv,
+    // The time-skipping server has no custom search attributes.
+    client: { searchAttributes: !env.supportsTimeSkipping },
+  });
+  // An idle coordinator outlives its exports for a minute, on a task queue no worker serves after this
+  // test: its timer would hold up time skipping in the next test.
+  stack.teardown.add(() => env.client.workflow.getHandle(coordinatorWorkflowId(stack.account)).terminate('test finished').catch(() => undefined));
   return {
-    account,
-    sim,
-    client,
-    taskQueue,
-    out,
-    workerEnv,
-    run: async (fn) => (await newWorker()).runUntil(fn),
-    async close() {
-      // An idle coordinator outlives its exports for a minute, on a task queue no worker serves after
-      // this test: its timer would hold up time skipping in the next test.
-      await env.client.workflow
-        .getHandle(coordinatorWorkflowId(account))
-        .terminate('test finished')
-        .catch(() => undefined);
-      await sim.close();
-      rmSync(out, { recursive: true, force: true });
-    },
+    account: stack.account,
+    sim: stack.sim!,
+    client: stack.client,
+    taskQueue: stack.taskQueue,
+    out: stack.out,
+    workerEnv: stack.workerEnv(),
+    run: (fn) => stack.runWorker(fn, { workflowBundle, activities: options.activities, postgres: options.postgres }),
+    close: () => stack.close(),
   };
 }
 

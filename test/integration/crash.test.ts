@@ -3,49 +3,28 @@
  * completes with nothing lost and nothing written twice. The worker is the real CLI (`dist/`, built
  * by `npm test`), so this is exactly what a user runs.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { createDevServerEnv, startDevServer, type DevServer } from '../helpers/temporal';
-import { simulatorEnv } from '../helpers/exports';
+import { startStack, type Stack } from '../../devserver/stack';
 import { duplicates, newestById, readRecords, versionKeys } from '../helpers/output';
-import { startSimulator, type Simulator } from '../../simulator';
-import { ExportClient } from '../../client/export-client';
-import { startWorkerProcess, type WorkerProcess } from '../../devserver/worker-process';
+import { installTestRuntime } from '../helpers/temporal';
 
-let server: DevServer;
-let sim: Simulator;
-let out: string;
-let env: TestWorkflowEnvironment;
-const workers = new Set<WorkerProcess>();
+let stack: Stack;
 
 beforeAll(async () => {
-  server = await startDevServer();
-  sim = await startSimulator({ sizes: { tickets: 600 }, rateLimits: 'off', recentWindowSeconds: 0, faults: { latencyMs: 50 } });
-  out = mkdtempSync(path.join(os.tmpdir(), 'zendesk-export-crash-'));
-  env = await createDevServerEnv(server);
-});
-afterAll(async () => {
-  await Promise.all([...workers].map((w) => w.kill('SIGKILL')));
-  await env?.teardown();
-  await sim?.close();
-  await server?.stop();
-  rmSync(out, { recursive: true, force: true });
-});
-
-function startWorker(taskQueue: string): WorkerProcess {
+  installTestRuntime();
   // The worker serves only the accounts it is told of, and writes only inside its output root.
-  const worker = startWorkerProcess({ temporalAddress: server.address, taskQueue, env: simulatorEnv(sim, { ZENDESK_ACCOUNTS: 'acme', ZENDESK_EXPORT_OUTPUT_ROOT: out }) });
-  workers.add(worker);
-  void worker.exited.then(() => workers.delete(worker));
-  return worker;
-}
+  stack = await startStack({
+    simulator: { sizes: { tickets: 600 }, rateLimits: 'off', faults: { latencyMs: 50 } },
+    accounts: ['acme'],
+    taskQueue: 'crash-test',
+    client: { startTimeoutMs: 60_000 },
+  });
+});
+afterAll(() => stack?.close());
 
 test('SIGKILL of the worker mid-export, three times: complete, nothing lost, nothing twice', async () => {
-  const taskQueue = 'crash-test';
-  const client = new ExportClient({ client: env.client, taskQueue, startTimeoutMs: 60_000 });
-  let worker = startWorker(taskQueue);
+  const { client, sim, out } = stack as Required<Stack>;
+  let worker = stack.startWorkerProcess();
   const handle = await client.start({
     account: 'acme',
     resource: 'tickets',
@@ -60,7 +39,7 @@ test('SIGKILL of the worker mid-export, three times: complete, nothing lost, not
     // The simulator counts the pages asked for; a query would need the worker that is about to die.
     while ((sim.stats().requestsByEndpoint.tickets_time ?? 0) < target) await new Promise((r) => setTimeout(r, 20));
     await worker.kill('SIGKILL');
-    worker = startWorker(taskQueue);
+    worker = stack.startWorkerProcess();
   }
   const result = await handle.result();
   await worker.kill();
