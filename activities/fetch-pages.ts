@@ -7,6 +7,7 @@
  * the last heartbeat).
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { sleep } from '../common/sleep';
 import { endpointSpec } from '../zendesk/endpoints';
 import { ZendeskError, ZendeskRateLimitedError, ZendeskTooRecentError } from '../zendesk/errors';
 import type { ZendeskClient } from '../zendesk/http-client';
@@ -95,21 +96,6 @@ function answered(sentAt: number[]): void {
   sentAt[sentAt.length - 1] = Date.now();
 }
 
-/** Resolves at `time` (epoch ms), or at once when the run is asked to stop. */
-function sleepUntil(time: number, signal: AbortSignal | undefined): Promise<void> {
-  const ms = time - Date.now();
-  if (ms <= 0 || signal?.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener?.('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener?.('abort', done);
-  });
-}
-
 async function runPages(deps: FetchPagesDeps, input: FetchPagesInput, run: Run, allowance: number, context: Context | undefined): Promise<void> {
   const { target } = input;
   const { progress } = run;
@@ -122,7 +108,7 @@ async function runPages(deps: FetchPagesDeps, input: FetchPagesInput, run: Run, 
     // Requests beyond those allowed now wait for their slot in the budget to free.
     const n = spent + made - input.maxRequests;
     const slot = began + (n >= 0 ? input.laterMs![n]! : 0);
-    if (slot > Date.now()) await sleepUntil(slot, context?.cancellationSignal);
+    if (slot > Date.now()) await sleep(slot - Date.now(), context?.cancellationSignal);
     if (context?.cancellationSignal.aborted) {
       run.stop = 'cancelled';
       return;

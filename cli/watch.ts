@@ -5,8 +5,9 @@
  * Ctrl-C cancels the round in flight before the caller closes the connection.
  */
 import { setMaxListeners } from 'node:events';
-import { WorkflowFailedError } from '@temporalio/client';
 import { UnavailableError } from '../client/errors';
+import { innermostCause } from '../common/cause';
+import { sleep } from '../common/sleep';
 import type { ExportClient, ExportHandle } from '../client/export-client';
 import { parseExportWorkflowId } from '../workflows/ids';
 import { formatDuration, progressLine, TerminalBlock, type ProgressSample } from './progress';
@@ -64,7 +65,7 @@ export async function watch(client: ExportClient, handles: readonly ExportHandle
       }
       display.show(round.map((o) => o.sample), ended);
       if (ended.size === handles.length) break;
-      await pause(display.tty ? 500 : 2000, interrupt.signal);
+      await sleep(display.tty ? 500 : 2000, interrupt.signal);
     }
   } finally {
     process.removeListener('SIGINT', onSignal);
@@ -167,23 +168,8 @@ function defaultDetachHint(handles: readonly ExportHandle[]): string {
   return `\nDetached; the exports go on in Temporal. Watch again: zendesk-export watch ${handles.map((h) => resourceOf(h.workflowId)).join(' ')} --account ${account}\n`;
 }
 
-/** Waits `ms`, or less when `signal` aborts. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
 
 /** The innermost message of a workflow failure: Zendesk's words, or the worker's. */
 export function failureMessage(err: unknown): string {
-  let e = err as { cause?: unknown; message?: string } | undefined;
-  if (e instanceof WorkflowFailedError || e?.cause) while (e?.cause) e = e.cause as typeof e;
-  return e?.message ?? String(err);
+  return innermostCause(err)?.message ?? String(err);
 }

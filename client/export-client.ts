@@ -16,6 +16,8 @@ import {
   type WorkflowExecutionDescription,
   type WorkflowHandle,
 } from '@temporalio/client';
+import { innermostCause } from '../common/cause';
+import { sleep } from '../common/sleep';
 import { isRateBucket, type RateBucket, type RateBudget } from '../zendesk/endpoints';
 import { accountExportPrefix, coordinatorWorkflowId, DEFAULT_TASK_QUEUE, exportWorkflowId, MEMO } from '../workflows/ids';
 import { pauseSignal, progressQuery, resumeSignal, setBudgetSignal, startExportSignal } from '../workflows/messages';
@@ -71,22 +73,6 @@ export interface ExportClientOptions {
   searchAttributes?: boolean;
 }
 
-/** Waits `ms`; an aborted `signal` ends the wait early with an AbortError. */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortError(signal));
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortError(signal!));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 function abortError(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new DOMException('The wait was aborted', 'AbortError');
 }
@@ -132,7 +118,7 @@ export class ExportHandle {
     for (;;) {
       signal?.throwIfAborted();
       if (await this.hasStarted()) return;
-      await sleep(pollMs, signal);
+      await sleep(pollMs, signal); // Cut short by an abort, which the next turn throws.
     }
   }
 
@@ -217,9 +203,7 @@ export class ExportHandle {
       await this.exports.client.workflow.result(this.workflowId, runId, { followRuns: false });
       return undefined;
     } catch (err) {
-      let e = err as { cause?: unknown; message?: string } | undefined;
-      while (e?.cause) e = e.cause as typeof e;
-      return e?.message || undefined;
+      return innermostCause(err)?.message || undefined;
     }
   }
 }

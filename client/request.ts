@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { DestinationRef } from '../activities/contract';
 import { isAccountName, printable } from '../zendesk/account';
 import {
+  DEFAULT_SUPPORT_TYPE_SCOPE,
   chooseEndpoint,
   defaultBudget,
   endpointSpec,
@@ -176,7 +177,7 @@ export function toExportInput(request: ExportRequest, nowMs = Date.now()): Expor
     start = endpoint.paging === 'cursor' ? { kind: 'cursor', startTime, cursor: null } : { kind: 'time', startTime };
   }
 
-  const options: PageOptions = { supportTypeScope: request.supportTypeScope ?? 'all' };
+  const options: PageOptions = { supportTypeScope: request.supportTypeScope ?? DEFAULT_SUPPORT_TYPE_SCOPE };
   if (!isSupportTypeScope(options.supportTypeScope)) throw new UserError(`Support type scope "${printable(request.supportTypeScope)}" is not all, agent or ai_agent.`);
   const accepts = (p: string) => (endpoint.params as readonly string[]).includes(p);
   if (request.perPage !== undefined) {

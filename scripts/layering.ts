@@ -13,7 +13,7 @@ import ts from 'typescript';
 
 /** Lowest first; folders on one line are one layer and may import each other. */
 export const LAYERS: readonly (readonly string[])[] = [
-  ['zendesk', 'contract'], // What Zendesk's API is and what crosses the trust boundary: pure.
+  ['common', 'zendesk', 'contract'], // Small helpers, what Zendesk's API is, what crosses the trust boundary.
   ['workflows', 'activities'],
   ['worker'],
   ['client'],

@@ -24,6 +24,7 @@ import {
 } from '@temporalio/workflow';
 import { FAILURE, NON_RETRYABLE_FAILURES, runRequests, type FetchPagesResult } from '../activities/contract';
 import type { ExportActivities } from '../activities';
+import { causeChain } from '../common/cause';
 import { endpointSpec } from '../zendesk/endpoints';
 import { describePosition } from '../zendesk/page';
 import { checkBudget, checkExportInput, checkSends, readable } from './export-input';
@@ -217,13 +218,9 @@ async function finished(input: ExportInput, run: ExportRun): Promise<void> {
 
 /** The innermost failure, whose message is Zendesk's or the destination's (ActivityFailure → ApplicationFailure). */
 function describeFailure(err: unknown): { message: string; type: string } {
-  let e = err as { cause?: unknown; message?: string; type?: string; timeoutType?: unknown } | undefined;
-  let timedOut = false;
-  while (e?.cause) {
-    if (e.timeoutType !== undefined) timedOut = true;
-    e = e.cause as typeof e;
-  }
-  if (e?.timeoutType !== undefined) timedOut = true;
+  const chain = causeChain<{ cause?: unknown; message?: string; type?: string; timeoutType?: unknown }>(err);
+  const e = chain.at(-1);
+  const timedOut = chain.some((c) => c?.timeoutType !== undefined);
   const message = e?.message ?? String(err);
   if (timedOut) return { message: `Gave up after a day of failed attempts: ${message}`, type: e?.type ?? FAILURE.unexpected };
   return { message, type: e?.type ?? FAILURE.unexpected };

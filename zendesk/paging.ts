@@ -6,7 +6,7 @@
  * import the types.
  */
 import { dropBoundaryRepeats, EMPTY_BOUNDARY, type Boundary } from './boundary';
-import { cursorEndpointFor, endpointSpec, RESOURCE_SPECS, type EndpointId, type Resource } from './endpoints';
+import { cursorEndpointFor, DEFAULT_SUPPORT_TYPE_SCOPE, endpointSpec, RESOURCE_SPECS, type EndpointId, type Resource } from './endpoints';
 import { versionSecond, type Page, type PageOptions, type PageRecord, type Position } from './page';
 
 /** Where an export stands: everything the next request and its de-duplication depend on. */
@@ -46,7 +46,7 @@ export function requestParams(at: ExportPosition, options: PageOptions): Record<
   if (at.perPage !== undefined && accepts('per_page')) params.per_page = String(at.perPage);
   if (options.include?.length && accepts('include')) params.include = options.include.join(',');
   if (options.excludeDeleted && accepts('exclude_deleted')) params.exclude_deleted = 'true';
-  if (accepts('support_type_scope')) params.support_type_scope = options.supportTypeScope ?? 'all';
+  if (accepts('support_type_scope')) params.support_type_scope = options.supportTypeScope ?? DEFAULT_SUPPORT_TYPE_SCOPE;
   return params;
 }
 

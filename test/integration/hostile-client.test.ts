@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { innermostCause } from '../../common/cause';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { useExportServer } from '../helpers/exports';
@@ -101,14 +102,13 @@ async function failureOf(taskQueue: string, input: unknown, workflowId?: string)
     (e: unknown) => e,
   );
   expect(err).toBeInstanceOf(WorkflowFailedError);
-  let cause = (err as { cause?: unknown }).cause as { cause?: unknown; message: string; nonRetryable?: boolean } | undefined;
-  while (cause?.cause) cause = cause.cause as typeof cause;
+  const cause = innermostCause(err);
   // One attempt: a bad input is not retried.
   const history = await handle.fetchHistory();
   const attempts = history.events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 1);
   expect(Math.max(0, ...attempts)).toBeLessThanOrEqual(1);
   expect(JSON.stringify(history)).not.toContain(API_TOKEN);
-  return cause!.message;
+  return cause?.message ?? String(err);
 }
 
 /** 4,000 arrays deep: a client can send it, but turning it into a string (a template, an ID) overflows the stack. */

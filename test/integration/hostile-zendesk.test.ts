@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { innermostCause } from '../../common/cause';
 import type { Worker } from '@temporalio/worker';
 import { useExportServer } from '../helpers/exports';
 import { createExportWorker } from '../../worker/create-worker';
@@ -65,9 +66,7 @@ async function exportWith(
     return handle.result().then(
       (r) => ({ notes: r.state.notes }),
       async (err: unknown) => {
-        let e = err as { cause?: unknown; message: string };
-        while (e.cause) e = e.cause as typeof e;
-        return { error: e.message, notes: (await handle.describe()).state?.notes ?? [] };
+        return { error: innermostCause(err)?.message, notes: (await handle.describe()).state?.notes ?? [] };
       },
     );
   });

@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
+import { innermostCause } from '../../common/cause';
 import { Client as PgClient } from 'pg';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflows, createDevServerEnv, startDevServer, type DevServer } from '../helpers/temporal';
@@ -260,9 +261,7 @@ test('a record Postgres refuses ends the export with a DestinationRecordError na
     );
     return { err, described: await handle.describe() };
   });
-  let cause = failure.err as { cause?: unknown; message?: string; type?: string } | undefined;
-  while (cause?.cause) cause = cause.cause as typeof cause;
-  expect(cause).toMatchObject({ type: 'DestinationRecordError', message: expect.stringMatching(new RegExp(`cannot store tickets record ${String(bad)} .*stopped at page 5`)) });
+  expect(innermostCause(failure.err)).toMatchObject({ type: 'DestinationRecordError', message: expect.stringMatching(new RegExp(`cannot store tickets record ${String(bad)} .*stopped at page 5`)) });
   expect(failure.described.temporalStatus).toBe('FAILED');
   expect((failure.described.state as ExportState).error).toMatch(new RegExp(`record ${String(bad)}`));
   expect(attempts).toEqual([5]); // Not retried: the same record would be refused again.

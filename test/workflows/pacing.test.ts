@@ -7,6 +7,7 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { temporal } from '@temporalio/proto';
 import { bundleWorkflows, createTimeSkippingEnv } from '../helpers/temporal';
+import { innermostCause } from '../../common/cause';
 import { startExportStack, type ExportStack } from '../helpers/exports';
 import { WORKFLOWS_PATH } from '../../worker/create-worker';
 import { exportWorkflowId } from '../../workflows/ids';
@@ -146,9 +147,7 @@ test('Zendesk failing for a whole day ends the export with the last failure, ins
   const error = await stack.run(async () =>
     (await stack.client.start({ account: stack.account, resource: 'organizations', startTime: 0, destination: stack.out })).result().catch((e: Error) => e),
   );
-  let cause = error as { cause?: unknown; message: string };
-  while (cause.cause) cause = cause.cause as typeof cause;
-  expect(cause.message).toMatch(/^Gave up after a day of failed attempts: .*HTTP 503/);
+  expect(innermostCause(error)?.message).toMatch(/^Gave up after a day of failed attempts: .*HTTP 503/);
   // Backing off up to two minutes between attempts: hundreds of attempts in a day, not millions.
   expect(stack.sim.stats().requests).toBeGreaterThan(100);
   expect(stack.sim.stats().requests).toBeLessThan(1500);
