@@ -5,12 +5,14 @@
  * - `createTimeSkippingEnv()`: the time-skipping test server, spawned by the SDK from an existing path.
  * - `useDevServer()`: one dev server and environment shared by every test in a file (beforeAll/afterAll),
  *   which is the cheap way to use it: a server start costs a few seconds, a test file should pay it once.
+ * A whole export stack (simulator, output folder, workers, client) on top: `startStack` (devserver/stack.ts),
+ * or `startExportStack` (exports.ts) on a test environment.
  */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundle } from '@temporalio/worker';
-import { findTestServer, freePort, startDevServer, type DevServer, type DevServerOptions } from '../../devserver';
+import { findTestServer, startDevServer, type DevServer, type DevServerOptions } from '../../devserver';
 
-export { freePort, startDevServer, type DevServer, type DevServerOptions };
+export { startDevServer, type DevServer, type DevServerOptions };
 
 let runtimeInstalled = false;
 /** Quiet SDK logs; must run before anything creates a connection, environment or worker. Idempotent. */
