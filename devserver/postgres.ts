@@ -10,7 +10,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from './ports';
+import { freePort, HOST } from './ports';
 import { guardGroup, killGroup } from './process';
 
 export interface PostgresOptions {
@@ -36,7 +36,6 @@ export interface PostgresServer {
   stop(): Promise<void>;
 }
 
-const HOST = '127.0.0.1';
 
 function binDir(): string {
   const root = '/usr/lib/postgresql';
@@ -59,16 +58,8 @@ function handOver(file: string): void {
   if (asRoot()) spawnSync('chown', ['postgres', file]);
 }
 
-export async function startPostgres(options: PostgresOptions = {}): Promise<PostgresServer> {
-  const bin = binDir();
-  const user = options.user ?? 'postgres';
-  const { password } = options;
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'zendesk-export-pg-'));
-  chmodSync(dir, 0o777);
-  handOver(dir);
-  const data = path.join(dir, 'data');
-  const port = await freePort();
-
+/** A new database cluster in `data`: password authentication over TCP when there is a password, else trust. */
+function initCluster(bin: string, dir: string, data: string, user: string, password: string | undefined): void {
   const initdb = ['-D', data, '-U', user, '--no-sync'];
   if (password === undefined) {
     initdb.push('-A', 'trust');
@@ -84,28 +75,48 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
   } finally {
     rmSync(path.join(dir, 'pwfile'), { force: true });
   }
+}
 
+/** The postmaster of `data` on `port`, started and stopped by pg_ctl, its process group guarded while it runs. */
+function postmaster(bin: string, dir: string, data: string, port: number) {
   let guard: { release(): void } | undefined;
   let pid: number | undefined;
-  const postmasterPid = () => Number(readFileSync(path.join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
   const release = () => {
     guard?.release();
     guard = undefined;
     pid = undefined;
   };
-  const up = () => {
-    run(path.join(bin, 'pg_ctl'), ['-D', data, '-w', '-l', path.join(dir, 'log'), '-o', `-p ${port} -k ${dir} -c listen_addresses=${HOST} -c fsync=off`, 'start']);
-    pid = postmasterPid();
-    guard = guardGroup(pid);
+  return {
+    get pid() {
+      return pid;
+    },
+    up() {
+      run(path.join(bin, 'pg_ctl'), ['-D', data, '-w', '-l', path.join(dir, 'log'), '-o', `-p ${port} -k ${dir} -c listen_addresses=${HOST} -c fsync=off`, 'start']);
+      pid = Number(readFileSync(path.join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+      guard = guardGroup(pid);
+    },
+    down() {
+      try {
+        run(path.join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']);
+      } finally {
+        release();
+      }
+    },
   };
-  const down = () => {
-    try {
-      run(path.join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']);
-    } finally {
-      release();
-    }
-  };
-  up();
+}
+
+export async function startPostgres(options: PostgresOptions = {}): Promise<PostgresServer> {
+  const bin = binDir();
+  const user = options.user ?? 'postgres';
+  const { password } = options;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'zendesk-export-pg-'));
+  chmodSync(dir, 0o777);
+  handOver(dir);
+  const data = path.join(dir, 'data');
+  const port = await freePort();
+  initCluster(bin, dir, data, user, password);
+  const server = postmaster(bin, dir, data, port);
+  server.up();
 
   const auth = password === undefined ? encodeURIComponent(user) : `${encodeURIComponent(user)}:${encodeURIComponent(password)}`;
   return {
@@ -115,14 +126,14 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
     user,
     password,
     get pid() {
-      return pid;
+      return server.pid;
     },
-    down,
-    up,
+    down: () => server.down(),
+    up: () => server.up(),
     async stop() {
-      const last = pid;
+      const last = server.pid;
       try {
-        down();
+        server.down();
       } catch {
         // Already stopped.
       }

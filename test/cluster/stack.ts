@@ -189,109 +189,116 @@ function workerSettings(input: {
   };
 }
 
-export function useClusterStack(options: StackOptions): ClusterStack {
-  const shared = { workers: new Map<string, WorkerProcess>(), groups: new Set<number>() } as {
-    cluster: Cluster;
-    stack: Stack;
-    dir: string;
-    files: ReturnType<typeof writeClientFiles>;
-    workers: Map<string, WorkerProcess>;
-    groups: Set<number>;
-    settings: Record<WorkerName, { args: string[]; env: Record<string, string> }>;
-  };
-  const taskQueue = `cluster-${randomUUID().slice(0, 8)}`;
-  const everyWorker = new Set<WorkerProcess>();
+/** What one test file's stack holds; each part is kept as soon as it runs, so the stop reaches it even when a later step failed. */
+interface Parts {
+  taskQueue: string;
+  cluster?: Cluster;
+  stack?: Stack;
+  dir?: string;
+  files?: ReturnType<typeof writeClientFiles>;
+  settings?: Record<WorkerName, { args: string[]; env: Record<string, string> }>;
+  /** The running workers, by name. */
+  workers: Map<string, WorkerProcess>;
+  /** Every worker ever started, restarted ones included. */
+  everyWorker: Set<WorkerProcess>;
+  /** Every process group started, for the leak check. */
+  groups: Set<number>;
+}
 
-  const recordGroups = () => {
-    if (!shared.cluster) return;
-    for (const pid of Object.values(shared.cluster.pids())) if (pid !== undefined) shared.groups.add(pid);
-  };
+function recordGroups(parts: Parts): void {
+  for (const pid of Object.values(parts.cluster?.pids() ?? {})) if (pid !== undefined) parts.groups.add(pid);
+}
 
-  async function startWorker(name: WorkerName): Promise<WorkerProcess> {
-    const { args, env } = shared.settings[name];
-    // Nothing inherited but PATH, no TEMPORAL_ADDRESS or task queue added: a worker finds the cluster
-    // through its profile or TEMPORAL_* variables.
-    const worker = shared.stack.startWorkerProcess({ name, args, env, inheritEnv: false, temporalAddress: undefined, taskQueue: undefined });
-    shared.groups.add(worker.pid);
-    everyWorker.add(worker);
-    shared.workers.set(name, worker);
-    await worker.ready;
-    return worker;
+/** Starts (or restarts) worker "profile" or "env", and waits until it polls. */
+async function startWorker(parts: Parts, name: WorkerName): Promise<WorkerProcess> {
+  const { args, env } = parts.settings![name];
+  // Nothing inherited but PATH, no TEMPORAL_ADDRESS or task queue added: a worker finds the cluster
+  // through its profile or TEMPORAL_* variables.
+  const worker = parts.stack!.startWorkerProcess({ name, args, env, inheritEnv: false, temporalAddress: undefined, taskQueue: undefined });
+  parts.groups.add(worker.pid);
+  parts.everyWorker.add(worker);
+  parts.workers.set(name, worker);
+  await worker.ready;
+  return worker;
+}
+
+async function startParts(parts: Parts, options: StackOptions): Promise<void> {
+  installTestRuntime();
+  const dir = (parts.dir = mkdtempSync(path.join(os.tmpdir(), 'zendesk-export-cluster-test-')));
+  const root = path.join(dir, 'out');
+  mkdirSync(root);
+  const cluster = (parts.cluster = await startCluster({ mutualTls: true, namespace: NAMESPACE, ...options.cluster }));
+  recordGroups(parts);
+  const connection = await Connection.connect({ address: cluster.address, tls: cluster.tls });
+  const stack = (parts.stack = await startStack({
+    temporal: { address: cluster.address, namespace: cluster.namespace, client: new Client({ connection, namespace: cluster.namespace }) },
+    simulator: { rateLimits: 'off', ...options.simulator, accounts: options.accounts },
+    accounts: options.accounts,
+    taskQueue: parts.taskQueue,
+    outputRoot: root,
+    client: { startTimeoutMs: 60_000 },
+  }));
+  stack.teardown.add(() => connection.close());
+  parts.files = writeClientFiles(dir, cluster);
+  const warehouse = await createWarehouse(cluster);
+  parts.settings = workerSettings({ dir, root, taskQueue: parts.taskQueue, accounts: options.accounts, sim: stack.sim!, cluster, files: parts.files, warehouse });
+  await Promise.all([startWorker(parts, 'profile'), startWorker(parts, 'env')]);
+}
+
+/** Stops everything, and checks that no process of it, or of its children, is left. */
+async function stopParts(parts: Parts): Promise<void> {
+  // SIGTERM: each worker finishes its page in flight and stops.
+  await Promise.all([...parts.everyWorker].map((w) => w.kill('SIGTERM')));
+  if (LOG_DIR) {
+    mkdirSync(LOG_DIR, { recursive: true });
+    for (const w of parts.everyWorker) writeFileSync(path.join(LOG_DIR, `${parts.taskQueue}-${w.name}-${w.pid}.log`), w.output());
+    if (parts.cluster) writeFileSync(path.join(LOG_DIR, `${parts.taskQueue}-cluster.log`), parts.cluster.output());
   }
+  await parts.stack?.close();
+  recordGroups(parts);
+  // Every process started, and their children (PostgreSQL's put themselves in groups of their own).
+  const seen = new Set([...livingInGroups(parts.groups), ...processTrees(parts.groups)]);
+  await parts.cluster?.stop();
+  const living = () => [...new Set([...livingInGroups(parts.groups), ...[...seen].filter(alive)])];
+  const left = await eventually('every process of the stack to end', async () => (living().length ? undefined : []), 20_000).catch(living);
+  if (parts.dir) rmSync(parts.dir, { recursive: true, force: true });
+  expect(parts.groups.size).toBeGreaterThanOrEqual(7); // Four services, PostgreSQL, two workers.
+  expect(seen.size).toBeGreaterThan(parts.groups.size); // PostgreSQL's children were among them.
+  expect(left).toEqual([]);
+}
 
-  beforeAll(async () => {
-    if (!SELECTED) return;
-    installTestRuntime();
-    shared.dir = mkdtempSync(path.join(os.tmpdir(), 'zendesk-export-cluster-test-'));
-    const root = path.join(shared.dir, 'out');
-    mkdirSync(root);
-    // Each is kept as soon as it runs, so afterAll stops it even when a later step fails.
-    const cluster = (shared.cluster = await startCluster({ mutualTls: true, namespace: NAMESPACE, ...options.cluster }));
-    recordGroups();
-    const connection = await Connection.connect({ address: cluster.address, tls: cluster.tls });
-    const stack = (shared.stack = await startStack({
-      temporal: { address: cluster.address, namespace: cluster.namespace, client: new Client({ connection, namespace: cluster.namespace }) },
-      simulator: { rateLimits: 'off', ...options.simulator, accounts: options.accounts },
-      accounts: options.accounts,
-      taskQueue,
-      outputRoot: root,
-      client: { startTimeoutMs: 60_000 },
-    }));
-    stack.teardown.add(() => connection.close());
-    shared.files = writeClientFiles(shared.dir, cluster);
-    const warehouse = await createWarehouse(cluster);
-    shared.settings = workerSettings({ dir: shared.dir, root, taskQueue, accounts: options.accounts, sim: stack.sim!, cluster, files: shared.files, warehouse });
-    await Promise.all([startWorker('profile'), startWorker('env')]);
-  }, 6 * 60_000);
-
-  afterAll(async () => {
-    if (!SELECTED) return;
-    // SIGTERM: each worker finishes its page in flight and stops.
-    await Promise.all([...everyWorker].map((w) => w.kill('SIGTERM')));
-    if (LOG_DIR) {
-      mkdirSync(LOG_DIR, { recursive: true });
-      for (const w of everyWorker) writeFileSync(path.join(LOG_DIR, `${taskQueue}-${w.name}-${w.pid}.log`), w.output());
-      if (shared.cluster) writeFileSync(path.join(LOG_DIR, `${taskQueue}-cluster.log`), shared.cluster.output());
-    }
-    await shared.stack?.close();
-    recordGroups();
-    // Every process started, and their children (PostgreSQL's put themselves in groups of their own).
-    const seen = new Set([...livingInGroups(shared.groups), ...processTrees(shared.groups)]);
-    await shared.cluster?.stop();
-    const living = () => [...new Set([...livingInGroups(shared.groups), ...[...seen].filter(alive)])];
-    const left = await eventually('every process of the stack to end', async () => (living().length ? undefined : []), 20_000).catch(living);
-    if (shared.dir) rmSync(shared.dir, { recursive: true, force: true });
-    expect(shared.groups.size).toBeGreaterThanOrEqual(7); // Four services, PostgreSQL, two workers.
-    expect(seen.size).toBeGreaterThan(shared.groups.size); // PostgreSQL's children were among them.
-    expect(left).toEqual([]);
-  }, 2 * 60_000);
+export function useClusterStack(options: StackOptions): ClusterStack {
+  const parts: Parts = { taskQueue: `cluster-${randomUUID().slice(0, 8)}`, workers: new Map(), everyWorker: new Set(), groups: new Set() };
+  const { taskQueue } = parts;
+  beforeAll(() => (SELECTED ? startParts(parts, options) : undefined), 6 * 60_000);
+  afterAll(() => (SELECTED ? stopParts(parts) : undefined), 2 * 60_000);
 
   const cli = (args: string[], env: Record<string, string> = {}) =>
-    runCli(['--profile', PROFILE, '--task-queue', taskQueue, ...args], { TEMPORAL_CONFIG_FILE: shared.files.profileFile, ...env }, { cwd: shared.stack.out });
+    runCli(['--profile', PROFILE, '--task-queue', taskQueue, ...args], { TEMPORAL_CONFIG_FILE: parts.files!.profileFile, ...env }, { cwd: parts.stack!.out });
 
   return {
     get cluster() {
-      return shared.cluster;
+      return parts.cluster!;
     },
     get sim() {
-      return shared.stack.sim!;
+      return parts.stack!.sim!;
     },
     get root() {
-      return shared.stack.out;
+      return parts.stack!.out;
     },
     taskQueue,
     get profileFile() {
-      return shared.files.profileFile;
+      return parts.files!.profileFile;
     },
     get tlsFiles() {
-      return shared.files.tlsFiles;
+      return parts.files!.tlsFiles;
     },
     get client() {
-      return shared.stack.client;
+      return parts.stack!.client;
     },
-    workers: shared.workers,
-    groups: shared.groups,
-    startWorker,
+    workers: parts.workers,
+    groups: parts.groups,
+    startWorker: (name) => startWorker(parts, name),
     cli,
     async cliStatus(resource, account, extra = []) {
       const r = await cli(['--json', 'status', resource, '--account', account, ...extra]);
