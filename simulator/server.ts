@@ -30,83 +30,51 @@ function setHeaders(res: http.ServerResponse, headers: Headers): void {
   for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
 }
 
-export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
-  const clock = options.now ?? Date.now;
-  const nowSecond = () => Math.floor(clock() / 1000);
-  const seed = (options.seed ?? DEFAULT_SEED) >>> 0;
-  const sizes = { ...DEFAULT_SIZES, ...options.sizes };
-  const rules: PagingRules = {
-    growPages: options.growPages ?? true,
-    timeBoundary: options.timeBoundary ?? 'next-second',
-    emptyFirstCursor: options.emptyFirstCursor ?? 'null',
-    recentWindowSeconds: Math.max(0, options.recentWindowSeconds ?? DEFAULT_RECENT_WINDOW_SECONDS),
-    tooRecentAnswer: options.tooRecentAnswer ?? 'json-5-minutes',
-  };
-  const rateLimitAnswer = options.rateLimitAnswer ?? 'json';
-  const spanSeconds = Math.min(options.spanSeconds ?? DEFAULT_SPAN_SECONDS, MAX_SPAN_SECONDS);
-  const endTime = options.endTime ?? nowSecond() - rules.recentWindowSeconds - 1;
-  const names = accountNames(options.accounts);
-  const defaultAccount = names[0]!;
+/** One simulated Zendesk: its accounts, limits, credentials and faults, and its answers over HTTP. */
+class SimulatedZendesk {
+  readonly clock: () => number;
+  readonly rules: PagingRules;
+  readonly accounts: Accounts;
+  readonly limits: RateLimits;
+  readonly faults: FaultInjector;
+  private readonly credentials: Credentials;
+  private readonly rateLimitAnswer: NonNullable<SimulatorOptions['rateLimitAnswer']>;
+  private readonly defaultAccount: string;
+  counts = noRequestCounts();
+  generatedAtReset = 0;
 
-  const accounts = new Accounts(names, {
-    seed, sizes, eventsPerTicket: options.eventsPerTicket, sameSecond: options.sameSecond ?? 0, spanSeconds, endSecond: endTime,
-  });
-
-  const limits = new RateLimits({ budgets: options.rateLimits, accountHeaders: options.accountHeaders ?? 'ratelimit', bucketHeader: options.bucketHeader ?? true });
-  const credentials = new Credentials(options, seededRandom(seed ^ 0x70c3e5));
-  const faults = new FaultInjector(options.faults, seed);
-  let counts = noRequestCounts();
-  let generatedAtReset = 0;
-
-  /** Sends an answer; export requests count their status, requests to the simulator itself do not. */
-  const answer = (res: http.ServerResponse, status: number, body: unknown, contentType?: string, counted = true) => {
-    if (counted) counts.statuses[status] = (counts.statuses[status] ?? 0) + 1;
-    writeAnswer(res, status, body, contentType);
-  };
-
-  async function serveApi(req: http.IncomingMessage, res: http.ServerResponse, url: URL, accountName: string, path: string): Promise<void> {
-    const route = ROUTES.get(path.replace(/\.json$/, ''));
-    counts.requests++;
-    counts.requestsByAccount[accountName] = (counts.requestsByAccount[accountName] ?? 0) + 1;
-    setHeaders(res, limits.accountHeaders(accountName, clock()));
-    if (!route || req.method !== 'GET') throw notFound();
-    const { endpoint, resource } = route;
-    counts.requestsByEndpoint[endpoint.id] = (counts.requestsByEndpoint[endpoint.id] ?? 0) + 1;
-    setHeaders(res, limits.bucketHeader(accountName, endpoint.bucket, clock()));
-    if (await faults.beforeAnswer(res, (status, body, type) => answer(res, status, body, type))) return;
-    credentials.authenticate(req.headers.authorization, clock());
-    const foreignWait = faults.rateLimitNow();
-    if (foreignWait !== undefined) {
-      res.setHeader('Retry-After', String(foreignWait));
-      setHeaders(res, limits.emptyBucketHeader(accountName, endpoint.bucket, foreignWait));
-      throw rateLimited(rateLimitAnswer);
-    }
-    const taken = limits.take(accountName, endpoint.bucket, clock());
-    setHeaders(res, taken.headers);
-    if (!taken.ok) {
-      res.setHeader('Retry-After', String(taken.retryAfter));
-      throw rateLimited(rateLimitAnswer);
-    }
-    const query = url.search.replace(/^\?/, '');
-    const body = servePage(accounts.get(accountName), { endpoint, resource, base: `${url.origin}${url.pathname}`, query }, rules, nowSecond());
-    answer(res, 200, faults.malform(jsonText(body)), JSON_TYPE);
+  constructor(options: SimulatorOptions) {
+    this.clock = options.now ?? Date.now;
+    const seed = (options.seed ?? DEFAULT_SEED) >>> 0;
+    this.rules = {
+      growPages: options.growPages ?? true,
+      timeBoundary: options.timeBoundary ?? 'next-second',
+      emptyFirstCursor: options.emptyFirstCursor ?? 'null',
+      recentWindowSeconds: Math.max(0, options.recentWindowSeconds ?? DEFAULT_RECENT_WINDOW_SECONDS),
+      tooRecentAnswer: options.tooRecentAnswer ?? 'json-5-minutes',
+    };
+    this.rateLimitAnswer = options.rateLimitAnswer ?? 'json';
+    const names = accountNames(options.accounts);
+    this.defaultAccount = names[0]!;
+    this.accounts = new Accounts(names, {
+      seed,
+      sizes: { ...DEFAULT_SIZES, ...options.sizes },
+      eventsPerTicket: options.eventsPerTicket,
+      sameSecond: options.sameSecond ?? 0,
+      spanSeconds: Math.min(options.spanSeconds ?? DEFAULT_SPAN_SECONDS, MAX_SPAN_SECONDS),
+      endSecond: options.endTime ?? this.nowSecond() - this.rules.recentWindowSeconds - 1,
+    });
+    this.limits = new RateLimits({ budgets: options.rateLimits, accountHeaders: options.accountHeaders ?? 'ratelimit', bucketHeader: options.bucketHeader ?? true });
+    this.credentials = new Credentials(options, seededRandom(seed ^ 0x70c3e5));
+    this.faults = new FaultInjector(options.faults, seed);
   }
 
-  /** The current user, as Zendesk answers it: anonymous without credentials, 401 with wrong ones. Not an export request. */
-  function whoAmI(req: http.IncomingMessage, res: http.ServerResponse): void {
-    if (req.headers.authorization) credentials.authenticate(req.headers.authorization, clock());
-    const user = req.headers.authorization ? { id: 1, name: 'Admin', role: 'admin' } : { id: null, name: 'Anonymous user', role: 'end-user' };
-    answer(res, 200, { user }, undefined, false);
+  nowSecond(): number {
+    return Math.floor(this.clock() / 1000);
   }
 
-  async function tokenEndpoint(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const grant = credentials.grant(await readBody(req), clock());
-    counts.tokensIssued++;
-    if (grant.refreshed) counts.tokensRefreshed++;
-    answer(res, 200, grant.body, undefined, false);
-  }
-
-  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  /** Answers a request; `sim` is the handle the /__sim/ control surface acts on. */
+  async handle(req: http.IncomingMessage, res: http.ServerResponse, sim: Simulator): Promise<void> {
     const url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
     const prefixed = /^\/accounts\/([^/]+)(\/.*)?$/.exec(url.pathname);
     const prefixAccount = prefixed ? decodeURIComponent(prefixed[1]!) : undefined;
@@ -115,23 +83,82 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     // Not export requests: left out of the statuses.
     const internal = path.startsWith('/__sim/') || path === '/oauth/tokens' || whoAmIPath;
     try {
-      if (path.startsWith('/__sim/')) return await serveControl(api, req, res, url, path, prefixAccount);
-      if (path === '/oauth/tokens' && req.method === 'POST') return await tokenEndpoint(req, res);
+      if (path.startsWith('/__sim/')) return await serveControl(sim, req, res, url, path, prefixAccount);
+      if (path === '/oauth/tokens' && req.method === 'POST') return await this.tokenEndpoint(req, res);
       if (prefixAccount !== undefined && !isAccountName(prefixAccount)) throw notFound();
-      if (whoAmIPath && req.method === 'GET') return whoAmI(req, res);
-      await serveApi(req, res, url, prefixAccount ?? defaultAccount, path);
+      if (whoAmIPath && req.method === 'GET') return this.whoAmI(req, res);
+      await this.serveApi(req, res, url, prefixAccount ?? this.defaultAccount, path);
     } catch (err) {
       if (res.headersSent || res.destroyed) return;
-      if (err instanceof HttpError) answer(res, err.status, err.body, undefined, !internal);
+      if (err instanceof HttpError) this.answer(res, err.status, err.body, undefined, !internal);
       else {
         const bad = err instanceof RangeError;
-        answer(res, bad ? 400 : 500, { error: bad ? 'InvalidValue' : 'InternalServerError', description: (err as Error).message }, undefined, !internal);
+        this.answer(res, bad ? 400 : 500, { error: bad ? 'InvalidValue' : 'InternalServerError', description: (err as Error).message }, undefined, !internal);
       }
     }
   }
 
-  const server = http.createServer((req, res) => void handle(req, res));
-  server.keepAliveTimeout = 60_000;
+  /** Sends an answer; export requests count their status, requests to the simulator itself do not. */
+  private answer(res: http.ServerResponse, status: number, body: unknown, contentType?: string, counted = true): void {
+    if (counted) this.counts.statuses[status] = (this.counts.statuses[status] ?? 0) + 1;
+    writeAnswer(res, status, body, contentType);
+  }
+
+  private async serveApi(req: http.IncomingMessage, res: http.ServerResponse, url: URL, accountName: string, path: string): Promise<void> {
+    const { counts, limits, faults, clock } = this;
+    const route = ROUTES.get(path.replace(/\.json$/, ''));
+    counts.requests++;
+    counts.requestsByAccount[accountName] = (counts.requestsByAccount[accountName] ?? 0) + 1;
+    setHeaders(res, limits.accountHeaders(accountName, clock()));
+    if (!route || req.method !== 'GET') throw notFound();
+    const { endpoint, resource } = route;
+    counts.requestsByEndpoint[endpoint.id] = (counts.requestsByEndpoint[endpoint.id] ?? 0) + 1;
+    setHeaders(res, limits.bucketHeader(accountName, endpoint.bucket, clock()));
+    if (await faults.beforeAnswer(res, (status, body, type) => this.answer(res, status, body, type))) return;
+    this.credentials.authenticate(req.headers.authorization, clock());
+    const foreignWait = faults.rateLimitNow();
+    if (foreignWait !== undefined) {
+      res.setHeader('Retry-After', String(foreignWait));
+      setHeaders(res, limits.emptyBucketHeader(accountName, endpoint.bucket, foreignWait));
+      throw rateLimited(this.rateLimitAnswer);
+    }
+    const taken = limits.take(accountName, endpoint.bucket, clock());
+    setHeaders(res, taken.headers);
+    if (!taken.ok) {
+      res.setHeader('Retry-After', String(taken.retryAfter));
+      throw rateLimited(this.rateLimitAnswer);
+    }
+    const query = url.search.replace(/^\?/, '');
+    const body = servePage(this.accounts.get(accountName), { endpoint, resource, base: `${url.origin}${url.pathname}`, query }, this.rules, this.nowSecond());
+    this.answer(res, 200, faults.malform(jsonText(body)), JSON_TYPE);
+  }
+
+  /** The current user, as Zendesk answers it: anonymous without credentials, 401 with wrong ones. Not an export request. */
+  private whoAmI(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (req.headers.authorization) this.credentials.authenticate(req.headers.authorization, this.clock());
+    const user = req.headers.authorization ? { id: 1, name: 'Admin', role: 'admin' } : { id: null, name: 'Anonymous user', role: 'end-user' };
+    this.answer(res, 200, { user }, undefined, false);
+  }
+
+  private async tokenEndpoint(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const grant = this.credentials.grant(await readBody(req), this.clock());
+    this.counts.tokensIssued++;
+    if (grant.refreshed) this.counts.tokensRefreshed++;
+    this.answer(res, 200, grant.body, undefined, false);
+  }
+
+  /** The newest version of every record a full export delivers, as the exact text served. */
+  *expectedText(accountName: string | undefined, resource: Resource, opts: ExpectedOptions = {}): Generator<string> {
+    const data = this.accounts.get(accountName);
+    const scope = opts.supportTypeScope ?? 'agent';
+    for (const entry of data.entries(resource, opts.startTime ?? 0)) {
+      if (data.visible(resource, entry.id, scope, opts.excludeDeleted === true)) yield data.text(resource, entry.id)!;
+    }
+  }
+}
+
+/** Listens where the options say; the URL clients use. */
+async function listen(server: http.Server, options: SimulatorOptions): Promise<{ port: number; url: string }> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
@@ -141,30 +168,26 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   });
   const { port } = server.address() as AddressInfo;
   const host = options.host && options.host !== '0.0.0.0' && options.host !== '::' ? options.host : '127.0.0.1';
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  return { port, url: `http://${host.includes(':') ? `[${host}]` : host}:${port}` };
+}
 
-  function* iterateExpectedText(accountName: string | undefined, resource: Resource, opts: ExpectedOptions = {}): Generator<string> {
-    const data = accounts.get(accountName);
-    const scope = opts.supportTypeScope ?? 'agent';
-    for (const entry of data.entries(resource, opts.startTime ?? 0)) {
-      if (data.visible(resource, entry.id, scope, opts.excludeDeleted === true)) yield data.text(resource, entry.id)!;
-    }
-  }
-
+/** What a caller holds: the oracle, the run-time controls, the stats and close(). */
+function simulatorHandle(zendesk: SimulatedZendesk, server: http.Server, port: number, url: string): Simulator {
+  const { accounts, limits, faults } = zendesk;
+  const iterateExpectedText: Simulator['iterateExpectedText'] = (accountName, resource, opts) => zendesk.expectedText(accountName, resource, opts);
   function* iterateExpected(accountName: string | undefined, resource: Resource, opts: ExpectedOptions = {}): Generator<Record<string, unknown>> {
     for (const text of iterateExpectedText(accountName, resource, opts)) yield JSON.parse(text) as Record<string, unknown>;
   }
-
-  const api: Simulator = {
+  return {
     url,
     port,
     accountUrl: (name) => `${url}/accounts/${encodeURIComponent(name)}`,
-    stats: () => ({ ...structuredClone(counts), ...limits.snapshot(), faults: { ...faults.counts }, recordsGenerated: accounts.generated() - generatedAtReset }),
+    stats: () => ({ ...structuredClone(zendesk.counts), ...limits.snapshot(), faults: { ...faults.counts }, recordsGenerated: accounts.generated() - zendesk.generatedAtReset }),
     resetStats: () => {
-      counts = noRequestCounts();
+      zendesk.counts = noRequestCounts();
       limits.resetUsage();
       faults.counts = noFaultCounts();
-      generatedAtReset = accounts.generated();
+      zendesk.generatedAtReset = accounts.generated();
     },
     expected: (accountName, resource, opts) => [...iterateExpected(accountName, resource, opts)],
     iterateExpected,
@@ -172,13 +195,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     iterateExpectedText,
     updateRecord(accountName, resource, id) {
       const data = accounts.get(accountName);
-      data.update(resource, id, nowSecond());
+      data.update(resource, id, zendesk.nowSecond());
       return data.record(resource, id)!;
     },
     addRecords(accountName, resource, n) {
       const data = accounts.get(accountName);
       if (!Number.isInteger(n) || n < 0) throw new RangeError('n must be a whole number');
-      return Array.from({ length: n }, () => data.add(resource, nowSecond()));
+      return Array.from({ length: n }, () => data.add(resource, zendesk.nowSecond()));
     },
     setFaults: (f) => faults.set(f),
     faults: () => faults.current(),
@@ -189,5 +212,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         server.closeAllConnections();
       }),
   };
-  return api;
+}
+
+export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  const zendesk = new SimulatedZendesk(options);
+  const handle: { sim?: Simulator } = {};
+  const server = http.createServer((req, res) => void zendesk.handle(req, res, handle.sim!));
+  server.keepAliveTimeout = 60_000;
+  const { port, url } = await listen(server, options);
+  return (handle.sim = simulatorHandle(zendesk, server, port, url));
 }
