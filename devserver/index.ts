@@ -13,6 +13,7 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTE_NAMES } from '../workflows/ids';
 import type * as Binaries from '../scripts/temporal-binaries';
+import { poll } from './poll';
 import { freePort, HOST } from './ports';
 import { spawnGroup, type GroupProcess } from './process';
 
@@ -112,22 +113,19 @@ function startDevArgs(ports: DevServerPorts, dbFilename: string, options: DevSer
 
 /** Resolves once the namespace answers (the SDK's own launcher gives up after about 5 s, too short on a busy machine). */
 async function waitHealthy(address: string, proc: GroupProcess): Promise<void> {
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  for (;;) {
-    if (!proc.running()) throw new Error('exited');
+  const answers = async () => {
+    const connection = await Connection.connect({ address, connectTimeout: 1_000 });
     try {
-      const connection = await Connection.connect({ address, connectTimeout: 1_000 });
-      try {
-        await connection.workflowService.describeNamespace({ namespace: NAMESPACE });
-        return;
-      } finally {
-        await connection.close();
-      }
-    } catch {
-      if (Date.now() > deadline) throw new Error(`no answer at ${address} within ${START_TIMEOUT_MS / 1000}s`);
-      await new Promise((r) => setTimeout(r, 250));
+      await connection.workflowService.describeNamespace({ namespace: NAMESPACE });
+      return true;
+    } finally {
+      await connection.close();
     }
-  }
+  };
+  const check = () => {
+    if (!proc.running()) throw new Error('exited');
+  };
+  await poll(`no answer at ${address}`, Date.now() + START_TIMEOUT_MS, answers, { check, everyMs: 250 });
 }
 
 /** Runs the server on these ports until it answers; stops it and fails with its output if it does not. */

@@ -8,6 +8,7 @@
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { DevServer } from '../../devserver';
+import { eventually } from '../../devserver/poll';
 import { startStack } from '../../devserver/stack';
 import type { WorkerProcess } from '../../devserver/worker-process';
 import type { ExportClient } from '../../client/export-client';
@@ -88,13 +89,9 @@ export function total(checks: readonly Check[]): Check {
 
 export const clean = (check: Check) => check.duplicates === 0 && check.losses === 0;
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { sleep } from '../../common/sleep';
 
 /** Polls until `predicate` holds (the state lives in other processes: there is no event to await). */
 export async function until(predicate: () => boolean | Promise<boolean>, timeoutMs = 120_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
+  await eventually(what, async () => ((await predicate()) ? true : undefined), timeoutMs, 20);
 }

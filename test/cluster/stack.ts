@@ -20,6 +20,7 @@ import { Client as PgClient } from 'pg';
 import { Client, Connection } from '@temporalio/client';
 import { DEFAULT_TOOLS_DIR, startCluster, type Cluster, type ClusterOptions } from '../../cluster';
 import type { ExportClient } from '../../client/export-client';
+import { eventually } from '../../devserver/poll';
 import { startStack, type Stack } from '../../devserver/stack';
 import type { WorkerProcess } from '../../devserver/worker-process';
 import { DEFAULT_API_TOKEN, simulatorWorkerEnv, type Simulator, type SimulatorOptions } from '../../simulator';
@@ -29,6 +30,8 @@ import { runCli, type CliResult } from '../helpers/cli';
 import { duplicates, newestById, readRecords, versionKeys } from '../helpers/output';
 import { installTestRuntime } from '../helpers/temporal';
 import { alive, livingInGroups, processTrees } from './procfs';
+
+export { eventually };
 
 export const PROFILE = 'cluster';
 /** A namespace of its own, as a production cluster or Temporal Cloud has, rather than `default`. */
@@ -80,22 +83,6 @@ export interface ClusterStack {
 }
 
 export type WorkerName = 'profile' | 'env';
-
-/** Polls `probe` until it returns something other than undefined. */
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000, everyMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const found = await probe();
-      if (found !== undefined) return found;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000}s${last ? ` (${(last as Error).message})` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
 
 /** Every record of the account's simulated data written exactly once, and each record's newest version present. */
 export function expectExactlyOnce(dir: string, resource: Resource, expected: Record<string, unknown>[]): void {
