@@ -163,7 +163,9 @@ export async function exportResource(input: ExportInput): Promise<ExportResult> 
     try {
       const pages = runRequests(request);
       const summary = `${input.resource}: up to ${pages} page${pages === 1 ? '' : 's'} from ${describePosition(request.at.next)}`;
-      return await scope.run(() => fetchPages.executeWithOptions({ summary }, [request]));
+      // The first run names the export's files' owner (the server gives it, no client); not a command, so no patch.
+      const owned = { ...request, firstRunId: workflowInfo().firstExecutionRunId };
+      return await scope.run(() => fetchPages.executeWithOptions({ summary }, [owned]));
     } catch (err) {
       if (isCancellation(err) && !CancellationScope.current().consideredCancelled) return undefined;
       throw err;
