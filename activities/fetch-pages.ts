@@ -135,9 +135,13 @@ async function runPages(deps: FetchPagesDeps, input: FetchPagesInput, run: Run, 
     progress.sentAt.push(sentAt);
     let page;
     try {
-      page = await client.fetchPage(endpoint, target.resource, requestParams(progress.at, target.options), target.options.include);
+      page = await client.fetchPage(endpoint, target.resource, requestParams(progress.at, target.options), target.options.include, context?.cancellationSignal);
     } catch (err) {
       answered(progress.sentAt);
+      if (context?.cancellationSignal.aborted) {
+        run.stop = 'cancelled'; // The request was abandoned with its run: the page is asked for again later.
+        return;
+      }
       if (err instanceof ZendeskRateLimitedError) {
         deps.observe?.({ kind: 'rate-limited', account: target.account, resource: target.resource, retryAfterSeconds: err.retryAfterSeconds });
         Object.assign(run, { stop: 'rate-limited', retryAfter: { seconds: err.retryAfterSeconds, capped: err.capped }, rateLimit: err.rateLimit });

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { DestinationConfigError, type PageWrite } from '../../activities/destinations';
 import type { ExportOwner } from '../../activities/destinations/destination';
 import { ndjsonDestination, pageFileName } from '../../activities/destinations/ndjson';
+import { startPosition } from '../../zendesk/paging';
 
 const ORIGIN = '20240101T000000.000Z-tickets_time';
 let root: string;
@@ -25,6 +26,7 @@ afterEach(() => {
 const first: ExportOwner = { workflowId: 'zendesk-export/acme/tickets/tickets_time', firstRunId: 'run-1' };
 
 function page(owner: ExportOwner, pageNumber: number, texts: string[], exportId = owner.workflowId): PageWrite {
+  const at = startPosition('tickets_time', { kind: 'time', startTime: pageNumber });
   return {
     account: 'acme',
     owner,
@@ -35,8 +37,8 @@ function page(owner: ExportOwner, pageNumber: number, texts: string[], exportId 
     pageNumber,
     records: texts.map((text) => ({ value: { id: 1 }, text })),
     sideloads: {},
-    at: { endpoint: 'tickets_time', perPage: 1000, next: { kind: 'time', startTime: pageNumber } },
-    run: { at: { endpoint: 'tickets_time', perPage: 1000, next: { kind: 'time', startTime: pageNumber } }, pages: 1, written: texts.length, repeats: 0, sideloaded: 0, sentAt: [], notes: [], exportId, origin: ORIGIN, firstPage: pageNumber },
+    at,
+    run: { at, pages: 1, written: texts.length, repeats: 0, sideloaded: 0, sentAt: [], notes: [], exportId, origin: ORIGIN, firstPage: pageNumber },
   };
 }
 
