@@ -8,7 +8,7 @@
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { endpointSpec } from '../zendesk/endpoints';
-import { ZendeskError, ZendeskRateLimitedError, ZendeskTooRecentError } from '../zendesk/errors';
+import { withoutPaths, ZendeskConfigError, ZendeskError, ZendeskRateLimitedError, ZendeskTooRecentError } from '../zendesk/errors';
 import type { ZendeskClient } from '../zendesk/http-client';
 import type { RateLimitState } from '../zendesk/page';
 import { advance, requestParams } from '../zendesk/paging';
@@ -261,9 +261,11 @@ function failed(run: Run, err: unknown): void {
 /** Zendesk's and the destination's errors as Temporal failures whose type says whether asking again may mend them. */
 function asFailure(err: unknown): ApplicationFailure {
   if (err instanceof ApplicationFailure) return err;
+  // The worker's configuration errors name its files for its operator; a failure is read by every client.
+  if (err instanceof ZendeskConfigError) return ApplicationFailure.nonRetryable(withoutPaths(err.message), err.type);
   if (err instanceof ZendeskError) return ApplicationFailure.create({ message: err.message, type: err.type, nonRetryable: !err.retryable });
   if (err instanceof DestinationRecordError) return ApplicationFailure.nonRetryable(err.message, FAILURE.record);
   if (err instanceof DestinationConfigError) return ApplicationFailure.nonRetryable(err.message, FAILURE.destinationConfig);
   if (err instanceof DestinationError) return ApplicationFailure.create({ message: err.message, type: FAILURE.destination });
-  return ApplicationFailure.create({ message: (err as Error)?.message ?? String(err), type: FAILURE.unexpected });
+  return ApplicationFailure.create({ message: withoutPaths((err as Error)?.message ?? String(err)), type: FAILURE.unexpected });
 }

@@ -108,7 +108,11 @@ export class ZendeskClient {
 
   /** One request and its whole body as text, within the deadline; `signal` (the run's cancellation) abandons it. */
   private async send(url: URL, where: string, signal?: AbortSignal): Promise<AxiosResponse<string>> {
-    const authorization = await this.options.auth.authorization();
+    const authorization = await this.options.auth.authorization().catch((err: unknown) => {
+      if (err instanceof ZendeskError) throw err;
+      // The token store failing to save (a full disk): its message names the file, so only its code goes on.
+      throw new ZendeskTransientError(`Could not get a token for ${where}: ${(err as NodeJS.ErrnoException).code ?? 'unexpected error'}`);
+    });
     const deadline = AbortSignal.timeout(this.timeoutMs);
     const abort = signal ? AbortSignal.any([signal, deadline]) : deadline;
     try {
