@@ -6,6 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Client } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { ExportClient } from '../../client/export-client';
@@ -48,6 +50,8 @@ export async function startExportStack(
     postgres?: Record<string, string>;
     /** The worker's output root. @default a new temp folder, `out` */
     outputRoot?: string;
+    /** The worker's and the client's data converter (a payload codec). @default plain payloads */
+    dataConverter?: DataConverter;
   } = {},
 ): Promise<ExportStack> {
   const sim = await startSimulator({ recentWindowSeconds: 0, ...options.simulator });
@@ -62,6 +66,7 @@ export async function startExportStack(
       namespace: env.namespace ?? 'default',
       taskQueue,
       workflowBundle,
+      dataConverter: options.dataConverter,
       activities: {
         env: workerEnv,
         destinations: { outputRoot: options.outputRoot ?? out, postgres: options.postgres ?? {} },
@@ -69,7 +74,8 @@ export async function startExportStack(
       },
     });
   // The time-skipping server has no custom search attributes.
-  const client = new ExportClient({ client: env.client, taskQueue, searchAttributes: !env.supportsTimeSkipping });
+  const temporal = options.dataConverter ? new Client({ connection: env.connection, namespace: env.namespace ?? 'default', dataConverter: options.dataConverter }) : env.client;
+  const client = new ExportClient({ client: temporal, taskQueue, searchAttributes: !env.supportsTimeSkipping });
   return {
     account,
     sim,
