@@ -50,6 +50,8 @@ export interface DevServerOptions {
   port?: number;
   /** Serve the Web UI: on this port, or on a free one for `true`. Default: headless. */
   ui?: boolean | number;
+  /** The Web UI decodes payloads through this codec server (`--ui-codec-endpoint`). */
+  uiCodecEndpoint?: string;
   /** Search attributes on top of the project's four Keywords. */
   searchAttributes?: Record<string, SearchAttributeType>;
   /** `--dynamic-config-value K=V`, e.g. `{ 'limit.historyCount.suggestContinueAsNew': 60 }`. */
@@ -150,6 +152,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     '--http-port', String(ports.http),
     '--metrics-port', String(ports.metrics),
     ...(options.ui ? ['--ui-port', String(ports.ui)] : ['--headless']),
+    ...(options.ui && options.uiCodecEndpoint ? ['--ui-codec-endpoint', options.uiCodecEndpoint] : []),
     '--db-filename', dbFilename,
     '--namespace', namespace,
     '--log-level', 'warn',
