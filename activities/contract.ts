@@ -79,7 +79,7 @@ export type PagesStop =
    * gives up after a day (or a few attempts, for answers that are not Zendesk's).
    */
   | 'failed'
-  /** Asked to stop (a pause, a cancel, the worker shutting down): the page in flight was finished. */
+  /** Asked to stop (a pause, a cancel, the worker shutting down): a page being written was finished, a request still unanswered abandoned. */
   | 'cancelled';
 
 export interface FetchPagesResult {

@@ -48,7 +48,7 @@ const { fetchPages } = proxyActivities<ExportActivities>({
     maximumInterval: '5 seconds',
     nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURES],
   },
-  // A pause or cancel lets the page in flight finish, and the run reports what it wrote.
+  // A pause or cancel lets a page being written finish (a request not yet answered is abandoned), and the run reports what it wrote.
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
 
