@@ -186,7 +186,6 @@ export function ndjsonDestination(folder: string, root: string = folder): Destin
     return claim;
   }
 
-
   return {
     async writePage(page) {
       const name = pageFileName(page);
