@@ -51,6 +51,12 @@ export interface FetchPagesInput {
    * most RUN_SENDING_MS. Optional, so a worker of an earlier version makes only `maxRequests`.
    */
   laterMs?: number[];
+  /**
+   * The export's first run (`workflowInfo().firstExecutionRunId`, named by the server): with the
+   * workflow ID from the activity's context, the owner of the export's files. Absent in runs a 0.2.1
+   * worker scheduled.
+   */
+  firstRunId?: string;
 }
 
 /** Every request a run may make: those allowed now and those at later slots. */
@@ -73,7 +79,7 @@ export type PagesStop =
    * gives up after a day (or a few attempts, for answers that are not Zendesk's).
    */
   | 'failed'
-  /** Asked to stop (a pause, a cancel, the worker shutting down): the page in flight was finished. */
+  /** Asked to stop (a pause, a cancel, the worker shutting down): a page being written was finished, a request still unanswered abandoned. */
   | 'cancelled';
 
 export interface FetchPagesResult {

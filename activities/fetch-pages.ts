@@ -9,13 +9,14 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { sleep } from '../common/sleep';
 import { endpointSpec } from '../zendesk/endpoints';
-import { ZendeskError, ZendeskRateLimitedError, ZendeskTooRecentError } from '../zendesk/errors';
+import { withoutPaths, ZendeskConfigError, ZendeskError, ZendeskRateLimitedError, ZendeskTooRecentError } from '../zendesk/errors';
 import type { ZendeskClient } from '../zendesk/http-client';
 import type { RateLimitState } from '../zendesk/page';
 import { advance, requestParams } from '../zendesk/paging';
 import { checkFetchPagesInput, checkPosition } from './checks';
 import { FAILURE, RUN_SENDING_MS, runRequests, type FailureType, type FetchPagesInput, type RunCheckpoint, type FetchPagesResult, type PagesProgress, type PagesStop } from './contract';
 import { DestinationConfigError, DestinationError, DestinationRecordError, type Destination } from './destinations';
+import type { ExportOwner } from './destinations/destination';
 
 export interface FetchPagesDeps {
   /** The account's client; throws ZendeskConfigError for an account the worker does not serve. */
@@ -46,7 +47,7 @@ export async function fetchPagesWith(deps: FetchPagesDeps, input: FetchPagesInpu
   const problem = checkFetchPagesInput(input);
   if (problem) throw ApplicationFailure.nonRetryable(`Invalid export input: ${problem}.`, FAILURE.invalidInput);
   const attempt = context?.info.attempt ?? 1;
-  const resumed = attempt > 1 ? await resumedProgress(deps, context?.info.heartbeatDetails, input) : undefined;
+  const resumed = attempt > 1 ? await resumedProgress(deps, context?.info.heartbeatDetails, input, ownerOf(input, context)) : undefined;
   const run: Run = { progress: resumed ?? { at: input.at, pages: 0, written: 0, repeats: 0, sideloaded: 0, sentAt: [], notes: [] }, stop: 'budget' };
   // Each failed attempt may have spent a request it never recorded: count one each, at the latest time.
   const unrecorded = attempt - 1;
@@ -120,9 +121,13 @@ async function runPages(deps: FetchPagesDeps, input: FetchPagesInput, run: Run, 
     progress.sentAt.push(sentAt);
     let page;
     try {
-      page = await client.fetchPage(endpoint, target.resource, requestParams(progress.at, target.options), target.options.include);
+      page = await client.fetchPage(endpoint, target.resource, requestParams(progress.at, target.options), target.options.include, context?.cancellationSignal);
     } catch (err) {
       answered(progress.sentAt);
+      if (context?.cancellationSignal.aborted) {
+        run.stop = 'cancelled'; // The request was abandoned with its run: the page is asked for again later.
+        return;
+      }
       if (err instanceof ZendeskRateLimitedError) {
         deps.observe?.({ kind: 'rate-limited', account: target.account, resource: target.resource, retryAfterSeconds: err.retryAfterSeconds });
         Object.assign(run, { stop: 'rate-limited', retryAfter: { seconds: err.retryAfterSeconds, capped: err.capped }, rateLimit: err.rateLimit });
@@ -151,6 +156,7 @@ async function runPages(deps: FetchPagesDeps, input: FetchPagesInput, run: Run, 
     try {
       await destination.writePage({
         account: target.account,
+        owner: ownerOf(input, context),
         exportId: target.exportId,
         resource: target.resource,
         endpoint: progress.at.endpoint,
@@ -182,11 +188,11 @@ async function runPages(deps: FetchPagesDeps, input: FetchPagesInput, run: Run, 
  * destination kept with its last page (heartbeats are throttled; the checkpoint is written with each
  * page). Either is used only when well-formed and this run's.
  */
-async function resumedProgress(deps: FetchPagesDeps, details: unknown, input: FetchPagesInput): Promise<PagesProgress | undefined> {
+async function resumedProgress(deps: FetchPagesDeps, details: unknown, input: FetchPagesInput, owner: ExportOwner): Promise<PagesProgress | undefined> {
   const beat = wellFormed(details, input);
   let kept: unknown;
   try {
-    kept = await deps.destinationFor(input.target.destination).readCheckpoint(input.target);
+    kept = await deps.destinationFor(input.target.destination).readCheckpoint({ ...input.target, owner });
   } catch {
     kept = undefined;
   }
@@ -204,6 +210,11 @@ function wellFormed(value: unknown, input: FetchPagesInput): PagesProgress | und
   if (counts.some((n) => !Number.isSafeInteger(n) || n < 0) || !Array.isArray(p.sentAt) || p.sentAt.some((t) => !Number.isFinite(t))) return undefined;
   if (p.sentAt.length > runRequests(input) || !Array.isArray(p.notes) || p.notes.some((n) => typeof n !== 'string')) return undefined;
   return { at: p.at, pages: p.pages, written: p.written, repeats: p.repeats, sideloaded: p.sideloaded, sentAt: [...p.sentAt], notes: [...p.notes] };
+}
+
+/** Who the pages are written for: the workflow the server scheduled this activity for, never the input's word alone. */
+function ownerOf(input: FetchPagesInput, context: Context | undefined): ExportOwner {
+  return { workflowId: context?.info.workflowExecution?.workflowId ?? input.target.exportId, firstRunId: input.firstRunId };
 }
 
 function activityContext(): Context | undefined {
@@ -236,9 +247,11 @@ function failed(run: Run, err: unknown): void {
 /** Zendesk's and the destination's errors as Temporal failures whose type says whether asking again may mend them. */
 function asFailure(err: unknown): ApplicationFailure {
   if (err instanceof ApplicationFailure) return err;
+  // The worker's configuration errors name its files for its operator; a failure is read by every client.
+  if (err instanceof ZendeskConfigError) return ApplicationFailure.nonRetryable(withoutPaths(err.message), err.type);
   if (err instanceof ZendeskError) return ApplicationFailure.create({ message: err.message, type: err.type, nonRetryable: !err.retryable });
   if (err instanceof DestinationRecordError) return ApplicationFailure.nonRetryable(err.message, FAILURE.record);
   if (err instanceof DestinationConfigError) return ApplicationFailure.nonRetryable(err.message, FAILURE.destinationConfig);
   if (err instanceof DestinationError) return ApplicationFailure.create({ message: err.message, type: FAILURE.destination });
-  return ApplicationFailure.create({ message: (err as Error)?.message ?? String(err), type: FAILURE.unexpected });
+  return ApplicationFailure.create({ message: withoutPaths((err as Error)?.message ?? String(err)), type: FAILURE.unexpected });
 }

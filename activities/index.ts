@@ -4,7 +4,8 @@ import { accountUrl } from '../zendesk/account';
 import { createAuthProvider, fileTokenStore, memoryTokenStore, type TokenStore } from '../zendesk/auth';
 import { accountConfig, type Env } from '../zendesk/credentials';
 import { ZendeskConfigError } from '../zendesk/errors';
-import { ZendeskClient } from '../zendesk/http-client';
+import { AnswerMemory } from '../zendesk/answer-memory';
+import { DEFAULT_ANSWER_MEMORY_BYTES, DEFAULT_MAX_RESPONSE_BYTES, ZendeskClient } from '../zendesk/http-client';
 import type { FetchPagesInput } from './contract';
 import { createDestinations, destinationConfigFromEnv, type Destination, type DestinationConfig } from './destinations';
 import { fetchPagesWith, type FetchPagesDeps, type PageEvent } from './fetch-pages';
@@ -21,7 +22,7 @@ export interface ActivityOptions {
   observe?: (event: PageEvent) => void;
 }
 
-/** ZENDESK_REQUEST_TIMEOUT_SECONDS: how long one request may take before it is abandoned and retried. */
+/** ZENDESK_REQUEST_TIMEOUT_SECONDS: how long one request may take, its whole answer read, before it is abandoned and retried. */
 function requestTimeoutMs(env: Env): number | undefined {
   const value = env.ZENDESK_REQUEST_TIMEOUT_SECONDS;
   if (value === undefined || value === '') return undefined;
@@ -39,12 +40,28 @@ function maxResponseBytes(env: Env): number | undefined {
   return mb * 1024 * 1024;
 }
 
+/**
+ * ZENDESK_MAX_ANSWERS_MB: the bytes of answers the worker process holds at once, across all its runs
+ * (default twice the largest answer, at least 512 MiB).
+ */
+function answerMemoryBytes(env: Env, maxAnswer: number): number {
+  const value = env.ZENDESK_MAX_ANSWERS_MB;
+  const fallback = Math.max(DEFAULT_ANSWER_MEMORY_BYTES, 2 * maxAnswer);
+  if (value === undefined || value === '') return fallback;
+  const mb = Number(value);
+  if (!(mb >= 1 && mb <= 65536 && mb * 1024 * 1024 >= maxAnswer)) {
+    throw new ZendeskConfigError(`ZENDESK_MAX_ANSWERS_MB must be a number of MiB from ZENDESK_MAX_RESPONSE_MB (${maxAnswer / 1048576}) to 65536, not "${value}".`);
+  }
+  return mb * 1024 * 1024;
+}
+
 export function createActivities(options: ActivityOptions = {}) {
   const env = options.env ?? process.env;
   const tokenStore =
     options.tokenStore ?? (env.ZENDESK_TOKEN_STORE ? fileTokenStore(path.resolve(env.ZENDESK_TOKEN_STORE)) : memoryTokenStore());
   const timeoutMs = requestTimeoutMs(env);
   const maxBytes = maxResponseBytes(env);
+  const memory = new AnswerMemory(answerMemoryBytes(env, maxBytes ?? DEFAULT_MAX_RESPONSE_BYTES));
   const destinations = createDestinations(options.destinations ?? destinationConfigFromEnv(env));
   const clients = new Map<string, ZendeskClient>();
 
@@ -54,7 +71,7 @@ export function createActivities(options: ActivityOptions = {}) {
       if (!client) {
         const config = accountConfig(account, env);
         const url = accountUrl(account, config.baseUrl);
-        client = new ZendeskClient({ account, url, timeoutMs, maxResponseBytes: maxBytes, auth: createAuthProvider(account, url, config.credentials, tokenStore) });
+        client = new ZendeskClient({ account, url, timeoutMs, maxResponseBytes: maxBytes, memory, auth: createAuthProvider(account, url, config.credentials, tokenStore) });
         clients.set(account, client);
       }
       return client;

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import type { GlobalOptions } from './context';
 import * as budget from './commands/budget';
+import * as codecServer from './commands/codec-server';
 import * as control from './commands/control';
 import * as endpoints from './commands/endpoints';
 import * as list from './commands/list';
@@ -42,5 +43,6 @@ Examples:
   const global = () => program.opts<GlobalOptions>();
   for (const command of [worker, run, status, watch, list, control, budget, endpoints]) command.register(program, global);
   simulator.register(program);
+  codecServer.register(program);
   return program;
 }

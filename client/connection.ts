@@ -1,9 +1,12 @@
 /**
  * Temporal connection settings, from flags, then the environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
  * TEMPORAL_API_KEY, TEMPORAL_TLS*, ...), then the SDK's env-config profile (TEMPORAL_PROFILE, the
- * temporal.toml file). Shared by the client and the worker; any cluster or Temporal Cloud.
+ * temporal.toml file). Shared by the client and the worker; any cluster or Temporal Cloud. With codec
+ * keys (ZENDESK_EXPORT_CODEC_KEYS or ZENDESK_EXPORT_CODEC_KEYS_FILE), both encrypt every payload.
  */
+import type { DataConverter } from '@temporalio/common';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { codecDataConverter, codecKeysFromEnv, CodecKeyError, type CodecKeys } from '../codec';
 import type { NativeConnectionOptions } from '@temporalio/worker';
 import { DEFAULT_TASK_QUEUE } from '../workflows/ids';
 import { UserError } from './errors';
@@ -21,6 +24,8 @@ export interface TemporalOptions {
   tls?: boolean;
   /** Task queue of the export workers. @default ZENDESK_EXPORT_TASK_QUEUE or "zendesk-export" */
   taskQueue?: string;
+  /** Payload codec keys, the one that encodes first. @default ZENDESK_EXPORT_CODEC_KEYS or ZENDESK_EXPORT_CODEC_KEYS_FILE, else none (payloads plain) */
+  codecKeys?: CodecKeys;
 }
 
 export interface ResolvedTemporalOptions {
@@ -28,6 +33,8 @@ export interface ResolvedTemporalOptions {
   namespace: string;
   address: string;
   taskQueue: string;
+  /** Encrypts payloads when codec keys are configured; undefined otherwise. */
+  dataConverter?: DataConverter;
 }
 
 export function resolveTemporalOptions(options: TemporalOptions = {}, env: NodeJS.ProcessEnv = process.env): ResolvedTemporalOptions {
@@ -48,10 +55,18 @@ export function resolveTemporalOptions(options: TemporalOptions = {}, env: NodeJ
   if (options.tls === false) connectionOptions.tls = false;
   else if (options.tls && !connectionOptions.tls) connectionOptions.tls = true;
   if (connectionOptions.apiKey && connectionOptions.tls === undefined) connectionOptions.tls = true;
+  let codecKeys: CodecKeys | undefined;
+  try {
+    codecKeys = options.codecKeys ?? codecKeysFromEnv(env);
+  } catch (err) {
+    if (err instanceof CodecKeyError) throw new UserError(err.message);
+    throw err;
+  }
   return {
     connectionOptions,
     namespace: options.namespace ?? loaded.namespace ?? 'default',
     address: connectionOptions.address ?? 'localhost:7233',
     taskQueue: options.taskQueue ?? env.ZENDESK_EXPORT_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
+    dataConverter: codecDataConverter(codecKeys),
   };
 }

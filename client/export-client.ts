@@ -235,7 +235,7 @@ export class ExportClient {
     } catch {
       throw new UnavailableError(`Cannot reach Temporal at ${resolved.address}: start a server (npm start, or temporal server start-dev) or set TEMPORAL_ADDRESS.`);
     }
-    return new ExportClient({ client: new Client({ connection, namespace: resolved.namespace }), taskQueue: resolved.taskQueue, ...waits });
+    return new ExportClient({ client: new Client({ connection, namespace: resolved.namespace, dataConverter: resolved.dataConverter }), taskQueue: resolved.taskQueue, ...waits });
   }
 
   get client(): Client {

@@ -17,6 +17,7 @@ export { ExportClient, ExportHandle, type ExportClientOptions, type ExportSummar
 export { UserError, UnavailableError } from './errors';
 export { toExportInput, parseStartTime, parseRateLimit, parseDestination, parseAccount, type ExportRequest } from './request';
 export { resolveTemporalOptions, type TemporalOptions } from './connection';
+export { codecDataConverter, codecKeysFromEnv, parseCodecKeys, AesGcmCodec, type CodecKeys } from '../codec';
 export { exportWorkflowId, parseExportWorkflowId, coordinatorWorkflowId, DEFAULT_TASK_QUEUE, SEARCH_ATTRIBUTE_NAMES } from '../workflows/ids';
 export type { ExportInput, ExportResult, ExportState, ExportStatus } from '../workflows/types';
 export type { DestinationRef } from '../activities/contract';

@@ -42,6 +42,8 @@ export interface DevServerOptions {
   port?: number;
   /** Serve the Web UI: on this port, or on a free one for `true`. Default: headless. */
   ui?: boolean | number;
+  /** The Web UI decodes payloads through this codec server (`--ui-codec-endpoint`). */
+  uiCodecEndpoint?: string;
   /** Search attributes on top of the project's four Keywords. */
   searchAttributes?: Record<string, SearchAttributeType>;
   /** `--dynamic-config-value K=V`, e.g. `{ 'limit.historyCount.suggestContinueAsNew': 60 }`. */
@@ -103,6 +105,7 @@ function startDevArgs(ports: DevServerPorts, dbFilename: string, options: DevSer
     '--http-port', String(ports.http),
     '--metrics-port', String(ports.metrics),
     ...(ports.ui ? ['--ui-port', String(ports.ui)] : ['--headless']),
+    ...(ports.ui && options.uiCodecEndpoint ? ['--ui-codec-endpoint', options.uiCodecEndpoint] : []),
     '--db-filename', dbFilename,
     '--namespace', NAMESPACE,
     '--log-level', 'warn',

@@ -17,6 +17,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, type Worker, type WorkerOptions } from '@temporalio/worker';
 import type { ActivityOptions } from '../activities';
 import { ExportClient, type ExportClientOptions } from '../client/export-client';
@@ -69,6 +70,8 @@ export interface StackOptions {
   workerEnv?: Record<string, string>;
   /** The client's other options (waits, search attributes). */
   client?: Omit<ExportClientOptions, 'client' | 'taskQueue'>;
+  /** The workers' and the client's data converter (a payload codec). @default plain payloads */
+  dataConverter?: DataConverter;
 }
 
 export interface InProcessWorkerOptions {
@@ -129,17 +132,18 @@ interface TemporalParts {
 }
 
 /** Temporal as the options say, its stops registered. */
-async function connectTemporal(options: StackOptions['temporal'], teardown: Teardown): Promise<TemporalParts> {
+async function connectTemporal(options: StackOptions['temporal'], teardown: Teardown, dataConverter?: DataConverter): Promise<TemporalParts> {
   const existing = options && 'address' in options ? options : undefined;
   const server = existing ? undefined : await startDevServer(options && 'devServer' in options ? options.devServer : {});
   if (server) teardown.add(() => server.stop());
   const address = existing?.address ?? server!.address;
   const namespace = existing?.namespace ?? server?.namespace ?? 'default';
   let client = existing?.client;
+  if (client && dataConverter) client = new Client({ connection: client.connection, namespace, dataConverter });
   if (!client) {
     const connection = await Connection.connect({ address });
     teardown.add(() => connection.close());
-    client = new Client({ connection, namespace });
+    client = new Client({ connection, namespace, dataConverter });
   }
   // Made on a worker's first start: a stack whose workers are processes never needs one.
   let native: Promise<NativeConnection> | undefined = existing?.nativeConnection && Promise.resolve(existing.nativeConnection);
@@ -158,7 +162,7 @@ function definedOnly(env: NodeJS.ProcessEnv): Record<string, string> {
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const teardown = new Teardown();
   try {
-    const temporal = await connectTemporal(options.temporal, teardown);
+    const temporal = await connectTemporal(options.temporal, teardown, options.dataConverter);
     const sim = options.simulator === false ? undefined : await startSimulator({ recentWindowSeconds: 0, ...options.simulator });
     if (sim) teardown.add(() => sim.close());
     const out = options.outputRoot ?? mkdtempSync(path.join(os.tmpdir(), 'zendesk-export-out-'));
@@ -199,6 +203,7 @@ function assemble(parts: Parts): Stack {
       namespace: temporal.namespace,
       taskQueue,
       workflowBundle: opts.workflowBundle,
+      dataConverter: options.dataConverter,
       activities: { env: workerEnv(opts.accounts), destinations: { outputRoot: out, postgres: opts.postgres ?? {} }, ...opts.activities },
       worker: opts.worker,
     });

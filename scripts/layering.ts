@@ -13,7 +13,7 @@ import ts from 'typescript';
 
 /** Lowest first; folders on one line are one layer and may import each other. */
 export const LAYERS: readonly (readonly string[])[] = [
-  ['common', 'zendesk', 'contract'], // Small helpers, what Zendesk's API is, what crosses the trust boundary.
+  ['common', 'zendesk', 'contract', 'codec'], // Small helpers, what Zendesk's API is, what crosses the trust boundary, how payloads are sealed.
   ['workflows', 'activities'],
   ['worker'],
   ['client'],

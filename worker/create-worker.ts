@@ -18,6 +18,11 @@ export interface ExportWorkerOptions {
    * the workflows bundled now (a few seconds).
    */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /**
+   * Encrypts every payload (codecDataConverter from the codec keys); its clients need the same keys.
+   * @default none: payloads are plain
+   */
+  dataConverter?: WorkerOptions['dataConverter'];
   /** Extra Worker options (concurrency, shutdown times). */
   worker?: Partial<WorkerOptions>;
 }
@@ -34,6 +39,7 @@ export async function createExportWorker(options: ExportWorkerOptions): Promise<
     connection: options.connection,
     namespace: options.namespace ?? 'default',
     taskQueue: options.taskQueue,
+    dataConverter: options.dataConverter,
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }
       : prebuilt

@@ -3,3 +3,4 @@ export { createExportWorker, WORKFLOWS_PATH, type ExportWorkerOptions } from './
 export { runWorker, type WorkerMainOptions } from './main';
 export type { ActivityOptions } from '../activities';
 export type { DestinationConfig } from '../activities/destinations';
+export { codecDataConverter, codecKeysFromEnv, parseCodecKeys, type CodecKeys } from '../codec';

@@ -5,6 +5,7 @@
  * environment.
  */
 import { DefaultLogger, NativeConnection, Runtime, makeTelemetryFilterString, type LogLevel, type NativeConnectionOptions } from '@temporalio/worker';
+import type { DataConverter } from '@temporalio/common';
 import type { ActivityOptions } from '../activities';
 import { API_TOKEN_SHUTDOWN } from '../zendesk/auth';
 import { credentialsFromEnv } from '../zendesk/credentials';
@@ -12,7 +13,7 @@ import { createExportWorker } from './create-worker';
 
 export interface WorkerMainOptions {
   /** Where Temporal is, resolved from flags, environment and env-config profiles. */
-  temporal: { connectionOptions: NativeConnectionOptions; address: string; namespace: string; taskQueue: string };
+  temporal: { connectionOptions: NativeConnectionOptions; address: string; namespace: string; taskQueue: string; dataConverter?: DataConverter };
   /** host:port for Prometheus metrics at /metrics (the SDK's and the export's). */
   metrics?: string;
   logLevel?: LogLevel;
@@ -53,10 +54,11 @@ export async function runWorker(options: WorkerMainOptions): Promise<void> {
     throw new TemporalUnreachableError(`Cannot reach Temporal at ${temporal.address}: start a server (npm start, or temporal server start-dev) or set TEMPORAL_ADDRESS.`);
   }
   try {
-    const worker = await createExportWorker({ connection, namespace: temporal.namespace, taskQueue: temporal.taskQueue, activities: options.activities });
+    const worker = await createExportWorker({ connection, namespace: temporal.namespace, taskQueue: temporal.taskQueue, dataConverter: temporal.dataConverter, activities: options.activities });
     logger.info(`Worker polling task queue "${temporal.taskQueue}" on ${temporal.address} (namespace ${temporal.namespace})`, {
       metrics: options.metrics ? `http://${options.metrics}/metrics` : undefined,
       startMs: Date.now() - started,
+      payloads: temporal.dataConverter ? 'encrypted' : 'plain',
     });
     options.onReady?.({ taskQueue: temporal.taskQueue, address: temporal.address, namespace: temporal.namespace, startMs: Date.now() - started });
     await worker.run(); // Runtime's shutdown signals (SIGINT, SIGTERM) drain it gracefully.

@@ -49,7 +49,7 @@ const { fetchPages } = proxyActivities<ExportActivities>({
     maximumInterval: '5 seconds',
     nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURES],
   },
-  // A pause or cancel lets the page in flight finish, and the run reports what it wrote.
+  // A pause or cancel lets a page being written finish (a request not yet answered is abandoned), and the run reports what it wrote.
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
 
@@ -164,7 +164,9 @@ export async function exportResource(input: ExportInput): Promise<ExportResult> 
     try {
       const pages = runRequests(request);
       const summary = `${input.resource}: up to ${pages} page${pages === 1 ? '' : 's'} from ${describePosition(request.at.next)}`;
-      return await scope.run(() => fetchPages.executeWithOptions({ summary }, [request]));
+      // The first run names the export's files' owner (the server gives it, no client); not a command, so no patch.
+      const owned = { ...request, firstRunId: workflowInfo().firstExecutionRunId };
+      return await scope.run(() => fetchPages.executeWithOptions({ summary }, [owned]));
     } catch (err) {
       if (isCancellation(err) && !CancellationScope.current().consideredCancelled) return undefined;
       throw err;

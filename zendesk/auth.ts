@@ -7,7 +7,7 @@ import axios from 'axios';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describeAccountUrl, requestUrl, type AccountUrl } from './account';
-import { ZendeskAuthError, ZendeskConfigError, ZendeskTransientError, zendeskErrorText } from './errors';
+import { oauthErrorText, ZendeskAuthError, ZendeskConfigError, ZendeskTransientError } from './errors';
 
 export type Credentials =
   | { kind: 'api_token'; email: string; token: string }
@@ -105,7 +105,8 @@ export function createAuthProvider(
       );
     case 'api_token': {
       const header = `Basic ${Buffer.from(`${credentials.email}/token:${credentials.token}`).toString('base64')}`;
-      return { method: `API token of ${credentials.email}`, authorization: async () => header, renew: async () => false };
+      // The method names no email: failures that quote it reach workflow histories.
+      return { method: 'API token', authorization: async () => header, renew: async () => false };
     }
     case 'oauth_token':
       return { method: 'OAuth access token', authorization: async () => `Bearer ${credentials.accessToken}`, renew: async () => false };
@@ -157,7 +158,7 @@ function oauthProvider(
     }
     if (response.status !== 200 || typeof data?.access_token !== 'string' || !data.access_token) {
       throw new ZendeskAuthError(
-        `Zendesk refused to issue an OAuth token for account "${account}" (${method}): ${zendeskErrorText(response.data)}`,
+        `Zendesk refused to issue an OAuth token for account "${account}" (${method}): ${oauthErrorText(response.data, response.status)}`,
         response.status,
       );
     }

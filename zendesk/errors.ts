@@ -142,6 +142,34 @@ export function zendeskErrorText(body: unknown): string {
   return (parts.filter(Boolean).join(' - ') || JSON.stringify(body)).slice(0, MAX_QUOTED);
 }
 
+/**
+ * A token endpoint's refusal, in the two fields OAuth defines (RFC 6749 5.2: `error`,
+ * `error_description`), each cut short; never the rest of the answer, which is not Zendesk's word
+ * alone (a proxy, a hostile base URL) and would land in workflow histories.
+ */
+export function oauthErrorText(body: unknown, status: number): string {
+  let b: unknown = body;
+  if (typeof body === 'string') {
+    try {
+      b = JSON.parse(body);
+    } catch {
+      b = undefined;
+    }
+  }
+  const field = (name: string, max: number) => {
+    const v = b && typeof b === 'object' ? (b as Record<string, unknown>)[name] : undefined;
+    return typeof v === 'string' ? v.replace(/[^\x20-\x7e]+/g, ' ').trim().slice(0, max) : '';
+  };
+  const error = field('error', 60);
+  const description = field('error_description', 200);
+  return [error, description].filter(Boolean).join(' - ') || `HTTP ${status}`;
+}
+
+/** A message without absolute file paths (an unexpected error's, from the file system): they say how the worker is set up. */
+export function withoutPaths(message: string): string {
+  return message.replace(/(^|[\s'"(=])\/(?:[^\s'"():,/]+\/)*[^\s'"():,/]+/g, '$1<path>');
+}
+
 export function looksLikeHtml(text: string): boolean {
   return /^\s*(<!doctype html|<html|<head|<body|<\?xml)/i.test(text);
 }

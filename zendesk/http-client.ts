@@ -1,11 +1,15 @@
 /**
  * The HTTP client: one call fetches one page of one endpoint and returns it as Zendesk sent it, or
  * throws a classified ZendeskError. Requests go only to the account's own origin, never follow a
- * redirect (they carry the credentials), and read at most `maxResponseBytes`.
+ * redirect (they carry the credentials), and read at most `maxResponseBytes`. An answer has a deadline
+ * as a whole (a body dripped byte by byte cannot hold a run for ever), is abandoned when the run is
+ * cancelled, and its bytes count against the worker's AnswerMemory while it is read.
  */
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import http from 'node:http';
 import https from 'node:https';
+import type { Readable } from 'node:stream';
+import { AnswerMemory, AnswerMemoryFullError } from './answer-memory';
 import { describeAccountUrl, requestUrl, type AccountUrl } from './account';
 import type { AuthProvider } from './auth';
 import { endpointPath, RATE_BUCKETS, type EndpointSpec, type Resource } from './endpoints';
@@ -27,13 +31,16 @@ export interface ZendeskClientOptions {
   account: string;
   url: AccountUrl;
   auth: AuthProvider;
-  /** Per request. @default 120000 (pages of 1000 tickets with sideloads can be slow) */
+  /** Per request, for the whole answer (connecting, waiting, and reading the body). @default 120000 (pages of 1000 tickets with sideloads can be slow) */
   timeoutMs?: number;
   /** Answers larger than this are refused. @default 256 MiB (a page of 1000 tickets with sideloads is a few MiB) */
   maxResponseBytes?: number;
+  /** The bytes of answers the whole worker process may hold at once. @default a cap of its own, DEFAULT_ANSWER_MEMORY_BYTES */
+  memory?: AnswerMemory;
 }
 
 export const DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
+export const DEFAULT_ANSWER_MEMORY_BYTES = 512 * 1024 * 1024;
 
 // Keep-alive: an export is a long series of requests to one host.
 const httpAgent = new http.Agent({ keepAlive: true });
@@ -42,20 +49,23 @@ const httpsAgent = new https.Agent({ keepAlive: true });
 export class ZendeskClient {
   private readonly http: AxiosInstance;
   private readonly maxResponseBytes: number;
+  private readonly timeoutMs: number;
+  private readonly memory: AnswerMemory;
 
   constructor(private readonly options: ZendeskClientOptions) {
     this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    this.timeoutMs = options.timeoutMs ?? 120_000;
+    this.memory = options.memory ?? new AnswerMemory(DEFAULT_ANSWER_MEMORY_BYTES);
     this.http = axios.create({
-      timeout: options.timeoutMs ?? 120_000,
+      timeout: this.timeoutMs,
       httpAgent,
       httpsAgent,
       headers: { Accept: 'application/json', 'User-Agent': 'zendesk-export' },
-      // Raw text: records are written as sent, a truncated body must be seen as such, and error bodies may be plain text.
-      responseType: 'text',
-      transformResponse: (data: unknown) => data,
+      // Read here as it arrives (readBody): records are written as sent, a truncated body must be seen
+      // as such, error bodies may be plain text, and the bytes are counted against the worker's memory.
+      responseType: 'stream',
       validateStatus: () => true,
       maxRedirects: 0,
-      maxContentLength: this.maxResponseBytes,
     });
   }
 
@@ -96,23 +106,62 @@ export class ZendeskClient {
     }
   }
 
-  private async send(url: URL, where: string, signal?: AbortSignal): Promise<AxiosResponse> {
-    const authorization = await this.options.auth.authorization();
+  /** One request and its whole body as text, within the deadline; `signal` (the run's cancellation) abandons it. */
+  private async send(url: URL, where: string, signal?: AbortSignal): Promise<AxiosResponse<string>> {
+    const authorization = await this.options.auth.authorization().catch((err: unknown) => {
+      if (err instanceof ZendeskError) throw err;
+      // The token store failing to save (a full disk): its message names the file, so only its code goes on.
+      throw new ZendeskTransientError(`Could not get a token for ${where}: ${(err as NodeJS.ErrnoException).code ?? 'unexpected error'}`);
+    });
+    const deadline = AbortSignal.timeout(this.timeoutMs);
+    const abort = signal ? AbortSignal.any([signal, deadline]) : deadline;
     try {
-      return await this.http.get(url.href, { headers: { Authorization: authorization }, signal });
+      const response = await this.http.get<Readable>(url.href, { headers: { Authorization: authorization }, signal: abort });
+      return { ...response, data: await this.readBody(response.data, where, abort) };
     } catch (err) {
       if (err instanceof ZendeskError) throw err;
-      const e = err as { code?: string; message?: string };
-      if (/maxContentLength/.test(e.message ?? '')) {
-        throw new ZendeskAnswerRefusedError(
-          `Zendesk's answer for ${where} is larger than ${Math.round(this.maxResponseBytes / 1048576)} MiB; ask for smaller pages (--per-page).`,
-        );
+      if (deadline.aborted) {
+        throw new ZendeskTransientError(`Zendesk did not finish its answer for ${where} within ${this.timeoutMs / 1000}s (ZENDESK_REQUEST_TIMEOUT_SECONDS)`);
       }
+      if (signal?.aborted) throw new ZendeskTransientError(`The request ${where} was abandoned: its run was cancelled`);
+      if (err instanceof AnswerMemoryFullError) {
+        throw new ZendeskTransientError(`Zendesk's answer for ${where} was abandoned: ${err.message} (ZENDESK_MAX_ANSWERS_MB); it is asked for again`);
+      }
+      const e = err as { code?: string; message?: string };
       if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') {
         throw new ZendeskTransientError(`Could not find ${describeAccountUrl(this.options.url)} for ${where} (${e.code}): ${WRONG_BASE_URL_HINT}`);
       }
       // Resets, timeouts, refused connections: the message names the request, never its headers.
       throw new ZendeskTransientError(`Could not reach Zendesk for ${where}: ${e.code ?? e.message ?? 'network error'}`);
+    }
+  }
+
+  /**
+   * The body as text, each chunk's bytes taken from the worker's AnswerMemory before it is kept (the
+   * socket waits meanwhile) and all given back when it is done; no more than maxResponseBytes.
+   */
+  private async readBody(body: Readable, where: string, abort: AbortSignal): Promise<string> {
+    const held = this.memory.open();
+    const stop = () => body.destroy(abort.reason instanceof Error ? abort.reason : new Error('aborted'));
+    abort.addEventListener('abort', stop);
+    try {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size > this.maxResponseBytes) {
+          throw new ZendeskAnswerRefusedError(
+            `Zendesk's answer for ${where} is larger than ${Math.round(this.maxResponseBytes / 1048576)} MiB; ask for smaller pages (--per-page).`,
+          );
+        }
+        await held.take(chunk.length, abort);
+        chunks.push(chunk);
+      }
+      return Buffer.concat(chunks).toString('utf8');
+    } finally {
+      abort.removeEventListener('abort', stop);
+      body.destroy();
+      held.release();
     }
   }
 }

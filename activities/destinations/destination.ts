@@ -4,8 +4,21 @@ import type { PageRecord } from '../../zendesk/page';
 import type { ExportPosition } from '../../zendesk/paging';
 import type { RunCheckpoint } from '../contract';
 
+/**
+ * The export a page is written for, as the worker knows it: the workflow ID from the activity's own
+ * context and the first run of the export's chain of runs from the workflow's info, both named by the
+ * Temporal server, never by a client. A destination writes an origin's files for one owner only.
+ */
+export interface ExportOwner {
+  workflowId: string;
+  /** Absent only in a run that a 0.2.1 worker scheduled (before exports were owned). */
+  firstRunId?: string;
+}
+
 export interface PageWrite {
   account: string;
+  /** Who writes the page: another owner's files of the same origin are never replaced or deleted. */
+  owner: ExportOwner;
   exportId: string;
   resource: Resource;
   /** The endpoint this page came from. */
@@ -22,13 +35,13 @@ export interface PageWrite {
 }
 
 /** Which export's checkpoint to read. */
-export type CheckpointKey = Pick<PageWrite, 'account' | 'resource' | 'exportId' | 'origin'>;
+export type CheckpointKey = Pick<PageWrite, 'account' | 'resource' | 'exportId' | 'origin' | 'owner'>;
 
 /** A place pages are written to: a folder of NDJSON files, a Postgres database. */
 export interface Destination {
   /** Idempotent by (exportId, origin, pageNumber): a retry of the same page overwrites, never appends. */
   writePage(page: PageWrite): Promise<void>;
-  /** The run progress kept with the last page written, as it was written (the caller checks it). */
+  /** The run progress kept with the last page written, as it was written (the caller checks it); none of another owner's. */
   readCheckpoint(key: CheckpointKey): Promise<unknown>;
   close(): Promise<void>;
 }

@@ -43,7 +43,7 @@ export function createDestinations(config: DestinationConfig): Destinations {
       if (ref.kind === 'ndjson') {
         const folder = resolveOutputFolder(config.outputRoot, ref.dir);
         key = `ndjson:${folder}`;
-        make = () => ndjsonDestination(folder);
+        make = () => ndjsonDestination(folder, config.outputRoot);
       } else {
         const url = Object.hasOwn(config.postgres, ref.target) ? config.postgres[ref.target] : undefined;
         if (!url) {

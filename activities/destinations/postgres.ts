@@ -7,7 +7,7 @@
  * nothing twice and loses nothing, and a late retry of an old page never overwrites a newer version.
  *
  * The worker's configuration names the targets (PostgresTarget); clients only name a target. The
- * password comes from PGPASSWORD; messages name the target and its host, never a user or password.
+ * password comes from PGPASSWORD; messages name the target only, never its host, a user or a password.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -82,7 +82,8 @@ function rowText(record: PageRecord, versionField: string | undefined, where: st
 }
 
 export function postgresDestination(target: PostgresTarget): Destination {
-  const where = `Postgres target "${target.name}" (${describePostgresTarget(target)})`;
+  describePostgresTarget(target);
+  const where = `Postgres target "${target.name}"`;
   const pool = new Pool({ connectionString: target.url, max: 8 });
   pool.on('error', ignore); // An idle client dropped by the server: the next page reconnects.
   const ready = new Set<string>();
@@ -93,8 +94,10 @@ export function postgresDestination(target: PostgresTarget): Destination {
     if (e.code === 'ECONNREFUSED') return `${where} refused the connection`;
     if (e.code === '28P01' || e.code === '28000') return `${where} rejected the credentials (set PGPASSWORD for the worker)`;
     if (e.code === '42501') return `The Postgres user may not create or write the export tables at ${where}: ${e.message}`;
-    if (e.code === '3D000') return `Database missing at ${where}: ${e.message}`;
-    return `Postgres error at ${where}: ${e.code ?? ''} ${e.message ?? String(err)}`.replace(/postgres(ql)?:\/\/\S+/g, 'postgres://…').trim();
+    if (e.code === '3D000') return `The database of ${where} does not exist`;
+    // A connection error's message names the host and port: only its code leaves the worker.
+    if (!/^[0-9A-Z]{5}$/.test(e.code ?? '')) return `${where} is unreachable (${e.code ?? 'network error'})`;
+    return `Postgres error at ${where}: ${e.code} ${e.message ?? String(err)}`.replace(/postgres(ql)?:\/\/\S+/g, 'postgres://…').trim();
   }
 
   async function migrate(): Promise<void> {

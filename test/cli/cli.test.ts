@@ -55,7 +55,7 @@ describe('bad input: one clear sentence, exit 2, nothing sent, nothing started',
     const before = stack.sim.stats().requests;
     const r = await cli(['run', 'tickets', '--start-time', '0', '--out', 'out'], { ZENDESK_API_TOKEN: 'wrong-secret-token' });
     expect(r.code).toBe(2);
-    expect(r.stderr.trim()).toBe('Zendesk refused the credentials for account "clitest" (API token of admin@example.com, HTTP 401): check them, or pass --no-probe if the worker has others.');
+    expect(r.stderr.trim()).toBe('Zendesk refused the credentials for account "clitest" (API token, HTTP 401): check them, or pass --no-probe if the worker has others.');
     expect(r.stdout + r.stderr).not.toContain('wrong-secret-token');
     expect(stack.sim.stats().requests).toBe(before);
   });

@@ -3,6 +3,7 @@
  * server (time-skipping or dev), and the client library, built by the one stack builder
  * (devserver/stack.ts, which tests may also use directly). Everything started is stopped by `close`.
  */
+import type { DataConverter } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DEFAULT_API_TOKEN, simulatorWorkerEnv, type Simulator, type SimulatorOptions } from '../../simulator';
 import type { ActivityOptions } from '../../activities';
@@ -43,6 +44,8 @@ export async function startExportStack(
     postgres?: Record<string, string>;
     /** The worker's output root. @default a new temp folder, `out` */
     outputRoot?: string;
+    /** The worker's and the client's data converter (a payload codec). @default plain payloads */
+    dataConverter?: DataConverter;
   } = {},
 ): Promise<ExportStack> {
   const stack = await startStack({
@@ -52,6 +55,7 @@ export async function startExportStack(
     workerEnv: options.workerEnv,
     // The time-skipping server has no custom search attributes.
     client: { searchAttributes: !env.supportsTimeSkipping },
+    dataConverter: options.dataConverter,
   });
   // An idle coordinator outlives its exports for a minute, on a task queue no worker serves after this
   // test: its timer would hold up time skipping in the next test.

@@ -156,9 +156,9 @@ test('Postgres down mid-export: the export holds at its page, then goes on witho
     pg.down();
     try {
       const held = await until(() => handle.progress(), (state) => state.status === 'retrying');
-      // Refused, or cut off mid-page: either way the message names the target, never its URL.
-      expect(held.retry).toMatchObject({ type: 'DestinationError', message: expect.stringMatching(/Postgres target "default" \(127\.0\.0\.1:\d+\/postgres\)/) });
-      expect(held.retry!.message).not.toMatch(/postgres:\/\//);
+      // Refused, or cut off mid-page: either way the message names the target, never its URL or host.
+      expect(held.retry).toMatchObject({ type: 'DestinationError', message: expect.stringMatching(/Postgres target "default"/) });
+      expect(held.retry!.message).not.toMatch(/postgres:\/\/|127\.0\.0\.1/);
     } finally {
       pg.up();
       db = new PgClient({ connectionString: pg.url });

@@ -1,7 +1,7 @@
 import { NON_RETRYABLE_FAILURES } from '../../activities/contract';
-import { DEFAULT_RETRY_AFTER_SECONDS, errorForStatus, zendeskErrorText, type ZendeskRateLimitedError } from '../../zendesk/errors';
+import { DEFAULT_RETRY_AFTER_SECONDS, errorForStatus, zendeskErrorText, type ZendeskRateLimitedError , oauthErrorText, withoutPaths } from '../../zendesk/errors';
 
-const context = { where: 'account "acme" /api/v2/incremental/tickets', authMethod: 'API token of a@b.c', rateLimit: {} };
+const context = { where: 'account "acme" /api/v2/incremental/tickets', authMethod: 'API token', rateLimit: {} };
 
 describe('Zendesk error classification', () => {
   it.each([
@@ -56,7 +56,7 @@ describe('Zendesk error classification', () => {
   it('names the account and auth method on 401, never a secret', () => {
     const err = errorForStatus(401, '{"error":"Couldn\'t authenticate you"}', context);
     expect(err.message).toContain('acme');
-    expect(err.message).toContain('API token of a@b.c');
+    expect(err.message).toContain('(API token)');
     expect(err.status).toBe(401);
   });
 
@@ -72,5 +72,22 @@ describe('Zendesk error classification', () => {
     const rateLimit = { bucket: 'zendesk-ratelimit-incremental-exports', total: 10, remaining: 0, resetsSeconds: 40 };
     const err = errorForStatus(429, '', { ...context, rateLimit, retryAfter: { seconds: 3600, capped: true } }) as ZendeskRateLimitedError;
     expect(err).toMatchObject({ retryAfterSeconds: 3600, capped: true, rateLimit, status: 429 });
+  });
+});
+
+describe('what failures may quote', () => {
+  it("quotes only a token endpoint's error and error_description, each cut short", () => {
+    const body = JSON.stringify({ error: 'invalid_grant', error_description: `The refresh token is revoked ${'x'.repeat(500)}`, debug: 'internal-host db-7.corp:5432', trace: 'abc' });
+    const text = oauthErrorText(body, 400);
+    expect(text).toMatch(/^invalid_grant - The refresh token is revoked x+$/);
+    expect(text.length).toBeLessThanOrEqual(60 + 3 + 200);
+    expect(text).not.toContain('db-7.corp');
+    expect(oauthErrorText('<html>proxy login for 10.0.0.5</html>', 502)).toBe('HTTP 502');
+    expect(oauthErrorText({ error: 'x\u0000\u001b[31m' }, 400)).toBe('x [31m');
+  });
+
+  it('removes absolute file paths from an unexpected error', () => {
+    expect(withoutPaths("EACCES: permission denied, open '/srv/zendesk/tokens.json.12.tmp'")).toBe("EACCES: permission denied, open '<path>'");
+    expect(withoutPaths('ENOENT (/a/b) and /c')).toBe('ENOENT (<path>) and <path>');
   });
 });

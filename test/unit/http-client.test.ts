@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { accountUrl, type AccountUrl } from '../../zendesk/account';
 import { createAuthProvider, type AuthProvider } from '../../zendesk/auth';
 import { endpointSpec } from '../../zendesk/endpoints';
+import { AnswerMemory } from '../../zendesk/answer-memory';
 import { parsePage, ZendeskClient } from '../../zendesk/http-client';
 import { accountResetSeconds, MAX_WAIT_SECONDS, readRateLimitHeaders, retryAfter } from '../../zendesk/rate-limit-headers';
 
@@ -228,4 +229,116 @@ describe('the HTTP client', () => {
     expect((err as Error).message).toMatch(/account "acme" \/api\/v2\/incremental\/organizations.*ECONNREFUSED/);
     expect((err as Error).message).not.toContain('very-secret-token');
   });
+
+  /** A server that answers 200 and then drips the body a byte at a time, never finishing; `closed` when the client hangs up. */
+  async function dripping(): Promise<LocalServer & { started: Promise<void>; closed: Promise<void> }> {
+    let started!: () => void;
+    let closed!: () => void;
+    const events = { started: new Promise<void>((r) => (started = r)), closed: new Promise<void>((r) => (closed = r)) };
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.write('{"organizations":[', () => started());
+      const drip = setInterval(() => res.write(' '), 50);
+      res.on('close', () => {
+        clearInterval(drip);
+        closed();
+      });
+    });
+    return Object.assign(server, events);
+  }
+
+  it('abandons an answer dripped slowly at its deadline for the whole answer, though bytes keep coming', async () => {
+    const server = await dripping();
+    const url = accountUrl('acme', server.url);
+    const client = new ZendeskClient({ account: 'acme', url, auth: createAuthProvider('acme', url, { kind: 'oauth_token', accessToken: 'tok' }), timeoutMs: 1_000 });
+    await expect(client.fetchPage(organizations, 'organizations', { start_time: '0' })).rejects.toMatchObject({
+      type: 'ZendeskTransientError',
+      message: expect.stringMatching(/did not finish its answer for account "acme" .* within 1s/),
+    });
+    await server.closed; // The connection is closed, not left dripping.
+  });
+
+  it('abandons the request when its run is cancelled', async () => {
+    const server = await dripping();
+    const cancel = new AbortController();
+    const page = clientFor(accountUrl('acme', server.url)).fetchPage(organizations, 'organizations', { start_time: '0' }, [], cancel.signal);
+    await server.started;
+    cancel.abort();
+    await expect(page).rejects.toMatchObject({ message: expect.stringMatching(/abandoned: its run was cancelled/) });
+    await server.closed;
+  });
+
+  it('holds no more bytes of answers at once than the worker allows, across clients: a later answer waits for an earlier one', async () => {
+    const memory = new AnswerMemory(64 * 1024);
+    const body = `{"organizations":[${Array.from({ length: 4_000 }, (_, i) => `{"id":${i}}`).join(',')}],"end_of_stream":true}`; // About 40 KiB.
+    let finishFirst!: () => void;
+    const firstHeld = new Promise<void>((r) => (finishFirst = r));
+    const first = await serve((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.write(body); // All of it, but the answer is not over until the server ends it.
+      void firstHeld.then(() => res.end());
+    });
+    const second = await serve((_req, res) => json(res, 200, body));
+    const client = (server: LocalServer) =>
+      new ZendeskClient({ account: 'acme', url: accountUrl('acme', server.url), auth: createAuthProvider('acme', accountUrl('acme', server.url), { kind: 'oauth_token', accessToken: 'tok' }), memory, timeoutMs: 30_000 });
+    const order: string[] = [];
+    const a = client(first).fetchPage(organizations, 'organizations', { start_time: '0' }).then((p) => (order.push('first'), p));
+    await until(() => memory.inUse >= body.length);
+    const b = client(second).fetchPage(organizations, 'organizations', { start_time: '0' }).then((p) => (order.push('second'), p));
+    await until(() => memory.waiting > 0); // The second answer's next bytes do not fit: it waits, reading no more.
+    expect(memory.inUse).toBeLessThanOrEqual(64 * 1024);
+    expect(order).toEqual([]);
+    finishFirst();
+    const [pa, pb] = await Promise.all([a, b]);
+    expect(order).toEqual(['first', 'second']);
+    expect([pa.records.length, pb.records.length]).toEqual([4_000, 4_000]);
+    expect(memory.inUse).toBe(0);
+  });
+
+  it('refuses the later answer when both need more than the memory has left, so the earlier one completes', async () => {
+    const memory = new AnswerMemory(64 * 1024);
+    const body = `{"organizations":[${Array.from({ length: 4_000 }, (_, i) => `{"id":${i}}`).join(',')}],"end_of_stream":true}`;
+    let finishFirst!: () => void;
+    const firstHeld = new Promise<void>((r) => (finishFirst = r));
+    const first = await serve((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.write(body.slice(0, 30_000));
+      void firstHeld.then(() => res.end(body.slice(30_000)));
+    });
+    const second = await serve((_req, res) => json(res, 200, body));
+    const client = (server: LocalServer) =>
+      new ZendeskClient({ account: 'acme', url: accountUrl('acme', server.url), auth: createAuthProvider('acme', accountUrl('acme', server.url), { kind: 'oauth_token', accessToken: 'tok' }), memory, timeoutMs: 30_000 });
+    const a = client(first).fetchPage(organizations, 'organizations', { start_time: '0' });
+    await until(() => memory.inUse >= 30_000);
+    const b = client(second).fetchPage(organizations, 'organizations', { start_time: '0' }).catch((e: Error) => e);
+    await until(() => memory.waiting > 0);
+    finishFirst();
+    expect((await a).records).toHaveLength(4_000);
+    expect(await b).toMatchObject({ type: 'ZendeskTransientError', message: expect.stringMatching(/abandoned: the worker already holds .* of answers, its limit/) });
+    expect(memory.inUse).toBe(0);
+  });
 });
+
+describe('the memory for answers', () => {
+  it('refuses the answer opened last when every answer being read is waiting, so the older goes on', async () => {
+    const memory = new AnswerMemory(100);
+    const [a, b] = [memory.open(), memory.open()];
+    await a.take(60);
+    await b.take(30);
+    const bMore = b.take(30);
+    // Both waiting: nobody would give bytes back. b, opened last, is refused and gives its 30 bytes to a.
+    await a.take(30);
+    await expect(bMore).rejects.toThrow(/already holds/);
+    b.release();
+    expect(memory.inUse).toBe(90);
+    a.release();
+    expect(memory.inUse).toBe(0);
+    // One answer larger than the whole memory is refused at once, not left waiting.
+    await expect(memory.open().take(101)).rejects.toThrow(/already holds/);
+  });
+});
+
+/** Resolves once `condition` holds, looking every 10 ms (an event the test waits for, not a fixed sleep). */
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((r) => setTimeout(r, 10));
+}
