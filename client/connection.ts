@@ -3,6 +3,7 @@
  * TEMPORAL_API_KEY, TEMPORAL_TLS*, ...), then the SDK's env-config profile (TEMPORAL_PROFILE, the
  * temporal.toml file). Shared by the client and the worker; any cluster or Temporal Cloud.
  */
+import net from 'node:net';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
 import { DEFAULT_TASK_QUEUE } from '../workflows/ids';
@@ -54,4 +55,24 @@ export function resolveTemporalOptions(options: TemporalOptions = {}, env: NodeJ
     address: connectionOptions.address ?? 'localhost:7233',
     taskQueue: options.taskQueue ?? env.ZENDESK_EXPORT_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
   };
+}
+
+/**
+ * True when nothing listens at `address` (the connection is refused, or the host has no address): said
+ * at once, where gRPC would retry until its connect timeout. A host that does not answer at all is
+ * left to that timeout.
+ */
+export function refusesConnections(address: string, waitMs = 2_000): Promise<boolean> {
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(address);
+  if (!match) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: match[1] ?? match[2], port: Number(match[3]) });
+    const done = (refused: boolean) => {
+      socket.destroy();
+      resolve(refused);
+    };
+    socket.setTimeout(waitMs, () => done(false));
+    socket.once('connect', () => done(false));
+    socket.once('error', (err: NodeJS.ErrnoException) => done(err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND'));
+  });
 }

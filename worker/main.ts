@@ -7,7 +7,7 @@
 import { DefaultLogger, NativeConnection, Runtime, makeTelemetryFilterString, type LogLevel, type NativeConnectionOptions } from '@temporalio/worker';
 import type { ActivityOptions } from '../activities';
 import { API_TOKEN_SHUTDOWN } from '../zendesk/auth';
-import { credentialsFromEnv } from '../zendesk/credentials';
+import { credentialsFromEnv, envAccounts } from '../zendesk/credentials';
 import { createExportWorker } from './create-worker';
 
 export interface WorkerMainOptions {
@@ -31,7 +31,7 @@ export async function runWorker(options: WorkerMainOptions): Promise<void> {
   const logLevel = options.logLevel ?? 'INFO';
   // Structured lines with the workflow, activity and account in their metadata; never credentials.
   const logger = new DefaultLogger(logLevel, (entry) => {
-    const meta = entry.meta ? ` ${JSON.stringify(entry.meta)}` : '';
+    const meta = entry.meta ? ` ${JSON.stringify(entry.meta, errorsAsText)}` : '';
     process.stderr.write(`${new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString()} ${entry.level} ${entry.message}${meta}\n`);
   });
   Runtime.install({
@@ -42,8 +42,12 @@ export async function runWorker(options: WorkerMainOptions): Promise<void> {
     },
   });
   const env = options.activities?.env ?? process.env;
-  if (safeCredentialsKind(env) === 'api_token') {
+  const kind = safeCredentialsKind(env);
+  if (kind === 'api_token') {
     logger.warn(`Zendesk switches API tokens off on ${API_TOKEN_SHUTDOWN}; move this worker to OAuth (ZENDESK_OAUTH_CLIENT_ID ...).`);
+  }
+  if (kind && envAccounts(env).length === 0) {
+    logger.warn('The ZENDESK_* credentials serve no account: set ZENDESK_SUBDOMAIN (or ZENDESK_ACCOUNTS) to the account they are for, or every export using them fails.');
   }
   const { temporal } = options;
   let connection: NativeConnection;
@@ -63,6 +67,13 @@ export async function runWorker(options: WorkerMainOptions): Promise<void> {
   } finally {
     await connection.close();
   }
+}
+
+/** Errors in log metadata as their type and message (and cause's), where JSON would print `{}`. */
+function errorsAsText(_key: string, value: unknown): unknown {
+  if (!(value instanceof Error)) return value;
+  const { cause } = value as { cause?: unknown };
+  return { type: value.name, message: value.message, ...(cause === undefined ? {} : { cause }) };
 }
 
 function safeCredentialsKind(env: Record<string, string | undefined>): string | undefined {
