@@ -6,6 +6,7 @@
  */
 import { DefaultLogger, NativeConnection, Runtime, makeTelemetryFilterString, type LogLevel, type NativeConnectionOptions } from '@temporalio/worker';
 import type { ActivityOptions } from '../activities';
+import { SEARCH_ATTRIBUTE_NAMES } from '../workflows/ids';
 import { API_TOKEN_SHUTDOWN } from '../zendesk/auth';
 import { credentialsFromEnv, envAccounts } from '../zendesk/credentials';
 import { createExportWorker } from './create-worker';
@@ -57,6 +58,7 @@ export async function runWorker(options: WorkerMainOptions): Promise<void> {
     throw new TemporalUnreachableError(`Cannot reach Temporal at ${temporal.address}: start a server (npm start, or temporal server start-dev) or set TEMPORAL_ADDRESS.`);
   }
   try {
+    await warnOfMissingSearchAttributes(connection, temporal.namespace, logger);
     const worker = await createExportWorker({ connection, namespace: temporal.namespace, taskQueue: temporal.taskQueue, activities: options.activities });
     logger.info(`Worker polling task queue "${temporal.taskQueue}" on ${temporal.address} (namespace ${temporal.namespace})`, {
       metrics: options.metrics ? `http://${options.metrics}/metrics` : undefined,
@@ -67,6 +69,27 @@ export async function runWorker(options: WorkerMainOptions): Promise<void> {
   } finally {
     await connection.close();
   }
+}
+
+/**
+ * A namespace without the project's search attributes (a plain `temporal server start-dev`, a new
+ * cluster) runs exports all the same, but the UI cannot filter them: say so once, with the fix. A
+ * server that does not let this worker list them is not asked again.
+ */
+async function warnOfMissingSearchAttributes(connection: NativeConnection, namespace: string, logger: DefaultLogger): Promise<void> {
+  let registered: string[];
+  try {
+    registered = Object.keys((await connection.operatorService.listSearchAttributes({ namespace })).customAttributes ?? {});
+  } catch {
+    return;
+  }
+  const missing = Object.values(SEARCH_ATTRIBUTE_NAMES).filter((name) => !registered.includes(name));
+  if (!missing.length) return;
+  logger.warn(
+    `Namespace ${namespace} lacks the search attributes ${missing.join(', ')}: exports run, but the Temporal UI cannot filter them. ` +
+      `Register each with: temporal operator search-attribute create --namespace ${namespace} --type Keyword --name <name> ` +
+      `(or start the dev server with --search-attribute <name>=Keyword, as npm start does).`,
+  );
 }
 
 /** Errors in log metadata as their type and message (and cause's), where JSON would print `{}`. */

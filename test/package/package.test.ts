@@ -1,11 +1,11 @@
 /**
  * The package as an app gets it: the repository's tracked files copied unbuilt into a temp folder,
  * packed there with `npm pack` (its prepack builds), and the tarball installed into an empty app,
- * which then runs the CLI and imports the library. The app installs the dependencies from the npm
+ * which then runs the CLI and imports the library; and `npm start`'s build step in that clone. The app installs the dependencies from the npm
  * registry (or npm's cache). Nothing is written to the checkout.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -13,6 +13,7 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const npm = (args: string[], cwd: string) => execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
 let tmp: string;
+let clone: string;
 let tarball: string;
 let files: string[];
 let app: string;
@@ -20,7 +21,7 @@ let app: string;
 beforeAll(() => {
   tmp = mkdtempSync(path.join(os.tmpdir(), 'zendesk-export-package-'));
   // An unbuilt clone: the tracked files only (no dist/, no .tools/), with this checkout's node_modules to build with.
-  const clone = path.join(tmp, 'clone');
+  clone = path.join(tmp, 'clone');
   for (const file of execFileSync('git', ['ls-files', '-z'], { cwd: ROOT, encoding: 'utf8' }).split('\0').filter(Boolean)) {
     if (!existsSync(path.join(ROOT, file))) continue; // Deleted in the work tree, not yet committed.
     mkdirSync(path.dirname(path.join(clone, file)), { recursive: true });
@@ -69,3 +70,15 @@ test('the Temporal binaries are not fetched for a dependent, even when its insta
   expect(existsSync(path.join(installed, '.tools'))).toBe(false);
   expect(existsSync(path.join(app, '.tools'))).toBe(false);
 });
+
+test('npm start builds only when a source changed since its last build', () => {
+  const buildIfChanged = (...args: string[]) => spawnSync(process.execPath, [path.join(clone, 'scripts', 'build-if-changed.js'), ...args], { cwd: clone, encoding: 'utf8' });
+  expect(buildIfChanged().status).toBe(0); // The first start after a plain build builds once, and keeps a stamp.
+  const built = statSync(path.join(clone, 'dist', 'workflow-bundle.js')).mtimeMs;
+  expect(buildIfChanged('--check').status).toBe(0);
+  expect(buildIfChanged().status).toBe(0);
+  expect(statSync(path.join(clone, 'dist', 'workflow-bundle.js')).mtimeMs).toBe(built); // Nothing changed: nothing rebuilt.
+  const source = path.join(clone, 'client', 'errors.ts');
+  utimesSync(source, new Date(), new Date(Date.now() + 1000));
+  expect(buildIfChanged('--check').status).toBe(1);
+}, 600_000);
