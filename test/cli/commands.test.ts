@@ -4,6 +4,8 @@
  * start changes a running account's budget, credentials given with only `--account` are checked, a
  * `--dest` typo is named, and the worker says what is wrong with its set-up and why exports failed.
  */
+import { Connection } from '@temporalio/client';
+import Long from 'long';
 import { freePort } from '../../devserver';
 import { SIM_TOKEN } from '../helpers/exports';
 import { useCliStack, until } from './stack';
@@ -137,6 +139,27 @@ describe('mistakes named as they are', () => {
     );
     expect(worker.output()).toContain('The ZENDESK_* credentials serve no account: set ZENDESK_SUBDOMAIN (or ZENDESK_ACCOUNTS) to the account they are for');
     expect(worker.output()).not.toContain(SIM_TOKEN);
+    await worker.kill('SIGTERM');
+  });
+
+  test('a worker on a namespace without the search attributes says so, with the fix', async () => {
+    const connection = await Connection.connect({ address: stack.server.address });
+    try {
+      await connection.workflowService.registerNamespace({ namespace: 'bare', workflowExecutionRetentionPeriod: { seconds: Long.fromNumber(86_400) } });
+      // A new namespace reaches every service's cache in a while: wait until it answers.
+      await until(
+        () => connection.operatorService.listSearchAttributes({ namespace: 'bare' }).then(() => ({ code: 0, stdout: '', stderr: '' }), (e: Error) => ({ code: 1, stdout: '', stderr: e.message })),
+        (r) => r.code === 0,
+        'the namespace to answer',
+      );
+    } finally {
+      await connection.close();
+    }
+    const worker = stack.worker({ ...env(), TEMPORAL_NAMESPACE: 'bare' }, { taskQueue: 'commands-bare', logLevel: 'INFO', captureOutput: true });
+    await until(async () => ({ code: 0, stdout: worker.output(), stderr: '' }), (r) => r.stdout.includes('Worker polling'), 'the worker to poll');
+    expect(worker.output()).toContain(
+      'Namespace bare lacks the search attributes ZendeskAccount, ZendeskResource, ZendeskEndpoint, ZendeskExportStatus: exports run, but the Temporal UI cannot filter them.',
+    );
     await worker.kill('SIGTERM');
   });
 });
