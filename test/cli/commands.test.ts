@@ -5,8 +5,8 @@
  * `--dest` typo is named, and the worker says what is wrong with its set-up and why exports failed.
  */
 import { Connection } from '@temporalio/client';
-import Long from 'long';
-import { freePort } from '../../devserver';
+import { execFileSync } from 'node:child_process';
+import { findTemporalCli, freePort } from '../../devserver';
 import { SIM_TOKEN } from '../helpers/exports';
 import { useCliStack, until } from './stack';
 
@@ -145,7 +145,7 @@ describe('mistakes named as they are', () => {
   test('a worker on a namespace without the search attributes says so, with the fix', async () => {
     const connection = await Connection.connect({ address: stack.server.address });
     try {
-      await connection.workflowService.registerNamespace({ namespace: 'bare', workflowExecutionRetentionPeriod: { seconds: Long.fromNumber(86_400) } });
+      execFileSync(findTemporalCli()!, ['operator', 'namespace', 'create', '--address', stack.server.address, '--namespace', 'bare'], { stdio: 'ignore' });
       // A new namespace reaches every service's cache in a while: wait until it answers.
       await until(
         () => connection.operatorService.listSearchAttributes({ namespace: 'bare' }).then(() => ({ code: 0, stdout: '', stderr: '' }), (e: Error) => ({ code: 1, stdout: '', stderr: e.message })),
