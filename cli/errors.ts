@@ -2,6 +2,7 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { UserError } from '../client/errors';
 import type { ExportClient } from '../client/export-client';
+import { parseExportWorkflowId } from '../workflows/ids';
 
 /** A missing export as a sentence, for commands that name one. */
 export function notFound(workflowId: string) {
@@ -9,6 +10,12 @@ export function notFound(workflowId: string) {
     if (err instanceof WorkflowNotFoundError) throw new UserError(`There is no export ${workflowId}.`);
     throw err;
   };
+}
+
+/** None of the exports named exists: the one, or the account's (`all`). */
+export function noExport(ids: readonly string[]): UserError {
+  const account = parseExportWorkflowId(ids[0] ?? '')?.account;
+  return new UserError(ids.length === 1 || !account ? `There is no export ${ids.join(', ')}.` : `There is no export of account ${account}.`);
 }
 
 /**
@@ -30,6 +37,6 @@ export async function eachExport(client: ExportClient, ids: readonly string[], w
       }
     }),
   );
-  if (outcomes.every((o) => o === 'absent')) throw new UserError(`There is no export ${ids.join(', ')}.`);
+  if (outcomes.every((o) => o === 'absent')) throw noExport(ids);
   if (!outcomes.includes('done')) throw new UserError(`Nothing to ${what}.`);
 }

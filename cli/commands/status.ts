@@ -5,11 +5,11 @@
  */
 import type { Command } from 'commander';
 import { parseExportWorkflowId } from '../../workflows/ids';
-import { UnavailableError, UserError } from '../../client/errors';
-import type { ExportHandle, TemporalStatus } from '../../client/export-client';
+import { UnavailableError } from '../../client/errors';
+import type { ExportHandle, ExportSummary, TemporalStatus } from '../../client/export-client';
 import type { ExportState } from '../../workflows/types';
 import { addTargetFlags, print, withClient, workflowIdsOf, type Globals, type TargetFlags } from '../context';
-import { notFound } from '../errors';
+import { noExport, notFound } from '../errors';
 import { counted, progressLine } from '../progress';
 import { resourceOf, targetArgs } from '../target';
 import { EXIT } from '../watch';
@@ -23,43 +23,47 @@ export function register(program: Command, global: Globals): void {
   ).action(async (resource: string | undefined, flags: TargetFlags) => {
     const ids = workflowIdsOf(resource, flags);
     await withClient(global(), async (client) => {
-      const shown = [];
-      for (const id of ids) {
-        if (ids.length > 1 && !(await client.describeRun(id))) continue;
-        shown.push(await show(client.handle(id), global().json));
-      }
-      if (!shown.length) throw new UserError(`There is no export ${ids.join(', ')}.`);
+      // Asked all at once (each query may wait for a worker), shown in order.
+      const found = await Promise.all(ids.map(async (id) => (ids.length > 1 && !(await client.describeRun(id)) ? undefined : statusOf(client.handle(id)))));
+      const shown = found.filter((s) => s !== undefined);
+      if (!shown.length) throw noExport(ids);
+      for (const s of shown) show(s, global().json);
       // Said last, on stderr, as every "cannot tell" is: the export itself goes on waiting in Temporal.
-      const noWorker = shown.find((s): s is UnavailableError => s instanceof UnavailableError);
+      const noWorker = shown.find((s) => s.noWorker)?.noWorker;
       if (noWorker) throw noWorker;
-      if (shown.includes('failed')) process.exitCode = EXIT.failed;
+      if (shown.some((s) => FAILED.includes(s.described.temporalStatus))) process.exitCode = EXIT.failed;
     });
   });
 }
 
-/** Prints one export's status; says whether it failed, or the error when no worker answered for it. */
-async function show(handle: ExportHandle, json: boolean | undefined): Promise<'failed' | 'ok' | UnavailableError> {
-  const workflowId = handle.workflowId;
-  const described = await handle.describe().catch(notFound(workflowId));
-  let state = described.state;
-  let noWorker: UnavailableError | undefined;
-  if (!state && described.temporalStatus === 'RUNNING') {
-    state = await handle.progress().catch((err: unknown) => {
-      if (!(err instanceof UnavailableError)) throw err;
-      noWorker = err;
-      return undefined;
-    });
+interface Status {
+  described: ExportSummary;
+  state?: ExportState;
+  /** No worker answered for the running export. */
+  noWorker?: UnavailableError;
+}
+
+/** An export's status: from what Temporal keeps, or from its worker while it runs. */
+async function statusOf(handle: ExportHandle): Promise<Status> {
+  const described = await handle.describe().catch(notFound(handle.workflowId));
+  if (described.state || described.temporalStatus !== 'RUNNING') return { described, state: described.state };
+  try {
+    return { described, state: await handle.progress() };
+  } catch (err) {
+    if (!(err instanceof UnavailableError)) throw err;
+    return { described, noWorker: err };
   }
-  if (json) print(JSON.stringify({ ...described, state }));
-  else {
-    print(`${workflowId}  (${described.temporalStatus} in Temporal)`);
-    if (state) describeState(workflowId, state);
-    if (described.failure) print(`${described.temporalStatus === 'TERMINATED' ? 'terminated' : 'failed'}: ${described.failure}`);
-    if (described.retrying) print(`retrying: ${described.retrying}`);
-    const next = nextStep(workflowId, described.temporalStatus, state);
-    if (next) print(next);
-  }
-  return noWorker ?? (FAILED.includes(described.temporalStatus) ? 'failed' : 'ok');
+}
+
+function show({ described, state }: Status, json: boolean | undefined): void {
+  const { workflowId } = described;
+  if (json) return void print(JSON.stringify({ ...described, state }));
+  print(`${workflowId}  (${described.temporalStatus} in Temporal)`);
+  if (state) describeState(workflowId, state);
+  if (described.failure) print(`${described.temporalStatus === 'TERMINATED' ? 'terminated' : 'failed'}: ${described.failure}`);
+  if (described.retrying) print(`retrying: ${described.retrying}`);
+  const next = nextStep(workflowId, described.temporalStatus, state);
+  if (next) print(next);
 }
 
 /** Ended without completing and without a cancel: exit code 1, as `run` gives. */
