@@ -87,7 +87,7 @@ export function requestsOf(names: readonly string[], flags: ExportFlags): Export
     include: flags.include?.split(',').map((s) => s.trim()).filter(Boolean),
     excludeDeleted: flags.excludeDeleted && resource === 'tickets' ? true : undefined,
     supportTypeScope: flags.supportTypeScope,
-    destination: flags.dest ?? flags.out,
+    destination: flags.dest === undefined ? flags.out : destOf(flags.dest),
     rateLimit: flags.rateLimit ? parseRateLimit(flags.rateLimit) : undefined,
     followIntervalSeconds: flags.follow === undefined || flags.follow === false ? undefined : flags.follow === true ? 300 : wholeNumber('--follow', flags.follow),
   }));
@@ -95,14 +95,36 @@ export function requestsOf(names: readonly string[], flags: ExportFlags): Export
   return requests;
 }
 
+/**
+ * `--dest` names a Postgres target; a folder goes in `--out`. A word that is neither (`mysql`) is a
+ * mistake to name, not a folder to create. URLs go on to the request's own check, which names them.
+ */
+function destOf(dest: string): string {
+  const text = dest.trim();
+  if (/^postgres(ql)?(:|$)/i.test(text) || /^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return text;
+  throw new UserError(`--dest takes postgres or postgres:<name>, not "${text.slice(0, 80)}"; an output folder goes in --out.`);
+}
+
 /** The workflow ID of the export a command names (resource plus mode/sample, or --id). */
 export function workflowIdOf(resource: string | undefined, flags: TargetFlags): string {
   if (flags.id) return flags.id;
-  if (!resource) throw new UserError('Name the export: a resource (tickets, users, organizations, ticket_events) or --id <workflow id>.');
+  if (!resource) throw new UserError('Name the export: a resource (tickets, users, organizations, ticket_events, or all) or --id <workflow id>.');
   const [r] = resourcesOf([resource]);
   const chosen = chooseEndpoint(r!, { mode: flags.mode, sample: flags.sample });
   if ('error' in chosen) throw new UserError(chosen.error);
   return exportWorkflowId(accountOf(flags), r!, chosen.endpoint.id);
+}
+
+/**
+ * The exports a command names: one, or with `all` each resource's export of the account, chosen as
+ * `start all` with the same flags chooses them (a mode applies where the resource has it).
+ */
+export function workflowIdsOf(resource: string | undefined, flags: TargetFlags): string[] {
+  if (flags.id || resource !== 'all') return [workflowIdOf(resource, flags)];
+  return RESOURCES.map((r) => {
+    const mode = flags.mode && 'error' in chooseEndpoint(r, { mode: flags.mode }) ? undefined : flags.mode;
+    return workflowIdOf(r, { ...flags, mode });
+  });
 }
 
 /**
@@ -128,11 +150,11 @@ export function addExportFlags(command: Command): Command {
     .option('-a, --account <subdomain>', 'Zendesk account (default: $ZENDESK_SUBDOMAIN)')
     .addOption(new Option('--mode <mode>', 'cursor or time paging (default: cursor where it exists)').choices(['cursor', 'time']))
     .option('--sample', 'one page of up to 50 records from the sample endpoint, to see the format (10 requests per 20 minutes)')
-    .option('--start-time <time>', 'Unix seconds or ISO date to export from (0: everything)')
-    .option('--cursor <cursor>', 'continue a cursor export from a saved cursor')
+    .option('--start-time <time>', 'required unless --cursor: Unix seconds or ISO date to export from, at least a minute ago (0: everything)')
+    .option('--cursor <cursor>', 'continue a cursor export from a saved cursor, instead of --start-time')
     .option('-o, --out <dir>', "output folder for NDJSON files, inside the worker's output root", './export')
     .option('--dest <target>', "postgres (the worker's ZENDESK_EXPORT_POSTGRES) or postgres:<name>, instead of files")
-    .option('--rate-limit <N/SECONDS>', "the account's budget for the endpoint's bucket (default 10/60, sample 10/1200)")
+    .option('--rate-limit <N/SECONDS>', "the account's budget for the endpoint's bucket from now on, as `budget` sets it (default 10/60, users cursor 20/60, sample 10/1200)")
     .option('--include <a,b>', 'sideloads, e.g. users,groups for tickets or comment_events for ticket_events')
     .option('--per-page <n>', 'records per page, 1 to 1000')
     .option('--max-pages <n>', 'stop after this many pages')

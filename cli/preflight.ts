@@ -25,7 +25,9 @@ export async function probeZendesk(account: string, env: Env = process.env): Pro
   let base;
   let auth: { method: string; header: string } | undefined;
   try {
-    const config = accountConfig(account, env);
+    // Credentials here that name no account are taken as the --account's, which is what they were given with.
+    const bound = env.ZENDESK_SUBDOMAIN || env.ZENDESK_ACCOUNTS ? env : { ...env, ZENDESK_SUBDOMAIN: account };
+    const config = accountConfig(account, bound);
     base = accountUrl(account, config.baseUrl);
     if (config.credentials.kind === 'api_token' || config.credentials.kind === 'oauth_token') {
       const provider = createAuthProvider(account, base, config.credentials, memoryTokenStore());

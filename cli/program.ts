@@ -24,6 +24,8 @@ export function buildProgram(): Command {
     .option('--debug', 'print stack traces of unexpected errors')
     // Usage mistakes become one sentence and exit 2 in main(), like every other bad input.
     .exitOverride()
+    // Each command's --help shows the connection options too: they go before or after the command.
+    .configureHelp({ showGlobalOptions: true })
     .configureOutput({ outputError: () => undefined })
     .addHelpText(
       'after',
@@ -38,7 +40,7 @@ Examples:
   zendesk-export run tickets --account acme --start-time 2024-01-01
   zendesk-export start all --account acme --start-time 0 --rate-limit 30/60 --follow 600
   zendesk-export status tickets --account acme
-  zendesk-export cancel users --account acme --mode time`,
+  zendesk-export cancel all --account acme`,
     );
   const global = () => program.opts<GlobalOptions>();
   for (const command of [worker, run, status, watch, list, control, budget, endpoints]) command.register(program, global);

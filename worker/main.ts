@@ -7,8 +7,9 @@
 import { DefaultLogger, NativeConnection, Runtime, makeTelemetryFilterString, type LogLevel, type NativeConnectionOptions } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
 import type { ActivityOptions } from '../activities';
+import { SEARCH_ATTRIBUTE_NAMES } from '../workflows/ids';
 import { API_TOKEN_SHUTDOWN } from '../zendesk/auth';
-import { credentialsFromEnv } from '../zendesk/credentials';
+import { credentialsFromEnv, envAccounts } from '../zendesk/credentials';
 import { createExportWorker } from './create-worker';
 
 export interface WorkerMainOptions {
@@ -32,7 +33,7 @@ export async function runWorker(options: WorkerMainOptions): Promise<void> {
   const logLevel = options.logLevel ?? 'INFO';
   // Structured lines with the workflow, activity and account in their metadata; never credentials.
   const logger = new DefaultLogger(logLevel, (entry) => {
-    const meta = entry.meta ? ` ${JSON.stringify(entry.meta)}` : '';
+    const meta = entry.meta ? ` ${JSON.stringify(entry.meta, errorsAsText)}` : '';
     process.stderr.write(`${new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString()} ${entry.level} ${entry.message}${meta}\n`);
   });
   Runtime.install({
@@ -43,8 +44,12 @@ export async function runWorker(options: WorkerMainOptions): Promise<void> {
     },
   });
   const env = options.activities?.env ?? process.env;
-  if (safeCredentialsKind(env) === 'api_token') {
+  const kind = safeCredentialsKind(env);
+  if (kind === 'api_token') {
     logger.warn(`Zendesk switches API tokens off on ${API_TOKEN_SHUTDOWN}; move this worker to OAuth (ZENDESK_OAUTH_CLIENT_ID ...).`);
+  }
+  if (kind && envAccounts(env).length === 0) {
+    logger.warn('The ZENDESK_* credentials serve no account: set ZENDESK_SUBDOMAIN (or ZENDESK_ACCOUNTS) to the account they are for, or every export using them fails.');
   }
   const { temporal } = options;
   let connection: NativeConnection;
@@ -54,6 +59,7 @@ export async function runWorker(options: WorkerMainOptions): Promise<void> {
     throw new TemporalUnreachableError(`Cannot reach Temporal at ${temporal.address}: start a server (npm start, or temporal server start-dev) or set TEMPORAL_ADDRESS.`);
   }
   try {
+    await warnOfMissingSearchAttributes(connection, temporal.namespace, logger);
     const worker = await createExportWorker({ connection, namespace: temporal.namespace, taskQueue: temporal.taskQueue, dataConverter: temporal.dataConverter, activities: options.activities });
     logger.info(`Worker polling task queue "${temporal.taskQueue}" on ${temporal.address} (namespace ${temporal.namespace})`, {
       metrics: options.metrics ? `http://${options.metrics}/metrics` : undefined,
@@ -65,6 +71,34 @@ export async function runWorker(options: WorkerMainOptions): Promise<void> {
   } finally {
     await connection.close();
   }
+}
+
+/**
+ * A namespace without the project's search attributes (a plain `temporal server start-dev`, a new
+ * cluster) runs exports all the same, but the UI cannot filter them: say so once, with the fix. A
+ * server that does not let this worker list them is not asked again.
+ */
+async function warnOfMissingSearchAttributes(connection: NativeConnection, namespace: string, logger: DefaultLogger): Promise<void> {
+  let registered: string[];
+  try {
+    registered = Object.keys((await connection.operatorService.listSearchAttributes({ namespace })).customAttributes ?? {});
+  } catch {
+    return;
+  }
+  const missing = Object.values(SEARCH_ATTRIBUTE_NAMES).filter((name) => !registered.includes(name));
+  if (!missing.length) return;
+  logger.warn(
+    `Namespace ${namespace} lacks the search attributes ${missing.join(', ')}: exports run, but the Temporal UI cannot filter them. ` +
+      `Register each with: temporal operator search-attribute create --namespace ${namespace} --type Keyword --name <name> ` +
+      `(or start the dev server with --search-attribute <name>=Keyword, as npm start does).`,
+  );
+}
+
+/** Errors in log metadata as their type and message (and cause's), where JSON would print `{}`. */
+function errorsAsText(_key: string, value: unknown): unknown {
+  if (!(value instanceof Error)) return value;
+  const { cause } = value as { cause?: unknown };
+  return { type: value.name, message: value.message, ...(cause === undefined ? {} : { cause }) };
 }
 
 function safeCredentialsKind(env: Record<string, string | undefined>): string | undefined {

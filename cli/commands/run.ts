@@ -1,6 +1,8 @@
 /** `run` and `start`: start exports; `run` then shows their progress until they end. */
 import type { Command } from 'commander';
+import type { ExportClient } from '../../client/export-client';
 import { toExportInput, type ExportRequest } from '../../client/request';
+import { endpointSpec } from '../../zendesk/endpoints';
 import { addExportFlags, print, requestsOf, withClient, type ExportFlags, type Globals } from '../context';
 import { checkOutputFolder, checkOutputPath, probeZendesk } from '../preflight';
 import { watch } from '../watch';
@@ -20,6 +22,17 @@ async function preflight(requests: ExportRequest[], flags: ExportFlags): Promise
   await probeZendesk(requests[0]!.account);
 }
 
+/**
+ * `--rate-limit` is the account's budget from now on, as `budget` sets it: a start that joins an
+ * account whose exports already run would otherwise keep the budget they started with.
+ */
+async function applyRateLimit(client: ExportClient, requests: readonly ExportRequest[]): Promise<void> {
+  const budget = requests[0]!.rateLimit;
+  if (!budget) return;
+  const buckets = new Set(requests.map((r) => endpointSpec(toExportInput(r).endpoint).bucket));
+  for (const bucket of buckets) await client.setBudget(requests[0]!.account, bucket, budget);
+}
+
 export function register(program: Command, global: Globals): void {
   addExportFlags(
     program
@@ -33,6 +46,7 @@ export function register(program: Command, global: Globals): void {
       global(),
       async (client) => {
         const handles = await client.startMany(requests);
+        await applyRateLimit(client, requests);
         for (const h of handles) if (h.alreadyRunning) process.stderr.write(`${h.workflowId} is already running; watching it.\n`);
         return watch(client, handles, { json: global().json });
       },
@@ -49,7 +63,9 @@ export function register(program: Command, global: Globals): void {
     const requests = requestsOf(names, flags);
     await preflight(requests, flags);
     await withClient(global(), async (client) => {
-      for (const h of await client.startMany(requests)) {
+      const handles = await client.startMany(requests);
+      await applyRateLimit(client, requests);
+      for (const h of handles) {
         if (global().json) print(JSON.stringify({ workflowId: h.workflowId, alreadyRunning: h.alreadyRunning, pending: h.pending }));
         else if (h.alreadyRunning) print(`${h.workflowId} is already running (nothing new started).`);
         else if (h.pending) print(`Requested ${h.workflowId}; no worker has picked it up yet (is "zendesk-export worker" running on task queue "${client.taskQueue}"?). It starts when one does.`);

@@ -1,48 +1,73 @@
 /**
  * `status`: one export's state, position and notes. An ended export is described from what Temporal
  * keeps (its memo and its failure), with no worker; a running one is asked, and when no worker answers
- * that is said, with exit code 2.
+ * that is said, with exit code 2. A failed export exits 1. `all` shows each export of the account.
  */
 import type { Command } from 'commander';
 import { parseExportWorkflowId } from '../../workflows/ids';
 import { UnavailableError } from '../../client/errors';
+import type { ExportHandle, ExportSummary, TemporalStatus } from '../../client/export-client';
 import type { ExportState } from '../../workflows/types';
-import { addTargetFlags, print, withClient, workflowIdOf, type Globals, type TargetFlags } from '../context';
-import { notFound } from '../errors';
+import { addTargetFlags, print, withClient, workflowIdsOf, type Globals, type TargetFlags } from '../context';
+import { noExport, notFound } from '../errors';
 import { counted, progressLine } from '../progress';
 import { resourceOf, targetArgs } from '../target';
+import { EXIT } from '../watch';
 
 export function register(program: Command, global: Globals): void {
-  addTargetFlags(program.command('status').argument('[resource]').description("one export's progress and position")).action(
-    async (resource: string | undefined, flags: TargetFlags) => {
-      const workflowId = workflowIdOf(resource, flags);
-      await withClient(global(), async (client) => {
-        const handle = client.handle(workflowId);
-        const described = await handle.describe().catch(notFound(workflowId));
-        let state = described.state;
-        let noWorker: UnavailableError | undefined;
-        if (!state && described.temporalStatus === 'RUNNING') {
-          state = await handle.progress().catch((err: unknown) => {
-            if (!(err instanceof UnavailableError)) throw err;
-            noWorker = err;
-            return undefined;
-          });
-        }
-        if (global().json) print(JSON.stringify({ ...described, state }));
-        else {
-          print(`${workflowId}  (${described.temporalStatus} in Temporal)`);
-          if (state) describeState(workflowId, state);
-          if (described.failure) print(`${described.temporalStatus === 'TERMINATED' ? 'terminated' : 'failed'}: ${described.failure}`);
-          if (described.retrying) print(`retrying: ${described.retrying}`);
-          const next = nextStep(workflowId, described.temporalStatus, state);
-          if (next) print(next);
-        }
-        // Said last, on stderr, as every "cannot tell" is: the export itself goes on waiting in Temporal.
-        if (noWorker) throw noWorker;
-      });
-    },
-  );
+  addTargetFlags(
+    program
+      .command('status')
+      .argument('[resource]', 'tickets, users, organizations, ticket_events, or all (every export of the account)')
+      .description("one export's progress and position; exit code 1 when it failed, 2 when no worker answers for a running one"),
+  ).action(async (resource: string | undefined, flags: TargetFlags) => {
+    const ids = workflowIdsOf(resource, flags);
+    await withClient(global(), async (client) => {
+      // Asked all at once (each query may wait for a worker), shown in order.
+      const found = await Promise.all(ids.map(async (id) => (ids.length > 1 && !(await client.describeRun(id)) ? undefined : statusOf(client.handle(id)))));
+      const shown = found.filter((s) => s !== undefined);
+      if (!shown.length) throw noExport(ids);
+      for (const s of shown) show(s, global().json);
+      // Said last, on stderr, as every "cannot tell" is: the export itself goes on waiting in Temporal.
+      const noWorker = shown.find((s) => s.noWorker)?.noWorker;
+      if (noWorker) throw noWorker;
+      if (shown.some((s) => FAILED.includes(s.described.temporalStatus))) process.exitCode = EXIT.failed;
+    });
+  });
 }
+
+interface Status {
+  described: ExportSummary;
+  state?: ExportState;
+  /** No worker answered for the running export. */
+  noWorker?: UnavailableError;
+}
+
+/** An export's status: from what Temporal keeps, or from its worker while it runs. */
+async function statusOf(handle: ExportHandle): Promise<Status> {
+  const described = await handle.describe().catch(notFound(handle.workflowId));
+  if (described.state || described.temporalStatus !== 'RUNNING') return { described, state: described.state };
+  try {
+    return { described, state: await handle.progress() };
+  } catch (err) {
+    if (!(err instanceof UnavailableError)) throw err;
+    return { described, noWorker: err };
+  }
+}
+
+function show({ described, state }: Status, json: boolean | undefined): void {
+  const { workflowId } = described;
+  if (json) return void print(JSON.stringify({ ...described, state }));
+  print(`${workflowId}  (${described.temporalStatus} in Temporal)`);
+  if (state) describeState(workflowId, state);
+  if (described.failure) print(`${described.temporalStatus === 'TERMINATED' ? 'terminated' : 'failed'}: ${described.failure}`);
+  if (described.retrying) print(`retrying: ${described.retrying}`);
+  const next = nextStep(workflowId, described.temporalStatus, state);
+  if (next) print(next);
+}
+
+/** Ended without completing and without a cancel: exit code 1, as `run` gives. */
+const FAILED: readonly TemporalStatus[] = ['FAILED', 'TERMINATED', 'TIMED_OUT'];
 
 function describeState(workflowId: string, state: ExportState): void {
   print(progressLine({ workflowId, resource: resourceOf(workflowId), state }, undefined, Date.now()));

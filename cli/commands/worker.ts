@@ -12,6 +12,18 @@ export function register(program: Command, global: Globals): void {
     .option('--metrics <host:port>', 'serve Prometheus metrics at http://host:port/metrics')
     .option('--output-root <dir>', 'NDJSON exports may write only inside this folder (default: $ZENDESK_EXPORT_OUTPUT_ROOT or ./export)')
     .addOption(new Option('--log-level <level>', 'log level').choices(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'))
+    .addHelpText(
+      'after',
+      `
+Zendesk credentials, from this process's environment (never from the CLIs that start exports):
+  ZENDESK_SUBDOMAIN=acme (or ZENDESK_ACCOUNTS=acme,other): the accounts they serve, required
+  ZENDESK_OAUTH_CLIENT_ID + ZENDESK_OAUTH_REFRESH_TOKEN (+ ZENDESK_OAUTH_CLIENT_SECRET), with ZENDESK_TOKEN_STORE=<file>
+  ZENDESK_OAUTH_CLIENT_ID + ZENDESK_OAUTH_CLIENT_SECRET, or ZENDESK_OAUTH_TOKEN
+  ZENDESK_EMAIL + ZENDESK_API_TOKEN (switched off by Zendesk on 2027-04-30)
+  any secret as <NAME>_FILE=<path>; several accounts: ZENDESK_CREDENTIALS_FILE=<json file>
+  ZENDESK_BASE_URL: a proxy or the simulator instead of https://<account>.zendesk.com
+Postgres targets: ZENDESK_EXPORT_POSTGRES[_<NAME>]=postgres://user@host/db, with PGPASSWORD.`,
+    )
     .action(async (flags: { metrics?: string; outputRoot?: string; logLevel?: 'INFO' }) => {
       const temporal = resolveTemporalOptions(global());
       const env = flags.outputRoot ? { ...process.env, ZENDESK_EXPORT_OUTPUT_ROOT: flags.outputRoot } : process.env;

@@ -25,7 +25,7 @@ afterAll(() => {
 
 const folder = () => path.join(dir, 'export', 'demo');
 const STACK_TRACE = /\n\s+at |Channel has been shut down|Error:/;
-const COMPLETE = /[Tt]he demo export is complete: 3,000 tickets, 1,500 users, 300 organizations and 5,000 ticket events, as NDJSON in \.\/export\/demo\/<resource>\//;
+const COMPLETE = /[Tt]he demo export is complete: 3,000 ticket versions, 1,500 user versions, 300 organization versions and 5,000 ticket event versions, as NDJSON in \.\/export\/demo\/<resource>\//;
 
 /** The first page of the sample endpoint, as the demo's running simulator serves it (its own rate bucket). */
 async function servedSample(run: RunningProcess): Promise<string> {

@@ -3,6 +3,8 @@
  * Temporal keeps (their memo and failure), a running one says no worker is answering (exit 2), and
  * `run` waits for a worker with a note, then reports the export's outcome once one runs it.
  */
+import { Client, Connection } from '@temporalio/client';
+import { progressQuery } from '../../workflows/messages';
 import { useCliStack, until } from './stack';
 
 const stack = useCliStack({ sizes: { tickets: 40, users: 30, organizations: 20, ticket_events: 20 }, rateLimits: 'off' });
@@ -41,9 +43,9 @@ describe('status with no worker running', () => {
     expect(r.stdout).toMatch(/Cancelled \(after \d+ pages?, 40 records\); zendesk-export resume tickets --account idle restarts it from where it was cancelled\./);
   });
 
-  test("a failed export: Zendesk's or the worker's reason, from Temporal", async () => {
+  test("a failed export: Zendesk's or the worker's reason, from Temporal, and exit 1", async () => {
     const r = await cli(['status', 'ticket_events', '--account', 'stranger']);
-    expect(r.code).toBe(0);
+    expect(r.code).toBe(1);
     expect(r.stdout).toContain('(FAILED in Temporal)');
     expect(r.stdout).toMatch(/^failed: The worker's credentials are not for account "stranger"/m);
   });
@@ -57,6 +59,24 @@ describe('status with no worker running', () => {
     expect(json.code).toBe(2);
     expect(JSON.parse(json.stdout)).toMatchObject({ temporalStatus: 'RUNNING' });
     expect(JSON.parse(json.stderr)).toMatchObject({ error: expect.stringMatching(/^No worker answered/), exitCode: 2 });
+  });
+
+  test("a running export whose worker has long gone: the server's own no-poller answer is the same sentence", async () => {
+    // Once it has seen no poller on the task queue for a while, the server refuses a query at once
+    // (FAILED_PRECONDITION) instead of letting it wait for the deadline: wait for that answer.
+    const connection = await Connection.connect({ address: stack.server.address });
+    try {
+      const handle = new Client({ connection }).workflow.getHandle('zendesk-export/idle/users/users_cursor');
+      for (;;) {
+        const answer = await connection.withDeadline(Date.now() + 10_000, () => handle.query(progressQuery)).catch((err: Error) => err);
+        if (answer instanceof Error && /no poller/i.test(`${answer.message} ${(answer.cause as Error | undefined)?.message}`)) break;
+      }
+    } finally {
+      await connection.close();
+    }
+    const r = await cli(['status', 'users']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe('No worker answered for zendesk-export/idle/users/users_cursor within 5s: is "zendesk-export worker" running on task queue "no-worker"?');
   });
 });
 
