@@ -28,7 +28,7 @@ const allAre = (want: string) => until(() => cli(['--json', 'status', 'all']), (
 describe('every export of the account', () => {
   let worker: ReturnType<typeof stack.worker>;
   beforeAll(() => {
-    worker = stack.worker(env(), { captureOutput: true });
+    worker = stack.worker(env());
   });
 
   test('--rate-limit on a start that joins running exports is the account budget from then on, as budget sets it', async () => {
@@ -130,7 +130,7 @@ describe('mistakes named as they are', () => {
   test('a worker with credentials but no account they serve warns at start', async () => {
     const worker = stack.worker(
       { ZENDESK_BASE_URL: stack.sim.url, ZENDESK_EMAIL: 'admin@example.com', ZENDESK_API_TOKEN: SIM_TOKEN, ZENDESK_EXPORT_OUTPUT_ROOT: stack.dir },
-      { taskQueue: 'commands-unbound', inheritEnv: false, logLevel: 'INFO', captureOutput: true },
+      { taskQueue: 'commands-unbound', inheritEnv: false, logLevel: 'INFO' },
     );
     await until(
       async () => ({ code: 0, stdout: worker.output(), stderr: '' }),
@@ -155,7 +155,7 @@ describe('mistakes named as they are', () => {
     } finally {
       await connection.close();
     }
-    const worker = stack.worker({ ...env(), TEMPORAL_NAMESPACE: 'bare' }, { taskQueue: 'commands-bare', logLevel: 'INFO', captureOutput: true });
+    const worker = stack.worker({ ...env(), TEMPORAL_NAMESPACE: 'bare' }, { taskQueue: 'commands-bare', logLevel: 'INFO' });
     await until(async () => ({ code: 0, stdout: worker.output(), stderr: '' }), (r) => r.stdout.includes('Worker polling'), 'the worker to poll');
     expect(worker.output()).toContain(
       'Namespace bare lacks the search attributes ZendeskAccount, ZendeskResource, ZendeskEndpoint, ZendeskExportStatus: exports run, but the Temporal UI cannot filter them.',

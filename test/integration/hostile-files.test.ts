@@ -19,7 +19,7 @@ import { exportWorkflowId, MEMO } from '../../workflows/ids';
 import type { ExportInput, ExportState } from '../../workflows/types';
 import type { exportResource } from '../../workflows';
 import { startExportStack, useExportServer, type ExportStack } from '../helpers/exports';
-import { freePort } from '../helpers/temporal';
+import { freePort } from '../../devserver/ports';
 
 const shared = useExportServer();
 let stack: ExportStack | undefined;
