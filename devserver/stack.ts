@@ -7,7 +7,7 @@
  *
  *   const stack = await startStack({ simulator: { sizes: { tickets: 100 } } });
  *   try {
- *     await stack.runWorker(() => stack.client.start({ account: stack.account, resource: 'tickets', startTime: 0 }).then((h) => h.result()));
+ *     await stack.runWorker(() => stack.client.start({ account: stack.account, resource: 'tickets', startTime: 0, destination: stack.out }).then((h) => h.result()));
  *   } finally {
  *     await stack.close();
  *   }
