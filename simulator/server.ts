@@ -113,10 +113,16 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     const path = prefixed ? (prefixed[2] ?? '/') : url.pathname;
     const whoAmIPath = /^\/api\/v2\/users\/me(\.json)?$/.test(path);
     // Not export requests: left out of the statuses.
-    const internal = path.startsWith('/__sim/') || path === '/oauth/tokens' || whoAmIPath;
+    const authorizePath = path === '/oauth/authorizations/new';
+    const internal = path.startsWith('/__sim/') || path === '/oauth/tokens' || authorizePath || whoAmIPath;
     try {
       if (path.startsWith('/__sim/')) return await serveControl(api, req, res, url, path, prefixAccount);
       if (path === '/oauth/tokens' && req.method === 'POST') return await tokenEndpoint(req, res);
+      if (authorizePath && req.method === 'GET') {
+        // The admin approves at once: straight back to the client's redirect URI with a code.
+        res.writeHead(302, { Location: credentials.authorize(url.searchParams, clock()) });
+        return void res.end();
+      }
       if (prefixAccount !== undefined && !isAccountName(prefixAccount)) throw notFound();
       if (whoAmIPath && req.method === 'GET') return whoAmI(req, res);
       await serveApi(req, res, url, prefixAccount ?? defaultAccount, path);
@@ -181,6 +187,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       return Array.from({ length: n }, () => data.add(resource, nowSecond()));
     },
     setFaults: (f) => faults.set(f),
+    revokeGrant: (token) => credentials.revoke(token),
     faults: () => faults.current(),
     close: () =>
       new Promise<void>((resolve) => {
