@@ -19,7 +19,11 @@ export interface RegistryClients {
   clientFor(account: string): ZendeskClient;
 }
 
-export function registryClients(registry: AccountRegistry, options: { timeoutMs?: number; maxResponseBytes?: number }): RegistryClients {
+export function registryClients(
+  registry: AccountRegistry,
+  options: { timeoutMs?: number; maxResponseBytes?: number },
+  maxAgeMs = REGISTRY_MAX_AGE_MS,
+): RegistryClients {
   let rows = new Map<string, AccountRow>();
   let readAt = -Infinity;
   let reading: Promise<void> | undefined;
@@ -34,7 +38,7 @@ export function registryClients(registry: AccountRegistry, options: { timeoutMs?
 
   return {
     async refresh() {
-      if (Date.now() - readAt < REGISTRY_MAX_AGE_MS) return;
+      if (Date.now() - readAt < maxAgeMs) return;
       await (reading ??= read().finally(() => (reading = undefined)));
     },
     clientFor(account) {

@@ -82,7 +82,7 @@ export function registryAuthProvider(registry: AccountRegistry, row: AccountRow,
       if (!issued) throw err;
       // Zendesk rotated the grant, and the new tokens may not be stored: say exactly that.
       throw new ZendeskTransientError(
-        `Zendesk issued new tokens for account "${account}" but the account registry at ${registry.where} could not store them (${(err as Error).message}); ` +
+        `Zendesk issued new tokens for account "${account}", but storing them failed (${(err as Error).message.replace(/\.$/, '')}); ` +
           `if the write was lost, so is the grant, and the next attempt will say so.`,
       );
     }

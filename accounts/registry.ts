@@ -59,7 +59,8 @@ export interface Grant {
 export interface AccountRegistry {
   /** How messages name it: host:port/database. */
   readonly where: string;
-  add(entry: AccountEntry, secrets: AccountSecrets, options?: { replace?: boolean }): Promise<void>;
+  /** Adds an account; `replace` replaces one of the same name (a reconnected grant), `access` stores the access token that came with it. */
+  add(entry: AccountEntry, secrets: AccountSecrets, options?: { replace?: boolean; access?: AccessToken }): Promise<void>;
   list(): Promise<AccountRow[]>;
   remove(account: string): Promise<boolean>;
   /** The account with its secrets opened, undefined when the registry lacks it. */
@@ -158,7 +159,8 @@ export function openRegistry(url: string, keys: Keyring): AccountRegistry {
     if (err instanceof ZendeskError) return err;
     const e = err as { code?: string; message?: string };
     if (e.code === '28P01' || e.code === '28000') return new ZendeskConfigError(`The account registry at ${where} rejected the credentials (set PGPASSWORD).`);
-    return new ZendeskTransientError(`The account registry at ${where} failed: ${e.code ?? ''} ${e.message ?? String(err)}`.replace(/postgres(ql)?:\/\/\S+/g, 'postgres://…'));
+    const what = [e.code, e.message ?? String(err)].filter(Boolean).join(' ');
+    return new ZendeskTransientError(`The account registry at ${where} failed: ${what}`.replace(/postgres(ql)?:\/\/\S+/g, 'postgres://…'));
   }
 
   async function query<R extends object>(sql: string, params: unknown[] = []): Promise<R[]> {
@@ -227,14 +229,20 @@ export function openRegistry(url: string, keys: Keyring): AccountRegistry {
     async add(entry, secrets, options = {}) {
       if (!isAccountName(entry.account)) throw new ZendeskConfigError(`"${entry.account}" is not a Zendesk account name (a subdomain).`);
       credentialsOf(entry, secrets); // Refuses an incomplete entry before it is stored.
-      const s = seal(entry.account, secrets);
-      const params = [entry.account, entry.method, entry.baseUrl ?? null, entry.clientId ?? null, entry.email ?? null, entry.scope ?? null, s.keyId, s.secrets];
-      const insert = `INSERT INTO zendesk_registry_accounts (account, method, base_url, client_id, email, scope, key_id, secrets) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`;
+      const s = seal(entry.account, secrets, options.access);
+      const at = (ms: number | undefined) => (ms === undefined ? null : new Date(ms));
+      const params = [
+        entry.account, entry.method, entry.baseUrl ?? null, entry.clientId ?? null, entry.email ?? null, entry.scope ?? null, s.keyId, s.secrets,
+        s.access, at(options.access?.issuedAt), at(options.access?.expiresAt),
+      ];
+      const insert = `INSERT INTO zendesk_registry_accounts (account, method, base_url, client_id, email, scope, key_id, secrets, access_token, access_issued_at, access_expires_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`;
       const rows = await query<{ account: string }>(
         options.replace
           ? `${insert} ON CONFLICT (account) DO UPDATE SET method = excluded.method, base_url = excluded.base_url, client_id = excluded.client_id,
                email = excluded.email, scope = excluded.scope, key_id = excluded.key_id, secrets = excluded.secrets, status = 'active',
-               access_token = NULL, access_issued_at = NULL, access_expires_at = NULL, version = zendesk_registry_accounts.version + 1, updated_at = now()
+               access_token = excluded.access_token, access_issued_at = excluded.access_issued_at, access_expires_at = excluded.access_expires_at,
+               version = zendesk_registry_accounts.version + 1, updated_at = now()
              RETURNING account`
           : `${insert} ON CONFLICT (account) DO NOTHING RETURNING account`,
         params,

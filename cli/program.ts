@@ -1,6 +1,7 @@
 /** The command-line program: global options, and each command from its own module. */
 import { Command } from 'commander';
 import type { GlobalOptions } from './context';
+import * as accounts from './commands/accounts';
 import * as budget from './commands/budget';
 import * as control from './commands/control';
 import * as endpoints from './commands/endpoints';
@@ -40,7 +41,7 @@ Examples:
   zendesk-export cancel users --account acme --mode time`,
     );
   const global = () => program.opts<GlobalOptions>();
-  for (const command of [worker, run, status, watch, list, control, budget, endpoints]) command.register(program, global);
+  for (const command of [worker, run, status, watch, list, control, budget, endpoints, accounts]) command.register(program, global);
   simulator.register(program);
   return program;
 }
