@@ -100,7 +100,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   }
 
   async function tokenEndpoint(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const grant = credentials.grant(await readBody(req), clock());
+    const body = await readBody(req);
+    let grant;
+    try {
+      grant = credentials.grant(body, clock());
+    } catch (err) {
+      if (body.grant_type === 'refresh_token' && err instanceof HttpError && (err.body as { error?: unknown }).error === 'invalid_grant') counts.refreshesRefused++;
+      throw err;
+    }
     counts.tokensIssued++;
     if (grant.refreshed) counts.tokensRefreshed++;
     answer(res, 200, grant.body, undefined, false);

@@ -16,6 +16,7 @@ import { registryAuthProvider } from '../../accounts/registry-auth';
 import { DEFAULT_OAUTH, startSimulator, type Simulator } from '../../simulator';
 import { accountUrl } from '../../zendesk/account';
 import { ZendeskAuthError, ZendeskConfigError } from '../../zendesk/errors';
+import { connectWithCli } from '../helpers/accounts';
 import { runCli, type CliResult } from '../helpers/cli';
 import { startPostgres, type PostgresServer } from '../helpers/postgres';
 
@@ -60,28 +61,7 @@ async function plainColumns(): Promise<string> {
   }
 }
 
-/** `accounts connect` as an admin runs it; the "browser" follows the printed URL, and the simulator approves at once. */
-async function connect(account: string): Promise<CliResult> {
-  const { spawn } = await import('node:child_process');
-  const { CLI_PATH } = await import('../../devserver/worker-process');
-  const child = spawn(process.execPath, [CLI_PATH, 'accounts', 'connect', account, '--port', '0', '--client-id', DEFAULT_OAUTH.clientId], {
-    cwd: dir, env: { ...process.env, ...cliEnv({ ZENDESK_OAUTH_CLIENT_SECRET: DEFAULT_OAUTH.clientSecret }) }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  let browsed = false;
-  child.stderr.on('data', (d) => (stderr += d));
-  child.stdout.on('data', (d) => {
-    stdout += d;
-    const url = /https?:\/\/\S+oauth\/authorizations\/new\S*/.exec(stdout)?.[0];
-    if (url && !browsed) {
-      browsed = true;
-      void fetch(url).then((r) => r.text());
-    }
-  });
-  const code = await new Promise<number>((resolve) => child.on('exit', (c) => resolve(c ?? -1)));
-  return { code, stdout, stderr };
-}
+const connect = (account: string) => connectWithCli(account, cliEnv(), dir);
 
 test('accounts connect runs the authorization-code flow with PKCE and stores the grant, sealed', async () => {
   const connected = await connect('acme');

@@ -60,7 +60,7 @@ test('refresh tokens rotate: each works once and brings a new one; access tokens
   const expired = await get(users(), current);
   expect(expired.status).toBe(401);
   expect(expired.json.error).toBe('invalid_token');
-  expect(sim.stats()).toMatchObject({ tokensIssued: 2, tokensRefreshed: 2 });
+  expect(sim.stats()).toMatchObject({ tokensIssued: 2, tokensRefreshed: 2, refreshesRefused: 1 });
 });
 
 test('client credentials: the secret must match; no refresh token comes back', async () => {
