@@ -42,7 +42,9 @@ export async function runWorker(options: WorkerMainOptions): Promise<void> {
     },
   });
   const env = options.activities?.env ?? process.env;
-  if (safeCredentialsKind(env) === 'api_token') {
+  if (env.ZENDESK_REGISTRY_URL) {
+    logger.info('Serving the accounts of the account registry (ZENDESK_REGISTRY_URL); ZENDESK_* credentials and ZENDESK_CREDENTIALS_FILE are not used.');
+  } else if (safeCredentialsKind(env) === 'api_token') {
     logger.warn(`Zendesk switches API tokens off on ${API_TOKEN_SHUTDOWN}; move this worker to OAuth (ZENDESK_OAUTH_CLIENT_ID ...).`);
   }
   const { temporal } = options;
