@@ -42,7 +42,7 @@ const logs: string[] = [];
 
 beforeAll(async () => {
   [server, pg] = await Promise.all([startDevServer(), startPostgres()]);
-  sim = await startSimulator({ accounts: ACCOUNTS, sizes: { tickets: 300, users: 300 }, rateLimits: 'off', recentWindowSeconds: 0, accessTokenTtlSeconds: 3, faults: { latencyMs: 20 } });
+  sim = await startSimulator({ accounts: [...ACCOUNTS, 'omega', 'sigma'], sizes: { tickets: 300, users: 300 }, rateLimits: 'off', recentWindowSeconds: 0, accessTokenTtlSeconds: 3, faults: { latencyMs: 20 } });
   env = await createDevServerEnv(server);
   dir = mkdtempSync(path.join(os.tmpdir(), 'zendesk-export-fleet-'));
   out = path.join(dir, 'out');
@@ -139,6 +139,28 @@ test('two workers, four accounts on rotating refresh tokens, two exports each, S
   for (const text of [...histories, ...logs, rows]) for (const secret of secrets) expect(text).not.toContain(secret);
   expect(histories.length).toBeGreaterThan(ACCOUNTS.length * RESOURCES.length);
 }, 600_000);
+
+test('an account removed, and one whose grant is revoked in Zendesk, while their exports run: only they fail, each with its sentence', async () => {
+  for (const account of ['omega', 'sigma']) {
+    expect((await connectWithCli(account, { ...registryEnv(), ZENDESK_BASE_URL: `${sim.url}/accounts/{account}` }, dir)).code).toBe(0);
+  }
+  startWorker();
+  const client = new ExportClient({ client: env.client, taskQueue: TASK_QUEUE, startTimeoutMs: 60_000 });
+  // Slow exports (5 pages a second), so they are still running when their account goes.
+  const slow = (account: string, resource: Resource) => client.start({ account, resource, mode: 'time', startTime: 0, perPage: 5, destination: out, rateLimit: { requests: 5, seconds: 1 } });
+  const [removed, revoked, other] = await Promise.all([slow('omega', 'tickets'), slow('sigma', 'tickets'), slow('acme', 'users')]);
+  await pagesServed(6);
+  await registry.remove('omega');
+  expect(sim.revokeGrant((await registry.grant('sigma'))!.access!.token)).toBe(true);
+  expect(causes(await removed.result().catch((e: unknown) => e))).toMatch(/Account "omega" is not in the account registry/);
+  expect(causes(await revoked.result().catch((e: unknown) => e))).toMatch(/Account "sigma" needs re-authorization: .* run `zendesk-export accounts connect sigma`/);
+  expect((await registry.list()).find((r) => r.account === 'sigma')?.status).toBe('needs-reauthorization');
+  // The other account's export goes on, and ends only when cancelled.
+  await pagesServed(3);
+  await other.cancel();
+  expect((await other.result()).outcome).toBe('cancelled');
+  await Promise.all([...workers].map((w) => w.kill('SIGTERM')));
+}, 300_000);
 
 /** The messages of an error and its causes, one after the other. */
 function causes(err: unknown): string {
