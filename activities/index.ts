@@ -1,5 +1,8 @@
 /** The activities the worker registers, built from the worker's own configuration. */
 import path from 'node:path';
+import { registryClients } from '../accounts/clients';
+import { keyringFromEnv } from '../accounts/keys';
+import { openRegistry, registryUrl, type AccountRegistry } from '../accounts/registry';
 import { accountUrl } from '../zendesk/account';
 import { createAuthProvider, fileTokenStore, memoryTokenStore, type TokenStore } from '../zendesk/auth';
 import { accountConfig, type Env } from '../zendesk/credentials';
@@ -13,7 +16,12 @@ import { fetchPagesWith, type FetchPagesDeps, type PageEvent } from './fetch-pag
 export interface ActivityOptions {
   /** Where credentials and base URLs come from. @default process.env */
   env?: Env;
-  /** Where rotated OAuth refresh tokens are kept. @default the file ZENDESK_TOKEN_STORE, else memory */
+  /**
+   * The account registry a fleet of workers shares; when there is one, it alone says which accounts
+   * the worker serves and with what credentials. @default from ZENDESK_REGISTRY_URL and ZENDESK_REGISTRY_KEY(_FILE), else none
+   */
+  registry?: AccountRegistry;
+  /** Where rotated OAuth refresh tokens are kept (without a registry). @default the file ZENDESK_TOKEN_STORE, else memory */
   tokenStore?: TokenStore;
   /** Where exports may write. @default from `env` (ZENDESK_EXPORT_OUTPUT_ROOT, ZENDESK_EXPORT_POSTGRES*) */
   destinations?: DestinationConfig;
@@ -62,11 +70,16 @@ export function createActivities(options: ActivityOptions = {}) {
   const timeoutMs = requestTimeoutMs(env);
   const maxBytes = maxResponseBytes(env);
   const memory = new AnswerMemory(answerMemoryBytes(env, maxBytes ?? DEFAULT_MAX_RESPONSE_BYTES));
-  const destinations = createDestinations(options.destinations ?? destinationConfigFromEnv(env));
+  const destinationConfig = options.destinations ?? destinationConfigFromEnv(env);
+  const destinations = createDestinations(destinationConfig);
   const clients = new Map<string, ZendeskClient>();
+  const registry =
+    options.registry ?? (env.ZENDESK_REGISTRY_URL ? openRegistry(registryUrl(env.ZENDESK_REGISTRY_URL, destinationConfig.postgres), keyringFromEnv(env)) : undefined);
+  const fleet = registry && registryClients(registry, { timeoutMs, maxResponseBytes: maxBytes, memory });
 
   const deps: FetchPagesDeps = {
     clientFor(account) {
+      if (fleet) return fleet.clientFor(account);
       let client = clients.get(account);
       if (!client) {
         const config = accountConfig(account, env);
@@ -85,7 +98,10 @@ export function createActivities(options: ActivityOptions = {}) {
 
   return {
     /** Up to `maxRequests` pages in a row: fetch, drop boundary repeats, write, heartbeat the position. */
-    fetchPages: (input: FetchPagesInput) => fetchPagesWith(deps, input),
+    fetchPages: async (input: FetchPagesInput) => {
+      await fleet?.refresh(); // Accounts added or removed in the registry count from the next run of pages.
+      return fetchPagesWith(deps, input);
+    },
   };
 }
 

@@ -1,6 +1,7 @@
 /** The command-line program: global options, and each command from its own module. */
 import { Command } from 'commander';
 import type { GlobalOptions } from './context';
+import * as accounts from './commands/accounts';
 import * as budget from './commands/budget';
 import * as codecServer from './commands/codec-server';
 import * as control from './commands/control';
@@ -43,7 +44,7 @@ Examples:
   zendesk-export cancel all --account acme`,
     );
   const global = () => program.opts<GlobalOptions>();
-  for (const command of [worker, run, status, watch, list, control, budget, endpoints]) command.register(program, global);
+  for (const command of [worker, run, status, watch, list, control, budget, endpoints, accounts]) command.register(program, global);
   simulator.register(program);
   codecServer.register(program);
   return program;

@@ -75,8 +75,11 @@ Faults (rates are shares 0..1 drawn from the seed; counts apply to the next requ
 
 Endpoints: /api/v2/incremental/{tickets,tickets/cursor,users,users/cursor,organizations,ticket_events,
 {resource}/sample} with Authorization "Basic base64(EMAIL/token:TOKEN)" or "Bearer ACCESS_TOKEN";
-POST /oauth/tokens (grant_type refresh_token or client_credentials, JSON or form body).
+GET /oauth/authorizations/new (approves at once: redirects with a code; PKCE S256 required);
+POST /oauth/tokens (grant_type authorization_code, refresh_token or client_credentials, JSON or form
+body; a refresh deletes the grant's previous access and refresh tokens).
 Control: GET /__sim/stats, POST /__sim/reset-stats, GET|POST /__sim/faults (JSON Faults),
+POST /__sim/revoke-grant {token} (revokes the grant of a refresh or access token),
 POST /__sim/update {account?,resource,id}, POST /__sim/add {account?,resource,n},
 GET /__sim/expected?resource=&account=&support_type_scope=&exclude_deleted=&start_time= (NDJSON, each
 line the exact text a record is served as).

@@ -36,6 +36,8 @@ export async function serveControl(sim: Simulator, req: http.IncomingMessage, re
       return writeAnswer(res, 200, sim.updateRecord(account, resourceOf(body.resource), Number(body.id)));
     case 'POST /__sim/add':
       return writeAnswer(res, 200, { ids: sim.addRecords(account, resourceOf(body.resource), Number(body.n ?? 1)) });
+    case 'POST /__sim/revoke-grant':
+      return writeAnswer(res, 200, { revoked: typeof body.token === 'string' && sim.revokeGrant(body.token) });
     case 'GET /__sim/expected':
       return streamExpected(sim, res, url.searchParams, account);
   }

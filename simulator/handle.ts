@@ -31,6 +31,8 @@ export interface Simulator {
   /** New records stamped now; returns their ids. */
   addRecords(account: string | undefined, resource: Resource, n: number): number[];
   setFaults(faults: Partial<Faults>): void;
+  /** Revokes the OAuth grant a refresh or access token belongs to, as an admin does in Zendesk; false if none. */
+  revokeGrant(token: string): boolean;
   faults(): Faults;
   close(): Promise<void>;
 }

@@ -37,7 +37,7 @@ class SimulatedZendesk {
   readonly accounts: Accounts;
   readonly limits: RateLimits;
   readonly faults: FaultInjector;
-  private readonly credentials: Credentials;
+  readonly credentials: Credentials;
   private readonly rateLimitAnswer: NonNullable<SimulatorOptions['rateLimitAnswer']>;
   private readonly defaultAccount: string;
   counts = noRequestCounts();
@@ -81,10 +81,16 @@ class SimulatedZendesk {
     const path = prefixed ? (prefixed[2] ?? '/') : url.pathname;
     const whoAmIPath = /^\/api\/v2\/users\/me(\.json)?$/.test(path);
     // Not export requests: left out of the statuses.
-    const internal = path.startsWith('/__sim/') || path === '/oauth/tokens' || whoAmIPath;
+    const authorizePath = path === '/oauth/authorizations/new';
+    const internal = path.startsWith('/__sim/') || path === '/oauth/tokens' || authorizePath || whoAmIPath;
     try {
       if (path.startsWith('/__sim/')) return await serveControl(sim, req, res, url, path, prefixAccount);
       if (path === '/oauth/tokens' && req.method === 'POST') return await this.tokenEndpoint(req, res);
+      if (authorizePath && req.method === 'GET') {
+        // The admin approves at once: straight back to the client's redirect URI with a code.
+        res.writeHead(302, { Location: this.credentials.authorize(url.searchParams, this.clock()) });
+        return void res.end();
+      }
       if (prefixAccount !== undefined && !isAccountName(prefixAccount)) throw notFound();
       if (whoAmIPath && req.method === 'GET') return this.whoAmI(req, res);
       await this.serveApi(req, res, url, prefixAccount ?? this.defaultAccount, path);
@@ -141,11 +147,19 @@ class SimulatedZendesk {
   }
 
   private async tokenEndpoint(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const grant = this.credentials.grant(await readBody(req), this.clock());
+    const body = await readBody(req);
+    let grant;
+    try {
+      grant = this.credentials.grant(body, this.clock());
+    } catch (err) {
+      if (body.grant_type === 'refresh_token' && err instanceof HttpError && (err.body as { error?: unknown }).error === 'invalid_grant') this.counts.refreshesRefused++;
+      throw err;
+    }
     this.counts.tokensIssued++;
     if (grant.refreshed) this.counts.tokensRefreshed++;
     this.answer(res, 200, grant.body, undefined, false);
   }
+
 
   /** The newest version of every record a full export delivers, as the exact text served. */
   *expectedText(accountName: string | undefined, resource: Resource, opts: ExpectedOptions = {}): Generator<string> {
@@ -204,6 +218,7 @@ function simulatorHandle(zendesk: SimulatedZendesk, server: http.Server, port: n
       return Array.from({ length: n }, () => data.add(resource, zendesk.nowSecond()));
     },
     setFaults: (f) => faults.set(f),
+    revokeGrant: (token) => zendesk.credentials.revoke(token),
     faults: () => faults.current(),
     close: () =>
       new Promise<void>((resolve) => {

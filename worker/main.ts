@@ -44,8 +44,10 @@ export async function runWorker(options: WorkerMainOptions): Promise<void> {
     },
   });
   const env = options.activities?.env ?? process.env;
-  const kind = safeCredentialsKind(env);
-  if (kind === 'api_token') {
+  const kind = env.ZENDESK_REGISTRY_URL ? undefined : safeCredentialsKind(env);
+  if (env.ZENDESK_REGISTRY_URL) {
+    logger.info('Serving the accounts of the account registry (ZENDESK_REGISTRY_URL); ZENDESK_* credentials and ZENDESK_CREDENTIALS_FILE are not used.');
+  } else if (kind === 'api_token') {
     logger.warn(`Zendesk switches API tokens off on ${API_TOKEN_SHUTDOWN}; move this worker to OAuth (ZENDESK_OAUTH_CLIENT_ID ...).`);
   }
   if (kind && envAccounts(env).length === 0) {

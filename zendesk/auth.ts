@@ -116,57 +116,91 @@ export function createAuthProvider(
   }
 }
 
+/** What Zendesk's token endpoint issued. */
+export interface IssuedToken {
+  accessToken: string;
+  /** The rotated refresh token, when the grant has one. */
+  refreshToken?: string;
+  /** Epoch ms. */
+  issuedAt: number;
+  expiresAt: number;
+}
+
+/** Zendesk refused a refresh token (`invalid_grant`): revoked, or already rotated by someone else. */
+export class RefreshTokenRefusedError extends ZendeskAuthError {}
+
+/**
+ * One request to the account's `/oauth/tokens`. Throws ZendeskTransientError when Zendesk could not
+ * be reached or failed (5xx), RefreshTokenRefusedError for `invalid_grant`, ZendeskAuthError for any
+ * other refusal. Never repeats a secret.
+ */
+export async function requestOAuthToken(account: string, baseUrl: AccountUrl, body: Record<string, string>, method: string): Promise<IssuedToken> {
+  let response;
+  const url = requestUrl(baseUrl, '/oauth/tokens');
+  try {
+    response = await axios.post(url.href, body, {
+      headers: { Accept: 'application/json' },
+      timeout: 30_000,
+      validateStatus: () => true,
+      // The body carries the client secret and refresh token: a redirect must not take them elsewhere.
+      maxRedirects: 0,
+      maxContentLength: 1024 * 1024,
+    });
+  } catch (err) {
+    const e = err as { code?: string };
+    throw new ZendeskTransientError(`Could not reach ${describeAccountUrl(baseUrl)}/oauth/tokens for account "${account}": ${e.code ?? 'network error'}`);
+  }
+  const data = response.data as { access_token?: string; refresh_token?: string; expires_in?: number; error?: unknown };
+  if (response.status >= 500) {
+    throw new ZendeskTransientError(`Zendesk's token endpoint answered HTTP ${response.status} for account "${account}"`, response.status);
+  }
+  if (response.status !== 200 || typeof data?.access_token !== 'string' || !data.access_token) {
+    const Refused = body.grant_type === 'refresh_token' && data?.error === 'invalid_grant' ? RefreshTokenRefusedError : ZendeskAuthError;
+    throw new Refused(`Zendesk refused to issue an OAuth token for account "${account}" (${method}): ${oauthErrorText(response.data, response.status)}`, response.status);
+  }
+  // Bounded: a token said to live for ever is still renewed daily.
+  const lifetime = typeof data.expires_in === 'number' && data.expires_in > 0 ? Math.min(data.expires_in, 86_400) : 1800;
+  const issuedAt = Date.now();
+  const refreshToken = typeof data.refresh_token === 'string' && data.refresh_token ? data.refresh_token : undefined;
+  return { accessToken: data.access_token, refreshToken, issuedAt, expiresAt: issuedAt + lifetime * 1000 };
+}
+
+/** The token request's body for a grant (the refresh token given separately: it changes). */
+export function grantBody(credentials: Extract<Credentials, { kind: 'oauth_refresh' | 'oauth_client_credentials' }>, refreshToken?: string): Record<string, string> {
+  const body: Record<string, string> = { client_id: credentials.clientId };
+  if (credentials.clientSecret) body.client_secret = credentials.clientSecret;
+  if (credentials.kind === 'oauth_refresh') {
+    body.grant_type = 'refresh_token';
+    body.refresh_token = refreshToken ?? credentials.refreshToken;
+  } else {
+    body.grant_type = 'client_credentials';
+    if (credentials.scope) body.scope = credentials.scope;
+  }
+  return body;
+}
+
+/** Words for messages about an OAuth grant. */
+export function oauthMethod(kind: 'oauth_refresh' | 'oauth_client_credentials'): string {
+  return kind === 'oauth_refresh' ? 'OAuth refresh token' : 'OAuth client credentials';
+}
+
 function oauthProvider(
   account: string,
   baseUrl: AccountUrl,
   credentials: Extract<Credentials, { kind: 'oauth_refresh' | 'oauth_client_credentials' }>,
   store: TokenStore,
 ): AuthProvider {
-  let access: { token: string; expiresAt: number } | undefined;
+  let access: IssuedToken | undefined;
   let inFlight: Promise<void> | undefined;
-  const method = credentials.kind === 'oauth_refresh' ? 'OAuth refresh token' : 'OAuth client credentials';
+  const method = oauthMethod(credentials.kind);
 
   async function requestToken(): Promise<void> {
-    const body: Record<string, string> = { client_id: credentials.clientId };
-    if (credentials.clientSecret) body.client_secret = credentials.clientSecret;
-    if (credentials.kind === 'oauth_refresh') {
-      body.grant_type = 'refresh_token';
-      // The stored token is newer than the configured one after the first rotation.
-      body.refresh_token = (await store.load(account)) ?? credentials.refreshToken;
-    } else {
-      body.grant_type = 'client_credentials';
-      if (credentials.scope) body.scope = credentials.scope;
-    }
-    let response;
-    const url = requestUrl(baseUrl, '/oauth/tokens');
-    try {
-      response = await axios.post(url.href, body, {
-        headers: { Accept: 'application/json' },
-        timeout: 30_000,
-        validateStatus: () => true,
-        // The body carries the client secret and refresh token: a redirect must not take them elsewhere.
-        maxRedirects: 0,
-        maxContentLength: 1024 * 1024,
-      });
-    } catch (err) {
-      const e = err as { code?: string };
-      throw new ZendeskTransientError(`Could not reach ${describeAccountUrl(baseUrl)}/oauth/tokens for account "${account}": ${e.code ?? 'network error'}`);
-    }
-    const data = response.data as { access_token?: string; refresh_token?: string; expires_in?: number };
-    if (response.status >= 500) {
-      throw new ZendeskTransientError(`Zendesk's token endpoint answered HTTP ${response.status} for account "${account}"`, response.status);
-    }
-    if (response.status !== 200 || typeof data?.access_token !== 'string' || !data.access_token) {
-      throw new ZendeskAuthError(
-        `Zendesk refused to issue an OAuth token for account "${account}" (${method}): ${oauthErrorText(response.data, response.status)}`,
-        response.status,
-      );
-    }
+    // The stored token is newer than the configured one after the first rotation.
+    const stored = credentials.kind === 'oauth_refresh' ? await store.load(account) : undefined;
+    const issued = await requestOAuthToken(account, baseUrl, grantBody(credentials, stored), method);
     // Store the rotated refresh token before using the access token: the old one is dead now.
-    if (credentials.kind === 'oauth_refresh' && typeof data.refresh_token === 'string' && data.refresh_token) await store.save(account, data.refresh_token);
-    // Bounded: a token said to live for ever is still renewed daily.
-    const lifetime = typeof data.expires_in === 'number' && data.expires_in > 0 ? Math.min(data.expires_in, 86_400) : 1800;
-    access = { token: data.access_token, expiresAt: Date.now() + lifetime * 1000 };
+    if (issued.refreshToken) await store.save(account, issued.refreshToken);
+    access = issued;
   }
 
   // One refresh at a time per account: two concurrent refreshes would burn the rotated token.
@@ -179,7 +213,7 @@ function oauthProvider(
     method,
     async authorization() {
       if (!access || access.expiresAt - EXPIRY_MARGIN_MS < Date.now()) await refresh();
-      return `Bearer ${access!.token}`;
+      return `Bearer ${access!.accessToken}`;
     },
     async renew() {
       access = undefined;

@@ -47,7 +47,7 @@ export function credentialsFromEnv(env: Env): Credentials | undefined {
   return undefined;
 }
 
-function fromFileEntry(account: string, entry: Record<string, string | undefined>): AccountConfig {
+function fromFileEntry(account: string, entry: Record<string, string | undefined>, workerEnv: Env): AccountConfig {
   const env: Env = {
     ZENDESK_EMAIL: entry.email,
     ZENDESK_API_TOKEN: entry.apiToken,
@@ -60,7 +60,8 @@ function fromFileEntry(account: string, entry: Record<string, string | undefined
   };
   const credentials = credentialsFromEnv(env);
   if (!credentials) throw new ZendeskConfigError(`ZENDESK_CREDENTIALS_FILE has no usable credentials for account "${account}".`);
-  return { credentials, baseUrl: entry.baseUrl };
+  // ZENDESK_BASE_URL (with `{account}`) applies to every entry that does not name its own.
+  return { credentials, baseUrl: entry.baseUrl ?? workerEnv.ZENDESK_BASE_URL };
 }
 
 /**
@@ -106,7 +107,7 @@ export function accountConfig(account: string, env: Env = process.env): AccountC
   const file = env.ZENDESK_CREDENTIALS_FILE;
   if (file) {
     const all = readCredentialsFile(file);
-    if (Object.hasOwn(all, account)) return fromFileEntry(account, all[account]!);
+    if (Object.hasOwn(all, account)) return fromFileEntry(account, all[account]!, env);
   }
   const credentials = credentialsFromEnv(env);
   if (!credentials) {

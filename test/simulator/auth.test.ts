@@ -1,6 +1,6 @@
 /** API tokens, OAuth access tokens that expire, refresh tokens that rotate, and the refused password. */
 import { startSimulator, seededRandom, DEFAULT_OAUTH, type Simulator } from '../../simulator';
-import { Credentials } from '../../simulator/auth';
+import { Credentials, s256 } from '../../simulator/auth';
 import { HttpError } from '../../simulator/errors';
 import { BASIC, get, path, post } from './helpers';
 
@@ -51,13 +51,16 @@ test('refresh tokens rotate: each works once and brings a new one; access tokens
   expect(second.status).toBe(200);
   expect(second.json.refresh_token).not.toBe(first.json.refresh_token);
 
+  // As Zendesk does, the refresh deleted the grant's previous access token.
+  expect((await get(users(), bearer)).status).toBe(401);
+  const current = `Bearer ${String(second.json.access_token)}`;
   clock += 299_000;
-  expect((await get(users(), bearer)).status).toBe(200);
+  expect((await get(users(), current)).status).toBe(200);
   clock += 2_000;
-  const expired = await get(users(), bearer);
+  const expired = await get(users(), current);
   expect(expired.status).toBe(401);
   expect(expired.json.error).toBe('invalid_token');
-  expect(sim.stats()).toMatchObject({ tokensIssued: 2, tokensRefreshed: 2 });
+  expect(sim.stats()).toMatchObject({ tokensIssued: 2, tokensRefreshed: 2, refreshesRefused: 1 });
 });
 
 test('client credentials: the secret must match; no refresh token comes back', async () => {
@@ -82,4 +85,50 @@ test('Credentials on its own (explicit clock, no server): tokens expire at their
   expect(() => credentials.grant({ ...client, grant_type: 'refresh_token', refresh_token: 'r0' }, 0)).toThrow(HttpError);
   expect(credentials.grant({ ...client, grant_type: 'refresh_token', refresh_token: String(first.body.refresh_token) }, 0).refreshed).toBe(true);
   expect(() => credentials.authenticate(BASIC, 0)).not.toThrow();
+});
+
+describe('the authorization-code flow with PKCE', () => {
+  const verifier = 'v'.repeat(43);
+  const redirectUri = 'http://127.0.0.1:9/callback';
+  const authorize = (params: Record<string, string>) =>
+    fetch(`${sim.url}/oauth/authorizations/new?${new URLSearchParams({ response_type: 'code', client_id: DEFAULT_OAUTH.clientId, redirect_uri: redirectUri, code_challenge: s256(verifier), code_challenge_method: 'S256', state: 'st', ...params })}`, { redirect: 'manual' });
+  const exchange = (code: string, extra: Record<string, string> = {}) =>
+    post(`${sim.url}/oauth/tokens`, { grant_type: 'authorization_code', code, client_id: DEFAULT_OAUTH.clientId, client_secret: DEFAULT_OAUTH.clientSecret, redirect_uri: redirectUri, code_verifier: verifier, ...extra });
+
+  async function codeFrom(params: Record<string, string> = {}): Promise<URL> {
+    const reply = await authorize(params);
+    expect(reply.status).toBe(302);
+    const location = new URL(reply.headers.get('location')!);
+    expect(`${location.origin}${location.pathname}`).toBe(redirectUri);
+    expect(location.searchParams.get('state')).toBe('st');
+    return location;
+  }
+
+  test('approves at once, and the code with its verifier brings a grant that rotates; the code works once', async () => {
+    const code = (await codeFrom()).searchParams.get('code')!;
+    const grant = await exchange(code);
+    expect(grant.status).toBe(200);
+    expect(grant.json).toMatchObject({ access_token: expect.any(String), refresh_token: expect.any(String) });
+    expect((await get(users(), `Bearer ${String(grant.json.access_token)}`)).status).toBe(200);
+    expect((await exchange(code)).json.error).toBe('invalid_grant');
+    const refreshed = await post(`${sim.url}/oauth/tokens`, { grant_type: 'refresh_token', refresh_token: String(grant.json.refresh_token), client_id: DEFAULT_OAUTH.clientId });
+    expect(refreshed.status).toBe(200);
+    expect((await get(users(), `Bearer ${String(grant.json.access_token)}`)).status).toBe(401);
+  });
+
+  test('a wrong verifier, redirect URI or method is refused', async () => {
+    expect((await exchange((await codeFrom()).searchParams.get('code')!, { code_verifier: 'w'.repeat(43) })).json.error).toBe('invalid_grant');
+    expect((await exchange((await codeFrom()).searchParams.get('code')!, { redirect_uri: 'http://127.0.0.1:9/other' })).json.error).toBe('invalid_grant');
+    expect((await codeFrom({ code_challenge_method: 'plain' })).searchParams.get('error')).toBe('invalid_request');
+    expect((await codeFrom({ client_id: 'stranger' })).searchParams.get('error')).toBe('invalid_client');
+  });
+
+  test('a grant revoked by the admin refuses its refresh token and its access token', async () => {
+    const grant = await exchange((await codeFrom()).searchParams.get('code')!);
+    const revoked = await post(`${sim.url}/__sim/revoke-grant`, { token: String(grant.json.refresh_token) });
+    expect(revoked.json).toEqual({ revoked: true });
+    expect((await get(users(), `Bearer ${String(grant.json.access_token)}`)).status).toBe(401);
+    const refused = await post(`${sim.url}/oauth/tokens`, { grant_type: 'refresh_token', refresh_token: String(grant.json.refresh_token), client_id: DEFAULT_OAUTH.clientId });
+    expect(refused.json.error).toBe('invalid_grant');
+  });
 });

@@ -102,6 +102,16 @@ describe('a credentials file', () => {
     expect(thrown(() => accountConfig('gamma', env)).message).toMatch(/account "gamma".*ZENDESK_CREDENTIALS_FILE/);
   });
 
+  it("applies ZENDESK_BASE_URL to the entries without their own baseUrl", () => {
+    const credentialsFile = file(
+      'credentials.json',
+      JSON.stringify({ acme: { email: 'a@acme.com', apiToken: SECRET, baseUrl: 'http://127.0.0.1:9' }, beta: { clientId: 'id', refreshToken: 'rt' } }),
+    );
+    const env: Env = { ZENDESK_CREDENTIALS_FILE: credentialsFile, ZENDESK_BASE_URL: 'http://127.0.0.1:8/accounts/{account}' };
+    expect(accountConfig('acme', env).baseUrl).toBe('http://127.0.0.1:9');
+    expect(accountConfig('beta', env).baseUrl).toBe('http://127.0.0.1:8/accounts/{account}');
+  });
+
   it("falls back to the environment's credentials for the accounts they serve", () => {
     const credentialsFile = file('credentials.json', JSON.stringify({ beta: { email: 'b@beta.com', apiToken: 'beta-token' } }));
     const env: Env = { ...API_TOKEN, ZENDESK_SUBDOMAIN: 'acme', ZENDESK_CREDENTIALS_FILE: credentialsFile };

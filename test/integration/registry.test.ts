@@ -1,0 +1,203 @@
+/**
+ * The account registry on a real PostgreSQL, against the real simulator: `accounts connect` end to end
+ * (the CLI as a subprocess, PKCE through the simulator's authorization endpoint), sealed secrets, key
+ * rotation, migrations run once by many at once, and refreshes shared safely by many registries (each
+ * its own pool, as separate workers are) on a grant whose refresh tokens rotate.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client } from 'pg';
+import { registryClients } from '../../accounts/clients';
+import { keyring } from '../../accounts/keys';
+import { openRegistry, type AccountRegistry } from '../../accounts/registry';
+import { registryAuthProvider } from '../../accounts/registry-auth';
+import { DEFAULT_OAUTH, startSimulator, type Simulator } from '../../simulator';
+import { accountUrl } from '../../zendesk/account';
+import { ZendeskAuthError, ZendeskConfigError } from '../../zendesk/errors';
+import { connectWithCli } from '../helpers/accounts';
+import { runCli, type CliResult } from '../helpers/cli';
+import { startPostgres, type PostgresServer } from '../helpers/postgres';
+
+let pg: PostgresServer;
+let sim: Simulator;
+let dir: string;
+const key = randomBytes(32);
+const registries: AccountRegistry[] = [];
+const TTL_SECONDS = 4;
+
+beforeAll(async () => {
+  pg = await startPostgres();
+  sim = await startSimulator({ accounts: 10, sizes: { users: 5 }, rateLimits: 'off', recentWindowSeconds: 0, accessTokenTtlSeconds: TTL_SECONDS });
+  dir = mkdtempSync(path.join(os.tmpdir(), 'zendesk-export-registry-'));
+  writeFileSync(path.join(dir, 'key'), key.toString('base64'), { mode: 0o600 });
+}, 60_000);
+afterAll(async () => {
+  await Promise.all(registries.map((r) => r.close()));
+  await sim?.close();
+  await pg?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const open = (keys = [key]) => {
+  const registry = openRegistry(pg.url, keyring(keys));
+  registries.push(registry);
+  return registry;
+};
+const baseUrl = () => `${sim.url}/accounts/{account}`;
+const cliEnv = (extra: Record<string, string> = {}) => ({ ZENDESK_REGISTRY_URL: pg.url, ZENDESK_REGISTRY_KEY_FILE: path.join(dir, 'key'), ZENDESK_BASE_URL: baseUrl(), ...extra });
+const cli = (args: string[], extra: Record<string, string> = {}): Promise<CliResult> => runCli(['accounts', ...args], cliEnv(extra), { cwd: dir });
+
+/** Every value of every plain column, as text. */
+async function plainColumns(): Promise<string> {
+  const client = new Client({ connectionString: pg.url });
+  await client.connect();
+  try {
+    const { rows } = await client.query('SELECT account, method, base_url, client_id, email, scope, status, key_id FROM zendesk_registry_accounts');
+    return JSON.stringify(rows);
+  } finally {
+    await client.end();
+  }
+}
+
+const connect = (account: string) => connectWithCli(account, cliEnv(), dir);
+
+test('accounts connect runs the authorization-code flow with PKCE and stores the grant, sealed', async () => {
+  const connected = await connect('acme');
+  expect(connected.stderr).toBe('');
+  expect(connected.stdout).toMatch(/code_challenge_method=S256/);
+  expect(connected.stdout).toMatch(/Connected acme/);
+  expect(connected.code).toBe(0);
+
+  const registry = open();
+  const grant = await registry.grant('acme');
+  expect(grant?.credentials).toMatchObject({ kind: 'oauth_refresh', clientId: DEFAULT_OAUTH.clientId, refreshToken: expect.stringMatching(/^sim-refresh-/) });
+  expect(grant?.access?.token).toMatch(/^sim-access-/);
+  // The stored access token works, and nothing secret is in a plain column or in `list`.
+  const auth = registryAuthProvider(registry, grant!.row, accountUrl('acme', baseUrl()));
+  expect((await fetch(`${sim.accountUrl('acme')}/api/v2/users/me`, { headers: { Authorization: await auth.authorization() } })).status).toBe(200);
+  const listed = await runCli(['--json', 'accounts', 'list'], cliEnv(), { cwd: dir });
+  expect(listed.code).toBe(0);
+  const plain = `${await plainColumns()}${listed.stdout}`;
+  for (const secret of ['sim-refresh', 'sim-access', DEFAULT_OAUTH.clientSecret]) expect(plain).not.toContain(secret);
+  expect(JSON.parse(listed.stdout.split('\n')[0]!)).toMatchObject({ account: 'acme', method: 'oauth_refresh', status: 'active' });
+}, 60_000);
+
+test('accounts add takes secrets from the variables, warns about API tokens, and refuses a second add; remove removes', async () => {
+  const added = await cli(['add', 'beta'], { ZENDESK_EMAIL: 'admin@example.com', ZENDESK_API_TOKEN: 'sim-token' });
+  expect(added.code).toBe(0);
+  expect(added.stderr).toMatch(/switches API tokens off on 2027-04-30/);
+  expect(await plainColumns()).not.toContain('sim-token');
+  const again = await cli(['add', 'beta'], { ZENDESK_EMAIL: 'admin@example.com', ZENDESK_API_TOKEN: 'sim-token' });
+  expect(again).toMatchObject({ code: 2, stderr: expect.stringMatching(/^Account "beta" is already in the registry/) });
+  expect(await cli(['add', 'gamma'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/^No credentials to add/) });
+  expect((await cli(['remove', 'beta'])).stdout).toMatch(/Removed beta/);
+  expect(await cli(['remove', 'beta'])).toMatchObject({ code: 2, stderr: 'Account "beta" is not in the registry.\n' });
+  expect(await cli(['list'], { ZENDESK_REGISTRY_KEY_FILE: path.join(dir, 'missing') })).toMatchObject({ code: 2, stderr: expect.stringMatching(/^Could not read ZENDESK_REGISTRY_KEY_FILE/) });
+}, 60_000);
+
+test('migrations run once when many start at once', async () => {
+  const fresh = `${pg.url.replace(/\/[^/]*$/, '')}/fresh`;
+  const admin = new Client({ connectionString: pg.url });
+  await admin.connect();
+  await admin.query('CREATE DATABASE fresh');
+  const many = Array.from({ length: 6 }, () => openRegistry(fresh, keyring([key])));
+  registries.push(...many);
+  await Promise.all(many.map((r) => r.list()));
+  const check = new Client({ connectionString: fresh });
+  await check.connect();
+  expect((await check.query('SELECT version FROM zendesk_registry_migrations')).rows).toEqual([{ version: 1 }]);
+  await check.end();
+  await admin.end();
+});
+
+test('many workers on one rotating grant with a short access-token life: one refresh at a time, no invalid_grant, the grant alive', async () => {
+  await connect('delta');
+  sim.resetStats();
+  const workers = Array.from({ length: 5 }, () => open());
+  const row = (await workers[0]!.list()).find((r) => r.account === 'delta')!;
+  const providers = workers.map((r) => registryAuthProvider(r, row, accountUrl('delta', baseUrl())));
+  const until = Date.now() + 3 * TTL_SECONDS * 1000;
+  let requests = 0;
+  let failed = 0;
+  const ask = async (authorization: string) => (await fetch(`${sim.accountUrl('delta')}/api/v2/users/me`, { headers: { Authorization: authorization } })).status;
+  // Each worker asks as fast as it can. A request in flight while another worker refreshed carries a
+  // token Zendesk just deleted: after its 401 it renews and asks once more, as the HTTP client does.
+  await Promise.all(
+    providers.map(async (auth) => {
+      while (Date.now() < until) {
+        requests++;
+        if ((await ask(await auth.authorization())) !== 401) continue;
+        await auth.renew();
+        if ((await ask(await auth.authorization())) !== 200) failed++;
+      }
+    }),
+  );
+  const stats = sim.stats();
+  // A token lives 4 s and is renewed in its last 20-30%: about one refresh per 3 s across all five,
+  // whatever the 401s (each found the new token in the registry instead of refreshing again).
+  expect(stats.tokensRefreshed).toBeGreaterThanOrEqual(3);
+  expect(stats.tokensRefreshed).toBeLessThanOrEqual(8);
+  expect(failed).toBe(0);
+  expect(requests).toBeGreaterThan(50);
+  // The grant is alive: one more refresh works.
+  await expect(providers[0]!.renew()).resolves.toBe(true);
+  expect((await workers[0]!.list()).find((r) => r.account === 'delta')?.status).toBe('active');
+}, 60_000);
+
+test('a grant revoked in Zendesk: the export fails with the sentence to reconnect, and the account is marked', async () => {
+  await connect('epsilon');
+  const registry = open();
+  const grant = (await registry.grant('epsilon'))!;
+  const auth = registryAuthProvider(registry, grant.row, accountUrl('epsilon', baseUrl()));
+  await auth.authorization(); // The stored token, as a worker uses it before its 401.
+  expect(sim.revokeGrant(grant.access!.token)).toBe(true);
+  const err = await auth.renew().catch((e: unknown) => e as Error);
+  expect(err).toBeInstanceOf(ZendeskAuthError);
+  expect((err as Error).message).toBe(
+    'Account "epsilon" needs re-authorization: Zendesk no longer accepts its OAuth grant (revoked, or lost); an admin must run `zendesk-export accounts connect epsilon`.',
+  );
+  expect((await cli(['list'])).stdout).toMatch(/epsilon\s+oauth_refresh\s+needs-reauthorization/);
+  // Reconnected, it serves again.
+  await connect('epsilon');
+  const clients = registryClients(registry, {}, 0);
+  await clients.refresh();
+  expect(() => clients.clientFor('epsilon')).not.toThrow();
+}, 60_000);
+
+test('Zendesk answered but the registry could not store the tokens: said precisely', async () => {
+  await connect('zeta');
+  const real = open();
+  const failing: AccountRegistry = {
+    ...real,
+    withGrant: (account, use) => real.withGrant(account, (grant, save) => use({ ...grant, access: undefined }, async () => {
+      void save;
+      throw new Error('could not extend file');
+    })),
+  };
+  const auth = registryAuthProvider(failing, (await real.grant('zeta'))!.row, accountUrl('zeta', baseUrl()));
+  await expect(auth.renew()).rejects.toThrow(/^Zendesk issued new tokens for account "zeta", but storing them failed \(The account registry at .* failed: could not extend file\); if the write was lost/);
+}, 60_000);
+
+test('an account removed from the registry, or never in it, is refused at the next run of pages', async () => {
+  const registry = open();
+  const clients = registryClients(registry, {}, 0);
+  await clients.refresh();
+  expect(() => clients.clientFor('zeta')).not.toThrow();
+  await registry.remove('zeta');
+  await clients.refresh();
+  expect(() => clients.clientFor('zeta')).toThrow(ZendeskConfigError);
+  expect(() => clients.clientFor('stranger')).toThrow(/^Account "stranger" is not in the account registry at .*accounts connect stranger/);
+});
+
+test('rotate-key re-seals every secret with the new key; the old key can then be dropped', async () => {
+  const next = randomBytes(32);
+  writeFileSync(path.join(dir, 'keys'), `${next.toString('base64')}\n${key.toString('base64')}\n`, { mode: 0o600 });
+  const rotated = await cli(['rotate-key'], { ZENDESK_REGISTRY_KEY_FILE: path.join(dir, 'keys') });
+  expect(rotated.code).toBe(0);
+  expect(rotated.stdout).toMatch(/^Re-sealed \d+ account\(s\) with key [0-9a-f]{16}/);
+  const onlyNew = open([next]);
+  expect((await onlyNew.grant('acme'))?.credentials.kind).toBe('oauth_refresh');
+  await expect(open([key]).grant('acme')).rejects.toThrow(/sealed with key [0-9a-f]{16}, which ZENDESK_REGISTRY_KEY does not hold/);
+});
