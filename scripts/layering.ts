@@ -14,8 +14,7 @@ import ts from 'typescript';
 /** Lowest first; folders on one line are one layer and may import each other. */
 export const LAYERS: readonly (readonly string[])[] = [
   ['common', 'zendesk', 'contract', 'codec'], // Small helpers, what Zendesk's API is, what crosses the trust boundary, how payloads are sealed.
-  ['accounts'], // The account registry a fleet shares: credentials for the activities and the admin commands.
-  ['workflows', 'activities'],
+  ['workflows', 'activities', 'accounts'], // accounts: the registry a fleet shares, for the activities and the admin commands.
   ['worker'],
   ['client'],
   ['cli'],

@@ -62,7 +62,7 @@ afterAll(async () => {
 const registryEnv = () => ({ ZENDESK_REGISTRY_URL: pg.url, ZENDESK_REGISTRY_KEY_FILE: path.join(dir, 'key') });
 
 function startWorker(): WorkerProcess {
-  const worker = startWorkerProcess({ temporalAddress: server.address, taskQueue: TASK_QUEUE, env: { ...registryEnv(), ZENDESK_EXPORT_OUTPUT_ROOT: out }, captureOutput: true, logLevel: 'INFO' });
+  const worker = startWorkerProcess({ temporalAddress: server.address, taskQueue: TASK_QUEUE, env: { ...registryEnv(), ZENDESK_EXPORT_OUTPUT_ROOT: out }, logLevel: 'INFO' });
   workers.add(worker);
   void worker.exited.then(() => {
     workers.delete(worker);
