@@ -1,2 +1,2 @@
 /** A real PostgreSQL server for tests: the one implementation lives with the dev-server launcher. */
-export { startPostgres, type PostgresOptions, type PostgresServer } from '../../devserver/postgres';
+export { startPostgres, type PostgresServer } from '../../devserver/postgres';
