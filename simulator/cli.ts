@@ -242,6 +242,11 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     return;
   }
   const sim = await startSimulator(options);
+  // Listened for before the banner says Ctrl-C stops it: a Ctrl-C right after the banner stops it cleanly too.
+  const stopped = new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
   const token = options.apiTokens?.[0] ?? DEFAULT_API_TOKEN;
   const client = [options.oauthClients ?? DEFAULT_OAUTH].flat()[0] ?? DEFAULT_OAUTH;
   const names = accountNames(options.accounts).slice(1);
@@ -254,10 +259,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
       `  Control:    ${sim.url}/__sim/stats\n` +
       `Ctrl-C stops.\n`,
   );
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
-  });
+  await stopped;
   await sim.close();
   process.stdout.write('Simulator stopped.\n');
 }
