@@ -5,6 +5,8 @@
  * its records (one statement, however many records) and moves the export's checkpoint row, so the
  * database always agrees with the position it has reached: a page retried after a crash writes
  * nothing twice and loses nothing, and a late retry of an old page never overwrites a newer version.
+ * Typed columns are generated from the jsonb, and the derived tables (custom fields, comments, field
+ * changes) are rebuilt from the current rows in the same transaction, so both always agree with it.
  *
  * The worker's configuration names the targets (PostgresTarget); clients only name a target. The
  * password comes from PGPASSWORD; messages name the target only, never its host, a user or a password.

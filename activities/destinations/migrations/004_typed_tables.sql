@@ -124,19 +124,20 @@ CREATE OR REPLACE FUNCTION zendesk_child_events(record jsonb) RETURNS SETOF json
   WHERE jsonb_typeof(c) = 'object' AND zendesk_bigint(c -> 'id') IS NOT NULL
 $$;
 
--- A ticket's custom fields as its current row holds them: replaced whole, per ticket (all when p_ids is NULL).
+-- Functions keyed by account and ids, so that a page's call reads its rows by primary key.
+-- A ticket's custom fields as its current row holds them: replaced whole, per ticket.
 CREATE OR REPLACE FUNCTION zendesk_derive_ticket_custom_fields(p_account text, p_ids bigint[]) RETURNS void LANGUAGE sql AS $$
-  DELETE FROM zendesk_ticket_custom_fields WHERE (p_account IS NULL OR account = p_account) AND (p_ids IS NULL OR ticket_id = ANY (p_ids));
+  DELETE FROM zendesk_ticket_custom_fields WHERE account = p_account AND ticket_id = ANY (p_ids);
   INSERT INTO zendesk_ticket_custom_fields (account, ticket_id, field_id, value, value_json)
   SELECT DISTINCT ON (t.account, t.id, zendesk_bigint(f -> 'id')) t.account, t.id, zendesk_bigint(f -> 'id'), f -> 'value' #>> '{}', f -> 'value'
   FROM zendesk_tickets t
   CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(t.record -> 'custom_fields') = 'array' THEN t.record -> 'custom_fields' ELSE '[]' END) AS f
-  WHERE (p_account IS NULL OR t.account = p_account) AND (p_ids IS NULL OR t.id = ANY (p_ids))
+  WHERE t.account = p_account AND t.id = ANY (p_ids)
     AND jsonb_typeof(f) = 'object' AND zendesk_bigint(f -> 'id') IS NOT NULL;
 $$;
 
 -- Comments (child events of type Comment, sent with include=comment_events) and field changes (every
--- other field of a Change or Create child event) of the given ticket events (all when p_ids is NULL).
+-- other field of a Change or Create child event) of the given ticket events.
 -- A field set to null counts only when the child event says what it was before.
 CREATE OR REPLACE FUNCTION zendesk_derive_ticket_events(p_account text, p_ids bigint[]) RETURNS void LANGUAGE sql AS $$
   INSERT INTO zendesk_ticket_comments (account, id, ticket_id, event_id, author_id, public, body, created_at)
@@ -144,7 +145,7 @@ CREATE OR REPLACE FUNCTION zendesk_derive_ticket_events(p_account text, p_ids bi
     e.account, zendesk_bigint(c -> 'id'), e.ticket_id, e.id, zendesk_bigint(c -> 'author_id'), zendesk_bool(c -> 'public'), c ->> 'body',
     coalesce(zendesk_time(c -> 'created_at'), e.created_at)
   FROM zendesk_ticket_events e CROSS JOIN LATERAL zendesk_child_events(e.record) AS c
-  WHERE (p_account IS NULL OR e.account = p_account) AND (p_ids IS NULL OR e.id = ANY (p_ids)) AND c ->> 'event_type' = 'Comment'
+  WHERE e.account = p_account AND e.id = ANY (p_ids) AND c ->> 'event_type' = 'Comment'
   ON CONFLICT (account, id) DO UPDATE SET ticket_id = excluded.ticket_id, event_id = excluded.event_id, author_id = excluded.author_id,
     public = excluded.public, body = excluded.body, created_at = excluded.created_at;
 
@@ -153,7 +154,7 @@ CREATE OR REPLACE FUNCTION zendesk_derive_ticket_events(p_account text, p_ids bi
     e.account, zendesk_bigint(c -> 'id'), f.key, e.ticket_id, e.id, f.value #>> '{}', c -> 'previous_value' #>> '{}',
     coalesce(zendesk_time(c -> 'created_at'), e.created_at), e.updater_id, coalesce(c ->> 'via', e.record ->> 'via')
   FROM zendesk_ticket_events e CROSS JOIN LATERAL zendesk_child_events(e.record) AS c CROSS JOIN LATERAL jsonb_each(c) AS f
-  WHERE (p_account IS NULL OR e.account = p_account) AND (p_ids IS NULL OR e.id = ANY (p_ids)) AND c ->> 'event_type' IN ('Change', 'Create')
+  WHERE e.account = p_account AND e.id = ANY (p_ids) AND c ->> 'event_type' IN ('Change', 'Create')
     AND f.key NOT IN ('id', 'type', 'event_type', 'via', 'via_reference_id', 'previous_value', 'created_at', 'comment_present', 'comment_public')
     AND (f.value <> 'null'::jsonb OR c ? 'previous_value')
   ON CONFLICT (account, id, field) DO UPDATE SET ticket_id = excluded.ticket_id, event_id = excluded.event_id, value = excluded.value,
@@ -161,8 +162,8 @@ CREATE OR REPLACE FUNCTION zendesk_derive_ticket_events(p_account text, p_ids bi
 $$;
 
 -- What 0.2.1 stored gets its derived rows now.
-SELECT zendesk_derive_ticket_custom_fields(NULL, NULL);
-SELECT zendesk_derive_ticket_events(NULL, NULL);
+SELECT zendesk_derive_ticket_custom_fields(account, array_agg(id)) FROM zendesk_tickets GROUP BY account;
+SELECT zendesk_derive_ticket_events(account, array_agg(id)) FROM zendesk_ticket_events GROUP BY account;
 
 -- How fresh each table is, per account and resource: the export's position (its latest checkpoint),
 -- the newest record version written and how far behind now it is, records held, the last batch.
