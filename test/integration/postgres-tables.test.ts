@@ -157,6 +157,11 @@ test("README's five questions answer what the export holds, with plain SQL", asy
   expect(ofTicket.length).toBeGreaterThan(1);
   expect(await ask(2)).toEqual(ofTicket.map((c) => ({ created_at: new Date(c.created_at), author_id: String(c.author_id), public: c.public, body: c.body })));
 
+  // Every comment and every status change once.
+  const counted = await db.query(`SELECT (SELECT count(*)::int FROM zendesk_ticket_comments) AS comments,
+    (SELECT count(*)::int FROM zendesk_ticket_field_changes WHERE field = 'status') AS statuses`);
+  expect(counted.rows[0]).toEqual({ comments: comments.length, statuses: events.length });
+
   // Each status change lasts until the ticket's next one.
   const stays = new Map<string, { stays: number; seconds: number }>();
   const byTicket = new Map<number, Rec[]>();
