@@ -155,7 +155,7 @@ export function addExportFlags(command: Command): Command {
     .option('-o, --out <dir>', "output folder for NDJSON files, inside the worker's output root", './export')
     .option('--dest <target>', "postgres (the worker's ZENDESK_EXPORT_POSTGRES) or postgres:<name>, instead of files")
     .option('--rate-limit <N/SECONDS>', "the account's budget for the endpoint's bucket from now on, as `budget` sets it (default 10/60, users cursor 20/60, sample 10/1200)")
-    .option('--include <a,b>', 'sideloads, e.g. users,groups for tickets or comment_events for ticket_events')
+    .option('--include <a,b>', 'sideloads, e.g. users,groups for tickets or comment_events for ticket_events (the default for ticket events into Postgres)')
     .option('--per-page <n>', 'records per page, 1 to 1000')
     .option('--max-pages <n>', 'stop after this many pages')
     .option('--exclude-deleted', 'leave out deleted tickets')

@@ -187,6 +187,7 @@ export function toExportInput(request: ExportRequest, nowMs = Date.now()): Expor
     }
     options.perPage = request.perPage;
   }
+  const destination = parseDestination(request.destination);
   if (request.include?.length) {
     const known = Object.keys(endpoint.sideloads);
     const unknown = request.include.filter((name) => !known.includes(name));
@@ -197,6 +198,8 @@ export function toExportInput(request: ExportRequest, nowMs = Date.now()): Expor
       );
     }
     options.include = [...new Set(request.include)];
+  } else if (destination.kind === 'postgres' && Object.hasOwn(endpoint.sideloads, 'comment_events')) {
+    options.include = ['comment_events']; // Postgres derives its comments table from them.
   }
   if (request.excludeDeleted) {
     if (!accepts('exclude_deleted')) throw new UserError(`--exclude-deleted applies to ticket exports only, not ${endpoint.id}.`);
@@ -215,7 +218,7 @@ export function toExportInput(request: ExportRequest, nowMs = Date.now()): Expor
     endpoint: endpoint.id,
     start,
     options,
-    destination: parseDestination(request.destination),
+    destination,
     budget: request.rateLimit ?? defaultBudget(endpointSpec(endpoint.id).bucket),
     followIntervalSeconds: follow,
     maxPages,

@@ -10,6 +10,8 @@ export interface ExpectedOptions {
   excludeDeleted?: boolean;
   /** Only versions at or after this second. @default 0 */
   startTime?: number;
+  /** Ticket events as `include=comment_events` serves them, comments among their child events. */
+  commentEvents?: boolean;
 }
 
 export interface Simulator {

@@ -166,7 +166,7 @@ class SimulatedZendesk {
     const data = this.accounts.get(accountName);
     const scope = opts.supportTypeScope ?? 'agent';
     for (const entry of data.entries(resource, opts.startTime ?? 0)) {
-      if (data.visible(resource, entry.id, scope, opts.excludeDeleted === true)) yield data.text(resource, entry.id)!;
+      if (data.visible(resource, entry.id, scope, opts.excludeDeleted === true)) yield data.text(resource, entry.id, { commentEvents: opts.commentEvents })!;
     }
   }
 }

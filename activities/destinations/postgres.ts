@@ -5,6 +5,8 @@
  * its records (one statement, however many records) and moves the export's checkpoint row, so the
  * database always agrees with the position it has reached: a page retried after a crash writes
  * nothing twice and loses nothing, and a late retry of an old page never overwrites a newer version.
+ * Typed columns are generated from the jsonb, and the derived tables (custom fields, comments, field
+ * changes) are rebuilt from the current rows in the same transaction, so both always agree with it.
  *
  * The worker's configuration names the targets (PostgresTarget); clients only name a target. The
  * password comes from PGPASSWORD; messages name the target only, never its host, a user or a password.
@@ -13,11 +15,20 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Pool, type PoolClient } from 'pg';
 import { parse } from 'pg-connection-string';
-import { RESOURCE_SPECS } from '../../zendesk/endpoints';
+import { RESOURCE_SPECS, type Resource } from '../../zendesk/endpoints';
 import { versionSecond, type PageRecord } from '../../zendesk/page';
 import { DestinationConfigError, DestinationError, DestinationRecordError, type Destination, type PageWrite } from './destination';
 
-const MIGRATIONS = ['001_tables.sql', '002_checkpoint_origin.sql', '003_checkpoint_run.sql'];
+/** Applied in order, each once per database (zendesk_schema_migrations names those applied). */
+const MIGRATIONS = ['001_tables.sql', '002_checkpoint_origin.sql', '003_checkpoint_run.sql', '004_typed_tables.sql'];
+/** The advisory lock that lets one worker at a time migrate a database ('zdmg'). */
+const MIGRATION_LOCK = 0x7a646d67;
+
+/** Tables derived from a resource's current rows, rebuilt for the page's records in its transaction (see 004_typed_tables.sql). */
+const DERIVE: Partial<Record<Resource, string>> = {
+  tickets: 'zendesk_derive_ticket_custom_fields',
+  ticket_events: 'zendesk_derive_ticket_events',
+};
 
 /** A database the worker may write to, by the name clients use for it. */
 export interface PostgresTarget {
@@ -57,18 +68,6 @@ export function tableName(resource: string, sideload?: string): string {
   return name;
 }
 
-const tableSql = (table: string) => `
-  CREATE TABLE IF NOT EXISTS ${table} (
-    account    text   NOT NULL,
-    id         bigint NOT NULL,
-    version    bigint NOT NULL,
-    record     jsonb  NOT NULL,
-    export_id  text   NOT NULL,
-    written_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (account, id)
-  );
-  CREATE INDEX IF NOT EXISTS ${table}_version ON ${table} (account, version);`;
-
 const ignore = () => undefined;
 
 /** A row of the upsert, as JSON text around the record's own text (never re-serialised). */
@@ -100,14 +99,40 @@ export function postgresDestination(target: PostgresTarget): Destination {
     return `Postgres error at ${where}: ${e.code} ${e.message ?? String(err)}`.replace(/postgres(ql)?:\/\/\S+/g, 'postgres://…').trim();
   }
 
+  /**
+   * Brings the database to this version's schema: the migrations not yet applied, in one transaction
+   * under an advisory lock, so workers starting at once migrate it once and none sees it half done.
+   * A database written by 0.2.1 (which ran 001-003 on every start, and records none) runs them again
+   * harmlessly: they create only what is missing.
+   */
   async function migrate(): Promise<void> {
-    for (const file of MIGRATIONS) await pool.query(readFileSync(path.join(__dirname, 'migrations', file), 'utf8'));
+    const client = await pool.connect();
+    client.on('error', ignore);
+    let failed = false;
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      await client.query('CREATE TABLE IF NOT EXISTS zendesk_schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+      const applied = new Set((await client.query('SELECT name FROM zendesk_schema_migrations')).rows.map((r: { name: string }) => r.name));
+      for (const file of MIGRATIONS.filter((f) => !applied.has(f))) {
+        await client.query(readFileSync(path.join(__dirname, 'migrations', file), 'utf8'));
+        await client.query('INSERT INTO zendesk_schema_migrations (name) VALUES ($1)', [file]);
+      }
+      await client.query('COMMIT');
+    } catch (err) {
+      failed = true;
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.off('error', ignore);
+      client.release(failed);
+    }
   }
 
   async function upsert(client: PoolClient, table: string, page: PageWrite, rows: string[]): Promise<void> {
     if (rows.length === 0) return;
     if (!ready.has(table)) {
-      await client.query(tableSql(table));
+      await client.query('SELECT zendesk_create_record_table($1)', [table]);
       ready.add(table);
     }
     // One round trip per page; the newest version wins, even against a late retry of an old page.
@@ -118,6 +143,12 @@ export function postgresDestination(target: PostgresTarget): Destination {
        WHERE ${table}.version <= excluded.version`,
       [page.account, page.exportId, `[${rows.join(',')}]`],
     );
+  }
+
+  /** The derived rows of the page's records, from their current rows (a late old page's records keep the newer ones). */
+  async function derive(client: PoolClient, page: PageWrite, ids: string[]): Promise<void> {
+    const fn = DERIVE[page.resource];
+    if (fn && ids.length) await client.query(`SELECT ${fn}($1, $2::bigint[])`, [page.account, ids]);
   }
 
   /** After Postgres refused a page's data: which record it was, tried one by one. */
@@ -163,6 +194,7 @@ export function postgresDestination(target: PostgresTarget): Destination {
         client.on('error', ignore);
         await client.query('BEGIN');
         await upsert(client, tableName(page.resource), page, rows);
+        await derive(client, page, [...newest.keys()]);
         for (const s of sideloads) await upsert(client, s.table, page, s.rows);
         await client.query(
           `INSERT INTO zendesk_export_checkpoints (export_id, origin, page_number, position, run) VALUES ($1, $2, $3, $4, $5)

@@ -73,6 +73,15 @@ function expectMatches(found: Row[], expected: Record<string, unknown>[], resour
   }
 }
 
+/** The custom fields table holds each ticket's current custom fields, each once. */
+async function expectCustomFields(account: string, tickets: Record<string, unknown>[]) {
+  const found = await db.query('SELECT ticket_id::int, field_id::float8, value_json FROM zendesk_ticket_custom_fields WHERE account = $1 ORDER BY ticket_id, field_id', [account]);
+  const expected = tickets
+    .flatMap((t) => (t.custom_fields as { id: number; value: unknown }[]).map((f) => ({ ticket_id: t.id, field_id: f.id, value_json: f.value })))
+    .sort((a, b) => (a.ticket_id as number) - (b.ticket_id as number) || a.field_id - b.field_id);
+  expect(found.rows).toEqual(expected);
+}
+
 async function checkpointPage(exportId: string): Promise<number> {
   return (await db.query('SELECT page_number FROM zendesk_export_checkpoints WHERE export_id = $1', [exportId])).rows[0]?.page_number ?? 0;
 }
@@ -113,7 +122,8 @@ test('each resource exports into Postgres completely; a second export of the sam
   const before: Record<string, Row[]> = {};
   for (const resource of RESOURCES) {
     const found = await rows(resource, s.account);
-    expectMatches(found, s.sim.expected(undefined, resource, { supportTypeScope: 'all' }), resource);
+    // Ticket events exported to Postgres carry their comments (comment_events by default).
+    expectMatches(found, s.sim.expected(undefined, resource, { supportTypeScope: 'all', commentEvents: true }), resource);
     before[resource] = found;
   }
   await s.run(async () => {
@@ -141,7 +151,9 @@ test('a worker killed between the commit and the activity completion: no duplica
   workerProcess(taskQueue, workerEnv);
   const result = await handle.result();
   expect(result.outcome).toBe('completed');
-  expectMatches(await rows('tickets', s.account), s.sim.expected(undefined, 'tickets', { supportTypeScope: 'all' }), 'tickets');
+  const tickets = s.sim.expected(undefined, 'tickets', { supportTypeScope: 'all' });
+  expectMatches(await rows('tickets', s.account), tickets, 'tickets');
+  await expectCustomFields(s.account, tickets);
   expect(await checkpointPage(handle.workflowId)).toBe(result.state.progress.pages);
 });
 

@@ -63,6 +63,14 @@ describe('export requests', () => {
     expect(() => toExportInput({ ...base, ...change }, now)).toThrow(new UserError(message));
   });
 
+  it('asks for comment events when ticket events go to Postgres, unless the sideloads are chosen', () => {
+    const events = { ...base, resource: 'ticket_events' };
+    expect(toExportInput({ ...events, destination: 'postgres' }, now).options?.include).toEqual(['comment_events']);
+    expect(toExportInput({ ...events, destination: '/tmp/out' }, now).options?.include).toBeUndefined();
+    expect(toExportInput({ ...base, destination: 'postgres' }, now).options?.include).toBeUndefined();
+    expect(toExportInput({ ...base, destination: 'postgres', include: ['users'] }, now).options?.include).toEqual(['users']);
+  });
+
   it('reads rate limits', () => {
     expect(parseRateLimit('30/60')).toEqual({ requests: 30, seconds: 60 });
     expect(() => parseRateLimit('fast')).toThrow(/N\/SECONDS/);
