@@ -63,8 +63,10 @@ export function registryAuthProvider(registry: AccountRegistry, row: AccountRow,
     try {
       fresh = await registry.withGrant(account, async (locked, save) => {
         const grant = usable(locked);
-        // Another worker renewed while this one waited for the lock (or after this one's 401).
-        if (grant.access && grant.access.token !== stale && !due(grant.access)) return grant.access;
+        // Another worker renewed while this one waited for the lock (or after this one's 401). A token
+        // any process would renew soon is renewed now instead: a request retried after a 401 then never
+        // meets a second refresh (and a second 401) before it is answered.
+        if (grant.access && grant.access.token !== stale && Date.now() < renewalPoint(grant.access, 1)) return grant.access;
         const credentials = grant.credentials;
         if (credentials.kind !== 'oauth_refresh' && credentials.kind !== 'oauth_client_credentials') throw new ZendeskConfigError(`Account "${account}" changed its method; try again.`);
         try {
