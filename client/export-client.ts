@@ -16,7 +16,8 @@ import {
   type WorkflowExecutionDescription,
   type WorkflowHandle,
 } from '@temporalio/client';
-import { isRateBucket, type RateBucket, type RateBudget } from '../zendesk/endpoints';
+import { addCounts, countsOf } from '../contract/counts';
+import type { RateBucket, RateBudget } from '../zendesk/endpoints';
 import { accountExportPrefix, coordinatorWorkflowId, DEFAULT_TASK_QUEUE, exportWorkflowId, MEMO } from '../workflows/ids';
 import { pauseSignal, progressQuery, resumeSignal, setBudgetSignal, startExportSignal } from '../workflows/messages';
 import { coordinatorSearchAttributes } from '../workflows/search-attributes';
@@ -25,7 +26,7 @@ import type { PagesProgress } from '../activities/contract';
 import type { accountCoordinator, exportResource } from '../workflows';
 import { resolveTemporalOptions, type TemporalOptions } from './connection';
 import { UnavailableError, UserError } from './errors';
-import { parseAccount, parseRateLimit, toExportInput, type ExportRequest } from './request';
+import { checkBudgetRequest, parseAccount, toExportInput, type ExportRequest } from './request';
 
 /** Temporal's word for where an export is: RUNNING, COMPLETED, FAILED, CANCELLED, TERMINATED, TIMED_OUT, CONTINUED_AS_NEW. */
 export type TemporalStatus = WorkflowExecutionDescription['status']['name'];
@@ -52,7 +53,7 @@ function withRunInFlight(state: ExportState, run: PagesProgress): ExportState {
   return {
     ...state,
     at: run.at,
-    progress: { ...p, pages: p.pages + run.pages, records: p.records + run.written, repeatsDropped: p.repeatsDropped + run.repeats, sideloaded: p.sideloaded + run.sideloaded },
+    progress: { ...p, ...addCounts(countsOf(p as never), countsOf(run as never)) },
   };
 }
 
@@ -348,8 +349,7 @@ export class ExportClient {
   /** A new budget for a bucket of an account whose exports are running; they pace to it at once. */
   async setBudget(account: string, bucket: RateBucket | string, budget: RateBudget): Promise<void> {
     const name = parseAccount(account);
-    if (!isRateBucket(bucket)) throw new UserError(`"${bucket}" is not a rate bucket.`);
-    parseRateLimit(`${budget.requests}/${budget.seconds}`);
+    checkBudgetRequest(bucket, budget);
     const coordinator = await this.describeRun(coordinatorWorkflowId(name));
     if (coordinator?.status.name !== 'RUNNING') throw new UserError(`No export of account ${name} is running; give --rate-limit when you start one.`);
     await this.client.workflow.getHandle(coordinatorWorkflowId(name)).signal(setBudgetSignal, bucket, budget);

@@ -22,7 +22,8 @@ import { FAILURE } from '../activities/contract';
 import { endpointSpec, type RateBucket, type RateBudget } from '../zendesk/endpoints';
 import { AccountBudget, emptyAccountBudget, type ShareChange } from './account-budget';
 import { exportResource } from './export-resource';
-import { checkBucket, checkBudget, checkCoordinatorInput, checkExportInput, checkSends, readable } from './export-input';
+import { checkBucket, checkBudgetChange, checkCoordinatorInput, checkExportRequest, checkSends } from '../contract/export';
+import { isWhole, problem as problemOf, readable, sentence, type Problem } from '../contract/problem';
 import { coordinatorWorkflowId, exportWorkflowId } from './ids';
 import { coordinatorStateQuery, exportFinishedSignal, observedLimitSignal, setBudgetSignal, setShareSignal, startExportSignal } from './messages';
 import { exportSearchAttributes, searchAttributeKeys } from './search-attributes';
@@ -40,7 +41,7 @@ type Event =
 
 export async function accountCoordinator(input: CoordinatorInput): Promise<void> {
   const problem = readable(() => checkCoordinatorInput(input, workflowInfo().workflowId));
-  if (problem) throw ApplicationFailure.nonRetryable(`Invalid coordinator input: ${problem}.`, FAILURE.invalidInput);
+  if (problem) throw ApplicationFailure.nonRetryable(`Invalid coordinator input: ${sentence(problem)}.`, FAILURE.invalidInput);
   const { account } = input;
   const budget = new AccountBudget(input.state ?? emptyAccountBudget());
   const inbox: Event[] = [];
@@ -49,24 +50,16 @@ export async function accountCoordinator(input: CoordinatorInput): Promise<void>
 
   // Signals come from any client: each is checked, and a bad one is logged and dropped (a coordinator
   // serves all of its account's exports; one bad signal must not stop them).
-  const accept = (event: Event, problem: string | undefined) => (problem ? log.warn('Signal refused', { account, problem }) : void inbox.push(event));
+  const accept = (event: Event, problem: Problem | undefined) => (problem ? log.warn('Signal refused', { account, problem: sentence(problem) }) : void inbox.push(event));
   setHandler(coordinatorStateQuery, () => ({ account, ...budget.state }));
-  setHandler(startExportSignal, (exportInput) => {
-    const named = !!exportInput && typeof exportInput === 'object' && [exportInput.account, exportInput.resource, exportInput.endpoint].every((v) => typeof v === 'string');
-    const problem = !named
-      ? 'the input does not name an export'
-      : exportInput.account !== account
-        ? 'an export of another account is not started here'
-        : checkExportInput({ ...exportInput, coordinatorId: undefined }, exportWorkflowId(exportInput.account, exportInput.resource, exportInput.endpoint));
-    accept({ kind: 'start', input: exportInput }, problem);
-  });
+  setHandler(startExportSignal, (exportInput) => accept({ kind: 'start', input: exportInput }, readable(() => checkExportRequest(exportInput, account))));
   setHandler(exportFinishedSignal, (workflowId, sends) =>
-    accept({ kind: 'leave', workflowId, sends: sends ?? [] }, typeof workflowId === 'string' ? checkSends(sends, 'sends') : 'the workflow ID is not text'),
+    accept({ kind: 'leave', workflowId, sends: sends ?? [] }, typeof workflowId === 'string' ? checkSends(sends, 'sends') : problemOf('workflowId', 'is not text')),
   );
   setHandler(observedLimitSignal, (bucket, total) =>
-    accept({ kind: 'tighten', bucket, total }, checkBucket(bucket) ?? (Number.isSafeInteger(total) && total > 0 ? undefined : 'total is not a number')),
+    accept({ kind: 'tighten', bucket, total }, checkBucket(bucket) ?? (isWhole(total, 1, Number.MAX_SAFE_INTEGER) ? undefined : problemOf('total', 'is not a number'))),
   );
-  setHandler(setBudgetSignal, (bucket, newBudget) => accept({ kind: 'budget', bucket, budget: newBudget }, checkBucket(bucket) ?? checkBudget(newBudget)));
+  setHandler(setBudgetSignal, (bucket, newBudget) => accept({ kind: 'budget', bucket, budget: newBudget }, checkBudgetChange(bucket, newBudget)));
 
   /** Sends each change to its export; an export that is gone no longer counts. */
   async function send(changes: readonly ShareChange[], except?: string): Promise<void> {

@@ -26,7 +26,9 @@ import { FAILURE, NON_RETRYABLE_FAILURES, runRequests, type FetchPagesResult } f
 import type { ExportActivities } from '../activities';
 import { endpointSpec } from '../zendesk/endpoints';
 import { describePosition } from '../zendesk/page';
-import { checkBudget, checkExportInput, checkSends, readable } from './export-input';
+import { withCounts } from '../contract/counts';
+import { checkBudget, checkExportInput, checkSends, withCurrentCounts } from '../contract/export';
+import { readable, sentence } from '../contract/problem';
 import { ExportRun } from './export-run';
 import { MEMO } from './ids';
 import { exportFinishedSignal, exportInputQuery, observedLimitSignal, pauseSignal, progressQuery, resumeSignal, setShareSignal } from './messages';
@@ -66,10 +68,11 @@ export const MAX_HISTORY_EVENTS = 2000;
 /** Waits shorter than this do not flip the status search attribute (a write per page nobody reads). */
 const SHORT_WAIT_MS = 2000;
 
-export async function exportResource(input: ExportInput): Promise<ExportResult> {
+export async function exportResource(given: ExportInput): Promise<ExportResult> {
   const workflowId = workflowInfo().workflowId;
-  const problem = readable(() => checkExportInput(input, workflowId));
-  if (problem) throw ApplicationFailure.nonRetryable(`Invalid export input: ${problem}.`, FAILURE.invalidInput);
+  const problem = readable(() => checkExportInput(given, workflowId));
+  if (problem) throw ApplicationFailure.nonRetryable(`Invalid export input: ${sentence(problem)}.`, FAILURE.invalidInput);
+  const input = withCurrentCounts(given);
   const run = new ExportRun(input, workflowId, Date.now());
   // Search attributes are kept up to date only where the starter registered them (not in unit tests).
   const hasSearchAttributes = workflowInfo().typedSearchAttributes.get(searchAttributeKeys.status) !== undefined;
@@ -163,7 +166,8 @@ export async function exportResource(input: ExportInput): Promise<ExportResult> 
     try {
       const pages = runRequests(request);
       const summary = `${input.resource}: up to ${pages} page${pages === 1 ? '' : 's'} from ${describePosition(request.at.next)}`;
-      return await scope.run(() => fetchPages.executeWithOptions({ summary }, [request]));
+      // A worker of 0.2.1 answers with its count names: read either.
+      return withCounts(await scope.run(() => fetchPages.executeWithOptions({ summary }, [request])));
     } catch (err) {
       if (isCancellation(err) && !CancellationScope.current().consideredCancelled) return undefined;
       throw err;

@@ -20,7 +20,7 @@ type Mock = (input: FetchPagesInput) => Promise<FetchPagesResult>;
 
 /** A run that wrote `pages` pages and made one request per page, just now. */
 function ran(input: FetchPagesInput, pages: number, stop: FetchPagesResult['stop'], extra: Partial<FetchPagesResult> = {}): FetchPagesResult {
-  return { at: input.at, pages, written: pages, repeats: 0, sideloaded: 0, sentAgoMs: Array<number>(pages).fill(0), stop, notes: [], ...extra };
+  return { at: input.at, pages, records: pages, repeats: 0, sideloaded: 0, sentAgoMs: Array<number>(pages).fill(0), stop, notes: [], ...extra };
 }
 
 /** Sends made as the real activity makes them: each request at its slot in the run's schedule. */
