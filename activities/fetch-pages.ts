@@ -13,6 +13,7 @@ import type { ZendeskClient } from '../zendesk/http-client';
 import type { RateLimitState } from '../zendesk/page';
 import { advance, requestParams } from '../zendesk/paging';
 import { NO_COUNTS } from '../contract/counts';
+import { checkDestination, type DestinationRef } from '../contract/export';
 import { checkFetchPagesInput, FAILURE, pagesProgressOf, RUN_SENDING_MS, runRequests, type FailureType, type FetchPagesInput, type RunCheckpoint, type FetchPagesResult, type PagesProgress, type PagesStop } from '../contract/page-activity';
 import { sentence } from '../contract/problem';
 import { DestinationConfigError, DestinationError, DestinationRecordError, type Destination } from './destinations';
@@ -210,6 +211,13 @@ async function resumedProgress(deps: FetchPagesDeps, details: unknown, input: Fe
   const saved = ours ? pagesProgressOf(checkpoint, input) : undefined;
   if (saved && saved.pages <= runRequests(input) && saved.pages > (beat?.pages ?? 0)) return saved;
   return beat;
+}
+
+/** The destination a page activity would write to, refused as it would refuse it; nothing is written. */
+export async function checkDestinationWith(deps: FetchPagesDeps, ref: DestinationRef): Promise<void> {
+  const problem = checkDestination(ref);
+  if (problem) throw ApplicationFailure.nonRetryable(`Invalid destination: ${sentence(problem)}.`, FAILURE.invalidInput);
+  withFailures(() => deps.destinationFor(ref));
 }
 
 function activityContext(): Context | undefined {

@@ -5,9 +5,9 @@ import { createAuthProvider, fileTokenStore, memoryTokenStore, type TokenStore }
 import { accountConfig, type Env } from '../zendesk/credentials';
 import { ZendeskConfigError } from '../zendesk/errors';
 import { ZendeskClient } from '../zendesk/http-client';
-import type { FetchPagesInput } from './contract';
+import type { DestinationRef, FetchPagesInput } from './contract';
 import { createDestinations, destinationConfigFromEnv, type Destination, type DestinationConfig } from './destinations';
-import { fetchPagesWith, type FetchPagesDeps, type PageEvent } from './fetch-pages';
+import { checkDestinationWith, fetchPagesWith, type FetchPagesDeps, type PageEvent } from './fetch-pages';
 
 export interface ActivityOptions {
   /** Where credentials and base URLs come from. @default process.env */
@@ -69,6 +69,8 @@ export function createActivities(options: ActivityOptions = {}) {
   return {
     /** Up to `maxRequests` pages in a row: fetch, drop boundary repeats, write, heartbeat the position. */
     fetchPages: (input: FetchPagesInput) => fetchPagesWith(deps, input),
+    /** Refuses, in one sentence, a destination this worker would not write to (before an export waits for budget). */
+    checkDestination: (ref: DestinationRef) => checkDestinationWith(deps, ref),
   };
 }
 

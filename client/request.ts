@@ -163,13 +163,17 @@ const FLAGS: readonly [field: string, flag: string][] = [
 /** The contract's problem as the client says it: the flag the user gave, what is wrong, one sentence. */
 export function flagSentence(p: Problem): string {
   const flag = FLAGS.find(([field]) => p.field === field || p.field.startsWith(`${field}.`))?.[1] ?? p.field;
-  const text = flag ? `${flag} ${p.problem}` : p.problem;
-  return `${text[0]!.toUpperCase()}${text.slice(1)}.`;
+  return flag ? `${flag} ${p.problem}.` : `${p.problem[0]!.toUpperCase()}${p.problem.slice(1)}.`;
 }
 
 /** Throws the problem, if any, as a UserError naming the flag. */
 function refuse(p: Problem | undefined): void {
   if (p) throw new UserError(flagSentence(p));
+}
+
+/** Checks a complete export input as the coordinator will. Throws UserError. */
+export function checkExportRequest(input: ExportInput): void {
+  refuse(checkExportInput(input));
 }
 
 /** Checks a budget change as the coordinator will (`zendesk-export budget`). Throws UserError. */
@@ -221,6 +225,6 @@ export function toExportInput(request: ExportRequest, nowMs = Date.now()): Expor
     maxPages: request.maxPages ?? (request.sample ? 1 : undefined),
     maxPagesPerRun: request.maxPagesPerRun,
   };
-  refuse(checkExportInput(input));
+  checkExportRequest(input);
   return input;
 }

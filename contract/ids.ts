@@ -43,5 +43,8 @@ export const SEARCH_ATTRIBUTE_NAMES = {
   status: 'ZendeskExportStatus',
 } as const;
 
-/** Memo keys of an ended export: its state and input, readable with describe() when no worker runs. */
-export const MEMO = { state: 'exportState', input: 'exportInput' } as const;
+/**
+ * Memo keys, readable with describe() and list() when no worker runs: an ended export's state and
+ * input; the exports a coordinator was started for, until a worker has taken them in (pending).
+ */
+export const MEMO = { state: 'exportState', input: 'exportInput', requested: 'requestedExports' } as const;

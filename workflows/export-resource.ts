@@ -31,7 +31,7 @@ import { checkBudget, checkExportInput, checkSends, withCurrentCounts } from '..
 import { readable, sentence } from '../contract/problem';
 import { ExportRun } from './export-run';
 import { MEMO } from './ids';
-import { exportFinishedSignal, exportInputQuery, observedLimitSignal, pauseSignal, progressQuery, resumeSignal, setShareSignal } from './messages';
+import { exportFinishedSignal, exportInputQuery, observedLimitSignal, pauseSignal, pauseUpdate, progressQuery, resumeSignal, resumeUpdate, setShareSignal } from './messages';
 import { searchAttributeKeys } from './search-attributes';
 import type { ExportInput, ExportResult, ExportStatus } from './types';
 
@@ -80,11 +80,15 @@ export async function exportResource(given: ExportInput): Promise<ExportResult> 
 
   setHandler(progressQuery, () => run.state);
   setHandler(exportInputQuery, () => ({ ...input, state: undefined }));
-  setHandler(pauseSignal, () => {
+  const pause = () => {
     run.state.paused = true;
     control.pages?.cancel(); // The run finishes its page in flight and reports.
-  });
-  setHandler(resumeSignal, () => void (run.state.paused = false));
+  };
+  const resume = () => void (run.state.paused = false);
+  setHandler(pauseSignal, pause);
+  setHandler(resumeSignal, resume);
+  setHandler(pauseUpdate, () => (pause(), run.state.status), { validator: noArguments });
+  setHandler(resumeUpdate, () => (resume(), run.state.status), { validator: noArguments });
   setHandler(setShareSignal, (share, budget, sends) => {
     if (!Number.isSafeInteger(share) || share < 0 || checkBudget(budget) || checkSends(sends, 'sends')) return;
     run.acceptShare(share, budget, sends ?? []);
@@ -206,6 +210,11 @@ export async function exportResource(given: ExportInput): Promise<ExportResult> 
   recordEnd('completed');
   await finished(input, run);
   return { outcome: 'completed', state: run.state };
+}
+
+/** The validator of pause and resume, which take nothing: a client that sends more is told so. */
+function noArguments(...args: unknown[]): void {
+  if (args.length) throw ApplicationFailure.create({ message: 'Pause and resume take no arguments.', type: FAILURE.invalidInput, nonRetryable: true });
 }
 
 /** Tells the coordinator the export ended, with its sends of the last window (they still count against the account). */
