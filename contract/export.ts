@@ -146,7 +146,7 @@ function checkPerPage(perPage: unknown, endpoint: EndpointId, field: string): Pr
   if (perPage === undefined) return undefined;
   const spec = endpointSpec(endpoint);
   if (!(spec.params as readonly string[]).includes('per_page')) return problem(field, `is given, but the ${endpoint} endpoint takes no page size`);
-  return isWhole(perPage, 1, spec.maxPerPage) ? undefined : problem(field, `${printable(perPage)} is not a page size from 1 to ${spec.maxPerPage}`);
+  return isWhole(perPage, 1, spec.maxPerPage) ? undefined : problem(field, `is not a page size from 1 to ${spec.maxPerPage}`);
 }
 
 /** A position an export may stand at, on an endpoint that exports `resource`. */
@@ -156,8 +156,8 @@ export function checkPosition(at: unknown, resource: Resource, field = 'position
   const endpoint = endpointSpec(at.endpoint);
   if (!(endpoint.resources as readonly string[]).includes(resource)) return problem(`${field}.endpoint`, `${endpoint.id} does not export ${resource}`);
   const next = at.next;
-  if (!isPlainObject(next) || next.kind !== endpoint.paging) return problem(`${field}.next`, `does not fit ${endpoint.id}, which is ${endpoint.paging}-based`);
-  if (!isWhole(next.startTime, 0, 1e11)) return problem(`${field}.next.startTime`, `${printable(next.startTime)} is not a Unix time in seconds`);
+  if (!isPlainObject(next) || next.kind !== endpoint.paging) return problem(`${field}.next`, `is not a ${endpoint.paging} position (${endpoint.id} is ${endpoint.paging}-based)`);
+  if (!isWhole(next.startTime, 0, 1e11)) return problem(`${field}.next.startTime`, 'is not a Unix time in seconds');
   if (next.kind === 'cursor' && next.cursor !== null && !isCursor(next.cursor)) {
     return problem(`${field}.next.cursor`, 'is not a cursor Zendesk hands out (copy after_cursor as it is)');
   }
@@ -178,7 +178,7 @@ export function checkOptions(options: unknown, endpoint: EndpointId, field = 'op
     const known = Object.keys(spec.sideloads);
     const unknown = Array.isArray(options.include) ? options.include.find((s) => typeof s !== 'string' || !Object.hasOwn(spec.sideloads, s)) : options.include;
     if (unknown !== undefined) {
-      return problem(`${field}.include`, `"${printable(unknown)}" is not a sideload of the ${endpoint} endpoint` + (known.length ? `; choose from: ${known.join(', ')}` : '; it takes none'));
+      return problem(`${field}.include`, `names a sideload the ${endpoint} endpoint does not have ("${printable(unknown)}")` + (known.length ? `; choose from: ${known.join(', ')}` : '; it takes none'));
     }
   }
   if (options.excludeDeleted !== undefined) {
@@ -193,8 +193,8 @@ export function checkOptions(options: unknown, endpoint: EndpointId, field = 'op
 
 export function checkBudget(budget: unknown, field = 'budget'): Problem | undefined {
   if (!isPlainObject(budget)) return problem(field, 'is missing');
-  if (!isWhole(budget.requests, 1, MAX_BUDGET_REQUESTS)) return problem(`${field}.requests`, `${printable(budget.requests)} is not a number of requests from 1 to ${MAX_BUDGET_REQUESTS}`);
-  if (!isWhole(budget.seconds, 1, MAX_BUDGET_SECONDS)) return problem(`${field}.seconds`, `${printable(budget.seconds)} is not a number of seconds from 1 to ${MAX_BUDGET_SECONDS}`);
+  if (!isWhole(budget.requests, 1, MAX_BUDGET_REQUESTS)) return problem(`${field}.requests`, `is not a number of requests from 1 to ${MAX_BUDGET_REQUESTS}`);
+  if (!isWhole(budget.seconds, 1, MAX_BUDGET_SECONDS)) return problem(`${field}.seconds`, `is not a number of seconds from 1 to ${MAX_BUDGET_SECONDS}`);
   return undefined;
 }
 
@@ -214,7 +214,7 @@ export function checkBudgetChange(bucket: unknown, budget: unknown): Problem | u
 }
 
 const whole = (value: unknown, field: string, min: number, max: number, what: string): Problem | undefined =>
-  value === undefined || isWhole(value, min, max) ? undefined : problem(field, `${printable(value)} is not ${what}`);
+  value === undefined || isWhole(value, min, max) ? undefined : problem(field, `is not ${what}`);
 
 function checkState(state: unknown, resource: Resource): Problem | undefined {
   if (state === undefined) return undefined;
@@ -271,8 +271,8 @@ export function checkExportInput(input: unknown, workflowId?: string): Problem |
     (input.coordinatorId === undefined || input.coordinatorId === coordinatorWorkflowId(input.account as string)
       ? undefined
       : problem('coordinatorId', `is not the coordinator of account ${input.account as string}`)) ??
-    whole(input.followIntervalSeconds, 'followIntervalSeconds', 1, MAX_FOLLOW_SECONDS, `a whole number of seconds from 1 to ${MAX_FOLLOW_SECONDS}`) ??
-    whole(input.maxPages, 'maxPages', 1, Number.MAX_SAFE_INTEGER, 'a whole number of pages of at least 1') ??
+    whole(input.followIntervalSeconds, 'followIntervalSeconds', 1, MAX_FOLLOW_SECONDS, `a number of seconds from 1 to ${MAX_FOLLOW_SECONDS}`) ??
+    whole(input.maxPages, 'maxPages', 1, Number.MAX_SAFE_INTEGER, 'a number of pages (at least 1)') ??
     whole(input.maxPagesPerRun, 'maxPagesPerRun', 1, MAX_PAGES_PER_RUN, `a number of pages from 1 to ${MAX_PAGES_PER_RUN}`) ??
     checkState(input.state, input.resource)
   );
