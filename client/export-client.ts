@@ -57,7 +57,7 @@ function withRunInFlight(state: ExportState, run: PagesProgress): ExportState {
   return {
     ...state,
     at: run.at,
-    progress: { ...p, ...addCounts(countsOf(p as never), countsOf(run as never)) },
+    progress: { ...p, ...addCounts(countsOf(p), countsOf(run)) },
   };
 }
 

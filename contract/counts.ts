@@ -18,21 +18,22 @@ export interface PageCounts {
 export const NO_COUNTS: PageCounts = { pages: 0, records: 0, repeats: 0, sideloaded: 0 };
 
 /** The counts of a value with current or 0.2.1 names; each is whatever the value holds (the caller checks them). */
-export function countsOf(value: Record<string, unknown>): PageCounts {
-  const pick = (name: string, legacy: string) => (value[name] ?? value[legacy]) as number;
-  return { pages: value.pages as number, records: pick('records', 'written'), repeats: pick('repeats', 'repeatsDropped'), sideloaded: value.sideloaded as number };
+export function countsOf(value: object): PageCounts {
+  const v = value as Record<string, unknown>;
+  const pick = (name: string, legacy: string) => (v[name] ?? v[legacy]) as number;
+  return { pages: v.pages as number, records: pick('records', 'written'), repeats: pick('repeats', 'repeatsDropped'), sideloaded: v.sideloaded as number };
 }
 
 /** `value` with its counts under their current names, and no 0.2.1 names left. */
 export function withCounts<T extends object>(value: T): T {
   const { written: _w, repeatsDropped: _r, ...rest } = value as Record<string, unknown>;
-  return { ...rest, ...countsOf(value as Record<string, unknown>) } as T;
+  return { ...rest, ...countsOf(value) } as T;
 }
 
 export function addCounts(a: PageCounts, b: PageCounts): PageCounts {
   return { pages: a.pages + b.pages, records: a.records + b.records, repeats: a.repeats + b.repeats, sideloaded: a.sideloaded + b.sideloaded };
 }
 
-export function isCounts(value: Record<string, unknown>): boolean {
+export function isCounts(value: object): boolean {
   return Object.values(countsOf(value)).every((n) => Number.isSafeInteger(n) && n >= 0);
 }

@@ -157,6 +157,9 @@ test('a destination outside the worker\'s root is refused before the export wait
     const outside = stack.client.start({ account: stack.account, resource: 'organizations', startTime: 0, destination: '/', rateLimit: { requests: 1, seconds: 86_400 } });
     await expect(outside).rejects.toThrow(UserError);
     await expect(outside).rejects.toThrow(/is outside the worker's output root/);
+    await expect(stack.client.start({ account: stack.account, resource: 'organizations', startTime: 0, destination: 'postgres:nope' })).rejects.toThrow(
+      'The worker has no Postgres target "nope": set ZENDESK_EXPORT_POSTGRES_NOPE for it.',
+    );
     await expect(shared.env.client.workflow.getHandle(exportWorkflowId(stack.account, 'organizations', 'organizations')).describe()).rejects.toThrow(/not found/i);
     await users.cancel();
   });
