@@ -13,8 +13,10 @@ import { withoutPaths, ZendeskConfigError, ZendeskError, ZendeskRateLimitedError
 import type { ZendeskClient } from '../zendesk/http-client';
 import type { RateLimitState } from '../zendesk/page';
 import { advance, requestParams } from '../zendesk/paging';
-import { checkFetchPagesInput, checkPosition } from './checks';
-import { FAILURE, RUN_SENDING_MS, runRequests, type FailureType, type FetchPagesInput, type RunCheckpoint, type FetchPagesResult, type PagesProgress, type PagesStop } from './contract';
+import { NO_COUNTS } from '../contract/counts';
+import { checkDestination, type DestinationRef } from '../contract/export';
+import { checkFetchPagesInput, FAILURE, pagesProgressOf, RUN_SENDING_MS, runRequests, type FailureType, type FetchPagesInput, type RunCheckpoint, type FetchPagesResult, type PagesProgress, type PagesStop } from '../contract/page-activity';
+import { sentence } from '../contract/problem';
 import { DestinationConfigError, DestinationError, DestinationRecordError, type Destination } from './destinations';
 import type { ExportOwner } from './destinations/destination';
 
@@ -45,10 +47,10 @@ interface Run {
 
 export async function fetchPagesWith(deps: FetchPagesDeps, input: FetchPagesInput, context = activityContext()): Promise<FetchPagesResult> {
   const problem = checkFetchPagesInput(input);
-  if (problem) throw ApplicationFailure.nonRetryable(`Invalid export input: ${problem}.`, FAILURE.invalidInput);
+  if (problem) throw ApplicationFailure.nonRetryable(`Invalid export input: ${sentence(problem)}.`, FAILURE.invalidInput);
   const attempt = context?.info.attempt ?? 1;
   const resumed = attempt > 1 ? await resumedProgress(deps, context?.info.heartbeatDetails, input, ownerOf(input, context)) : undefined;
-  const run: Run = { progress: resumed ?? { at: input.at, pages: 0, written: 0, repeats: 0, sideloaded: 0, sentAt: [], notes: [] }, stop: 'budget' };
+  const run: Run = { progress: resumed ?? { at: input.at, ...NO_COUNTS, sentAt: [], notes: [] }, stop: 'budget' };
   // Each failed attempt may have spent a request it never recorded: count one each, at the latest time.
   const unrecorded = attempt - 1;
   const allowance = runRequests(input) - run.progress.sentAt.length - unrecorded;
@@ -63,7 +65,7 @@ export async function fetchPagesWith(deps: FetchPagesDeps, input: FetchPagesInpu
   return {
     at: progress.at,
     pages: progress.pages,
-    written: progress.written,
+    records: progress.records,
     repeats: progress.repeats,
     sideloaded: progress.sideloaded,
     sentAgoMs: [...progress.sentAt.map((t) => Math.max(0, now - t)), ...Array<number>(unrecorded).fill(0)],
@@ -147,7 +149,7 @@ async function runPages(deps: FetchPagesDeps, input: FetchPagesInput, run: Run, 
     const after: PagesProgress = {
       at: step.at,
       pages: progress.pages + 1,
-      written: progress.written + step.fresh.length,
+      records: progress.records + step.fresh.length,
       repeats: progress.repeats + step.repeats,
       sideloaded: progress.sideloaded + Object.values(page.sideloads).reduce((n, list) => n + list.length, 0),
       sentAt: progress.sentAt,
@@ -189,7 +191,7 @@ async function runPages(deps: FetchPagesDeps, input: FetchPagesInput, run: Run, 
  * page). Either is used only when well-formed and this run's.
  */
 async function resumedProgress(deps: FetchPagesDeps, details: unknown, input: FetchPagesInput, owner: ExportOwner): Promise<PagesProgress | undefined> {
-  const beat = wellFormed(details, input);
+  const beat = pagesProgressOf(details, input);
   let kept: unknown;
   try {
     kept = await deps.destinationFor(input.target.destination).readCheckpoint({ ...input.target, owner });
@@ -198,18 +200,16 @@ async function resumedProgress(deps: FetchPagesDeps, details: unknown, input: Fe
   }
   const checkpoint = kept as Partial<RunCheckpoint> | undefined;
   const ours = checkpoint && checkpoint.exportId === input.target.exportId && checkpoint.origin === input.target.origin && checkpoint.firstPage === input.firstPage;
-  const saved = ours ? wellFormed(checkpoint, input) : undefined;
+  const saved = ours ? pagesProgressOf(checkpoint, input) : undefined;
   if (saved && saved.pages <= runRequests(input) && saved.pages > (beat?.pages ?? 0)) return saved;
   return beat;
 }
 
-function wellFormed(value: unknown, input: FetchPagesInput): PagesProgress | undefined {
-  const p = value as PagesProgress | undefined;
-  if (!p || typeof p !== 'object' || checkPosition(p.at, input.target.resource, 'at')) return undefined;
-  const counts = [p.pages, p.written, p.repeats, p.sideloaded];
-  if (counts.some((n) => !Number.isSafeInteger(n) || n < 0) || !Array.isArray(p.sentAt) || p.sentAt.some((t) => !Number.isFinite(t))) return undefined;
-  if (p.sentAt.length > runRequests(input) || !Array.isArray(p.notes) || p.notes.some((n) => typeof n !== 'string')) return undefined;
-  return { at: p.at, pages: p.pages, written: p.written, repeats: p.repeats, sideloaded: p.sideloaded, sentAt: [...p.sentAt], notes: [...p.notes] };
+/** The destination a page activity would write to, refused as it would refuse it; nothing is written. */
+export async function checkDestinationWith(deps: FetchPagesDeps, ref: DestinationRef): Promise<void> {
+  const problem = checkDestination(ref);
+  if (problem) throw ApplicationFailure.nonRetryable(`Invalid destination: ${sentence(problem)}.`, FAILURE.invalidInput);
+  withFailures(() => deps.destinationFor(ref));
 }
 
 /** Who the pages are written for: the workflow the server scheduled this activity for, never the input's word alone. */

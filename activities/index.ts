@@ -9,9 +9,9 @@ import { accountConfig, type Env } from '../zendesk/credentials';
 import { ZendeskConfigError } from '../zendesk/errors';
 import { AnswerMemory } from '../zendesk/answer-memory';
 import { DEFAULT_ANSWER_MEMORY_BYTES, DEFAULT_MAX_RESPONSE_BYTES, ZendeskClient } from '../zendesk/http-client';
-import type { FetchPagesInput } from './contract';
+import type { DestinationRef, FetchPagesInput } from './contract';
 import { createDestinations, destinationConfigFromEnv, type Destination, type DestinationConfig } from './destinations';
-import { fetchPagesWith, type FetchPagesDeps, type PageEvent } from './fetch-pages';
+import { checkDestinationWith, fetchPagesWith, type FetchPagesDeps, type PageEvent } from './fetch-pages';
 
 export interface ActivityOptions {
   /** Where credentials and base URLs come from. @default process.env */
@@ -102,6 +102,8 @@ export function createActivities(options: ActivityOptions = {}) {
       await fleet?.refresh(); // Accounts added or removed in the registry count from the next run of pages.
       return fetchPagesWith(deps, input);
     },
+    /** Refuses, in one sentence, a destination this worker would not write to (before an export waits for budget). */
+    checkDestination: (ref: DestinationRef) => checkDestinationWith(deps, ref),
   };
 }
 

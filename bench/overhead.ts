@@ -31,7 +31,7 @@ async function plainLoop(simUrl: string, out: string): Promise<number> {
     const result = await client.fetchPage(endpoint, 'tickets', requestParams(at, options));
     const step = advance(at, 'tickets', result, Math.floor(Date.now() / 1000));
     if (step.kind !== 'moved') throw new Error(step.message);
-    const run = { at: step.at, pages: page, written: records + step.fresh.length, repeats: 0, sideloaded: 0, sentAt: [], notes: [], exportId: 'plain', origin, firstPage: 1 };
+    const run = { at: step.at, pages: page, records: records + step.fresh.length, repeats: 0, sideloaded: 0, sentAt: [], notes: [], exportId: 'plain', origin, firstPage: 1 };
     await destination.writePage({ account: 'plain', owner: { workflowId: 'plain', firstRunId: 'bench' }, exportId: 'plain', resource: 'tickets', endpoint: endpoint.id, origin, pageNumber: page, records: step.fresh, sideloads: result.sideloads, at: step.at, run });
     records += step.fresh.length;
     at = step.at;

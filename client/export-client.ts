@@ -4,13 +4,14 @@
  * exports, change an account's budget. Ended exports are described from what Temporal keeps (their
  * result and memo), so no worker is needed for them.
  */
-import { setMaxListeners } from 'node:events';
 import {
   CancelledFailure,
   Client,
   Connection,
+  WithStartWorkflowOperation,
   WorkflowFailedError,
   WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
   isGrpcCancelledError,
   isGrpcDeadlineError,
   isGrpcServiceError,
@@ -19,19 +20,23 @@ import {
 } from '@temporalio/client';
 import { innermostCause } from '../common/cause';
 import { sleep } from '../common/sleep';
-import { isRateBucket, type RateBucket, type RateBudget } from '../zendesk/endpoints';
-import { accountExportPrefix, coordinatorWorkflowId, DEFAULT_TASK_QUEUE, exportWorkflowId, MEMO } from '../workflows/ids';
-import { pauseSignal, progressQuery, resumeSignal, setBudgetSignal, startExportSignal } from '../workflows/messages';
+import { addCounts, countsOf } from '../contract/counts';
+import type { RateBucket, RateBudget } from '../zendesk/endpoints';
+import { accountExportPrefix, coordinatorWorkflowId, DEFAULT_TASK_QUEUE, exportWorkflowId, MEMO, parseExportWorkflowId } from '../workflows/ids';
+import { pauseSignal, pauseUpdate, progressQuery, resumeSignal, resumeUpdate, setBudgetSignal, setBudgetUpdate, startExportSignal, startExportUpdate } from '../workflows/messages';
 import { coordinatorSearchAttributes } from '../workflows/search-attributes';
-import type { ExportInput, ExportResult, ExportState } from '../workflows/types';
+import type { CoordinatorInput, ExportInput, ExportResult, ExportState } from '../workflows/types';
 import type { PagesProgress } from '../activities/contract';
 import type { accountCoordinator, exportResource } from '../workflows';
 import { refusesConnections, resolveTemporalOptions, type TemporalOptions } from './connection';
 import { UnavailableError, UserError } from './errors';
-import { parseAccount, parseRateLimit, toExportInput, type ExportRequest } from './request';
+import { checkBudgetRequest, checkExportRequest, parseAccount, toExportInput, type ExportRequest } from './request';
 
-/** Temporal's word for where an export is: RUNNING, COMPLETED, FAILED, CANCELLED, TERMINATED, TIMED_OUT, CONTINUED_AS_NEW. */
-export type TemporalStatus = WorkflowExecutionDescription['status']['name'];
+/**
+ * Temporal's word for where an export is: RUNNING, COMPLETED, FAILED, CANCELLED, TERMINATED, TIMED_OUT,
+ * CONTINUED_AS_NEW; or PENDING: requested, and no worker has taken the request in yet.
+ */
+export type TemporalStatus = WorkflowExecutionDescription['status']['name'] | 'PENDING';
 
 /** What `list` and `status` report of an export. */
 export interface ExportSummary {
@@ -55,7 +60,7 @@ function withRunInFlight(state: ExportState, run: PagesProgress): ExportState {
   return {
     ...state,
     at: run.at,
-    progress: { ...p, pages: p.pages + run.pages, records: p.records + run.written, repeatsDropped: p.repeatsDropped + run.repeats, sideloaded: p.sideloaded + run.sideloaded },
+    progress: { ...p, ...addCounts(countsOf(p), countsOf(run)) },
   };
 }
 
@@ -77,6 +82,20 @@ export interface ExportClientOptions {
 function abortError(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new DOMException('The wait was aborted', 'AbortError');
 }
+
+type CoordinatorRun = Pick<WorkflowExecutionDescription, 'status' | 'startTime' | 'memo'>;
+
+/** The exports a coordinator was started for, as its memo names them until a worker takes them in. */
+function requestedOf(coordinator: CoordinatorRun): string[] {
+  const requested = (coordinator.memo as Record<string, unknown> | undefined)?.[MEMO.requested];
+  return Array.isArray(requested) ? requested.filter((id): id is string => typeof id === 'string') : [];
+}
+
+function pendingSummary(workflowId: string, coordinator: CoordinatorRun, exportStarted?: Date): ExportSummary | undefined {
+  const pending = coordinator.status.name === 'RUNNING' && requestedOf(coordinator).includes(workflowId) && !(exportStarted && exportStarted >= coordinator.startTime);
+  return pending ? { workflowId, temporalStatus: 'PENDING', startTime: coordinator.startTime } : undefined;
+}
+
 
 /** A gRPC call cancelled on our side, as Temporal's client reports it (bare or as the cause of a ServiceError). */
 function isCancelled(err: unknown): boolean {
@@ -150,11 +169,17 @@ export class ExportHandle {
     return d.inFlight ? withRunInFlight(state, d.inFlight) : state;
   }
 
-  pause(): Promise<void> {
-    return this.handle().signal(pauseSignal);
+  /**
+   * Pauses after the page in flight, answered by the export's worker. With no worker (or one of 0.2.1)
+   * the pause is sent as a signal instead, which the export takes in when a worker runs it.
+   */
+  async pause(): Promise<void> {
+    const reply = await this.exports.answered(() => this.handle().executeUpdate(pauseUpdate));
+    if ('unanswered' in reply) await this.handle().signal(pauseSignal);
   }
-  resume(): Promise<void> {
-    return this.handle().signal(resumeSignal);
+  async resume(): Promise<void> {
+    const reply = await this.exports.answered(() => this.handle().executeUpdate(resumeUpdate));
+    if ('unanswered' in reply) await this.handle().signal(resumeSignal);
   }
   /** Stops the export after the page in flight; `result()` then says where it stopped. */
   async cancel(): Promise<void> {
@@ -185,8 +210,14 @@ export class ExportHandle {
     }
   }
 
+  /** Where the export is; PENDING when requested and no worker has taken the request in yet. */
   async describe(): Promise<ExportSummary> {
-    const d = await this.handle().describe();
+    const d = await this.exports.describeRun(this.workflowId);
+    if (d?.status.name !== 'RUNNING') {
+      const pending = await this.exports.pendingRequest(this.workflowId, d?.startTime);
+      if (pending) return pending;
+    }
+    if (!d) throw new WorkflowNotFoundError(`There is no export ${this.workflowId}.`, this.workflowId, undefined);
     const pending = d.raw.pendingActivities?.find((a) => (a.attempt ?? 0) > 1 && a.lastFailure?.message);
     const memo = (d.memo ?? {}) as Record<string, unknown>;
     const summary: ExportSummary = {
@@ -264,42 +295,104 @@ export class ExportClient {
 
   /**
    * Exports several resources of one account at once; they share the account's budget. All are
-   * requested first, then waited for together (one `startTimeoutMs`, not one per export).
+   * checked before any is requested, then requested together (one `startTimeoutMs`, not one per export).
    */
   async startMany(requests: readonly ExportRequest[]): Promise<ExportHandle[]> {
-    const inputs = requests.map((r) => toExportInput(r)); // All checked before any starts.
-    const handles: ExportHandle[] = [];
-    for (const input of inputs) handles.push(await this.request(input)); // One coordinator start, then signals.
-    await this.waitForWorker(handles);
-    return handles;
+    return this.startInputs(requests.map((r) => toExportInput(r)));
   }
 
   /** Starts an export from a complete workflow input (advanced: resumes and tools). */
   async startInput(input: ExportInput): Promise<ExportHandle> {
-    const handle = await this.request(input);
-    await this.waitForWorker([handle]);
-    return handle;
+    return (await this.startInputs([input]))[0]!;
   }
 
-  /** Asks the coordinator to start the export, unless it runs already (that run is returned). */
-  private async request(input: ExportInput): Promise<ExportHandle> {
+  /**
+   * Asks for each export in turn (so they join the account's budget in the order given), until no
+   * worker answers within `startTimeoutMs` in all: the rest are then sent as signals, which wait in the
+   * coordinator's history for a worker, and returned pending.
+   */
+  private async startInputs(inputs: readonly ExportInput[]): Promise<ExportHandle[]> {
+    for (const input of inputs) checkExportRequest(input); // The contract's rules, before anything is sent.
+    const deadline = Date.now() + this.startTimeoutMs;
+    const handles: ExportHandle[] = [];
+    let answering = true;
+    for (const input of inputs) {
+      const batch = inputs.filter((i) => i.account === input.account);
+      const handle: ExportHandle = answering ? await this.request(input, batch, deadline) : await this.requestUnanswered(input);
+      answering &&= !handle.pending;
+      handles.push(handle);
+    }
+    return handles;
+  }
+
+  /**
+   * Asks the account's coordinator to start the export (starting the coordinator if need be), and
+   * waits until it answers: started, running already, or refused with one sentence. When no worker
+   * answers by `deadline` (or the worker is of 0.2.1, which knows only the signal), the start is sent
+   * as a signal too, and the export is pending: a coordinator started for `batch` shows it as requested.
+   */
+  private async request(input: ExportInput, batch: readonly ExportInput[], deadline: number): Promise<ExportHandle> {
     const workflowId = exportWorkflowId(input.account, input.resource, input.endpoint);
-    const previous = await this.describeRun(workflowId);
-    if (previous?.status.name === 'RUNNING') return new ExportHandle(workflowId, this, previous.runId, true);
-    await this.signalCoordinator(input);
-    return new ExportHandle(workflowId, this, undefined, false, { runId: previous?.runId });
+    const requestedAt = Date.now();
+    const reply = await this.withSearchAttributes((withAttributes) =>
+      this.answered(
+        () => this.client.workflow.executeUpdateWithStart(startExportUpdate, { args: [input], startWorkflowOperation: this.coordinatorStart(input.account, batch, withAttributes) }),
+        deadline - Date.now(),
+      ),
+    );
+    if ('answer' in reply) return new ExportHandle(workflowId, this, reply.answer.runId, reply.answer.alreadyRunning);
+    return this.requestUnanswered(input, requestedAt);
   }
 
-  /** The coordinator starts the exports when a worker runs it: wait for them, so callers get live handles, up to startTimeoutMs. */
-  private async waitForWorker(handles: readonly ExportHandle[]): Promise<void> {
-    const timeout = new AbortController();
-    // One listener per export waited for: many exports at once are expected, not a leak.
-    setMaxListeners(handles.length + 10, timeout.signal);
-    const timer = setTimeout(() => timeout.abort(), this.startTimeoutMs);
+  /**
+   * Sends the start as the signal of 0.2.1: durable, answered by nobody, taken in when a worker runs
+   * the coordinator (an update not yet taken in may be lost). The export runs (started meanwhile) or is pending.
+   */
+  private async requestUnanswered(input: ExportInput, requestedAt = Date.now()): Promise<ExportHandle> {
+    const workflowId = exportWorkflowId(input.account, input.resource, input.endpoint);
+    await this.withSearchAttributes((withAttributes) =>
+      this.client.workflow.signalWithStart('accountCoordinator', { ...this.coordinatorOptions(input.account, [input], withAttributes), signal: startExportSignal, signalArgs: [input] }),
+    );
+    const run = await this.describeRun(workflowId);
+    if (run?.status.name === 'RUNNING') return new ExportHandle(workflowId, this, run.runId, run.startTime.getTime() < requestedAt);
+    return new ExportHandle(workflowId, this, undefined, false, { runId: run?.runId });
+  }
+
+  /** How the account's coordinator starts, when a start finds none running: with the exports it was started for. */
+  private coordinatorStart(account: string, batch: readonly ExportInput[], withAttributes: boolean): WithStartWorkflowOperation<typeof accountCoordinator> {
+    return new WithStartWorkflowOperation<typeof accountCoordinator>('accountCoordinator', {
+      ...this.coordinatorOptions(account, batch, withAttributes),
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    });
+  }
+
+  /** The account's coordinator, as a start that finds none running starts it: the memo names the exports it is started for. */
+  private coordinatorOptions(account: string, batch: readonly ExportInput[], withAttributes: boolean) {
+    return {
+      workflowId: coordinatorWorkflowId(account),
+      taskQueue: this.taskQueue,
+      args: [{ account }] as [CoordinatorInput],
+      memo: { [MEMO.requested]: batch.map((i) => exportWorkflowId(i.account, i.resource, i.endpoint)) },
+      typedSearchAttributes: withAttributes ? coordinatorSearchAttributes(account) : undefined,
+      staticSummary: `Zendesk account ${account}: shares its rate budget between its exports`,
+    };
+  }
+
+  /**
+   * An update's answer, waited for at most `ms`. Unanswered when no worker took it in time, or when
+   * the worker is of 0.2.1 and knows only signals: the caller falls back. A refusal is thrown as a
+   * UserError with the worker's sentence.
+   */
+  async answered<T>(call: () => Promise<T>, ms = this.queryTimeoutMs): Promise<{ answer: T } | { unanswered: 'no-worker' | 'old-worker' }> {
+    const deadline = Date.now() + Math.max(0, ms);
     try {
-      await Promise.all(handles.map((h) => h.started(100, timeout.signal).catch(() => undefined)));
-    } finally {
-      clearTimeout(timer);
+      return { answer: await this.client.connection.withDeadline(deadline, call) };
+    } catch (err) {
+      if (isDeadline(err) || (isCancelled(err) && Date.now() >= deadline)) return { unanswered: 'no-worker' };
+      if (!(err instanceof WorkflowUpdateFailedError)) throw err;
+      const reason = innermostCause(err)?.message ?? String(err);
+      if (/No registered handler for update/.test(reason)) return { unanswered: 'old-worker' };
+      throw new UserError(reason);
     }
   }
 
@@ -336,17 +429,37 @@ export class ExportClient {
     }
     const newest = new Map<string, ExportSummary>();
     for (const s of out.sort((a, b) => b.startTime.getTime() - a.startTime.getTime())) if (!newest.has(s.workflowId)) newest.set(s.workflowId, s);
+    const coordinators = account === undefined ? `WorkflowId STARTS_WITH '${coordinatorWorkflowId('')}'` : `WorkflowId = '${coordinatorWorkflowId(parseAccount(account))}'`;
+    for await (const c of this.client.workflow.list({ query: `WorkflowType = 'accountCoordinator' AND ExecutionStatus = 'Running' AND ${coordinators}` })) {
+      for (const workflowId of requestedOf(c)) {
+        const pending = pendingSummary(workflowId, c, newest.get(workflowId)?.startTime);
+        if (pending) newest.set(workflowId, pending);
+      }
+    }
     return [...newest.values()];
+  }
+
+  /**
+   * The export as a request no worker has taken in yet, or undefined: its account's coordinator was
+   * started for it and has not run since (no worker), and no run of the export is newer.
+   */
+  async pendingRequest(workflowId: string, exportStarted?: Date): Promise<ExportSummary | undefined> {
+    const account = parseExportWorkflowId(workflowId)?.account;
+    const coordinator = account === undefined ? undefined : await this.describeRun(coordinatorWorkflowId(account));
+    return coordinator && pendingSummary(workflowId, coordinator, exportStarted);
   }
 
   /** A new budget for a bucket of an account whose exports are running; they pace to it at once. */
   async setBudget(account: string, bucket: RateBucket | string, budget: RateBudget): Promise<void> {
     const name = parseAccount(account);
-    if (!isRateBucket(bucket)) throw new UserError(`"${bucket}" is not a rate bucket.`);
-    parseRateLimit(`${budget.requests}/${budget.seconds}`);
-    const coordinator = await this.describeRun(coordinatorWorkflowId(name));
-    if (coordinator?.status.name !== 'RUNNING') throw new UserError(`No export of account ${name} is running; give --rate-limit when you start one.`);
-    await this.client.workflow.getHandle(coordinatorWorkflowId(name)).signal(setBudgetSignal, bucket, budget);
+    checkBudgetRequest(bucket, budget);
+    const coordinator = this.client.workflow.getHandle(coordinatorWorkflowId(name));
+    const reply = await this.answered(() => coordinator.executeUpdate(setBudgetUpdate, { args: [bucket as RateBucket, budget] })).catch((err: unknown) => {
+      if (err instanceof WorkflowNotFoundError) throw new UserError(`No export of account ${name} is running; give --rate-limit when you start one.`);
+      throw err;
+    });
+    // No worker, or one of 0.2.1: the signal waits in the coordinator's history for one.
+    if ('unanswered' in reply) await coordinator.signal(setBudgetSignal, bucket as RateBucket, budget);
   }
 
   async close(): Promise<void> {
@@ -389,29 +502,21 @@ export class ExportClient {
     }
   }
 
-  private async signalCoordinator(input: ExportInput): Promise<void> {
-    const start = (withAttributes: boolean) =>
-      this.client.workflow.signalWithStart<typeof accountCoordinator, [ExportInput]>('accountCoordinator', {
-        workflowId: coordinatorWorkflowId(input.account),
-        taskQueue: this.taskQueue,
-        args: [{ account: input.account }],
-        signal: startExportSignal,
-        signalArgs: [input],
-        typedSearchAttributes: withAttributes ? coordinatorSearchAttributes(input.account) : undefined,
-        staticSummary: `Zendesk account ${input.account}: shares its rate budget between its exports`,
-      });
+  /**
+   * Runs `call` with the custom search attributes, unless the cluster refused them lately: a cluster
+   * without them still runs exports, the UI just cannot filter. Asked again a minute later: they may
+   * just have been registered.
+   */
+  private async withSearchAttributes<T>(call: (withAttributes: boolean) => Promise<T>): Promise<T> {
     if (this.searchAttributes && Date.now() >= this.withoutSearchAttributesUntil) {
       try {
-        await start(true);
-        return;
+        return await call(true);
       } catch (err) {
-        // A cluster without the custom search attributes: exports still run, the UI just cannot filter.
-        // Asked again a minute later: they may just have been registered.
         const said = `${(err as Error).message} ${String((err as Error).cause ?? '')}`;
         if (!/search attribute/i.test(said)) throw err;
         this.withoutSearchAttributesUntil = Date.now() + 60_000;
       }
     }
-    await start(false);
+    return await call(false);
   }
 }

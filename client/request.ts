@@ -3,24 +3,11 @@
  * with one sentence that says what is wrong and what would be right.
  */
 import path from 'node:path';
-import type { DestinationRef } from '../activities/contract';
-import { isAccountName, printable } from '../zendesk/account';
-import {
-  DEFAULT_SUPPORT_TYPE_SCOPE,
-  chooseEndpoint,
-  defaultBudget,
-  endpointSpec,
-  isResource,
-  isSupportTypeScope,
-  RESOURCES,
-  type Paging,
-  type RateBudget,
-  type Resource,
-  type SupportTypeScope,
-} from '../zendesk/endpoints';
-import type { PageOptions, Position } from '../zendesk/page';
-import { MAX_BUDGET_REQUESTS, MAX_BUDGET_SECONDS, MAX_FOLLOW_SECONDS } from '../workflows/export-input';
-import type { ExportInput } from '../workflows/types';
+import { checkAccount, checkBudget, checkBudgetChange, checkDestination, checkExportInput, type DestinationRef, type ExportInput } from '../contract/export';
+import type { Problem } from '../contract/problem';
+import { printable } from '../zendesk/account';
+import { DEFAULT_SUPPORT_TYPE_SCOPE, chooseEndpoint, defaultBudget, endpointSpec, isResource, RESOURCES, type Paging, type RateBudget, type Resource, type SupportTypeScope } from '../zendesk/endpoints';
+import type { Position } from '../zendesk/page';
 import { UserError } from './errors';
 
 export { UserError };
@@ -59,7 +46,7 @@ export interface ExportRequest {
 /** The account's name, lower case; throws a UserError for anything that is not a Zendesk subdomain. */
 export function parseAccount(value: string | undefined): string {
   const account = value?.trim().toLowerCase() ?? '';
-  if (!isAccountName(account)) {
+  if (checkAccount(account)) {
     throw new UserError(`Account "${printable(value ?? '')}" is not a Zendesk subdomain (acme for acme.zendesk.com); set ZENDESK_SUBDOMAIN or pass --account.`);
   }
   return account;
@@ -127,10 +114,9 @@ export function parseRateLimit(text: string): RateBudget {
   if (!match || requests < 1 || seconds < 1) {
     throw new UserError(`Rate limit "${printable(text)}" must look like N/SECONDS, for example 10/60 (or 30/60 with High Volume).`);
   }
-  if (requests > MAX_BUDGET_REQUESTS || seconds > MAX_BUDGET_SECONDS) {
-    throw new UserError(`Rate limit ${requests}/${seconds} is out of range: at most ${MAX_BUDGET_REQUESTS} requests per window of at most ${MAX_BUDGET_SECONDS} seconds.`);
-  }
-  return { requests, seconds };
+  const budget = { requests, seconds };
+  refuse(checkBudget(budget));
+  return budget;
 }
 
 /**
@@ -149,11 +135,57 @@ export function parseDestination(value: string | DestinationRef): DestinationRef
     );
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) throw new UserError(`"${printable(text)}" is not a destination: give a folder, postgres, or postgres:<name>.`);
-  if (text.includes('\0')) throw new UserError('The output folder name holds a NUL character.');
-  return { kind: 'ndjson', dir: path.resolve(text) };
+  const ref: DestinationRef = { kind: 'ndjson', dir: path.resolve(text) };
+  refuse(checkDestination(ref));
+  return ref;
 }
 
-/** Checks a request and builds the workflow input. Throws UserError. */
+/** The flag (or argument) a user gives each field of an export's input with, for the client's sentences. */
+const FLAGS: readonly [field: string, flag: string][] = [
+  ['account', '--account'],
+  ['resource', 'The resource'],
+  ['endpoint', '--mode'],
+  ['start.next.cursor', '--cursor'],
+  ['start.next.startTime', '--start-time'],
+  ['start.next', '--cursor'],
+  ['options.perPage', '--per-page'],
+  ['options.include', '--include'],
+  ['options.excludeDeleted', '--exclude-deleted'],
+  ['options.supportTypeScope', '--support-type-scope'],
+  ['destination.target', '--dest'],
+  ['destination', '--out'],
+  ['budget', '--rate-limit'],
+  ['bucket', 'The rate bucket'],
+  ['followIntervalSeconds', '--follow'],
+  ['maxPages', '--max-pages'],
+];
+
+/** The contract's problem as the client says it: the flag the user gave, what is wrong, one sentence. */
+export function flagSentence(p: Problem): string {
+  const flag = FLAGS.find(([field]) => p.field === field || p.field.startsWith(`${field}.`))?.[1] ?? p.field;
+  return flag ? `${flag} ${p.problem}.` : `${p.problem[0]!.toUpperCase()}${p.problem.slice(1)}.`;
+}
+
+/** Throws the problem, if any, as a UserError naming the flag. */
+function refuse(p: Problem | undefined): void {
+  if (p) throw new UserError(flagSentence(p));
+}
+
+/** Checks a complete export input as the coordinator will. Throws UserError. */
+export function checkExportRequest(input: ExportInput): void {
+  refuse(checkExportInput(input));
+}
+
+/** Checks a budget change as the coordinator will (`zendesk-export budget`). Throws UserError. */
+export function checkBudgetRequest(bucket: string, budget: RateBudget): void {
+  refuse(checkBudgetChange(bucket, budget));
+}
+
+/**
+ * Checks a request and builds the workflow input. The user's words (dates, names, modes) are read
+ * here; the input they make is checked by the contract's validator, the one the worker checks with.
+ * Throws UserError.
+ */
 export function toExportInput(request: ExportRequest, nowMs = Date.now()): ExportInput {
   const account = parseAccount(request.account);
   if (!isResource(request.resource)) {
@@ -165,54 +197,30 @@ export function toExportInput(request: ExportRequest, nowMs = Date.now()): Expor
   const chosen = chooseEndpoint(request.resource, { mode: request.mode, sample: request.sample });
   if ('error' in chosen) throw new UserError(chosen.error);
   const endpoint = chosen.endpoint;
-
-  let start: Position;
-  if (request.cursor !== undefined) {
-    if (endpoint.paging !== 'cursor') throw new UserError(`A cursor only works with cursor mode; ${endpoint.id} is time-based.`);
-    if (!/^[\x21-\x7e]{1,2048}$/.test(request.cursor)) throw new UserError('That cursor is not one Zendesk hands out; copy after_cursor as it is.');
-    start = { kind: 'cursor', startTime: request.startTime === undefined ? 0 : parseStartTime(request.startTime, nowMs), cursor: request.cursor };
-  } else {
-    if (request.startTime === undefined) throw new UserError('Give a start time: --start-time <unix seconds or ISO date> (0 exports everything).');
-    const startTime = parseStartTime(request.startTime, nowMs);
-    start = endpoint.paging === 'cursor' ? { kind: 'cursor', startTime, cursor: null } : { kind: 'time', startTime };
+  if (request.cursor === undefined && request.startTime === undefined) {
+    throw new UserError('Give a start time: --start-time <unix seconds or ISO date> (0 exports everything).');
   }
-
-  const options: PageOptions = { supportTypeScope: request.supportTypeScope ?? DEFAULT_SUPPORT_TYPE_SCOPE };
-  if (!isSupportTypeScope(options.supportTypeScope)) throw new UserError(`Support type scope "${printable(request.supportTypeScope)}" is not all, agent or ai_agent.`);
-  const accepts = (p: string) => (endpoint.params as readonly string[]).includes(p);
-  if (request.perPage !== undefined) {
-    if (!accepts('per_page')) throw new UserError(`The ${endpoint.id} endpoint does not take a page size.`);
-    if (!Number.isInteger(request.perPage) || request.perPage < 1 || request.perPage > endpoint.maxPerPage) {
-      throw new UserError(`Page size ${printable(request.perPage)} is out of range: use 1 to ${endpoint.maxPerPage}.`);
-    }
-    options.perPage = request.perPage;
-  }
+  const startTime = request.startTime === undefined ? 0 : parseStartTime(request.startTime, nowMs);
+  const start: Position =
+    request.cursor !== undefined
+      ? { kind: 'cursor', startTime, cursor: request.cursor }
+      : endpoint.paging === 'cursor'
+        ? { kind: 'cursor', startTime, cursor: null }
+        : { kind: 'time', startTime };
   const destination = parseDestination(request.destination);
-  if (request.include?.length) {
-    const known = Object.keys(endpoint.sideloads);
-    const unknown = request.include.filter((name) => !known.includes(name));
-    if (unknown.length) {
-      throw new UserError(
-        `The ${endpoint.id} endpoint has no sideload ${unknown.map((u) => `"${printable(u)}"`).join(', ')}` +
-          (known.length ? `; choose from: ${known.join(', ')}.` : '; it takes none.'),
-      );
-    }
-    options.include = [...new Set(request.include)];
-  } else if (destination.kind === 'postgres' && Object.hasOwn(endpoint.sideloads, 'comment_events')) {
-    options.include = ['comment_events']; // Postgres derives its comments table from them.
-  }
-  if (request.excludeDeleted) {
-    if (!accepts('exclude_deleted')) throw new UserError(`--exclude-deleted applies to ticket exports only, not ${endpoint.id}.`);
-    options.excludeDeleted = true;
-  }
-  const follow = request.followIntervalSeconds;
-  if (follow !== undefined && !(Number.isInteger(follow) && follow >= 1 && follow <= MAX_FOLLOW_SECONDS)) {
-    throw new UserError(`The follow interval must be a whole number of seconds from 1 to ${MAX_FOLLOW_SECONDS}.`);
-  }
-  const maxPages = request.maxPages ?? (request.sample ? 1 : undefined);
-  if (maxPages !== undefined && !(Number.isInteger(maxPages) && maxPages >= 1)) throw new UserError('The number of pages must be a whole number of at least 1.');
-  if (request.rateLimit) parseRateLimit(`${request.rateLimit.requests}/${request.rateLimit.seconds}`);
-  return {
+  // Postgres derives its comments table from comment events: asked for unless the user chose sideloads.
+  const include = request.include?.length
+    ? [...new Set(request.include)]
+    : destination.kind === 'postgres' && Object.hasOwn(endpoint.sideloads, 'comment_events')
+      ? ['comment_events']
+      : undefined;
+  const options = {
+    supportTypeScope: request.supportTypeScope ?? DEFAULT_SUPPORT_TYPE_SCOPE,
+    ...(request.perPage !== undefined && { perPage: request.perPage }),
+    ...(include && { include }),
+    ...(request.excludeDeleted && { excludeDeleted: true }),
+  };
+  const input: ExportInput = {
     account,
     resource: request.resource,
     endpoint: endpoint.id,
@@ -220,8 +228,10 @@ export function toExportInput(request: ExportRequest, nowMs = Date.now()): Expor
     options,
     destination,
     budget: request.rateLimit ?? defaultBudget(endpointSpec(endpoint.id).bucket),
-    followIntervalSeconds: follow,
-    maxPages,
+    followIntervalSeconds: request.followIntervalSeconds,
+    maxPages: request.maxPages ?? (request.sample ? 1 : undefined),
     maxPagesPerRun: request.maxPagesPerRun,
   };
+  checkExportRequest(input);
+  return input;
 }

@@ -1,7 +1,7 @@
 /** `npm start [-- flags]`: what the demo is asked to do, and where it keeps its files. */
 import path from 'node:path';
 import { UserError } from '../client/errors';
-import { MAX_FOLLOW_SECONDS } from '../workflows/export-input';
+import { MAX_FOLLOW_SECONDS } from '../contract/limits';
 
 export interface DemoOptions {
   /** Keep the copy current after catching up (follow mode), instead of exporting once and exiting. */

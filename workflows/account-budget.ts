@@ -6,7 +6,7 @@
  * out, so the account never exceeds its budget in any window. Pure.
  */
 import { defaultBudget, type RateBucket, type RateBudget } from '../zendesk/endpoints';
-import { RUN_SENDING_MS } from '../activities/contract';
+import { RUN_SENDING_MS } from '../contract/limits';
 import { divideBudget, tightenBudget } from './pacing';
 
 export interface AccountMember {

@@ -3,7 +3,11 @@
  * of the account is started here with a share of its bucket's budget; when exports start or finish,
  * or Zendesk reports a lower limit, the shares are divided anew and pushed to each export. Exports
  * pace themselves with their own timers: no page waits on a round trip to the coordinator. The rules
- * live in AccountBudget; this file wires them to signals, child workflows and continue-as-new.
+ * live in AccountBudget; this file wires them to updates, signals, child workflows and continue-as-new.
+ *
+ * Starts and budget changes are updates: the validator refuses a bad one with a sentence the caller
+ * receives, a start's destination is checked on the worker before the export waits for any budget,
+ * and the caller is answered once the export runs. The signals of 0.2.1 still work, unanswered.
  */
 import {
   ApplicationFailure,
@@ -14,17 +18,31 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   log,
+  proxyLocalActivities,
   setHandler,
   startChild,
+  upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
-import { FAILURE } from '../activities/contract';
+import { checkBudgetChange, checkCoordinatorInput, checkExportRequest, checkSends, checkBucket, type DestinationRef } from '../contract/export';
+import { FAILURE, NON_RETRYABLE_FAILURES } from '../contract/page-activity';
+import { isWhole, problem as problemOf, readable, sentence, type Problem } from '../contract/problem';
+import type { ExportActivities } from '../activities';
 import { endpointSpec, type RateBucket, type RateBudget } from '../zendesk/endpoints';
 import { AccountBudget, emptyAccountBudget, type ShareChange } from './account-budget';
 import { exportResource } from './export-resource';
-import { checkBucket, checkBudget, checkCoordinatorInput, checkExportInput, checkSends, readable } from './export-input';
-import { coordinatorWorkflowId, exportWorkflowId } from './ids';
-import { coordinatorStateQuery, exportFinishedSignal, observedLimitSignal, setBudgetSignal, setShareSignal, startExportSignal } from './messages';
+import { coordinatorWorkflowId, exportWorkflowId, MEMO } from './ids';
+import {
+  coordinatorStateQuery,
+  exportFinishedSignal,
+  observedLimitSignal,
+  setBudgetSignal,
+  setBudgetUpdate,
+  setShareSignal,
+  startExportSignal,
+  startExportUpdate,
+  type ExportStarted,
+} from './messages';
 import { exportSearchAttributes, searchAttributeKeys } from './search-attributes';
 import type { CoordinatorInput, ExportInput } from './types';
 
@@ -32,125 +50,207 @@ import type { CoordinatorInput, ExportInput } from './types';
 const IDLE_CLOSE_MS = 60_000;
 const MAX_HISTORY_EVENTS = 5_000;
 
+const { checkDestination } = proxyLocalActivities<ExportActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { maximumAttempts: 3, nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURES] },
+});
+
+/** Where an update's caller waits for its answer: set once the event is handled. */
+interface Ticket {
+  answer?: { started: ExportStarted } | { error: string } | { done: true };
+}
+
 type Event =
-  | { kind: 'start'; input: ExportInput }
+  | { kind: 'start'; input: ExportInput; ticket?: Ticket }
   | { kind: 'leave'; workflowId: string; sends: number[] }
   | { kind: 'tighten'; bucket: RateBucket; total: number }
-  | { kind: 'budget'; bucket: RateBucket; budget: RateBudget };
+  | { kind: 'budget'; bucket: RateBucket; budget: RateBudget; ticket?: Ticket };
+
+/** One coordinator's wiring: its account, its budget, and what came in and waits to be handled. */
+interface Coordinator {
+  account: string;
+  budget: AccountBudget;
+  inbox: Event[];
+  /** Exports get search attributes only where the starter registered them (not in unit tests). */
+  hasSearchAttributes: boolean;
+}
 
 export async function accountCoordinator(input: CoordinatorInput): Promise<void> {
   const problem = readable(() => checkCoordinatorInput(input, workflowInfo().workflowId));
-  if (problem) throw ApplicationFailure.nonRetryable(`Invalid coordinator input: ${problem}.`, FAILURE.invalidInput);
-  const { account } = input;
-  const budget = new AccountBudget(input.state ?? emptyAccountBudget());
-  const inbox: Event[] = [];
-  // Exports get search attributes only where the starter registered them (not in unit tests).
-  const hasSearchAttributes = workflowInfo().typedSearchAttributes.get(searchAttributeKeys.account) !== undefined;
+  if (problem) throw ApplicationFailure.nonRetryable(`Invalid coordinator input: ${sentence(problem)}.`, FAILURE.invalidInput);
+  const c: Coordinator = {
+    account: input.account,
+    budget: new AccountBudget(input.state ?? emptyAccountBudget()),
+    inbox: [],
+    hasSearchAttributes: workflowInfo().typedSearchAttributes.get(searchAttributeKeys.account) !== undefined,
+  };
+  setHandler(coordinatorStateQuery, () => ({ account: c.account, ...c.budget.state }));
+  handleUpdates(c);
+  handleSignals(c);
+  await serve(c);
+}
 
-  // Signals come from any client: each is checked, and a bad one is logged and dropped (a coordinator
-  // serves all of its account's exports; one bad signal must not stop them).
-  const accept = (event: Event, problem: string | undefined) => (problem ? log.warn('Signal refused', { account, problem }) : void inbox.push(event));
-  setHandler(coordinatorStateQuery, () => ({ account, ...budget.state }));
-  setHandler(startExportSignal, (exportInput) => {
-    const named = !!exportInput && typeof exportInput === 'object' && [exportInput.account, exportInput.resource, exportInput.endpoint].every((v) => typeof v === 'string');
-    const problem = !named
-      ? 'the input does not name an export'
-      : exportInput.account !== account
-        ? 'an export of another account is not started here'
-        : checkExportInput({ ...exportInput, coordinatorId: undefined }, exportWorkflowId(exportInput.account, exportInput.resource, exportInput.endpoint));
-    accept({ kind: 'start', input: exportInput }, problem);
+/** Starts and budget changes, answered: the validator refuses what the contract refuses, in one sentence. */
+function handleUpdates(c: Coordinator): void {
+  setHandler(
+    startExportUpdate,
+    async (exportInput) => {
+      await checkDestinationOnWorker(exportInput.destination);
+      return await answered<ExportStarted>(c, (ticket) => ({ kind: 'start', input: exportInput, ticket }));
+    },
+    { validator: (exportInput) => refuse(readable(() => checkExportRequest(exportInput, c.account))) },
+  );
+  setHandler(setBudgetUpdate, (bucket, budget) => answered<void>(c, (ticket) => ({ kind: 'budget', bucket, budget, ticket })), {
+    validator: (bucket, budget) => refuse(readable(() => checkBudgetChange(bucket, budget))),
   });
+}
+
+/** The signals of 0.2.1 and those exports send: any client may send them, so each is checked, and a bad one is logged and dropped (one bad signal must not stop the account's exports). */
+function handleSignals(c: Coordinator): void {
+  const accept = (event: Event, problem: Problem | undefined) =>
+    problem ? log.warn('Signal refused', { account: c.account, problem: sentence(problem) }) : void c.inbox.push(event);
+  setHandler(startExportSignal, (exportInput) => accept({ kind: 'start', input: exportInput }, readable(() => checkExportRequest(exportInput, c.account))));
   setHandler(exportFinishedSignal, (workflowId, sends) =>
-    accept({ kind: 'leave', workflowId, sends: sends ?? [] }, typeof workflowId === 'string' ? checkSends(sends, 'sends') : 'the workflow ID is not text'),
+    accept({ kind: 'leave', workflowId, sends: sends ?? [] }, typeof workflowId === 'string' ? checkSends(sends, 'sends') : problemOf('workflowId', 'is not text')),
   );
   setHandler(observedLimitSignal, (bucket, total) =>
-    accept({ kind: 'tighten', bucket, total }, checkBucket(bucket) ?? (Number.isSafeInteger(total) && total > 0 ? undefined : 'total is not a number')),
+    accept({ kind: 'tighten', bucket, total }, checkBucket(bucket) ?? (isWhole(total, 1, Number.MAX_SAFE_INTEGER) ? undefined : problemOf('total', 'is not a number'))),
   );
-  setHandler(setBudgetSignal, (bucket, newBudget) => accept({ kind: 'budget', bucket, budget: newBudget }, checkBucket(bucket) ?? checkBudget(newBudget)));
+  setHandler(setBudgetSignal, (bucket, newBudget) => accept({ kind: 'budget', bucket, budget: newBudget }, checkBudgetChange(bucket, newBudget)));
+}
 
-  /** Sends each change to its export; an export that is gone no longer counts. */
-  async function send(changes: readonly ShareChange[], except?: string): Promise<void> {
-    for (const c of changes) {
-      if (c.workflowId === except) continue;
-      const delivered = await getExternalWorkflowHandle(c.workflowId)
-        .signal(setShareSignal, c.share, c.budget, c.sends)
-        .then(() => true, () => false);
-      if (!delivered) await send(budget.leave(c.workflowId, [], Date.now()));
-    }
+/** A validator's refusal: the caller receives the sentence. */
+function refuse(problem: Problem | undefined): void {
+  if (problem) throw ApplicationFailure.create({ message: `${sentence(problem)}.`, type: FAILURE.invalidInput, nonRetryable: true });
+}
+
+/** Queues an event and waits until it is handled: the update's answer, or its failure in one sentence. */
+async function answered<T>(c: Coordinator, event: (ticket: Ticket) => Event): Promise<T> {
+  const ticket: Ticket = {};
+  c.inbox.push(event(ticket));
+  await condition(() => ticket.answer !== undefined);
+  const answer = ticket.answer!;
+  if ('error' in answer) throw ApplicationFailure.create({ message: answer.error, type: 'ExportNotStarted', nonRetryable: true });
+  return ('started' in answer ? answer.started : undefined) as T;
+}
+
+/**
+ * The worker checks the destination the way the page activity will (inside its output root, a
+ * Postgres target it knows), so a bad one is refused now, not after a wait for budget.
+ */
+async function checkDestinationOnWorker(destination: DestinationRef): Promise<void> {
+  try {
+    await checkDestination(destination);
+  } catch (err) {
+    let e = err as { cause?: unknown; message?: string };
+    while (e.cause) e = e.cause as typeof e;
+    throw ApplicationFailure.create({ message: e.message ?? String(err), type: FAILURE.destinationConfig, nonRetryable: true });
   }
+}
 
-  /** Exports asked for together join together, so none starts with a share it must give up a moment later. */
-  async function startExports(inputs: readonly ExportInput[]): Promise<void> {
-    const joining = new Map<string, ExportInput>();
-    for (const exportInput of inputs) {
-      const workflowId = exportWorkflowId(exportInput.account, exportInput.resource, exportInput.endpoint);
-      if (joining.has(workflowId)) continue;
-      if (budget.has(workflowId)) {
-        // Running already, unless it ended without saying so (terminated): a signal tells which.
-        const member = budget.state.members[workflowId]!;
-        const alive = await getExternalWorkflowHandle(workflowId)
-          .signal(setShareSignal, member.share, budget.budgetOf(member.bucket), [])
-          .then(() => true, () => false);
-        if (alive) continue;
-        await send(budget.leave(workflowId, [], Date.now()));
-      }
-      joining.set(workflowId, exportInput);
-    }
-    const changes = budget.joinAll(
-      [...joining].map(([workflowId, i]) => ({ workflowId, bucket: endpointSpec(i.endpoint).bucket, budget: i.budget })),
-      Date.now(),
-    );
-    await send(changes.filter((c) => !joining.has(c.workflowId)));
-    for (const own of changes.filter((c) => joining.has(c.workflowId))) {
-      const exportInput = joining.get(own.workflowId)!;
-      try {
-        await startChild(exportResource, {
-          workflowId: own.workflowId,
-          // The share rides in the input, so the export never runs a moment at the full budget.
-          args: [{ ...exportInput, budget: own.budget, share: own.share, initialSends: own.sends, coordinatorId: coordinatorWorkflowId(account) }],
-          // Exports outlive a coordinator that continues as new.
-          parentClosePolicy: ParentClosePolicy.ABANDON,
-          workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-          typedSearchAttributes: hasSearchAttributes ? exportSearchAttributes(exportInput) : undefined,
-          staticSummary: `Zendesk ${account}: ${exportInput.resource} via ${exportInput.endpoint}`,
-        });
-      } catch (err) {
-        log.warn('Export did not start', { workflowId: own.workflowId, error: (err as Error).message });
-        await send(budget.leave(own.workflowId, [], Date.now()));
-      }
-    }
-  }
-
-  /** Handles what came in, in order; starts next to each other are handled together. */
-  async function handle(events: Event[]): Promise<void> {
-    for (let i = 0; i < events.length; ) {
-      const event = events[i]!;
-      const now = Date.now();
-      if (event.kind === 'start') {
-        let j = i;
-        while (j < events.length && events[j]!.kind === 'start') j++;
-        await startExports(events.slice(i, j).map((e) => (e as Extract<Event, { kind: 'start' }>).input));
-        i = j;
-        continue;
-      }
-      if (event.kind === 'leave') await send(budget.leave(event.workflowId, event.sends, now));
-      else if (event.kind === 'tighten') await send(budget.tighten(event.bucket, event.total, now));
-      else await send(budget.setBudget(event.bucket, event.budget, now));
-      i++;
-    }
-  }
-
+/** The main loop: handle what comes in, close when idle, continue as new when history grows. */
+async function serve(c: Coordinator): Promise<void> {
   for (;;) {
-    const idle = budget.size === 0;
-    const idleFor = Math.max(IDLE_CLOSE_MS, budget.quietAt() - Date.now());
-    const woke = await condition(() => inbox.length > 0, idle ? idleFor : '1 day');
-    if (!woke && budget.size === 0 && inbox.length === 0) return;
-    while (inbox.length > 0) await handle(inbox.splice(0));
+    const idle = c.budget.size === 0;
+    const idleFor = Math.max(IDLE_CLOSE_MS, c.budget.quietAt() - Date.now());
+    const woke = await condition(() => c.inbox.length > 0, idle ? idleFor : '1 day');
+    if (!woke && c.budget.size === 0 && c.inbox.length === 0) return;
+    while (c.inbox.length > 0) await handle(c, c.inbox.splice(0));
+    // The starts this coordinator was started for are taken in: they no longer show as pending.
+    if (workflowInfo().memo?.[MEMO.requested] !== undefined) upsertMemo({ [MEMO.requested]: undefined });
     const info = workflowInfo();
     if (info.continueAsNewSuggested || info.historyLength > MAX_HISTORY_EVENTS) {
       await condition(allHandlersFinished);
-      // Signals that came in meanwhile are handled first: a new run would not have them.
-      if (inbox.length === 0) await continueAsNew<typeof accountCoordinator>({ account, state: budget.state });
+      // What came in meanwhile is handled first: a new run would not have it.
+      if (c.inbox.length === 0) await continueAsNew<typeof accountCoordinator>({ account: c.account, state: c.budget.state });
     }
   }
+}
+
+/** Handles what came in, in order; starts next to each other are handled together. */
+async function handle(c: Coordinator, events: Event[]): Promise<void> {
+  for (let i = 0; i < events.length; ) {
+    const event = events[i]!;
+    const now = Date.now();
+    if (event.kind === 'start') {
+      let j = i;
+      while (j < events.length && events[j]!.kind === 'start') j++;
+      await startExports(c, events.slice(i, j) as Extract<Event, { kind: 'start' }>[]);
+      i = j;
+      continue;
+    }
+    if (event.kind === 'leave') await send(c, c.budget.leave(event.workflowId, event.sends, now));
+    else if (event.kind === 'tighten') await send(c, c.budget.tighten(event.bucket, event.total, now));
+    else {
+      await send(c, c.budget.setBudget(event.bucket, event.budget, now));
+      if (event.ticket) event.ticket.answer = { done: true };
+    }
+    i++;
+  }
+}
+
+/** Sends each change to its export; an export that is gone no longer counts. */
+async function send(c: Coordinator, changes: readonly ShareChange[], except?: string): Promise<void> {
+  for (const change of changes) {
+    if (change.workflowId === except) continue;
+    const delivered = await getExternalWorkflowHandle(change.workflowId)
+      .signal(setShareSignal, change.share, change.budget, change.sends)
+      .then(() => true, () => false);
+    if (!delivered) await send(c, c.budget.leave(change.workflowId, [], Date.now()));
+  }
+}
+
+/** Exports asked for together join together, so none starts with a share it must give up a moment later. */
+async function startExports(c: Coordinator, starts: readonly Extract<Event, { kind: 'start' }>[]): Promise<void> {
+  const joining = new Map<string, { input: ExportInput; tickets: Ticket[] }>();
+  for (const { input, ticket } of starts) {
+    const workflowId = exportWorkflowId(input.account, input.resource, input.endpoint);
+    const tickets = ticket ? [ticket] : [];
+    const joined = joining.get(workflowId);
+    if (joined) joined.tickets.push(...tickets);
+    else if (await isRunning(c, workflowId)) answer(tickets, { workflowId, alreadyRunning: true });
+    else joining.set(workflowId, { input, tickets });
+  }
+  const changes = c.budget.joinAll(
+    [...joining].map(([workflowId, { input }]) => ({ workflowId, bucket: endpointSpec(input.endpoint).bucket, budget: input.budget })),
+    Date.now(),
+  );
+  await send(c, changes.filter((change) => !joining.has(change.workflowId)));
+  for (const own of changes.filter((change) => joining.has(change.workflowId))) {
+    const { input, tickets } = joining.get(own.workflowId)!;
+    try {
+      const child = await startChild(exportResource, {
+        workflowId: own.workflowId,
+        // The share rides in the input, so the export never runs a moment at the full budget.
+        args: [{ ...input, budget: own.budget, share: own.share, initialSends: own.sends, coordinatorId: coordinatorWorkflowId(c.account) }],
+        // Exports outlive a coordinator that continues as new.
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+        typedSearchAttributes: c.hasSearchAttributes ? exportSearchAttributes(input) : undefined,
+        staticSummary: `Zendesk ${c.account}: ${input.resource} via ${input.endpoint}`,
+      });
+      answer(tickets, { workflowId: own.workflowId, runId: child.firstExecutionRunId, alreadyRunning: false });
+    } catch (err) {
+      log.warn('Export did not start', { workflowId: own.workflowId, error: (err as Error).message });
+      await send(c, c.budget.leave(own.workflowId, [], Date.now()));
+      // Started by another client, not through this coordinator: it runs, on its own budget.
+      if ((err as Error).name === 'WorkflowExecutionAlreadyStartedError') answer(tickets, { workflowId: own.workflowId, alreadyRunning: true });
+      else for (const t of tickets) t.answer = { error: `Export ${own.workflowId} did not start: ${(err as Error).message}` };
+    }
+  }
+}
+
+function answer(tickets: readonly Ticket[], started: ExportStarted): void {
+  for (const t of tickets) t.answer = { started };
+}
+
+/** A member of the budget still runs, unless it ended without saying so (terminated): a signal tells which. */
+async function isRunning(c: Coordinator, workflowId: string): Promise<boolean> {
+  if (!c.budget.has(workflowId)) return false;
+  const member = c.budget.state.members[workflowId]!;
+  const alive = await getExternalWorkflowHandle(workflowId)
+    .signal(setShareSignal, member.share, c.budget.budgetOf(member.bucket), [])
+    .then(() => true, () => false);
+  if (!alive) await send(c, c.budget.leave(workflowId, [], Date.now()));
+  return alive;
 }

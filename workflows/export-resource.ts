@@ -27,10 +27,12 @@ import type { ExportActivities } from '../activities';
 import { causeChain } from '../common/cause';
 import { endpointSpec } from '../zendesk/endpoints';
 import { describePosition } from '../zendesk/page';
-import { checkBudget, checkExportInput, checkSends, readable } from './export-input';
+import { withCounts } from '../contract/counts';
+import { checkBudget, checkExportInput, checkSends, withCurrentCounts } from '../contract/export';
+import { readable, sentence } from '../contract/problem';
 import { ExportRun } from './export-run';
 import { MEMO } from './ids';
-import { exportFinishedSignal, exportInputQuery, observedLimitSignal, pauseSignal, progressQuery, resumeSignal, setShareSignal } from './messages';
+import { exportFinishedSignal, exportInputQuery, observedLimitSignal, pauseSignal, pauseUpdate, progressQuery, resumeSignal, resumeUpdate, setShareSignal } from './messages';
 import { searchAttributeKeys } from './search-attributes';
 import type { ExportInput, ExportResult, ExportStatus } from './types';
 
@@ -67,144 +69,188 @@ export const MAX_HISTORY_EVENTS = 2000;
 /** Waits shorter than this do not flip the status search attribute (a write per page nobody reads). */
 const SHORT_WAIT_MS = 2000;
 
-export async function exportResource(input: ExportInput): Promise<ExportResult> {
+/** One export's wiring: its input, its state and rules (ExportRun), and what its handlers reach. */
+interface Exporting {
+  input: ExportInput;
+  run: ExportRun;
+  /** Search attributes are kept up to date only where the starter registered them (not in unit tests). */
+  hasSearchAttributes: boolean;
+  /** The run of pages in flight, which a pause cancels. */
+  pages?: CancellationScope;
+  /** Counts the shares the coordinator sent: a wait for budget wakes at a new one. */
+  shareChanges: number;
+}
+
+export async function exportResource(given: ExportInput): Promise<ExportResult> {
   const workflowId = workflowInfo().workflowId;
-  const problem = readable(() => checkExportInput(input, workflowId));
-  if (problem) throw ApplicationFailure.nonRetryable(`Invalid export input: ${problem}.`, FAILURE.invalidInput);
-  const run = new ExportRun(input, workflowId, Date.now());
-  // Search attributes are kept up to date only where the starter registered them (not in unit tests).
-  const hasSearchAttributes = workflowInfo().typedSearchAttributes.get(searchAttributeKeys.status) !== undefined;
-  const control = { pages: undefined as CancellationScope | undefined, shareChanges: 0 };
-
-  setHandler(progressQuery, () => run.state);
-  setHandler(exportInputQuery, () => ({ ...input, state: undefined }));
-  setHandler(pauseSignal, () => {
-    run.state.paused = true;
-    control.pages?.cancel(); // The run finishes its page in flight and reports.
-  });
-  setHandler(resumeSignal, () => void (run.state.paused = false));
-  setHandler(setShareSignal, (share, budget, sends) => {
-    if (!Number.isSafeInteger(share) || share < 0 || checkBudget(budget) || checkSends(sends, 'sends')) return;
-    run.acceptShare(share, budget, sends ?? []);
-    control.shareChanges++;
-  });
-
-  function setStatus(status: ExportStatus, detail = ''): void {
-    if (run.setStatus(status, Date.now()) && hasSearchAttributes) upsertSearchAttributes([{ key: searchAttributeKeys.status, value: status }]);
-    setCurrentDetails(run.details(detail));
-  }
-
-  /**
-   * A durable timer that a pause cuts short, and a new share too when `onShare` (the loop then reckons
-   * again). `budget`: a wait for the rate budget or Retry-After, counted in `waitedMs`.
-   */
-  async function wait(ms: number, summary: string, kind: { onShare?: boolean; budget?: boolean } = {}): Promise<void> {
-    const seen = control.shareChanges;
-    const started = Date.now();
-    const woken = () => run.state.paused || (kind.onShare === true && control.shareChanges !== seen);
-    if (Number.isFinite(ms)) await condition(woken, ms, { summary });
-    else await condition(woken); // Queued: until the coordinator gives a share.
-    // Only a planned wait's own length: time the worker was down, or a queue's length, does not count.
-    if (kind.budget && Number.isFinite(ms)) run.waited(Math.min(Date.now() - started, ms));
-  }
-
-  async function pageLoop(): Promise<'done' | 'continue-as-new'> {
-    const maxPagesPerRun = input.maxPagesPerRun ?? DEFAULT_MAX_PAGES_PER_RUN;
-    let pagesThisRun = 0;
-    for (;;) {
-      if (run.state.paused) {
-        setStatus('paused');
-        await condition(() => !run.state.paused);
-      }
-      const waitMs = run.waitMs(Date.now());
-      if (waitMs > 0) {
-        const { share, budget } = run.state.pace;
-        if (waitMs >= SHORT_WAIT_MS) setStatus('waiting-rate-budget', share ? `${Math.ceil(waitMs / 1000)}s` : 'queued behind other exports of the account');
-        await wait(waitMs, share ? `waiting for rate budget (${share} per ${budget.seconds}s)` : 'queued: the account budget is in use', { onShare: true, budget: true });
-        continue; // The share or the pause may have changed meanwhile.
-      }
-      setStatus('running');
-      const request = run.nextRun(Date.now(), maxPagesPerRun - pagesThisRun, patched(PATCHES.sendSchedule));
-      const result = await runPages(request);
-      if (!result) continue; // Paused before the run started.
-      const { next, tightened } = run.applyRun(result, Date.now());
-      pagesThisRun += result.pages;
-      if (tightened && input.coordinatorId) {
-        void getExternalWorkflowHandle(input.coordinatorId)
-          .signal(observedLimitSignal, endpointSpec(run.state.at.endpoint).bucket, tightened.requests)
-          .catch(() => undefined);
-      }
-      if (next.kind === 'retry-after') {
-        // Someone else on the account spent the budget: wait exactly as long as Zendesk says.
-        setStatus('waiting-retry-after', `${next.ms / 1000}s`);
-        await wait(next.ms, `Retry-After ${next.ms / 1000}s (HTTP 429)`, { budget: true });
-      } else if (next.kind === 'retry') {
-        setStatus('retrying', `attempt ${run.state.retry!.attempts + 1} in ${next.ms / 1000}s: ${run.state.retry!.message}`);
-        await wait(next.ms, `retry in ${next.ms / 1000}s after: ${run.state.retry!.message.slice(0, 120)}`);
-      } else if (next.kind === 'give-up') {
-        throw ApplicationFailure.nonRetryable(next.message, next.type);
-      } else if (next.kind === 'enough') {
-        return 'done';
-      } else if (next.kind === 'caught-up') {
-        if (input.followIntervalSeconds === undefined) return 'done';
-        setStatus('following', `next poll in ${input.followIntervalSeconds}s`);
-        await wait(input.followIntervalSeconds * 1000, `follow: poll again in ${input.followIntervalSeconds}s`);
-      }
-      const info = workflowInfo();
-      if (info.continueAsNewSuggested || info.historyLength > MAX_HISTORY_EVENTS || pagesThisRun >= maxPagesPerRun) {
-        return 'continue-as-new';
-      }
-    }
-  }
-
-  /** One run of pages, in a scope a pause cancels; undefined when the pause came before it started. */
-  async function runPages(request: ReturnType<ExportRun['nextRun']>): Promise<FetchPagesResult | undefined> {
-    const scope = new CancellationScope();
-    control.pages = scope;
-    try {
-      const pages = runRequests(request);
-      const summary = `${input.resource}: up to ${pages} page${pages === 1 ? '' : 's'} from ${describePosition(request.at.next)}`;
-      // The first run names the export's files' owner (the server gives it, no client); not a command, so no patch.
-      const owned = { ...request, firstRunId: workflowInfo().firstExecutionRunId };
-      return await scope.run(() => fetchPages.executeWithOptions({ summary }, [owned]));
-    } catch (err) {
-      if (isCancellation(err) && !CancellationScope.current().consideredCancelled) return undefined;
-      throw err;
-    } finally {
-      control.pages = undefined;
-    }
-  }
-
-  /** The end, readable without a worker: the state and input go into the memo, which describe() returns. */
-  function recordEnd(status: ExportStatus, detail = ''): void {
-    setStatus(status, detail);
-    upsertMemo({ [MEMO.state]: run.state, [MEMO.input]: { ...input, state: undefined } });
-  }
-
+  const problem = readable(() => checkExportInput(given, workflowId));
+  if (problem) throw ApplicationFailure.nonRetryable(`Invalid export input: ${sentence(problem)}.`, FAILURE.invalidInput);
+  const input = withCurrentCounts(given);
+  const e: Exporting = {
+    input,
+    run: new ExportRun(input, workflowId, Date.now()),
+    hasSearchAttributes: workflowInfo().typedSearchAttributes.get(searchAttributeKeys.status) !== undefined,
+    shareChanges: 0,
+  };
+  handleMessages(e);
   let outcome: 'done' | 'continue-as-new';
   try {
-    outcome = await pageLoop();
+    outcome = await pageLoop(e);
   } catch (err) {
-    await finished(input, run);
-    if (isCancellation(err)) {
-      recordEnd('cancelled');
-      throw err; // Temporal shows the export as cancelled; the memo says where it stopped.
-    }
-    const failure = describeFailure(err);
-    run.fail(failure.message, Date.now());
-    recordEnd('failed', failure.message);
-    throw ApplicationFailure.create({ message: failure.message, type: failure.type, nonRetryable: true });
+    throw await ended(e, err);
   }
   if (outcome === 'continue-as-new') {
     await condition(allHandlersFinished);
-    return await continueAsNew<typeof exportResource>(run.carry());
+    return await continueAsNew<typeof exportResource>(e.run.carry());
   }
+  const { run } = e;
   if (input.maxPages !== undefined && run.state.progress.pages >= input.maxPages && !run.state.progress.endOfStreamAt) {
     run.note(`Stopped after ${input.maxPages} page${input.maxPages === 1 ? '' : 's'}, as asked.`);
   }
-  recordEnd('completed');
+  recordEnd(e, 'completed');
   await finished(input, run);
   return { outcome: 'completed', state: run.state };
+}
+
+/** Queries, and pause, resume and shares: as updates (answered) and as the signals of 0.2.1 and the coordinator. */
+function handleMessages(e: Exporting): void {
+  const { run } = e;
+  setHandler(progressQuery, () => run.state);
+  setHandler(exportInputQuery, () => ({ ...e.input, state: undefined }));
+  const pause = () => {
+    run.state.paused = true;
+    e.pages?.cancel(); // The run finishes its page in flight and reports.
+  };
+  const resume = () => void (run.state.paused = false);
+  setHandler(pauseSignal, pause);
+  setHandler(resumeSignal, resume);
+  setHandler(pauseUpdate, () => (pause(), run.state.status), { validator: noArguments });
+  setHandler(resumeUpdate, () => (resume(), run.state.status), { validator: noArguments });
+  setHandler(setShareSignal, (share, budget, sends) => {
+    if (!Number.isSafeInteger(share) || share < 0 || checkBudget(budget) || checkSends(sends, 'sends')) return;
+    run.acceptShare(share, budget, sends ?? []);
+    e.shareChanges++;
+  });
+}
+
+function setStatus(e: Exporting, status: ExportStatus, detail = ''): void {
+  if (e.run.setStatus(status, Date.now()) && e.hasSearchAttributes) upsertSearchAttributes([{ key: searchAttributeKeys.status, value: status }]);
+  setCurrentDetails(e.run.details(detail));
+}
+
+/**
+ * A durable timer that a pause cuts short, and a new share too when `onShare` (the loop then reckons
+ * again). `budget`: a wait for the rate budget or Retry-After, counted in `waitedMs`.
+ */
+async function wait(e: Exporting, ms: number, summary: string, kind: { onShare?: boolean; budget?: boolean } = {}): Promise<void> {
+  const seen = e.shareChanges;
+  const started = Date.now();
+  const woken = () => e.run.state.paused || (kind.onShare === true && e.shareChanges !== seen);
+  if (Number.isFinite(ms)) await condition(woken, ms, { summary });
+  else await condition(woken); // Queued: until the coordinator gives a share.
+  // Only a planned wait's own length: time the worker was down, or a queue's length, does not count.
+  if (kind.budget && Number.isFinite(ms)) e.run.waited(Math.min(Date.now() - started, ms));
+}
+
+/** Runs of pages, each when the budget allows, until the export is done or should continue as new. */
+async function pageLoop(e: Exporting): Promise<'done' | 'continue-as-new'> {
+  const { input, run } = e;
+  const maxPagesPerRun = input.maxPagesPerRun ?? DEFAULT_MAX_PAGES_PER_RUN;
+  let pagesThisRun = 0;
+  for (;;) {
+    if (run.state.paused) {
+      setStatus(e, 'paused');
+      await condition(() => !run.state.paused);
+    }
+    const waitMs = run.waitMs(Date.now());
+    if (waitMs > 0) {
+      const { share, budget } = run.state.pace;
+      if (waitMs >= SHORT_WAIT_MS) setStatus(e, 'waiting-rate-budget', share ? `${Math.ceil(waitMs / 1000)}s` : 'queued behind other exports of the account');
+      await wait(e, waitMs, share ? `waiting for rate budget (${share} per ${budget.seconds}s)` : 'queued: the account budget is in use', { onShare: true, budget: true });
+      continue; // The share or the pause may have changed meanwhile.
+    }
+    setStatus(e, 'running');
+    const request = run.nextRun(Date.now(), maxPagesPerRun - pagesThisRun, patched(PATCHES.sendSchedule));
+    const result = await runPages(e, request);
+    if (!result) continue; // Paused before the run started.
+    pagesThisRun += result.pages;
+    if ((await afterRun(e, result)) === 'done') return 'done';
+    const info = workflowInfo();
+    if (info.continueAsNewSuggested || info.historyLength > MAX_HISTORY_EVENTS || pagesThisRun >= maxPagesPerRun) {
+      return 'continue-as-new';
+    }
+  }
+}
+
+/** Takes a run's result in, and waits as it decides: Retry-After, a backoff, a follow poll; or says the export is done. */
+async function afterRun(e: Exporting, result: FetchPagesResult): Promise<'done' | 'go-on'> {
+  const { input, run } = e;
+  const { next, tightened } = run.applyRun(result, Date.now());
+  if (tightened && input.coordinatorId) {
+    void getExternalWorkflowHandle(input.coordinatorId)
+      .signal(observedLimitSignal, endpointSpec(run.state.at.endpoint).bucket, tightened.requests)
+      .catch(() => undefined);
+  }
+  if (next.kind === 'retry-after') {
+    // Someone else on the account spent the budget: wait exactly as long as Zendesk says.
+    setStatus(e, 'waiting-retry-after', `${next.ms / 1000}s`);
+    await wait(e, next.ms, `Retry-After ${next.ms / 1000}s (HTTP 429)`, { budget: true });
+  } else if (next.kind === 'retry') {
+    setStatus(e, 'retrying', `attempt ${run.state.retry!.attempts + 1} in ${next.ms / 1000}s: ${run.state.retry!.message}`);
+    await wait(e, next.ms, `retry in ${next.ms / 1000}s after: ${run.state.retry!.message.slice(0, 120)}`);
+  } else if (next.kind === 'give-up') {
+    throw ApplicationFailure.nonRetryable(next.message, next.type);
+  } else if (next.kind === 'enough') {
+    return 'done';
+  } else if (next.kind === 'caught-up') {
+    if (input.followIntervalSeconds === undefined) return 'done';
+    setStatus(e, 'following', `next poll in ${input.followIntervalSeconds}s`);
+    await wait(e, input.followIntervalSeconds * 1000, `follow: poll again in ${input.followIntervalSeconds}s`);
+  }
+  return 'go-on';
+}
+
+/** One run of pages, in a scope a pause cancels; undefined when the pause came before it started. */
+async function runPages(e: Exporting, request: ReturnType<ExportRun['nextRun']>): Promise<FetchPagesResult | undefined> {
+  const scope = new CancellationScope();
+  e.pages = scope;
+  try {
+    const pages = runRequests(request);
+    const summary = `${e.input.resource}: up to ${pages} page${pages === 1 ? '' : 's'} from ${describePosition(request.at.next)}`;
+    // A worker of 0.2.1 answers with its count names: read either.
+    // The first run names the export's files' owner (the server gives it, no client); not a command, so no patch.
+    const owned = { ...request, firstRunId: workflowInfo().firstExecutionRunId };
+    return withCounts(await scope.run(() => fetchPages.executeWithOptions({ summary }, [owned])));
+  } catch (err) {
+    if (isCancellation(err) && !CancellationScope.current().consideredCancelled) return undefined;
+    throw err;
+  } finally {
+    e.pages = undefined;
+  }
+}
+
+/** The end, readable without a worker: the state and input go into the memo, which describe() returns. */
+function recordEnd(e: Exporting, status: ExportStatus, detail = ''): void {
+  setStatus(e, status, detail);
+  upsertMemo({ [MEMO.state]: e.run.state, [MEMO.input]: { ...e.input, state: undefined } });
+}
+
+/** A cancelled or failed export: the coordinator told, the end recorded; the error to end the workflow with. */
+async function ended(e: Exporting, err: unknown): Promise<unknown> {
+  await finished(e.input, e.run);
+  if (isCancellation(err)) {
+    recordEnd(e, 'cancelled');
+    return err; // Temporal shows the export as cancelled; the memo says where it stopped.
+  }
+  const failure = describeFailure(err);
+  e.run.fail(failure.message, Date.now());
+  recordEnd(e, 'failed', failure.message);
+  return ApplicationFailure.create({ message: failure.message, type: failure.type, nonRetryable: true });
+}
+
+/** The validator of pause and resume, which take nothing: a client that sends more is told so. */
+function noArguments(...args: unknown[]): void {
+  if (args.length) throw ApplicationFailure.create({ message: 'Pause and resume take no arguments.', type: FAILURE.invalidInput, nonRetryable: true });
 }
 
 /** Tells the coordinator the export ended, with its sends of the last window (they still count against the account). */

@@ -3,8 +3,9 @@
  * asks for, what a run's result does to the position, counts and pace, and what to do next. The
  * export workflow wires Temporal (timers, signals, the activity) around it. Pure.
  */
-import { RUN_SENDING_MS, type FetchPagesInput, type FetchPagesResult } from '../activities/contract';
-import { MAX_REQUESTS_PER_RUN } from '../activities/checks';
+import { NO_COUNTS } from '../contract/counts';
+import { MAX_NOTES, MAX_REQUESTS_PER_RUN, RUN_SENDING_MS } from '../contract/limits';
+import type { FetchPagesInput, FetchPagesResult } from '../contract/page-activity';
 import { endpointSpec, type RateBudget } from '../zendesk/endpoints';
 import { UNEXPECTED_ANSWER_ATTEMPTS } from '../zendesk/errors';
 import { describePosition } from '../zendesk/page';
@@ -12,8 +13,6 @@ import { startPosition } from '../zendesk/paging';
 import { acceptShare, emptyBucketHold, holdUntil, recordSends, requestsAllowed, laterSlots, startPace, tightenPace, waitBeforeNextRequest } from './pacing';
 import type { ExportInput, ExportState, ExportStatus } from './types';
 
-/** Notes kept in state: a follow export runs for months, its state must not grow with it. */
-export const MAX_NOTES = 10;
 /** Backoff between attempts of a failing request: 1 s, doubling, at most 2 minutes. */
 export const RETRY_INITIAL_MS = 1000;
 export const RETRY_MAX_MS = 120_000;
@@ -68,7 +67,7 @@ export class ExportRun {
         at: startPosition(input.endpoint, input.start, input.options?.perPage),
         origin: `${stamp(now)}-${input.endpoint}`,
         pace: startPace(input.budget, share, input.initialSends),
-        progress: { firstStartTime: input.start.startTime, pages: 0, records: 0, repeatsDropped: 0, sideloaded: 0, rateLimited: 0, waitedMs: 0, startedAt: now, updatedAt: now },
+        progress: { firstStartTime: input.start.startTime, ...NO_COUNTS, rateLimited: 0, waitedMs: 0, startedAt: now, updatedAt: now },
         status: 'starting',
         paused: false,
         notes: [],
@@ -111,8 +110,8 @@ export class ExportRun {
     state.at = result.at;
     const p = state.progress;
     p.pages += result.pages;
-    p.records += result.written;
-    p.repeatsDropped += result.repeats;
+    p.records += result.records;
+    p.repeats += result.repeats;
     p.sideloaded += result.sideloaded;
     p.updatedAt = now;
     for (const note of result.notes) this.note(note);

@@ -4,20 +4,13 @@
  * account's budget, so together they never exceed it, however their windows line up. Every change to
  * a PaceState goes through these functions, which return a new one.
  */
+import type { PaceState } from '../contract/export';
 import type { RateBudget } from '../zendesk/endpoints';
 
 /** Slack for clock drift between the worker (which stamps send times) and the Temporal server. */
 export const WINDOW_MARGIN_MS = 50;
 
-export interface PaceState {
-  /** Send times (epoch ms, workflow clock) of the requests still inside the window, oldest first. */
-  sent: number[];
-  /** No request before this time (epoch ms): a Retry-After, or a bucket header saying it is empty. */
-  notBefore: number;
-  /** Requests per window this export may use: its share of the account's budget (0: queued). */
-  share: number;
-  budget: RateBudget;
-}
+export type { PaceState };
 
 export function startPace(budget: RateBudget, share: number, sends: readonly number[] = []): PaceState {
   return { sent: mergeSends([], sends, share), notBefore: 0, share, budget };

@@ -5,6 +5,7 @@
  * (`cursor`/`after_cursor`). Pure: the page activity runs it after every page, and the workflow may
  * import the types.
  */
+import { isCursor, MAX_CURSOR_LENGTH } from '../contract/limits';
 import { dropBoundaryRepeats, EMPTY_BOUNDARY, type Boundary } from './boundary';
 import { cursorEndpointFor, DEFAULT_SUPPORT_TYPE_SCOPE, endpointSpec, RESOURCE_SPECS, type EndpointId, type Resource } from './endpoints';
 import { versionSecond, type Page, type PageOptions, type PageRecord, type Position } from './page';
@@ -22,8 +23,6 @@ export interface ExportPosition {
 
 /** Zendesk's clock and ours may differ a little; an `end_time` further ahead than this is not believed. */
 export const MAX_CLOCK_SKEW_SECONDS = 300;
-/** Cursors are opaque but short (about 30 characters); a longer one is not carried in workflow state. */
-export const MAX_CURSOR_LENGTH = 2048;
 
 export function startPosition(endpoint: EndpointId, next: Position, perPage?: number): ExportPosition {
   return { endpoint, next, boundary: EMPTY_BOUNDARY, perPage };
@@ -96,8 +95,8 @@ function advanceTime(at: ExportPosition, resource: Resource, page: Page, nowSeco
 function advanceCursor(at: ExportPosition, resource: Resource, page: Page): PageStep {
   const previous = at.next.kind === 'cursor' ? at.next.cursor : null;
   const cursor = page.afterCursor ?? null;
-  if (cursor !== null && cursor.length > MAX_CURSOR_LENGTH) {
-    return { kind: 'refused', message: `Zendesk answered a cursor of ${cursor.length} characters; the export stopped rather than carry it.` };
+  if (cursor !== null && !isCursor(cursor)) {
+    return { kind: 'refused', message: `Zendesk answered a cursor of ${String(cursor).length} characters, not printable ASCII within ${MAX_CURSOR_LENGTH}; the export stopped rather than carry it.` };
   }
   if (!page.endOfStream && (cursor === null || cursor === previous)) {
     return {

@@ -81,6 +81,8 @@ function nextStep(workflowId: string, temporalStatus: string, state: ExportState
   const where = state ? ` (after ${counted(state.progress.pages, 'page')}, ${counted(state.progress.records, 'record')})` : '';
   const resume = `zendesk-export resume ${targetArgs(workflowId)}`;
   switch (temporalStatus) {
+    case 'PENDING':
+      return 'Requested; no worker has taken it in yet: it starts when "zendesk-export worker" runs.';
     case 'CANCELLED':
       return `Cancelled${where}; ${resume} restarts it from where it was cancelled.`;
     case 'FAILED':

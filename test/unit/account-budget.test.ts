@@ -1,6 +1,6 @@
 /** The account coordinator's rules: how an account's rate budget is divided between its exports. */
 import fc from 'fast-check';
-import { RUN_SENDING_MS } from '../../activities/contract';
+import { RUN_SENDING_MS } from '../../contract/limits';
 import { AccountBudget, type ShareChange } from '../../workflows/account-budget';
 import { acceptShare, recordSends, requestsAllowed, startPace, type PaceState } from '../../workflows/pacing';
 

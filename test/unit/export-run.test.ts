@@ -1,9 +1,9 @@
 /** An export's rules between runs of pages: what the next run asks for, and what a run's result does. */
 import type { FetchPagesResult } from '../../activities/contract';
-import { MAX_REQUESTS_PER_RUN } from '../../activities/checks';
+import { MAX_NOTES, MAX_REQUESTS_PER_RUN } from '../../contract/limits';
 import type { ExportPosition } from '../../zendesk/paging';
 import { UNEXPECTED_ANSWER_ATTEMPTS } from '../../zendesk/errors';
-import { ExportRun, GIVE_UP_AFTER_MS, MAX_NOTES, RETRY_INITIAL_MS, RETRY_MAX_MS, stamp } from '../../workflows/export-run';
+import { ExportRun, GIVE_UP_AFTER_MS, RETRY_INITIAL_MS, RETRY_MAX_MS, stamp } from '../../workflows/export-run';
 import { WINDOW_MARGIN_MS } from '../../workflows/pacing';
 import type { ExportInput } from '../../workflows/types';
 
@@ -28,7 +28,7 @@ const at = (startTime: number): ExportPosition => ({ endpoint: 'tickets_time', n
 const result = (extra: Partial<FetchPagesResult> = {}): FetchPagesResult => ({
   at: at(2000),
   pages: 2,
-  written: 150,
+  records: 150,
   repeats: 3,
   sideloaded: 7,
   sentAgoMs: [3_000, 1_000],
@@ -108,7 +108,7 @@ describe('a run of pages, taken in', () => {
     expect(run.applyRun(result(), NOW + 1).next).toEqual({ kind: 'go-on' });
     run.applyRun(result({ at: at(3000) }), NOW + 2);
     expect(run.state.at.next).toEqual({ kind: 'time', startTime: 3000 });
-    expect(run.state.progress).toMatchObject({ pages: 4, records: 300, repeatsDropped: 6, sideloaded: 14, updatedAt: NOW + 2 });
+    expect(run.state.progress).toMatchObject({ pages: 4, records: 300, repeats: 6, sideloaded: 14, updatedAt: NOW + 2 });
   });
 
   it('waits exactly Retry-After after a 429, as a hold a pause cannot shorten', () => {
@@ -181,7 +181,7 @@ describe('a run of pages, taken in', () => {
 
 describe('failed requests', () => {
   const failed = (type: 'ZendeskTransientError' | 'ZendeskUnexpectedAnswerError' | 'DestinationError', message = 'Zendesk answered HTTP 503') =>
-    result({ pages: 0, written: 0, stop: 'failed', failure: { type, message }, sentAgoMs: [0] });
+    result({ pages: 0, records: 0, stop: 'failed', failure: { type, message }, sentAgoMs: [0] });
 
   it('asks again after a backoff that doubles up to two minutes, its attempts counted as requests', () => {
     const run = new ExportRun(input({ share: 10 }), ID, NOW);

@@ -72,7 +72,7 @@ function context(attempt: number, heartbeatDetails?: unknown, aborted = () => fa
 const deps = (client: ZendeskClient, destination: Destination): FetchPagesDeps => ({ clientFor: () => client, destinationFor: () => destination });
 
 function progress(pages: number, sends: number[]): PagesProgress {
-  return { at: startPosition('organizations', { kind: 'time', startTime: 1000 + pages }), pages, written: pages, repeats: 0, sideloaded: 0, sentAt: sends, notes: [] };
+  return { at: startPosition('organizations', { kind: 'time', startTime: 1000 + pages }), pages, records: pages, repeats: 0, sideloaded: 0, sentAt: sends, notes: [] };
 }
 
 test('a first attempt makes the requests it is allowed, writes each page with its run checkpoint, and reports every send', async () => {
@@ -80,7 +80,7 @@ test('a first attempt makes the requests it is allowed, writes each page with it
   const destination = memoryDestination();
   const result = await fetchPagesWith(deps(client, destination), input(3), context(1));
   expect(asked).toEqual([1000, 1001, 1002]);
-  expect(result).toMatchObject({ pages: 3, written: 3, stop: 'budget', at: { next: { startTime: 1003 } } });
+  expect(result).toMatchObject({ pages: 3, records: 3, stop: 'budget', at: { next: { startTime: 1003 } } });
   expect(result.sentAgoMs).toHaveLength(3);
   expect(destination.pages.map((p) => [p.pageNumber, p.run.pages, p.run.firstPage])).toEqual([[1, 1, 1], [2, 2, 1], [3, 3, 1]]);
 });

@@ -38,7 +38,7 @@ function page(owner: ExportOwner, pageNumber: number, texts: string[], exportId 
     records: texts.map((text) => ({ value: { id: 1 }, text })),
     sideloads: {},
     at,
-    run: { at, pages: 1, written: texts.length, repeats: 0, sideloaded: 0, sentAt: [], notes: [], exportId, origin: ORIGIN, firstPage: pageNumber },
+    run: { at, pages: 1, records: texts.length, repeats: 0, sideloaded: 0, sentAt: [], notes: [], exportId, origin: ORIGIN, firstPage: pageNumber },
   };
 }
 

@@ -1,5 +1,6 @@
 /** The paging rules: what a request asks for, and where each answer takes the export. */
 import fc from 'fast-check';
+import { MAX_CURSOR_LENGTH } from '../../contract/limits';
 import { EMPTY_BOUNDARY } from '../../zendesk/boundary';
 import { endpointSpec, type EndpointId, type Resource } from '../../zendesk/endpoints';
 import type { Page, PageRecord, Position } from '../../zendesk/page';
@@ -8,7 +9,6 @@ import {
   askedPerPage,
   escapeStuckSecond,
   MAX_CLOCK_SKEW_SECONDS,
-  MAX_CURSOR_LENGTH,
   requestParams,
   startPosition,
   type ExportPosition,

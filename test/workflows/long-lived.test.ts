@@ -30,7 +30,7 @@ test('a year of daily follow polls keeps each run and its carried state bounded'
   // Each poll finds one page and says something worth a note: notes and sends must not pile up.
   const fetchPages = async (input: FetchPagesInput): Promise<FetchPagesResult> => {
     polls++;
-    return { at: input.at, pages: 1, written: 3, repeats: 0, sideloaded: 0, sentAgoMs: [0], stop: 'end-of-stream', notes: [`poll ${polls}`] };
+    return { at: input.at, pages: 1, records: 3, repeats: 0, sideloaded: 0, sentAgoMs: [0], stop: 'end-of-stream', notes: [`poll ${polls}`] };
   };
   const taskQueue = `long-lived-${Math.random().toString(36).slice(2)}`;
   const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities: { fetchPages } });

@@ -20,7 +20,7 @@ type Mock = (input: FetchPagesInput) => Promise<FetchPagesResult>;
 
 /** A run that wrote `pages` pages and made one request per page, just now. */
 function ran(input: FetchPagesInput, pages: number, stop: FetchPagesResult['stop'], extra: Partial<FetchPagesResult> = {}): FetchPagesResult {
-  return { at: input.at, pages, written: pages, repeats: 0, sideloaded: 0, sentAgoMs: Array<number>(pages).fill(0), stop, notes: [], ...extra };
+  return { at: input.at, pages, records: pages, repeats: 0, sideloaded: 0, sentAgoMs: Array<number>(pages).fill(0), stop, notes: [], ...extra };
 }
 
 /** Sends made as the real activity makes them: each request at its slot in the run's schedule. */
@@ -39,7 +39,9 @@ async function sendOnSchedule(input: FetchPagesInput): Promise<number[]> {
 async function withMock<T>(fetchPages: Mock, fn: (client: ExportClient, account: string) => Promise<T>): Promise<T> {
   const taskQueue = `mocked-${Math.random().toString(36).slice(2)}`;
   const account = `acct-${taskQueue.slice(7, 15)}`;
-  const worker = await Worker.create({ connection: shared.env.nativeConnection, taskQueue, workflowBundle: shared.bundle, activities: { fetchPages } });
+  // The mock writes nothing, so every destination will do (test/integration checks the real one's refusals).
+  const checkDestination = async () => undefined;
+  const worker = await Worker.create({ connection: shared.env.nativeConnection, taskQueue, workflowBundle: shared.bundle, activities: { fetchPages, checkDestination } });
   const client = new ExportClient({ client: shared.env.client, taskQueue, searchAttributes: false });
   try {
     return await worker.runUntil(fn(client, account));

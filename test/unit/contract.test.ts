@@ -1,13 +1,27 @@
 /**
- * Inputs from any Temporal client are checked before anything uses them: each check answers one
- * sentence naming the field, or undefined.
+ * The contract's validators: inputs from any Temporal client are checked before anything uses them;
+ * each check answers the field and what is wrong with it (one sentence together), or undefined.
  */
-import { checkAccount, checkDestination, checkFetchPagesInput, checkOptions, checkPosition, MAX_BOUNDARY_KEYS, MAX_REQUESTS_PER_RUN } from '../../activities/checks';
-import type { FetchPagesInput } from '../../activities/contract';
-import { checkBucket, checkBudget, checkCoordinatorInput, checkExportInput, checkSends } from '../../workflows/export-input';
+import { countsOf, withCounts } from '../../contract/counts';
+import {
+  checkAccount,
+  checkBucket,
+  checkBudget,
+  checkCoordinatorInput,
+  checkDestination,
+  checkExportInput,
+  checkExportRequest,
+  checkOptions,
+  checkPosition,
+  checkSends,
+  withCurrentCounts,
+  type ExportInput,
+} from '../../contract/export';
+import { coordinatorWorkflowId, exportWorkflowId } from '../../contract/ids';
+import { MAX_BOUNDARY_KEYS, MAX_REQUESTS_PER_RUN } from '../../contract/limits';
+import { checkFetchPagesInput, pagesProgressOf, type FetchPagesInput } from '../../contract/page-activity';
+import { readable, sentence, type Problem } from '../../contract/problem';
 import { ExportRun } from '../../workflows/export-run';
-import { coordinatorWorkflowId, exportWorkflowId } from '../../workflows/ids';
-import type { ExportInput } from '../../workflows/types';
 
 /** `base` with `patch` laid over it: objects merged key by key, anything else replaced. */
 function patched(base: unknown, patch: unknown): unknown {
@@ -19,8 +33,9 @@ function patched(base: unknown, patch: unknown): unknown {
 }
 
 /** One sentence: no line breaks, no trailing full stop (callers add it), naming `field`. */
-function expectSentence(problem: string | undefined, field: string | RegExp): void {
-  expect(problem).toBeDefined();
+function expectSentence(found: Problem | undefined, field: string | RegExp): void {
+  expect(found).toBeDefined();
+  const problem = sentence(found!);
   expect(problem).not.toMatch(/[\n\r]/);
   if (typeof field === 'string') expect(problem!.startsWith(field) || problem!.includes(` ${field}`)).toBe(true);
   else expect(problem).toMatch(field);
@@ -63,10 +78,10 @@ describe('account names', () => {
   });
 
   it('quotes a bad value safely: control characters masked, long values cut', () => {
-    expect(checkAccount('bad\u0000name\u001b[31m')).toBe('account "bad?name?[31m" is not a Zendesk subdomain (lower-case letters, digits and hyphens)');
-    const problem = checkAccount('x'.repeat(5000))!;
+    expect(sentence(checkAccount('bad\u0000name\u001b[31m')!)).toBe('account "bad?name?[31m" is not a Zendesk subdomain (lower-case letters, digits and hyphens)');
+    const problem = sentence(checkAccount('x'.repeat(5000))!);
     expect(problem.length).toBeLessThan(200);
-    expect(checkAccount('Acme', 'target.account')).toMatch(/^target\.account "Acme"/);
+    expect(checkAccount('Acme', 'target.account')?.field).toBe('target.account');
   });
 });
 
@@ -108,7 +123,7 @@ describe('positions', () => {
     expect(checkPosition({ ...cursorAt, next: { kind: 'cursor', startTime: 0, cursor: null } }, 'tickets')).toBeUndefined();
     expect(checkPosition({ ...timeAt, endpoint: 'sample' }, 'users')).toBeUndefined();
     // The sample endpoint takes no page size: one in a position would be believed and never sent.
-    expect(checkPosition({ ...timeAt, endpoint: 'sample', perPage: 10 }, 'users')).toMatch(/takes no page size/);
+    expect(checkPosition({ ...timeAt, endpoint: 'sample', perPage: 10 }, 'users')?.problem).toMatch(/takes no page size/);
     expect(checkPosition({ ...timeAt, boundary: { second: 100, keys: Array.from({ length: MAX_BOUNDARY_KEYS }, (_, i) => `${i}@100`) } }, 'tickets')).toBeUndefined();
   });
 
@@ -303,5 +318,48 @@ describe('coordinator inputs and signals', () => {
     expect(checkSends(undefined, 'sends')).toBeUndefined();
     expectSentence(checkSends([-1], 'sends'), 'sends');
     expectSentence(checkSends([Infinity], 'sends'), 'sends');
+  });
+});
+
+describe('one rule each, for client and worker', () => {
+  it('takes a cursor only as Zendesk hands them out: printable ASCII, at most 2048 characters', () => {
+    const at = (cursor: string) => ({ ...cursorAt, next: { kind: 'cursor', startTime: 0, cursor } });
+    expect(checkPosition(at('MTcwMC4wfHwxfA=='), 'tickets')).toBeUndefined();
+    expectSentence(checkPosition(at('has spaces'), 'tickets'), 'position.next.cursor');
+    expectSentence(checkPosition(at('ünïcode'), 'tickets'), 'position.next.cursor');
+  });
+
+  it("refuses an export of another account at an account's coordinator, and ignores the coordinator a request names", () => {
+    const input = { account: 'other', resource: 'tickets', endpoint: 'tickets_time', start: { kind: 'time', startTime: 0 }, destination: { kind: 'ndjson', dir: 'out' }, budget: { requests: 10, seconds: 60 } };
+    expectSentence(checkExportRequest(input, 'acme'), 'account');
+    expect(checkExportRequest({ ...input, account: 'acme', coordinatorId: coordinatorWorkflowId('acme') }, 'acme')).toBeUndefined();
+    expect(checkExportRequest({ ...input, account: 'acme', coordinatorId: 'someone else' }, 'acme')).toBeUndefined();
+  });
+
+  it('refuses an input built to break the checker, with a sentence', () => {
+    const cyclic: Record<string, unknown> = { account: 'acme', resource: 'tickets', endpoint: 'tickets_time' };
+    Object.defineProperty(cyclic, 'start', { get: () => { throw new Error('boom'); }, enumerable: true });
+    expectSentence(readable(() => checkExportInput(cyclic)), 'the input cannot be read');
+  });
+});
+
+describe('one set of counts, reading the names of 0.2.1', () => {
+  it('reads written (activity, heartbeat, checkpoint) and repeatsDropped (state) as records and repeats', () => {
+    expect(countsOf({ pages: 2, written: 5, repeats: 1, sideloaded: 3 })).toEqual({ pages: 2, records: 5, repeats: 1, sideloaded: 3 });
+    expect(withCounts({ pages: 2, records: 5, repeatsDropped: 4, sideloaded: 0, waitedMs: 7 })).toEqual({ pages: 2, records: 5, repeats: 4, sideloaded: 0, waitedMs: 7 });
+  });
+
+  it('takes the carried state and the heartbeat of a 0.2.1 export', () => {
+    const ID = exportWorkflowId('acme', 'tickets', 'tickets_time');
+    const input: ExportInput = { account: 'acme', resource: 'tickets', endpoint: 'tickets_time', start: { kind: 'time', startTime: 0 }, destination: { kind: 'ndjson', dir: 'out' }, budget: { requests: 10, seconds: 60 } };
+    const carried = new ExportRun(input, ID, Date.now()).carry();
+    const { repeats, ...progress } = { ...carried.state!.progress, repeats: 3 };
+    const old = { ...carried, state: { ...carried.state!, progress: { ...progress, repeatsDropped: repeats } } } as unknown as ExportInput;
+    expect(checkExportInput(old, ID)).toBeUndefined();
+    expect(withCurrentCounts(old).state!.progress.repeats).toBe(3);
+    const activity = { target: { account: 'acme', resource: 'tickets', options: {}, destination: { kind: 'ndjson', dir: 'out' }, exportId: ID, origin: carried.state!.origin }, at: timeAt, firstPage: 1, maxRequests: 5 } as FetchPagesInput;
+    const beat = { at: timeAt, pages: 2, written: 7, repeats: 0, sideloaded: 0, sentAt: [1, 2], notes: [] };
+    expect(pagesProgressOf(beat, activity)).toMatchObject({ pages: 2, records: 7 });
+    expect(pagesProgressOf({ ...beat, written: -1 }, activity)).toBeUndefined();
   });
 });

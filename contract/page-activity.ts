@@ -1,0 +1,181 @@
+/**
+ * The page activity's contract: what the workflow asks of it, what it answers, the failure types it
+ * ends with, and the validators of what it is handed (any client of the namespace can heartbeat or
+ * complete an activity, and a checkpoint file is read back from disk). Pure: workflow code imports it.
+ * Never credentials, never records.
+ */
+import { printable } from '../zendesk/account';
+import { isResource, type EndpointId, type Resource } from '../zendesk/endpoints';
+import type { ZendeskErrorType } from '../zendesk/errors';
+import type { PageOptions, RateLimitState } from '../zendesk/page';
+import type { ExportPosition } from '../zendesk/paging';
+import { countsOf, isCounts, type PageCounts } from './counts';
+import { checkAccount, checkDestination, checkOptions, checkPosition, ORIGIN, type DestinationRef } from './export';
+import { MAX_REQUESTS_PER_RUN, MAX_WORKFLOW_ID_LENGTH, RUN_SENDING_MS } from './limits';
+import { isPlainObject, isWhole, problem, type Problem } from './problem';
+
+/** What an export is, for the activity: fixed for the export's whole life. */
+export interface ExportTarget {
+  /** The Zendesk account: its subdomain. The worker maps it to a base URL and credentials. */
+  account: string;
+  resource: Resource;
+  /** Sideloads, deleted tickets, support type scope. The page size lives in the position. */
+  options: Omit<PageOptions, 'perPage'>;
+  destination: DestinationRef;
+  /** The export's workflow ID. */
+  exportId: string;
+  /** Names this export's pages for good: `<start stamp>-<first endpoint>`, sortable by start. */
+  origin: string;
+}
+
+export interface FetchPagesInput {
+  target: ExportTarget;
+  at: ExportPosition;
+  /** The number of the first page this call writes: pages written so far, plus one. */
+  firstPage: number;
+  /** Requests the rate budget allows now (at least 1); failed requests count too. */
+  maxRequests: number;
+  /**
+   * More requests, each when a slot of the budget frees: ms after the run began, ascending, each at
+   * most RUN_SENDING_MS. Optional, so a worker of an earlier version makes only `maxRequests`.
+   */
+  laterMs?: number[];
+  /**
+   * The export's first run (`workflowInfo().firstExecutionRunId`, named by the server): with the
+   * workflow ID from the activity's context, the owner of the export's files. Absent in runs a 0.2.1
+   * worker scheduled.
+   */
+  firstRunId?: string;
+}
+
+/** Every request a run may make: those allowed now and those at later slots. */
+export function runRequests(input: Pick<FetchPagesInput, 'maxRequests' | 'laterMs'>): number {
+  return input.maxRequests + (input.laterMs?.length ?? 0);
+}
+
+/** Why a run of pages ended. */
+export type PagesStop =
+  /** The requests allowed were spent, or the run's time was up: more pages wait for the next run. */
+  | 'budget'
+  | 'end-of-stream'
+  /** 422 "Too recent start_time": caught up, like end_of_stream. */
+  | 'caught-up'
+  /** 429: wait `retryAfter`, then go on. */
+  | 'rate-limited'
+  /**
+   * A request failed in a way asking again may mend (5xx, a dropped connection, a full disk, an answer
+   * that was not Zendesk's): the workflow backs off on its own timer, paced like any request, and
+   * gives up after a day (or a few attempts, for answers that are not Zendesk's).
+   */
+  | 'failed'
+  /** Asked to stop (a pause, a cancel, the worker shutting down): a page being written was finished, a request still unanswered abandoned. */
+  | 'cancelled';
+
+export interface FetchPagesResult extends PageCounts {
+  /** Where the export stands after the last page written. */
+  at: ExportPosition;
+  /** How long before this result each request left (failed ones too), oldest first: the workflow places them on its own clock. */
+  sentAgoMs: number[];
+  stop: PagesStop;
+  /** With `rate-limited`: how long Zendesk asked to wait (capped at an hour; `capped` says it asked for more). */
+  retryAfter?: { seconds: number; capped: boolean };
+  /** The rate-limit headers of the last answer. */
+  rateLimit?: RateLimitState;
+  /** With `failed`: what went wrong. */
+  failure?: { type: FailureType; message: string };
+  /** Things the user should know: a switch of endpoint, a bigger page size. */
+  notes: string[];
+}
+
+/** Progress of a run, kept in heartbeat details: a retried run resumes here instead of from its first page. */
+export interface PagesProgress extends PageCounts {
+  at: ExportPosition;
+  /** Send times (epoch ms, this worker's clock) of every request made so far. */
+  sentAt: number[];
+  notes: string[];
+}
+
+/**
+ * A run's progress as its destination keeps it, beside the page it belongs to: a retried run resumes
+ * from the later of this and its heartbeat, so a killed worker costs at most the page in flight.
+ */
+export interface RunCheckpoint extends PagesProgress {
+  exportId: string;
+  origin: string;
+  /** The run's first page: a checkpoint of another run is not this run's. */
+  firstPage: number;
+}
+
+/** Every failure type an export can end with. The workflow's retry policy and the CLI name them from here. */
+export const FAILURE = {
+  destination: 'DestinationError',
+  destinationConfig: 'DestinationConfigError',
+  record: 'DestinationRecordError',
+  stuck: 'ExportStuckError',
+  invalidInput: 'InvalidExportInput',
+  unexpected: 'UnexpectedError',
+} as const;
+export type FailureType = ZendeskErrorType | (typeof FAILURE)[keyof typeof FAILURE];
+
+/** Failures that retrying cannot mend: the activity throws them and the export fails at once with their sentence. */
+export const NON_RETRYABLE_FAILURES: readonly FailureType[] = [
+  'ZendeskAuthError',
+  'ZendeskBadRequestError',
+  'ZendeskConfigError',
+  'ZendeskAnswerRefusedError',
+  FAILURE.destinationConfig,
+  FAILURE.record,
+  FAILURE.stuck,
+  FAILURE.invalidInput,
+];
+
+export function checkTarget(target: unknown, endpoint: EndpointId): Problem | undefined {
+  if (!isPlainObject(target)) return problem('target', 'is missing');
+  if (!isResource(target.resource)) return problem('target.resource', `"${printable(target.resource)}" is not tickets, users, organizations or ticket_events`);
+  return (
+    checkAccount(target.account, 'target.account') ??
+    checkOptions(target.options, endpoint, 'target.options') ??
+    checkDestination(target.destination) ??
+    (typeof target.exportId === 'string' && target.exportId.length <= MAX_WORKFLOW_ID_LENGTH ? undefined : problem('target.exportId', 'is not a workflow ID')) ??
+    (typeof target.origin === 'string' && ORIGIN.test(target.origin) ? undefined : problem('target.origin', 'is not an export stamp'))
+  );
+}
+
+/** The whole activity input. */
+export function checkFetchPagesInput(input: unknown): Problem | undefined {
+  if (!isPlainObject(input)) return problem('', 'the input is missing');
+  const at = input.at as ExportPosition | undefined;
+  const target = input.target;
+  const resource = isPlainObject(target) && isResource(target.resource) ? target.resource : undefined;
+  if (!resource) return checkTarget(target, 'tickets_time');
+  return (
+    checkPosition(at, resource, 'at') ??
+    checkTarget(target, at!.endpoint) ??
+    (isWhole(input.firstPage, 1, Number.MAX_SAFE_INTEGER) ? undefined : problem('firstPage', 'is not a page number')) ??
+    (isWhole(input.maxRequests, 1, MAX_REQUESTS_PER_RUN) ? undefined : problem('maxRequests', `is not a number of requests from 1 to ${MAX_REQUESTS_PER_RUN}`)) ??
+    checkLaterSlots(input.laterMs, MAX_REQUESTS_PER_RUN - (input.maxRequests as number)) ??
+    (input.firstRunId === undefined || (typeof input.firstRunId === 'string' && /^[\w-]{1,100}$/.test(input.firstRunId)) ? undefined : problem('firstRunId', 'is not a run ID'))
+  );
+}
+
+/** A run's later requests: absent, or ascending whole milliseconds within the run's sending time, no more than a run may make. */
+function checkLaterSlots(later: unknown, room: number): Problem | undefined {
+  if (later === undefined) return undefined;
+  const fits = Array.isArray(later) && later.length <= room && later.every((ms, i) => isWhole(ms, 0, RUN_SENDING_MS) && (i === 0 || ms >= later[i - 1]));
+  return fits ? undefined : problem('laterMs', `is not an ascending list of at most ${room} waits of 0 to ${RUN_SENDING_MS} ms`);
+}
+
+/**
+ * A run's progress handed back from outside the workflow (a heartbeat, a checkpoint beside the pages),
+ * with its counts under their current names; undefined unless it is well-formed and fits `input`.
+ */
+export function pagesProgressOf(value: unknown, input: FetchPagesInput): PagesProgress | undefined {
+  if (!isPlainObject(value) || checkPosition(value.at, input.target.resource, 'at') || !isCounts(value)) return undefined;
+  const { sentAt, notes } = value;
+  if (!Array.isArray(sentAt) || sentAt.length > runRequests(input) || sentAt.some((t) => !Number.isFinite(t))) return undefined;
+  if (!Array.isArray(notes) || notes.some((n) => typeof n !== 'string')) return undefined;
+  return { at: value.at as ExportPosition, ...countsOf(value), sentAt: [...(sentAt as number[])], notes: [...(notes as string[])] };
+}
+
+export { RUN_SENDING_MS };
+export type { DestinationRef, EndpointId, ExportPosition };
