@@ -112,7 +112,8 @@ export function checkFetchPagesInput(input: unknown): string | undefined {
     (Number.isSafeInteger(input.maxRequests) && (input.maxRequests as number) >= 1 && (input.maxRequests as number) <= MAX_REQUESTS_PER_RUN
       ? undefined
       : `maxRequests is not a number of requests from 1 to ${MAX_REQUESTS_PER_RUN}`) ??
-    checkLaterSlots(input.laterMs, MAX_REQUESTS_PER_RUN - (input.maxRequests as number))
+    checkLaterSlots(input.laterMs, MAX_REQUESTS_PER_RUN - (input.maxRequests as number)) ??
+    (input.resume === undefined || typeof input.resume === 'boolean' ? undefined : 'resume is not true or false')
   );
 }
 

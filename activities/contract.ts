@@ -51,6 +51,11 @@ export interface FetchPagesInput {
    * most RUN_SENDING_MS. Optional, so a worker of an earlier version makes only `maxRequests`.
    */
   laterMs?: number[];
+  /**
+   * Resume from the destination's checkpoint of this run (`firstPage`), as a retried attempt does: set
+   * when the workflow refused the result of the same run (a result no worker made).
+   */
+  resume?: boolean;
 }
 
 /** Every request a run may make: those allowed now and those at later slots. */
@@ -95,6 +100,8 @@ export interface FetchPagesResult {
   failure?: { type: FailureType; message: string };
   /** Things the user should know: a switch of endpoint, a bigger page size. */
   notes: string[];
+  /** The worker's HMAC over the request and this result (activities/seal.ts): a result without a good one is refused. */
+  seal?: string;
 }
 
 /** Progress of a run, kept in heartbeat details: a retried run resumes here instead of from its first page. */
@@ -127,6 +134,8 @@ export const FAILURE = {
   record: 'DestinationRecordError',
   stuck: 'ExportStuckError',
   invalidInput: 'InvalidExportInput',
+  /** A run's result or failure that no worker of this deployment made, or that does not fit its request: the run is asked again. */
+  refused: 'RefusedRunResult',
   unexpected: 'UnexpectedError',
 } as const;
 export type FailureType = ZendeskErrorType | (typeof FAILURE)[keyof typeof FAILURE];

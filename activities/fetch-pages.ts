@@ -45,7 +45,7 @@ export async function fetchPagesWith(deps: FetchPagesDeps, input: FetchPagesInpu
   const problem = checkFetchPagesInput(input);
   if (problem) throw ApplicationFailure.nonRetryable(`Invalid export input: ${problem}.`, FAILURE.invalidInput);
   const attempt = context?.info.attempt ?? 1;
-  const resumed = attempt > 1 ? await resumedProgress(deps, context?.info.heartbeatDetails, input) : undefined;
+  const resumed = attempt > 1 || input.resume === true ? await resumedProgress(deps, context?.info.heartbeatDetails, input) : undefined;
   const run: Run = { progress: resumed ?? { at: input.at, pages: 0, written: 0, repeats: 0, sideloaded: 0, sentAt: [], notes: [] }, stop: 'budget' };
   // Each failed attempt may have spent a request it never recorded: count one each, at the latest time.
   const unrecorded = attempt - 1;

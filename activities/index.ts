@@ -5,9 +5,12 @@ import { createAuthProvider, fileTokenStore, memoryTokenStore, type TokenStore }
 import { accountConfig, type Env } from '../zendesk/credentials';
 import { ZendeskConfigError } from '../zendesk/errors';
 import { ZendeskClient } from '../zendesk/http-client';
+import type { RateCeilings } from '../zendesk/endpoints';
 import type { FetchPagesInput } from './contract';
 import { createDestinations, destinationConfigFromEnv, type Destination, type DestinationConfig } from './destinations';
 import { fetchPagesWith, type FetchPagesDeps, type PageEvent } from './fetch-pages';
+import { rateCeilingsFromEnv } from './rate-ceiling';
+import { createSealer, isGenuine, sealedRun, sealKeyFromEnv, type SealClaim } from './seal';
 
 export interface ActivityOptions {
   /** Where credentials and base URLs come from. @default process.env */
@@ -19,6 +22,10 @@ export interface ActivityOptions {
   /** Wraps each destination (tests inject faults here). */
   wrapDestination?: (destination: Destination, ref: FetchPagesInput['target']['destination']) => Destination;
   observe?: (event: PageEvent) => void;
+  /** The key results are sealed with, the same on every worker. @default from `env` (ZENDESK_EXPORT_SEAL_KEY; activities/seal.ts) */
+  sealKey?: string;
+  /** Ceilings per rate bucket, over those of `env` (ZENDESK_RATE_CEILING). @default Zendesk's published limits */
+  rateCeilings?: Partial<RateCeilings>;
 }
 
 /** ZENDESK_REQUEST_TIMEOUT_SECONDS: how long one request may take before it is abandoned and retried. */
@@ -47,6 +54,8 @@ export function createActivities(options: ActivityOptions = {}) {
   const maxBytes = maxResponseBytes(env);
   const destinations = createDestinations(options.destinations ?? destinationConfigFromEnv(env));
   const clients = new Map<string, ZendeskClient>();
+  const sealer = createSealer(options.sealKey !== undefined ? Buffer.from(options.sealKey) : sealKeyFromEnv(env));
+  const ceilings = rateCeilingsFromEnv(env, options.rateCeilings);
 
   const deps: FetchPagesDeps = {
     clientFor(account) {
@@ -68,7 +77,11 @@ export function createActivities(options: ActivityOptions = {}) {
 
   return {
     /** Up to `maxRequests` pages in a row: fetch, drop boundary repeats, write, heartbeat the position. */
-    fetchPages: (input: FetchPagesInput) => fetchPagesWith(deps, input),
+    fetchPages: (input: FetchPagesInput) => sealedRun(sealer, input, (context) => fetchPagesWith(deps, input, context)),
+    /** Local activity: whether this deployment's workers made a run's result or failure (by its seal). */
+    isGenuine: async (claim: SealClaim) => isGenuine(sealer, claim),
+    /** Local activity: the operator's ceiling per rate bucket, read once by each workflow run. */
+    rateCeilings: async () => ceilings,
   };
 }
 

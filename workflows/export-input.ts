@@ -6,64 +6,24 @@
 import { checkAccount, checkDestination, checkOptions, checkPosition } from '../activities/checks';
 import { printable } from '../zendesk/account';
 import { endpointSpec, isEndpointId, isRateBucket, isResource } from '../zendesk/endpoints';
-import { MAX_NOTES } from './export-run';
+import { checkBudget, checkCoordinatorState, checkExportState, isPlainObject, isTimes, isWhole, MAX_BUDGET_REQUESTS, MAX_BUDGET_SECONDS } from './carried-state';
 import { coordinatorWorkflowId, exportWorkflowId } from './ids';
 import type { ExportInput } from './types';
 
-/** Budgets are per window of at most a day, of at most 1000 requests (Zendesk sells 10 to 60 a minute). */
-export const MAX_BUDGET_REQUESTS = 1000;
-export const MAX_BUDGET_SECONDS = 86_400;
 /** Follow mode polls at least daily. */
 export const MAX_FOLLOW_SECONDS = 86_400;
-
-const isPlainObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
-const isWhole = (v: unknown, min: number, max: number): v is number => Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max;
-const isTimes = (v: unknown, max: number): v is number[] => Array.isArray(v) && v.length <= max && v.every((t) => Number.isFinite(t) && t >= 0);
-
-export function checkBudget(budget: unknown, field = 'budget'): string | undefined {
-  if (!isPlainObject(budget)) return `${field} is missing`;
-  if (!isWhole(budget.requests, 1, MAX_BUDGET_REQUESTS)) return `${field}.requests is not a number of requests from 1 to ${MAX_BUDGET_REQUESTS}`;
-  if (!isWhole(budget.seconds, 1, MAX_BUDGET_SECONDS)) return `${field}.seconds is not a number of seconds from 1 to ${MAX_BUDGET_SECONDS}`;
-  return undefined;
-}
+export { MAX_BUDGET_REQUESTS, MAX_BUDGET_SECONDS, checkBudget };
 
 /** Send times a signal or an input hands over (bounded: they only matter within one window). */
 export function checkSends(sends: unknown, field: string): string | undefined {
   return sends === undefined || isTimes(sends, MAX_BUDGET_REQUESTS) ? undefined : `${field} is not a list of send times`;
 }
 
-function checkState(state: unknown, input: ExportInput): string | undefined {
-  if (state === undefined) return undefined;
-  if (!isPlainObject(state)) return 'state is not an object';
-  const problem = checkPosition(state.at, input.resource, 'state.at');
-  if (problem) return problem;
-  if (typeof state.origin !== 'string' || !/^\d{8}T\d{6}\.\d{3}Z-[a-z_]{1,40}$/.test(state.origin)) return 'state.origin is not an export stamp';
-  const pace = state.pace;
-  if (!isPlainObject(pace) || !isTimes(pace.sent, MAX_BUDGET_REQUESTS) || !Number.isFinite(pace.notBefore) || !isWhole(pace.share, 0, MAX_BUDGET_REQUESTS)) {
-    return 'state.pace is not a pace';
-  }
-  const budget = checkBudget(pace.budget, 'state.pace.budget');
-  if (budget) return budget;
-  const progress = state.progress;
-  const counts = ['firstStartTime', 'pages', 'records', 'repeatsDropped', 'sideloaded', 'rateLimited', 'waitedMs', 'startedAt', 'updatedAt'];
-  if (!isPlainObject(progress) || counts.some((k) => !isWhole(progress[k], 0, Number.MAX_SAFE_INTEGER))) return 'state.progress is not a set of counts';
-  if (!Array.isArray(state.notes) || state.notes.length > MAX_NOTES * 2 || state.notes.some((n) => typeof n !== 'string' || n.length > 1000)) {
-    return 'state.notes is not a list of notes';
-  }
-  if (typeof state.paused !== 'boolean') return 'state.paused is not true or false';
-  const retry = state.retry;
-  if (retry !== undefined) {
-    if (!isPlainObject(retry) || !isWhole(retry.since, 0, Number.MAX_SAFE_INTEGER) || !isWhole(retry.attempts, 1, 1_000_000)) return 'state.retry is not a retry';
-    if (typeof retry.type !== 'string' || retry.type.length > 100 || typeof retry.message !== 'string' || retry.message.length > 2000) return 'state.retry is not a retry';
-  }
-  return undefined;
-}
-
 /**
  * The whole input of an export. `workflowId` is the ID it runs under: an export only runs under the
  * ID its input names, so one account's export can never pass for another's.
  */
-export function checkExportInput(input: unknown, workflowId: string): string | undefined {
+export function checkExportInput(input: unknown, workflowId: string, now = Infinity): string | undefined {
   if (!isPlainObject(input)) return 'the input is missing';
   const accountProblem = checkAccount(input.account);
   if (accountProblem) return accountProblem;
@@ -88,20 +48,17 @@ export function checkExportInput(input: unknown, workflowId: string): string | u
       : `followIntervalSeconds is not a number of seconds from 1 to ${MAX_FOLLOW_SECONDS}`) ??
     (input.maxPages === undefined || isWhole(input.maxPages, 1, Number.MAX_SAFE_INTEGER) ? undefined : 'maxPages is not a number of pages') ??
     (input.maxPagesPerRun === undefined || isWhole(input.maxPagesPerRun, 1, 1_000_000) ? undefined : 'maxPagesPerRun is not a number of pages') ??
-    checkState(input.state, typed)
+    checkExportState(input.state, typed, now)
   );
 }
 
 /** A coordinator's input: its account, under its own workflow ID. */
-export function checkCoordinatorInput(input: unknown, workflowId: string): string | undefined {
+export function checkCoordinatorInput(input: unknown, workflowId: string, now = Infinity): string | undefined {
   if (!isPlainObject(input)) return 'the input is missing';
   const problem = checkAccount(input.account);
   if (problem) return problem;
   if (workflowId !== coordinatorWorkflowId(input.account as string)) return `the workflow ID ${printable(workflowId)} is not the coordinator of account ${input.account as string}`;
-  const state = input.state;
-  if (state === undefined) return undefined;
-  if (!isPlainObject(state) || !isPlainObject(state.budgets) || !isPlainObject(state.members) || !isPlainObject(state.released)) return 'state is not a budget state';
-  return undefined;
+  return checkCoordinatorState(input.state, input.account as string, now);
 }
 
 /** A bucket named in a signal. */

@@ -7,15 +7,19 @@
  */
 import {
   ActivityCancellationType,
+  ActivityFailure,
   ApplicationFailure,
+  TimeoutFailure,
   CancellationScope,
   allHandlersFinished,
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
   isCancellation,
+  log,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertMemo,
@@ -24,11 +28,12 @@ import {
 } from '@temporalio/workflow';
 import { FAILURE, NON_RETRYABLE_FAILURES, runRequests, type FetchPagesResult } from '../activities/contract';
 import type { ExportActivities } from '../activities';
+import { checkBatchResult } from '../contract/batch-result';
 import { endpointSpec } from '../zendesk/endpoints';
 import { describePosition } from '../zendesk/page';
 import { checkBudget, checkExportInput, checkSends, readable } from './export-input';
 import { ExportRun } from './export-run';
-import { MEMO } from './ids';
+import { MEMO, coordinatorWorkflowId } from './ids';
 import { exportFinishedSignal, exportInputQuery, observedLimitSignal, pauseSignal, progressQuery, resumeSignal, setShareSignal } from './messages';
 import { searchAttributeKeys } from './search-attributes';
 import type { ExportInput, ExportResult, ExportStatus } from './types';
@@ -53,11 +58,22 @@ const { fetchPages } = proxyActivities<ExportActivities>({
 });
 
 /**
+ * Asked of the worker that runs the workflow, and recorded by it in history (a client cannot forge
+ * them): whether a run's result carries the worker's seal, and the operator's rate ceilings.
+ */
+const { isGenuine, rateCeilings } = proxyLocalActivities<ExportActivities>({ startToCloseTimeout: '10 seconds' });
+
+/** A run's activity ends by timing out only after this long (its schedule-to-close timeout). */
+const RUN_GIVES_UP_MS = 24 * 3600_000;
+
+/**
  * Changes to what the workflow asks of Temporal, guarded so that runs begun before them replay as they
  * were recorded (docs/upgrades.md). `sendSchedule` (0.2.1): a run of pages also makes the requests whose
  * budget slots free while it runs, each at its slot, instead of one workflow round trip per slot.
+ * `verifyRun`: a run's result or failure is believed only when it fits its request and carries the
+ * worker's seal. `rateCeiling`: the export runs only under its coordinator, within the operator's ceiling.
  */
-const PATCHES = { sendSchedule: 'send-schedule' } as const;
+const PATCHES = { sendSchedule: 'send-schedule', verifyRun: 'verify-run', rateCeiling: 'rate-ceiling' } as const;
 
 /** Pages per run of the workflow before continuing as new, unless the server suggests it sooner. */
 export const DEFAULT_MAX_PAGES_PER_RUN = 1000;
@@ -68,9 +84,19 @@ const SHORT_WAIT_MS = 2000;
 
 export async function exportResource(input: ExportInput): Promise<ExportResult> {
   const workflowId = workflowInfo().workflowId;
-  const problem = readable(() => checkExportInput(input, workflowId));
+  const problem = readable(() => checkExportInput(input, workflowId, Date.now()));
   if (problem) throw ApplicationFailure.nonRetryable(`Invalid export input: ${problem}.`, FAILURE.invalidInput);
   const run = new ExportRun(input, workflowId, Date.now());
+  if (patched(PATCHES.rateCeiling)) {
+    // Only the coordinator keeps the account within its budget: an export a client started alone would not.
+    if (workflowInfo().parent?.workflowId !== coordinatorWorkflowId(input.account)) {
+      throw ApplicationFailure.nonRetryable(
+        `Invalid export input: an export runs only when its account's coordinator starts it (zendesk-export start, or ExportClient), so that it keeps within the account's budget.`,
+        FAILURE.invalidInput,
+      );
+    }
+    run.limitTo(await rateCeilings());
+  }
   // Search attributes are kept up to date only where the starter registered them (not in unit tests).
   const hasSearchAttributes = workflowInfo().typedSearchAttributes.get(searchAttributeKeys.status) !== undefined;
   const control = { pages: undefined as CancellationScope | undefined, shareChanges: 0 };
@@ -84,7 +110,7 @@ export async function exportResource(input: ExportInput): Promise<ExportResult> 
   setHandler(resumeSignal, () => void (run.state.paused = false));
   setHandler(setShareSignal, (share, budget, sends) => {
     if (!Number.isSafeInteger(share) || share < 0 || checkBudget(budget) || checkSends(sends, 'sends')) return;
-    run.acceptShare(share, budget, sends ?? []);
+    run.acceptShare(share, budget, sends ?? [], Date.now());
     control.shareChanges++;
   });
 
@@ -156,20 +182,50 @@ export async function exportResource(input: ExportInput): Promise<ExportResult> 
     }
   }
 
-  /** One run of pages, in a scope a pause cancels; undefined when the pause came before it started. */
+  /**
+   * One run of pages, in a scope a pause cancels; undefined when the pause came before it started. Any
+   * namespace client can complete, fail or cancel the activity by its ID: what does not fit the request
+   * or carry the worker's seal is refused, and stands for a failed run that is asked again.
+   */
   async function runPages(request: ReturnType<ExportRun['nextRun']>): Promise<FetchPagesResult | undefined> {
     const scope = new CancellationScope();
     control.pages = scope;
+    const verify = patched(PATCHES.verifyRun);
+    const scheduledAt = Date.now();
     try {
       const pages = runRequests(request);
       const summary = `${input.resource}: up to ${pages} page${pages === 1 ? '' : 's'} from ${describePosition(request.at.next)}`;
-      return await scope.run(() => fetchPages.executeWithOptions({ summary }, [request]));
+      const result = await scope.run(() => fetchPages.executeWithOptions({ summary }, [request]));
+      return verify ? await believed(request, result) : result;
     } catch (err) {
-      if (isCancellation(err) && !CancellationScope.current().consideredCancelled) return undefined;
+      if (isCancellation(err) && !CancellationScope.current().consideredCancelled) {
+        return !verify || run.state.paused ? undefined : refused(request, 'the run was cancelled, but not by this export');
+      }
+      if (verify && !(await genuineFailure(request, err, scheduledAt))) return refused(request, 'the run failed with a failure no worker sealed');
       throw err;
     } finally {
       control.pages = undefined;
     }
+  }
+
+  async function believed(request: ReturnType<ExportRun['nextRun']>, result: FetchPagesResult): Promise<FetchPagesResult> {
+    const problem = readable(() => checkBatchResult(request, result)) ?? ((await isGenuine({ kind: 'result', request, result })) ? undefined : 'it carries no seal of this deployment');
+    return problem ? refused(request, problem) : result;
+  }
+
+  /** A failure is the worker's when sealed by it, or a timeout once the run's whole time is up (the server's own). */
+  async function genuineFailure(request: ReturnType<ExportRun['nextRun']>, err: unknown, scheduledAt: number): Promise<boolean> {
+    if (!(err instanceof ActivityFailure)) return true; // Not the activity's: the workflow's own error.
+    const cause = err.cause;
+    if (cause instanceof ApplicationFailure) {
+      return isGenuine({ kind: 'failure', request, failure: { type: cause.type ?? '', message: cause.message }, seal: cause.details?.[0] });
+    }
+    return cause instanceof TimeoutFailure && Date.now() - scheduledAt >= RUN_GIVES_UP_MS;
+  }
+
+  function refused(request: ReturnType<ExportRun['nextRun']>, problem: string): FetchPagesResult {
+    log.warn('Refused a run result', { workflowId, problem });
+    return run.refusedRun(request, problem);
   }
 
   /** The end, readable without a worker: the state and input go into the memo, which describe() returns. */
