@@ -33,7 +33,7 @@ const result = (extra: Partial<FetchPagesResult> = {}): FetchPagesResult => ({
 describe('checkBatchResult', () => {
   test.each([
     ['a run that moved on', result()],
-    ['a run that wrote nothing and stayed', result({ at: request.at, pages: 0, written: 0, repeats: 0, sideloaded: 0, sentAgoMs: [0], stop: 'failed', failure: { type: 'ZendeskServerError', message: '503' } })],
+    ['a run that wrote nothing and stayed', result({ at: request.at, pages: 0, written: 0, repeats: 0, sideloaded: 0, sentAgoMs: [0], stop: 'failed', failure: { type: 'ZendeskServerError' as never, message: '503' } })],
     ['a 429 waited out for an hour', result({ at: request.at, pages: 0, written: 0, repeats: 0, sideloaded: 0, stop: 'rate-limited', retryAfter: { seconds: MAX_RETRY_AFTER_SECONDS, capped: true } })],
     ['a stuck second switched to the cursor endpoint', result({ at: at(1000, 'tickets_cursor'), pages: 1, sentAgoMs: [1] })],
     ['the end of the stream', result({ stop: 'end-of-stream', rateLimit: { total: 10, remaining: 3, resetsSeconds: 20, bucket: 'zendesk-ratelimit-incremental-exports' } })],
@@ -78,8 +78,9 @@ describe('the seal', () => {
   });
 
   test('a failure that ends the export leaves sealed; one that is retried leaves as it was', async () => {
-    const ending = await sealedRun(sealer, request, () => Promise.reject(ApplicationFailure.nonRetryable('bad token', 'ZendeskAuthError'))).catch((e: ApplicationFailure) => e);
+    const ending = await sealedRun(sealer, request, () => Promise.reject(ApplicationFailure.nonRetryable('bad token', 'ZendeskAuthError'))).then(() => undefined, (e: ApplicationFailure) => e);
     expect(ending).toBeInstanceOf(ApplicationFailure);
+    if (!ending) return;
     const failure = { type: 'ZendeskAuthError', message: 'bad token' };
     expect(isGenuine(sealer, { kind: 'failure', request, failure, seal: ending.details?.[0] })).toBe(true);
     expect(isGenuine(sealer, { kind: 'failure', request, failure: { ...failure, message: 'other' }, seal: ending.details?.[0] })).toBe(false);
