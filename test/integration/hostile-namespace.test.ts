@@ -54,7 +54,11 @@ function peakInWindow(ms: number, bucket = 'incremental-exports'): number {
 
 /** Waits until `predicate` holds of the workflow's history. */
 async function untilHistory(workflowId: string, predicate: (events: NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>) => boolean): Promise<void> {
-  while (!predicate((await handleOf(workflowId).fetchHistory()).events ?? [])) await new Promise((r) => setTimeout(r, 50));
+  const deadline = Date.now() + 60_000; // Only so that a failure names what it waited for.
+  while (!predicate((await handleOf(workflowId).fetchHistory()).events ?? [])) {
+    if (Date.now() > deadline) throw new Error(`${workflowId}: what the test waits for never came into its history`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 const workflowTaskFailures = async (workflowId: string) => ((await handleOf(workflowId).fetchHistory()).events ?? []).filter((e) => e.workflowTaskFailedEventAttributes).length;
@@ -142,7 +146,8 @@ test("budgets, shares and a coordinator's first budget beyond the operator's cei
 
 test("exportFinished and setShare from outside change no export's share", async () => {
   stack = await startExportStack(shared.env, shared.bundle, {
-    simulator: { sizes: { tickets: 60, organizations: 60 }, rateLimits: 'off' },
+    // Pages of 5 at one a second each: the exports run for about 25 s.
+    simulator: { sizes: { tickets: 120, organizations: 120 }, rateLimits: 'off' },
     workerEnv: { ZENDESK_RATE_CEILING: 'incremental-exports=2/1' },
   });
   await stack.run(async () => {
@@ -150,11 +155,11 @@ test("exportFinished and setShare from outside change no export's share", async 
     const [tickets, organizations] = await stack.client.startMany([start('tickets'), start('organizations')]);
     const coordinatorId = coordinatorWorkflowId(stack.account);
     const coordinator = handleOf(coordinatorId);
-    await coordinator.signal(exportFinishedSignal, ticketsId(), []);
-    // The coordinator checks with the export itself (a signal of its share, delivered: it runs)…
     const signalled = (events: { signalExternalWorkflowExecutionInitiatedEventAttributes?: { workflowExecution?: { workflowId?: string | null } | null } | null }[]) =>
       events.filter((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes?.workflowExecution?.workflowId === ticketsId()).length;
     const before = signalled((await coordinator.fetchHistory()).events ?? []);
+    await coordinator.signal(exportFinishedSignal, ticketsId(), []);
+    // The coordinator checks with the export itself (a signal of its share, delivered: it runs)…
     await untilHistory(coordinatorId, (events) => signalled(events) > before + 1);
     // …and keeps it: both still hold a share of one.
     const { members } = await coordinator.query(coordinatorStateQuery);
