@@ -8,7 +8,6 @@ import { ZendeskClient } from '../zendesk/http-client';
 import type { RateCeilings } from '../zendesk/endpoints';
 import type { FetchPagesInput } from './contract';
 import { createDestinations, destinationConfigFromEnv, type Destination, type DestinationConfig } from './destinations';
-import { coordinatorShare } from './coordinator-share';
 import { fetchPagesWith, type FetchPagesDeps, type PageEvent } from './fetch-pages';
 import { rateCeilingsFromEnv } from './rate-ceiling';
 import { createSealer, isGenuine, sealedRun, sealKeyFromEnv, type SealClaim } from './seal';
@@ -83,8 +82,6 @@ export function createActivities(options: ActivityOptions = {}) {
     isGenuine: async (claim: SealClaim) => isGenuine(sealer, claim),
     /** Local activity: the operator's ceiling per rate bucket, read once by each workflow run. */
     rateCeilings: async () => ceilings,
-    /** Local activity: an export's share as its coordinator holds it (a setShare signal may come from anyone). */
-    coordinatorShare,
   };
 }
 

@@ -39,7 +39,7 @@ const CLAIM_CHECK_MS = 1000;
 const CLAIM_GIVE_UP_MS = 30_000;
 
 /** The operator's rate ceilings, read by each run from the worker, which records them in history. */
-const { rateCeilings } = proxyLocalActivities<ExportActivities>({ startToCloseTimeout: '10 seconds', retry: { maximumAttempts: 3 } });
+const { rateCeilings } = proxyLocalActivities<ExportActivities>({ startToCloseTimeout: '10 seconds' });
 /** `rate-ceiling`: budgets within the operator's ceiling; an export's end believed only once the export has closed. */
 const PATCHES = { rateCeiling: 'rate-ceiling' } as const;
 

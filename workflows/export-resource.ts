@@ -61,7 +61,7 @@ const { fetchPages } = proxyActivities<ExportActivities>({
  * Asked of the worker that runs the workflow, and recorded by it in history (a client cannot forge
  * them): whether a run's result carries the worker's seal, and the operator's rate ceilings.
  */
-const { isGenuine, rateCeilings, coordinatorShare } = proxyLocalActivities<ExportActivities>({ startToCloseTimeout: '10 seconds', retry: { maximumAttempts: 3 } });
+const { isGenuine, rateCeilings } = proxyLocalActivities<ExportActivities>({ startToCloseTimeout: '10 seconds' });
 
 /** A run's activity ends by timing out only after this long (its schedule-to-close timeout). */
 const RUN_GIVES_UP_MS = 24 * 3600_000;
@@ -87,8 +87,7 @@ export async function exportResource(input: ExportInput): Promise<ExportResult> 
   const problem = readable(() => checkExportInput(input, workflowId, Date.now()));
   if (problem) throw ApplicationFailure.nonRetryable(`Invalid export input: ${problem}.`, FAILURE.invalidInput);
   const run = new ExportRun(input, workflowId, Date.now());
-  const coordinated = patched(PATCHES.rateCeiling);
-  if (coordinated) {
+  if (patched(PATCHES.rateCeiling)) {
     // Only the coordinator keeps the account within its budget: an export a client started alone would not.
     if (workflowInfo().parent?.workflowId !== coordinatorWorkflowId(input.account)) {
       throw ApplicationFailure.nonRetryable(
@@ -109,14 +108,8 @@ export async function exportResource(input: ExportInput): Promise<ExportResult> 
     control.pages?.cancel(); // The run finishes its page in flight and reports.
   });
   setHandler(resumeSignal, () => void (run.state.paused = false));
-  setHandler(setShareSignal, async (share, budget, sends) => {
+  setHandler(setShareSignal, (share, budget, sends) => {
     if (!Number.isSafeInteger(share) || share < 0 || checkBudget(budget) || checkSends(sends, 'sends')) return;
-    if (coordinated) {
-      // Anyone can send this signal: the share and budget are the ones the coordinator's state holds.
-      const held = await coordinatorShare({ coordinatorId: coordinatorWorkflowId(input.account), exportId: workflowId }).catch(() => undefined);
-      if (!held) return;
-      ({ share, budget } = held);
-    }
     run.acceptShare(share, budget, sends ?? [], Date.now());
     control.shareChanges++;
   });

@@ -3,7 +3,6 @@
  * answers): its results sealed as the real worker seals them, the seal checks, and rate ceilings.
  */
 import type { FetchPagesInput, FetchPagesResult } from '../../activities/contract';
-import { coordinatorShare } from '../../activities/coordinator-share';
 import { createSealer, isGenuine, sealedRun, type SealClaim } from '../../activities/seal';
 import { RATE_BUCKET_NAMES, type RateCeilings } from '../../zendesk/endpoints';
 
@@ -16,6 +15,5 @@ export function mockedActivities(fetchPages: (input: FetchPagesInput) => Promise
     fetchPages: (input: FetchPagesInput) => sealedRun(sealer, input, () => fetchPages(input)),
     isGenuine: async (claim: SealClaim) => isGenuine(sealer, claim),
     rateCeilings: async () => ceilings,
-    coordinatorShare,
   };
 }
