@@ -131,9 +131,8 @@ test("budgets, shares and a coordinator's first budget beyond the operator's cei
       signalArgs: [organizations],
     });
     const tickets = await stack.client.start({ account: stack.account, resource: 'tickets', mode: 'time', startTime: 0, perPage: 10, destination: stack.out, rateLimit: HUGE });
-    // And asks for more again, of the coordinator and of the export itself.
+    // And asks for more again, of the coordinator.
     await coordinator.signal(setBudgetSignal, 'incremental-exports', HUGE);
-    await handleOf(ticketsId()).signal(setShareSignal, 1000, HUGE, []);
     const state = await coordinator.query(coordinatorStateQuery);
     expect(state.budgets['incremental-exports']).toEqual({ requests: 3, seconds: 2 });
     await tickets.result();
@@ -144,7 +143,7 @@ test("budgets, shares and a coordinator's first budget beyond the operator's cei
   expect(peakInWindow(2000)).toBeLessThanOrEqual(3);
 });
 
-test("exportFinished from outside does not take a running export's share away", async () => {
+test("exportFinished from outside takes no running export's share away; setShare from outside stays within the ceiling", async () => {
   stack = await startExportStack(shared.env, shared.bundle, {
     // Pages of 5 at one a second each: the exports run for about 25 s.
     simulator: { sizes: { tickets: 120, organizations: 120 }, rateLimits: 'off' },
@@ -164,10 +163,20 @@ test("exportFinished from outside does not take a running export's share away", 
     // …and keeps it: both still hold a share of one.
     const { members } = await coordinator.query(coordinatorStateQuery);
     expect(Object.fromEntries(Object.entries(members).map(([id, m]) => [id.split('/')[2], m.share]))).toEqual({ tickets: 1, organizations: 1 });
+    expect(peakInWindow(1000)).toBeLessThanOrEqual(2);
+
+    // A setShare cannot name its sender: one from outside is held to the ceiling and its budget.
+    const shareSignals = (events: { workflowExecutionSignaledEventAttributes?: { signalName?: string | null } | null }[]) =>
+      events.filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'setShare').length;
+    const sharesBefore = shareSignals((await handleOf(ticketsId()).fetchHistory()).events ?? []);
+    await handleOf(ticketsId()).signal(setShareSignal, 1000, HUGE, []);
+    await untilHistory(ticketsId(), (events) => shareSignals(events) > sharesBefore);
+    const { pace } = await tickets!.progress();
+    expect(pace.budget).toEqual({ requests: 2, seconds: 1 });
+    expect(pace.share).toBeLessThanOrEqual(2);
     await Promise.all([tickets!.result(), organizations!.result()]);
   });
   expectNothingLost();
-  expect(peakInWindow(1000)).toBeLessThanOrEqual(2);
 });
 
 test('an export started by a plain client, not its coordinator, fails at once and asks Zendesk nothing', async () => {
