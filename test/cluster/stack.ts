@@ -12,7 +12,7 @@
  * a client made in code only to watch and check. Everything is started in beforeAll and stopped in
  * afterAll, which asserts that no process of it is left.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,7 +20,7 @@ import { Client as PgClient } from 'pg';
 import { Client, Connection } from '@temporalio/client';
 import { DEFAULT_TOOLS_DIR, startCluster, type Cluster, type ClusterOptions } from '../../cluster';
 import { ExportClient } from '../../client/export-client';
-import { DEFAULT_API_TOKEN, simulatorWorkerEnv, startSimulator, type Simulator, type SimulatorOptions } from '../../simulator';
+import { DEFAULT_API_TOKEN, SIMULATOR_RATE_CEILING, simulatorWorkerEnv, startSimulator, type Simulator, type SimulatorOptions } from '../../simulator';
 import { RESOURCE_SPECS, type Resource } from '../../zendesk/endpoints';
 import type { ExportState } from '../../workflows/types';
 import { runCli, type CliResult } from '../helpers/cli';
@@ -188,10 +188,13 @@ export function useClusterStack(options: StackOptions): ClusterStack {
     const credentialsFile = path.join(shared.dir, 'zendesk-credentials.json');
     const credentials = Object.fromEntries(options.accounts.map((a) => [a, { email: DEFAULT_API_TOKEN.email, apiToken: DEFAULT_API_TOKEN.token, baseUrl: sim.accountUrl(a) }]));
     writeFileSync(credentialsFile, JSON.stringify(credentials), { mode: 0o600 });
+    // What every worker of a deployment shares: the key results are sealed with (the two workers hold
+    // their credentials differently, so a key derived from them would differ) and the rate ceilings.
+    const deployment = { ZENDESK_EXPORT_SEAL_KEY: randomBytes(32).toString('hex'), ZENDESK_RATE_CEILING: SIMULATOR_RATE_CEILING };
     shared.workerEnv = {
       profile: {
         args: ['--profile', PROFILE, '--task-queue', taskQueue, 'worker', '--output-root', shared.root, '--log-level', 'INFO'],
-        env: { TEMPORAL_CONFIG_FILE: shared.profileFile, ...simulatorWorkerEnv(sim, { perAccount: true }), ...accountsVariable, ...warehouse },
+        env: { TEMPORAL_CONFIG_FILE: shared.profileFile, ...simulatorWorkerEnv(sim, { perAccount: true }), ...accountsVariable, ...warehouse, ...deployment },
       },
       env: {
         args: ['worker', '--log-level', 'INFO'],
@@ -206,6 +209,7 @@ export function useClusterStack(options: StackOptions): ClusterStack {
           ZENDESK_EXPORT_OUTPUT_ROOT: shared.root,
           ZENDESK_CREDENTIALS_FILE: credentialsFile,
           ...warehouse,
+          ...deployment,
         },
       },
     };
