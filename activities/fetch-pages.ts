@@ -49,7 +49,7 @@ export async function fetchPagesWith(deps: FetchPagesDeps, input: FetchPagesInpu
   const problem = checkFetchPagesInput(input);
   if (problem) throw ApplicationFailure.nonRetryable(`Invalid export input: ${sentence(problem)}.`, FAILURE.invalidInput);
   const attempt = context?.info.attempt ?? 1;
-  const resumed = attempt > 1 ? await resumedProgress(deps, context?.info.heartbeatDetails, input, ownerOf(input, context)) : undefined;
+  const resumed = attempt > 1 || input.resume === true ? await resumedProgress(deps, context?.info.heartbeatDetails, input, ownerOf(input, context)) : undefined;
   const run: Run = { progress: resumed ?? { at: input.at, ...NO_COUNTS, sentAt: [], notes: [] }, stop: 'budget' };
   // Each failed attempt may have spent a request it never recorded: count one each, at the latest time.
   const unrecorded = attempt - 1;

@@ -9,9 +9,12 @@ import { accountConfig, type Env } from '../zendesk/credentials';
 import { ZendeskConfigError } from '../zendesk/errors';
 import { AnswerMemory } from '../zendesk/answer-memory';
 import { DEFAULT_ANSWER_MEMORY_BYTES, DEFAULT_MAX_RESPONSE_BYTES, ZendeskClient } from '../zendesk/http-client';
+import type { RateCeilings } from '../zendesk/endpoints';
 import type { DestinationRef, FetchPagesInput } from './contract';
 import { createDestinations, destinationConfigFromEnv, type Destination, type DestinationConfig } from './destinations';
 import { checkDestinationWith, fetchPagesWith, type FetchPagesDeps, type PageEvent } from './fetch-pages';
+import { rateCeilingsFromEnv } from './rate-ceiling';
+import { createSealer, isGenuine, sealedRun, sealKeyFromEnv, type SealClaim } from './seal';
 
 export interface ActivityOptions {
   /** Where credentials and base URLs come from. @default process.env */
@@ -28,6 +31,10 @@ export interface ActivityOptions {
   /** Wraps each destination (tests inject faults here). */
   wrapDestination?: (destination: Destination, ref: FetchPagesInput['target']['destination']) => Destination;
   observe?: (event: PageEvent) => void;
+  /** The key results are sealed with, the same on every worker. @default from `env` (ZENDESK_EXPORT_SEAL_KEY; activities/seal.ts) */
+  sealKey?: string;
+  /** Ceilings per rate bucket, over those of `env` (ZENDESK_RATE_CEILING). @default Zendesk's published limits */
+  rateCeilings?: Partial<RateCeilings>;
 }
 
 /** ZENDESK_REQUEST_TIMEOUT_SECONDS: how long one request may take, its whole answer read, before it is abandoned and retried. */
@@ -76,6 +83,8 @@ export function createActivities(options: ActivityOptions = {}) {
   const registry =
     options.registry ?? (env.ZENDESK_REGISTRY_URL ? openRegistry(registryUrl(env.ZENDESK_REGISTRY_URL, destinationConfig.postgres), keyringFromEnv(env)) : undefined);
   const fleet = registry && registryClients(registry, { timeoutMs, maxResponseBytes: maxBytes, memory });
+  const sealer = createSealer(options.sealKey !== undefined ? Buffer.from(options.sealKey) : sealKeyFromEnv(env));
+  const ceilings = rateCeilingsFromEnv(env, options.rateCeilings);
 
   const deps: FetchPagesDeps = {
     clientFor(account) {
@@ -98,12 +107,17 @@ export function createActivities(options: ActivityOptions = {}) {
 
   return {
     /** Up to `maxRequests` pages in a row: fetch, drop boundary repeats, write, heartbeat the position. */
-    fetchPages: async (input: FetchPagesInput) => {
-      await fleet?.refresh(); // Accounts added or removed in the registry count from the next run of pages.
-      return fetchPagesWith(deps, input);
-    },
+    fetchPages: (input: FetchPagesInput) =>
+      sealedRun(sealer, input, async (context) => {
+        await fleet?.refresh(); // Accounts added or removed in the registry count from the next run of pages.
+        return fetchPagesWith(deps, input, context);
+      }),
     /** Refuses, in one sentence, a destination this worker would not write to (before an export waits for budget). */
     checkDestination: (ref: DestinationRef) => checkDestinationWith(deps, ref),
+    /** Local activity: whether this deployment's workers made a run's result or failure (by its seal). */
+    isGenuine: async (claim: SealClaim) => isGenuine(sealer, claim),
+    /** Local activity: the operator's ceiling per rate bucket, read once by each workflow run. */
+    rateCeilings: async () => ceilings,
   };
 }
 

@@ -8,9 +8,10 @@ import { isAccountName, printable } from '../zendesk/account';
 import { endpointSpec, isEndpointId, isRateBucket, isResource, isSupportTypeScope, type EndpointId, type RateBucket, type RateBudget, type Resource } from '../zendesk/endpoints';
 import type { PageOptions, Position } from '../zendesk/page';
 import type { ExportPosition } from '../zendesk/paging';
-import { isCounts, withCounts, type PageCounts } from './counts';
+import { checkCoordinatorState, checkExportState } from './carried-state';
+import { withCounts, type PageCounts } from './counts';
 import { coordinatorWorkflowId, exportWorkflowId } from './ids';
-import { isCursor, MAX_BOUNDARY_KEYS, MAX_BUDGET_REQUESTS, MAX_BUDGET_SECONDS, MAX_FOLLOW_SECONDS, MAX_NOTES, MAX_PAGES_PER_RUN, MAX_PATH_LENGTH } from './limits';
+import { isCursor, MAX_BOUNDARY_KEYS, MAX_BUDGET_REQUESTS, MAX_BUDGET_SECONDS, MAX_FOLLOW_SECONDS, MAX_PAGES_PER_RUN, MAX_PATH_LENGTH } from './limits';
 import { isPlainObject, isTimes, isWhole, problem, type Problem } from './problem';
 
 /**
@@ -216,43 +217,11 @@ export function checkBudgetChange(bucket: unknown, budget: unknown): Problem | u
 const whole = (value: unknown, field: string, min: number, max: number, what: string): Problem | undefined =>
   value === undefined || isWhole(value, min, max) ? undefined : problem(field, `is not ${what}`);
 
-function checkState(state: unknown, resource: Resource): Problem | undefined {
-  if (state === undefined) return undefined;
-  if (!isPlainObject(state)) return problem('state', 'is not an object');
-  const at = checkPosition(state.at, resource, 'state.at');
-  if (at) return at;
-  if (typeof state.origin !== 'string' || !ORIGIN.test(state.origin)) return problem('state.origin', 'is not an export stamp');
-  const pace = state.pace;
-  if (!isPlainObject(pace) || !isTimes(pace.sent, MAX_BUDGET_REQUESTS) || !Number.isFinite(pace.notBefore) || !isWhole(pace.share, 0, MAX_BUDGET_REQUESTS)) {
-    return problem('state.pace', 'is not a pace');
-  }
-  const budget = checkBudget(pace.budget, 'state.pace.budget');
-  if (budget) return budget;
-  const progress = state.progress;
-  const times = ['firstStartTime', 'rateLimited', 'waitedMs', 'startedAt', 'updatedAt'];
-  if (!isPlainObject(progress) || !isCounts(progress) || times.some((k) => !isWhole(progress[k], 0, Number.MAX_SAFE_INTEGER))) return problem('state.progress', 'is not a set of counts');
-  if (!Array.isArray(state.notes) || state.notes.length > MAX_NOTES * 2 || state.notes.some((n) => typeof n !== 'string' || n.length > 1000)) {
-    return problem('state.notes', 'is not a list of notes');
-  }
-  if (typeof state.paused !== 'boolean') return problem('state.paused', 'is not true or false');
-  const retry = state.retry;
-  if (retry === undefined) return undefined;
-  const isRetry =
-    isPlainObject(retry) &&
-    isWhole(retry.since, 0, Number.MAX_SAFE_INTEGER) &&
-    isWhole(retry.attempts, 1, 1_000_000) &&
-    typeof retry.type === 'string' &&
-    retry.type.length <= 100 &&
-    typeof retry.message === 'string' &&
-    retry.message.length <= 2000;
-  return isRetry ? undefined : problem('state.retry', 'is not a retry');
-}
-
 /**
  * The whole input of an export. With `workflowId`, the ID it is to run under: an export only runs
  * under the ID its input names, so one account's export can never pass for another's.
  */
-export function checkExportInput(input: unknown, workflowId?: string): Problem | undefined {
+export function checkExportInput(input: unknown, workflowId?: string, now = Infinity): Problem | undefined {
   if (!isPlainObject(input)) return problem('', 'the input is missing');
   const accountProblem = checkAccount(input.account);
   if (accountProblem) return accountProblem;
@@ -274,7 +243,7 @@ export function checkExportInput(input: unknown, workflowId?: string): Problem |
     whole(input.followIntervalSeconds, 'followIntervalSeconds', 1, MAX_FOLLOW_SECONDS, `a number of seconds from 1 to ${MAX_FOLLOW_SECONDS}`) ??
     whole(input.maxPages, 'maxPages', 1, Number.MAX_SAFE_INTEGER, 'a number of pages (at least 1)') ??
     whole(input.maxPagesPerRun, 'maxPagesPerRun', 1, MAX_PAGES_PER_RUN, `a number of pages from 1 to ${MAX_PAGES_PER_RUN}`) ??
-    checkState(input.state, input.resource)
+    carried('state', checkExportState(input.state, { resource: input.resource, endpoint: input.endpoint }, now))
   );
 }
 
@@ -291,15 +260,19 @@ export function checkExportRequest(input: unknown, account: string): Problem | u
 }
 
 /** A coordinator's input: its account, under its own workflow ID. */
-export function checkCoordinatorInput(input: unknown, workflowId: string): Problem | undefined {
+export function checkCoordinatorInput(input: unknown, workflowId: string, now = Infinity): Problem | undefined {
   if (!isPlainObject(input)) return problem('', 'the input is missing');
   const accountProblem = checkAccount(input.account);
   if (accountProblem) return accountProblem;
   if (workflowId !== coordinatorWorkflowId(input.account as string)) return problem('', `the workflow ID ${printable(workflowId)} is not the coordinator of account ${input.account as string}`);
-  const state = input.state;
-  if (state === undefined) return undefined;
-  if (!isPlainObject(state) || !isPlainObject(state.budgets) || !isPlainObject(state.members) || !isPlainObject(state.released)) return problem('state', 'is not a budget state');
-  return undefined;
+  return carried('state', checkCoordinatorState(input.state, input.account as string, now));
+}
+
+/** A carried state's sentence, which starts with the field it names, as a problem. */
+function carried(field: string, said: string | undefined): Problem | undefined {
+  if (said === undefined) return undefined;
+  const [first = '', ...rest] = said.split(' ');
+  return first === field || first.startsWith(`${field}.`) ? problem(first, rest.join(' ')) : problem(field, said);
 }
 
 export type { RateBucket, RateBudget };

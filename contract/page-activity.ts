@@ -46,6 +46,11 @@ export interface FetchPagesInput {
    * worker scheduled.
    */
   firstRunId?: string;
+  /**
+   * Resume from the destination's checkpoint of this run (`firstPage`), as a retried attempt does: set
+   * when the workflow refused the result of the same run (a result no worker made).
+   */
+  resume?: boolean;
 }
 
 /** Every request a run may make: those allowed now and those at later slots. */
@@ -85,6 +90,8 @@ export interface FetchPagesResult extends PageCounts {
   failure?: { type: FailureType; message: string };
   /** Things the user should know: a switch of endpoint, a bigger page size. */
   notes: string[];
+  /** The worker's HMAC over the request and this result (activities/seal.ts): a result without a good one is refused. */
+  seal?: string;
 }
 
 /** Progress of a run, kept in heartbeat details: a retried run resumes here instead of from its first page. */
@@ -113,6 +120,8 @@ export const FAILURE = {
   record: 'DestinationRecordError',
   stuck: 'ExportStuckError',
   invalidInput: 'InvalidExportInput',
+  /** A run's result or failure that no worker of this deployment made, or that does not fit its request: the run is asked again. */
+  refused: 'RefusedRunResult',
   unexpected: 'UnexpectedError',
 } as const;
 export type FailureType = ZendeskErrorType | (typeof FAILURE)[keyof typeof FAILURE];
@@ -154,7 +163,8 @@ export function checkFetchPagesInput(input: unknown): Problem | undefined {
     (isWhole(input.firstPage, 1, Number.MAX_SAFE_INTEGER) ? undefined : problem('firstPage', 'is not a page number')) ??
     (isWhole(input.maxRequests, 1, MAX_REQUESTS_PER_RUN) ? undefined : problem('maxRequests', `is not a number of requests from 1 to ${MAX_REQUESTS_PER_RUN}`)) ??
     checkLaterSlots(input.laterMs, MAX_REQUESTS_PER_RUN - (input.maxRequests as number)) ??
-    (input.firstRunId === undefined || (typeof input.firstRunId === 'string' && /^[\w-]{1,100}$/.test(input.firstRunId)) ? undefined : problem('firstRunId', 'is not a run ID'))
+    (input.firstRunId === undefined || (typeof input.firstRunId === 'string' && /^[\w-]{1,100}$/.test(input.firstRunId)) ? undefined : problem('firstRunId', 'is not a run ID')) ??
+    (input.resume === undefined || typeof input.resume === 'boolean' ? undefined : problem('resume', 'is not true or false'))
   );
 }
 

@@ -48,5 +48,10 @@ export function simulatorWorkerEnv(sim: Pick<Simulator, 'url'>, options: { perAc
     ZENDESK_BASE_URL: options.perAccount ? `${sim.url}/accounts/{account}` : sim.url,
     ZENDESK_EMAIL: DEFAULT_API_TOKEN.email,
     ZENDESK_API_TOKEN: DEFAULT_API_TOKEN.token,
+    // The simulator is not Zendesk: its limits are what a test or the demo sets, up to the highest budget.
+    ZENDESK_RATE_CEILING: SIMULATOR_RATE_CEILING,
   };
 }
+
+/** The workers' ceiling for the simulator: every bucket at the highest budget an export may ask for. */
+export const SIMULATOR_RATE_CEILING = 'incremental-exports=1000/1,incremental-exports-cursor=1000/1,sample=1000/1';

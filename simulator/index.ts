@@ -1,6 +1,6 @@
 /** The Zendesk-compatible simulator: for tests, the demo and the benchmarks. */
 export { startSimulator } from './server';
-export { simulatorWorkerEnv } from './handle';
+export { SIMULATOR_RATE_CEILING, simulatorWorkerEnv } from './handle';
 export type { Simulator, ExpectedOptions } from './handle';
 export { DEFAULT_SIZES, accountNames } from './options';
 export type { SimulatorOptions } from './options';

@@ -5,8 +5,9 @@
  * force, and requests given up within the last window handed on as sends the receiver must let age
  * out, so the account never exceeds its budget in any window. Pure.
  */
-import { defaultBudget, type RateBucket, type RateBudget } from '../zendesk/endpoints';
+import { defaultBudget, RATE_BUCKET_NAMES, type RateBucket, type RateBudget, type RateCeilings } from '../zendesk/endpoints';
 import { RUN_SENDING_MS } from '../contract/limits';
+import { underCeiling } from './ceiling';
 import { divideBudget, tightenBudget } from './pacing';
 
 export interface AccountMember {
@@ -40,10 +41,25 @@ export function emptyAccountBudget(): AccountBudgetState {
 }
 
 export class AccountBudget {
+  /** The operator's ceilings, once the worker has told them (undefined in runs begun before them). */
+  private ceilings?: RateCeilings;
+
   constructor(readonly state: AccountBudgetState = emptyAccountBudget()) {}
 
   budgetOf(bucket: RateBucket): RateBudget {
-    return this.state.budgets[bucket] ?? defaultBudget(bucket);
+    return underCeiling(this.state.budgets[bucket] ?? defaultBudget(bucket), this.ceilings?.[bucket]);
+  }
+
+  /**
+   * The operator's ceilings (from the worker): every budget keeps within them from now on, whoever set
+   * it (a coordinator started first with its own budget included). Returns the changes for the buckets
+   * they lowered.
+   */
+  limitTo(ceilings: RateCeilings, now: number): ShareChange[] {
+    this.ceilings = ceilings;
+    const lowered = RATE_BUCKET_NAMES.filter((b) => this.state.budgets[b] && this.budgetOf(b) !== this.state.budgets[b]);
+    for (const b of lowered) this.state.budgets[b] = this.budgetOf(b);
+    return lowered.flatMap((b) => this.rebalance(b, now, { everyone: true }));
   }
 
   has(workflowId: string): boolean {
@@ -68,7 +84,7 @@ export class AccountBudget {
    */
   joinAll(newcomers: readonly { workflowId: string; bucket: RateBucket; budget: RateBudget }[], now: number): ShareChange[] {
     for (const n of newcomers) {
-      this.state.budgets[n.bucket] ??= n.budget;
+      this.state.budgets[n.bucket] ??= underCeiling(n.budget, this.ceilings?.[n.bucket]);
       this.state.members[n.workflowId] = { bucket: n.bucket, share: 0, joined: this.state.joins++ };
     }
     const ids = new Set(newcomers.map((n) => n.workflowId));
@@ -81,7 +97,9 @@ export class AccountBudget {
     const member = this.state.members[workflowId];
     if (!member) return [];
     delete this.state.members[workflowId];
-    this.release(member.bucket, sends.slice(-Math.max(1, member.share)), now);
+    // No request was sent later than now (a run in flight sends until RUN_SENDING_MS from now at most).
+    const sent = sends.slice(-Math.max(1, member.share)).map((t) => Math.min(t, now + RUN_SENDING_MS));
+    this.release(member.bucket, sent, now);
     return this.rebalance(member.bucket, now);
   }
 
@@ -95,7 +113,7 @@ export class AccountBudget {
 
   /** A new budget for the bucket (the `budget` command). */
   setBudget(bucket: RateBucket, budget: RateBudget, now: number): ShareChange[] {
-    this.state.budgets[bucket] = budget;
+    this.state.budgets[bucket] = underCeiling(budget, this.ceilings?.[bucket]);
     return this.rebalance(bucket, now, { everyone: true });
   }
 

@@ -18,6 +18,7 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   log,
+  patched,
   proxyLocalActivities,
   setHandler,
   startChild,
@@ -50,10 +51,18 @@ import type { CoordinatorInput, ExportInput } from './types';
 const IDLE_CLOSE_MS = 60_000;
 const MAX_HISTORY_EVENTS = 5_000;
 
+/** An export that says it ended is asked this often whether it did, for at most CLAIM_GIVE_UP_MS. */
+const CLAIM_CHECK_MS = 1000;
+const CLAIM_GIVE_UP_MS = 30_000;
+
 const { checkDestination } = proxyLocalActivities<ExportActivities>({
   startToCloseTimeout: '10 seconds',
   retry: { maximumAttempts: 3, nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURES] },
 });
+/** The operator's rate ceilings, read by each run from the worker, which records them in history. */
+const { rateCeilings } = proxyLocalActivities<ExportActivities>({ startToCloseTimeout: '10 seconds' });
+/** `rate-ceiling`: budgets within the operator's ceiling; an export's end believed only once the export has closed. */
+const PATCHES = { rateCeiling: 'rate-ceiling' } as const;
 
 /** Where an update's caller waits for its answer: set once the event is handled. */
 interface Ticket {
@@ -73,16 +82,24 @@ interface Coordinator {
   inbox: Event[];
   /** Exports get search attributes only where the starter registered them (not in unit tests). */
   hasSearchAttributes: boolean;
+  /**
+   * Ends that exports claimed (anyone can send exportFinished): with `checksEnds`, an export leaves only
+   * once it has closed, which the coordinator checks with the export itself. By workflow ID.
+   */
+  claims: Map<string, { sends: number[]; since: number }>;
+  checksEnds: boolean;
 }
 
 export async function accountCoordinator(input: CoordinatorInput): Promise<void> {
-  const problem = readable(() => checkCoordinatorInput(input, workflowInfo().workflowId));
+  const problem = readable(() => checkCoordinatorInput(input, workflowInfo().workflowId, Date.now()));
   if (problem) throw ApplicationFailure.nonRetryable(`Invalid coordinator input: ${sentence(problem)}.`, FAILURE.invalidInput);
   const c: Coordinator = {
     account: input.account,
     budget: new AccountBudget(input.state ?? emptyAccountBudget()),
     inbox: [],
     hasSearchAttributes: workflowInfo().typedSearchAttributes.get(searchAttributeKeys.account) !== undefined,
+    claims: new Map(),
+    checksEnds: false,
   };
   setHandler(coordinatorStateQuery, () => ({ account: c.account, ...c.budget.state }));
   handleUpdates(c);
@@ -150,19 +167,23 @@ async function checkDestinationOnWorker(destination: DestinationRef): Promise<vo
 
 /** The main loop: handle what comes in, close when idle, continue as new when history grows. */
 async function serve(c: Coordinator): Promise<void> {
+  // The ceilings come from the worker (workflow code cannot read its environment): asked once per run.
+  c.checksEnds = patched(PATCHES.rateCeiling);
+  if (c.checksEnds) await send(c, c.budget.limitTo(await rateCeilings(), Date.now()));
   for (;;) {
     const idle = c.budget.size === 0;
     const idleFor = Math.max(IDLE_CLOSE_MS, c.budget.quietAt() - Date.now());
-    const woke = await condition(() => c.inbox.length > 0, idle ? idleFor : '1 day');
+    const woke = await condition(() => c.inbox.length > 0, c.claims.size ? CLAIM_CHECK_MS : idle ? idleFor : '1 day');
     if (!woke && c.budget.size === 0 && c.inbox.length === 0) return;
     while (c.inbox.length > 0) await handle(c, c.inbox.splice(0));
+    if (c.claims.size) await checkClaims(c);
     // The starts this coordinator was started for are taken in: they no longer show as pending.
     if (workflowInfo().memo?.[MEMO.requested] !== undefined) upsertMemo({ [MEMO.requested]: undefined });
     const info = workflowInfo();
     if (info.continueAsNewSuggested || info.historyLength > MAX_HISTORY_EVENTS) {
       await condition(allHandlersFinished);
-      // What came in meanwhile is handled first: a new run would not have it.
-      if (c.inbox.length === 0) await continueAsNew<typeof accountCoordinator>({ account: c.account, state: c.budget.state });
+      // What came in meanwhile, and claimed ends, are handled first: a new run would not have them.
+      if (c.inbox.length === 0 && c.claims.size === 0) await continueAsNew<typeof accountCoordinator>({ account: c.account, state: c.budget.state });
     }
   }
 }
@@ -179,7 +200,9 @@ async function handle(c: Coordinator, events: Event[]): Promise<void> {
       i = j;
       continue;
     }
-    if (event.kind === 'leave') await send(c, c.budget.leave(event.workflowId, event.sends, now));
+    if (event.kind === 'leave' && c.checksEnds) {
+      if (c.budget.has(event.workflowId)) c.claims.set(event.workflowId, { sends: event.sends, since: now });
+    } else if (event.kind === 'leave') await send(c, c.budget.leave(event.workflowId, event.sends, now));
     else if (event.kind === 'tighten') await send(c, c.budget.tighten(event.bucket, event.total, now));
     else {
       await send(c, c.budget.setBudget(event.bucket, event.budget, now));
@@ -247,10 +270,29 @@ function answer(tickets: readonly Ticket[], started: ExportStarted): void {
 /** A member of the budget still runs, unless it ended without saying so (terminated): a signal tells which. */
 async function isRunning(c: Coordinator, workflowId: string): Promise<boolean> {
   if (!c.budget.has(workflowId)) return false;
-  const member = c.budget.state.members[workflowId]!;
-  const alive = await getExternalWorkflowHandle(workflowId)
-    .signal(setShareSignal, member.share, c.budget.budgetOf(member.bucket), [])
-    .then(() => true, () => false);
+  const alive = await isAlive(c, workflowId);
   if (!alive) await send(c, c.budget.leave(workflowId, [], Date.now()));
   return alive;
+}
+
+/** Whether a member still runs: a signal of its current share reaches only a running export. */
+function isAlive(c: Coordinator, workflowId: string): Promise<boolean> {
+  const member = c.budget.state.members[workflowId]!;
+  return getExternalWorkflowHandle(workflowId)
+    .signal(setShareSignal, member.share, c.budget.budgetOf(member.bucket), [])
+    .then(() => true, () => false);
+}
+
+/** Claimed ends checked with their exports: a closed one leaves; one still running for long was never ending. */
+async function checkClaims(c: Coordinator): Promise<void> {
+  for (const [workflowId, claim] of [...c.claims]) {
+    if (!c.budget.has(workflowId)) c.claims.delete(workflowId);
+    else if (!(await isAlive(c, workflowId))) {
+      c.claims.delete(workflowId);
+      await send(c, c.budget.leave(workflowId, claim.sends, Date.now()));
+    } else if (Date.now() - claim.since >= CLAIM_GIVE_UP_MS) {
+      c.claims.delete(workflowId);
+      log.warn('exportFinished refused: the export is running', { account: c.account, workflowId });
+    }
+  }
 }

@@ -7,15 +7,19 @@
  */
 import {
   ActivityCancellationType,
+  ActivityFailure,
   ApplicationFailure,
+  TimeoutFailure,
   CancellationScope,
   allHandlersFinished,
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
   isCancellation,
+  log,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertMemo,
@@ -27,11 +31,12 @@ import type { ExportActivities } from '../activities';
 import { causeChain } from '../common/cause';
 import { endpointSpec } from '../zendesk/endpoints';
 import { describePosition } from '../zendesk/page';
+import { checkBatchResult } from '../contract/batch-result';
 import { withCounts } from '../contract/counts';
 import { checkBudget, checkExportInput, checkSends, withCurrentCounts } from '../contract/export';
 import { readable, sentence } from '../contract/problem';
 import { ExportRun } from './export-run';
-import { MEMO } from './ids';
+import { MEMO, coordinatorWorkflowId } from './ids';
 import { exportFinishedSignal, exportInputQuery, observedLimitSignal, pauseSignal, pauseUpdate, progressQuery, resumeSignal, resumeUpdate, setShareSignal } from './messages';
 import { searchAttributeKeys } from './search-attributes';
 import type { ExportInput, ExportResult, ExportStatus } from './types';
@@ -56,11 +61,22 @@ const { fetchPages } = proxyActivities<ExportActivities>({
 });
 
 /**
+ * Asked of the worker that runs the workflow, and recorded by it in history (a client cannot forge
+ * them): whether a run's result carries the worker's seal, and the operator's rate ceilings.
+ */
+const { isGenuine, rateCeilings } = proxyLocalActivities<ExportActivities>({ startToCloseTimeout: '10 seconds' });
+
+/** A run's activity ends by timing out only after this long (its schedule-to-close timeout). */
+const RUN_GIVES_UP_MS = 24 * 3600_000;
+
+/**
  * Changes to what the workflow asks of Temporal, guarded so that runs begun before them replay as they
  * were recorded (docs/upgrades.md). `sendSchedule` (0.2.1): a run of pages also makes the requests whose
  * budget slots free while it runs, each at its slot, instead of one workflow round trip per slot.
+ * `verifyRun`: a run's result or failure is believed only when it fits its request and carries the
+ * worker's seal. `rateCeiling`: the export runs only under its coordinator, within the operator's ceiling.
  */
-const PATCHES = { sendSchedule: 'send-schedule' } as const;
+const PATCHES = { sendSchedule: 'send-schedule', verifyRun: 'verify-run', rateCeiling: 'rate-ceiling' } as const;
 
 /** Pages per run of the workflow before continuing as new, unless the server suggests it sooner. */
 export const DEFAULT_MAX_PAGES_PER_RUN = 1000;
@@ -83,7 +99,7 @@ interface Exporting {
 
 export async function exportResource(given: ExportInput): Promise<ExportResult> {
   const workflowId = workflowInfo().workflowId;
-  const problem = readable(() => checkExportInput(given, workflowId));
+  const problem = readable(() => checkExportInput(given, workflowId, Date.now()));
   if (problem) throw ApplicationFailure.nonRetryable(`Invalid export input: ${sentence(problem)}.`, FAILURE.invalidInput);
   const input = withCurrentCounts(given);
   const e: Exporting = {
@@ -92,6 +108,7 @@ export async function exportResource(given: ExportInput): Promise<ExportResult> 
     hasSearchAttributes: workflowInfo().typedSearchAttributes.get(searchAttributeKeys.status) !== undefined,
     shareChanges: 0,
   };
+  if (patched(PATCHES.rateCeiling)) await underCoordinator(e);
   handleMessages(e);
   let outcome: 'done' | 'continue-as-new';
   try {
@@ -128,7 +145,7 @@ function handleMessages(e: Exporting): void {
   setHandler(resumeUpdate, () => (resume(), run.state.status), { validator: noArguments });
   setHandler(setShareSignal, (share, budget, sends) => {
     if (!Number.isSafeInteger(share) || share < 0 || checkBudget(budget) || checkSends(sends, 'sends')) return;
-    run.acceptShare(share, budget, sends ?? []);
+    run.acceptShare(share, budget, sends ?? [], Date.now());
     e.shareChanges++;
   });
 }
@@ -210,23 +227,68 @@ async function afterRun(e: Exporting, result: FetchPagesResult): Promise<'done' 
   return 'go-on';
 }
 
-/** One run of pages, in a scope a pause cancels; undefined when the pause came before it started. */
-async function runPages(e: Exporting, request: ReturnType<ExportRun['nextRun']>): Promise<FetchPagesResult | undefined> {
+/** Only the coordinator keeps the account within its budget: an export a client started alone would not. */
+async function underCoordinator(e: Exporting): Promise<void> {
+  if (workflowInfo().parent?.workflowId !== coordinatorWorkflowId(e.input.account)) {
+    throw ApplicationFailure.nonRetryable(
+      `Invalid export input: an export runs only when its account's coordinator starts it (zendesk-export start, or ExportClient), so that it keeps within the account's budget.`,
+      FAILURE.invalidInput,
+    );
+  }
+  e.run.limitTo(await rateCeilings());
+}
+
+type RunRequest = ReturnType<ExportRun['nextRun']>;
+
+/**
+ * One run of pages, in a scope a pause cancels; undefined when the pause came before it started. Any
+ * namespace client can complete, fail or cancel the activity by its ID: what does not fit the request
+ * or carry the worker's seal is refused, and stands for a failed run that is asked again.
+ */
+async function runPages(e: Exporting, request: RunRequest): Promise<FetchPagesResult | undefined> {
   const scope = new CancellationScope();
   e.pages = scope;
+  const verify = patched(PATCHES.verifyRun);
+  const scheduledAt = Date.now();
+  // The first run names the export's files' owner (the server gives it, no client); not a command, so no patch.
+  const owned = { ...request, firstRunId: workflowInfo().firstExecutionRunId };
   try {
     const pages = runRequests(request);
     const summary = `${e.input.resource}: up to ${pages} page${pages === 1 ? '' : 's'} from ${describePosition(request.at.next)}`;
+    const result = await scope.run(() => fetchPages.executeWithOptions({ summary }, [owned]));
     // A worker of 0.2.1 answers with its count names: read either.
-    // The first run names the export's files' owner (the server gives it, no client); not a command, so no patch.
-    const owned = { ...request, firstRunId: workflowInfo().firstExecutionRunId };
-    return withCounts(await scope.run(() => fetchPages.executeWithOptions({ summary }, [owned])));
+    return withCounts(verify ? await believed(e, owned, result) : result);
   } catch (err) {
-    if (isCancellation(err) && !CancellationScope.current().consideredCancelled) return undefined;
+    if (isCancellation(err) && !CancellationScope.current().consideredCancelled) {
+      return !verify || e.run.state.paused ? undefined : refused(e, owned, 'the run was cancelled, but not by this export');
+    }
+    if (verify && !(await genuineFailure(owned, err, scheduledAt))) return refused(e, owned, 'the run failed with a failure no worker sealed');
     throw err;
   } finally {
     e.pages = undefined;
   }
+}
+
+/** The result, if it fits its request and the worker sealed it (the seal covers it as the worker sent it); else a refused run. */
+async function believed(e: Exporting, request: RunRequest, result: FetchPagesResult): Promise<FetchPagesResult> {
+  const unfit = readable(() => checkBatchResult(request, result));
+  const problem = unfit ? sentence(unfit) : (await isGenuine({ kind: 'result', request, result })) ? undefined : 'it carries no seal of this deployment';
+  return problem ? refused(e, request, problem) : result;
+}
+
+/** A failure is the worker's when sealed by it, or a timeout once the run's whole time is up (the server's own). */
+async function genuineFailure(request: RunRequest, err: unknown, scheduledAt: number): Promise<boolean> {
+  if (!(err instanceof ActivityFailure)) return true; // Not the activity's: the workflow's own error.
+  const cause = err.cause;
+  if (cause instanceof ApplicationFailure) {
+    return isGenuine({ kind: 'failure', request, failure: { type: cause.type ?? '', message: cause.message }, seal: cause.details?.[0] });
+  }
+  return cause instanceof TimeoutFailure && Date.now() - scheduledAt >= RUN_GIVES_UP_MS;
+}
+
+function refused(e: Exporting, request: RunRequest, problem: string): FetchPagesResult {
+  log.warn('Refused a run result', { workflowId: e.run.exportId, problem });
+  return e.run.refusedRun(request, problem);
 }
 
 /** The end, readable without a worker: the state and input go into the memo, which describe() returns. */

@@ -3,13 +3,15 @@
  * asks for, what a run's result does to the position, counts and pace, and what to do next. The
  * export workflow wires Temporal (timers, signals, the activity) around it. Pure.
  */
+import { MAX_RETRY_AFTER_SECONDS } from '../contract/batch-result';
 import { NO_COUNTS } from '../contract/counts';
 import { MAX_NOTES, MAX_REQUESTS_PER_RUN, RUN_SENDING_MS } from '../contract/limits';
-import type { FetchPagesInput, FetchPagesResult } from '../contract/page-activity';
-import { endpointSpec, type RateBudget } from '../zendesk/endpoints';
+import { FAILURE, runRequests, type FetchPagesInput, type FetchPagesResult } from '../contract/page-activity';
+import { endpointSpec, type RateBudget, type RateCeilings } from '../zendesk/endpoints';
 import { UNEXPECTED_ANSWER_ATTEMPTS } from '../zendesk/errors';
 import { describePosition } from '../zendesk/page';
 import { startPosition } from '../zendesk/paging';
+import { paceUnderCeiling } from './ceiling';
 import { acceptShare, emptyBucketHold, holdUntil, recordSends, requestsAllowed, laterSlots, startPace, tightenPace, waitBeforeNextRequest } from './pacing';
 import type { ExportInput, ExportState, ExportStatus } from './types';
 
@@ -50,6 +52,8 @@ export function stamp(ms: number): string {
 
 export class ExportRun {
   readonly state: ExportState;
+  /** The operator's ceilings, once the worker has told them (undefined in runs begun before them). */
+  private ceilings?: RateCeilings;
 
   constructor(
     readonly input: ExportInput,
@@ -99,6 +103,8 @@ export class ExportRun {
       firstPage: state.progress.pages + 1,
       maxRequests,
       ...(laterMs.length ? { laterMs } : {}),
+      // The last result was refused: the run it stood for may have written pages, which its checkpoint names.
+      ...(state.retry?.type === FAILURE.refused ? { resume: true } : {}),
     };
   }
 
@@ -108,6 +114,7 @@ export class ExportRun {
     const sends = result.sentAgoMs.map((ago) => now - ago);
     state.pace = recordSends(state.pace, sends);
     state.at = result.at;
+    state.pace = this.underCeiling(state.pace); // A switch of endpoint may change the bucket.
     const p = state.progress;
     p.pages += result.pages;
     p.records += result.records;
@@ -128,7 +135,8 @@ export class ExportRun {
       }
     }
     if (limit?.remaining === 0 && limit.resetsSeconds !== undefined && sends.length && result.stop !== 'rate-limited') {
-      const hold = emptyBucketHold(state.pace, sends[sends.length - 1]!, limit.resetsSeconds);
+      // A bucket resets within its window: a header saying later is not believed.
+      const hold = emptyBucketHold(state.pace, sends[sends.length - 1]!, Math.min(limit.resetsSeconds, state.pace.budget.seconds));
       if (hold !== undefined) state.pace = holdUntil(state.pace, hold);
     }
 
@@ -138,7 +146,7 @@ export class ExportRun {
       return { next: this.retryStep(state.retry, now), tightened };
     }
     if (result.stop === 'rate-limited') {
-      const seconds = result.retryAfter?.seconds ?? 60;
+      const seconds = Math.min(result.retryAfter?.seconds ?? 60, MAX_RETRY_AFTER_SECONDS);
       p.rateLimited++;
       if (result.retryAfter?.capped) this.note(`Zendesk asked to wait longer than an hour (HTTP 429); waiting an hour, then asking again.`);
       // Kept as a not-before time too, so a pause during the wait does not shorten it.
@@ -163,9 +171,40 @@ export class ExportRun {
     return { kind: 'retry', ms: Math.min(RETRY_MAX_MS, RETRY_INITIAL_MS * 2 ** (retry.attempts - 1)) };
   }
 
-  /** The coordinator's new share and budget. */
-  acceptShare(share: number, budget: RateBudget, sends: readonly number[]): void {
-    this.state.pace = acceptShare(this.state.pace, share, budget, sends);
+  /**
+   * What a refused result stands for: a failed run that wrote nothing and spent every request it was
+   * allowed (the run the worker really made may have spent them), so the export backs off, keeps to its
+   * budget, and asks again from the destination's checkpoint.
+   */
+  refusedRun(request: FetchPagesInput, problem: string): FetchPagesResult {
+    const message = `Refused a run's result that did not come from a worker or does not fit its request (${problem}); asking again from the destination's checkpoint.`;
+    return {
+      at: request.at,
+      ...NO_COUNTS, notes: [message],
+      sentAgoMs: Array<number>(runRequests(request)).fill(0),
+      stop: 'failed',
+      failure: { type: FAILURE.refused, message },
+    };
+  }
+
+  /**
+   * The coordinator's new share and budget, within the operator's ceiling; sends to count against it,
+   * none later than a run in flight could still send (`now`: a signal's send times are not believed further).
+   */
+  acceptShare(share: number, budget: RateBudget, sends: readonly number[], now = Infinity): void {
+    const believable = sends.map((t) => Math.min(t, now + RUN_SENDING_MS));
+    this.state.pace = this.underCeiling(acceptShare(this.state.pace, share, budget, believable));
+  }
+
+  /** The operator's ceilings (from the worker): the pace keeps within them from now on. */
+  limitTo(ceilings: RateCeilings): void {
+    this.ceilings = ceilings;
+    this.state.pace = this.underCeiling(this.state.pace);
+  }
+
+  /** The pace within the ceiling of the bucket the export now uses; a share never above its budget. */
+  private underCeiling(pace: ExportState['pace']): ExportState['pace'] {
+    return paceUnderCeiling(pace, this.ceilings?.[endpointSpec(this.state.at.endpoint).bucket]);
   }
 
   /** Time spent waiting for budget or Retry-After, for progress. */

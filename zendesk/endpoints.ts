@@ -79,6 +79,14 @@ export function defaultBudget(bucket: RateBucket): RateBudget {
   return { requests, seconds };
 }
 
+/** The operator's ceiling for each bucket: no export of the account goes above it. */
+export type RateCeilings = Record<RateBucket, RateBudget>;
+
+/** Zendesk's published limits without the High Volume add-on: the ceilings when the operator sets none. */
+export function defaultCeilings(): RateCeilings {
+  return Object.fromEntries(RATE_BUCKET_NAMES.map((b) => [b, defaultBudget(b)])) as RateCeilings;
+}
+
 /**
  * Which tickets an export sees. Zendesk's default, `agent`, silently leaves out tickets handled by AI
  * agents; this project asks for `all` unless told otherwise.

@@ -12,7 +12,7 @@
  * a client made in code only to watch and check. Everything is started in beforeAll and stopped in
  * afterAll, which asserts that no process of it is left.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,7 +23,7 @@ import type { ExportClient } from '../../client/export-client';
 import { eventually } from '../../devserver/poll';
 import { startStack, type Stack } from '../../devserver/stack';
 import type { WorkerProcess } from '../../devserver/worker-process';
-import { DEFAULT_API_TOKEN, simulatorWorkerEnv, type Simulator, type SimulatorOptions } from '../../simulator';
+import { DEFAULT_API_TOKEN, SIMULATOR_RATE_CEILING, simulatorWorkerEnv, type Simulator, type SimulatorOptions } from '../../simulator';
 import { RESOURCE_SPECS, type Resource } from '../../zendesk/endpoints';
 import type { ExportState } from '../../workflows/types';
 import { runCli, type CliResult } from '../helpers/cli';
@@ -153,10 +153,13 @@ function workerSettings(input: {
   const credentialsFile = path.join(dir, 'zendesk-credentials.json');
   const credentials = Object.fromEntries(accounts.map((a) => [a, { email: DEFAULT_API_TOKEN.email, apiToken: DEFAULT_API_TOKEN.token, baseUrl: sim.accountUrl(a) }]));
   writeFileSync(credentialsFile, JSON.stringify(credentials), { mode: 0o600 });
+  // What every worker of a deployment shares: the key results are sealed with (the two workers hold
+  // their credentials differently, so a key derived from them would differ) and the rate ceilings.
+  const deployment = { ZENDESK_EXPORT_SEAL_KEY: randomBytes(32).toString('hex'), ZENDESK_RATE_CEILING: SIMULATOR_RATE_CEILING };
   return {
     profile: {
       args: ['--profile', PROFILE, '--task-queue', taskQueue, 'worker', '--output-root', root, '--log-level', 'INFO'],
-      env: { TEMPORAL_CONFIG_FILE: files.profileFile, ...simulatorWorkerEnv(sim, { perAccount: true }), ...accountsVariable, ...warehouse },
+      env: { TEMPORAL_CONFIG_FILE: files.profileFile, ...simulatorWorkerEnv(sim, { perAccount: true }), ...accountsVariable, ...warehouse, ...deployment },
     },
     env: {
       args: ['worker', '--log-level', 'INFO'],
@@ -171,6 +174,7 @@ function workerSettings(input: {
         ZENDESK_EXPORT_OUTPUT_ROOT: root,
         ZENDESK_CREDENTIALS_FILE: credentialsFile,
         ...warehouse,
+        ...deployment,
       },
     },
   };

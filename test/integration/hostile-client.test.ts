@@ -111,6 +111,34 @@ async function failureOf(taskQueue: string, input: unknown, workflowId?: string)
   return cause?.message ?? String(err);
 }
 
+/**
+ * Starts an export as the project's client does, through its account's coordinator (an export runs only
+ * under it), and returns the sentence it failed with; the coordinator is then ended.
+ */
+async function failureViaCoordinator(taskQueue: string, input: ExportInput): Promise<string> {
+  tried++;
+  const exportHandle = shared.env.client.workflow.getHandle(exportWorkflowId(input.account, input.resource, input.endpoint));
+  const runOf = () => exportHandle.describe().then((d) => d.runId, () => undefined);
+  const before = await runOf(); // The same export may have run before: wait for a new run.
+  const coordinator = await shared.env.client.workflow.signalWithStart<typeof accountCoordinator, [ExportInput]>('accountCoordinator', {
+    workflowId: coordinatorWorkflowId(input.account),
+    taskQueue,
+    args: [{ account: input.account }],
+    signal: startExportSignal,
+    signalArgs: [input],
+  });
+  let runId: string | undefined;
+  while ((runId = await runOf()) === undefined || runId === before) await new Promise((r) => setTimeout(r, 20));
+  const handle = shared.env.client.workflow.getHandle(exportHandle.workflowId, runId);
+  const err = await handle.result().then(() => undefined, (e: unknown) => e);
+  await coordinator.terminate('test finished');
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  let cause = (err as { cause?: unknown }).cause as { cause?: unknown; message: string } | undefined;
+  while (cause?.cause) cause = cause.cause as typeof cause;
+  expect(JSON.stringify(await handle.fetchHistory())).not.toContain(API_TOKEN);
+  return cause!.message;
+}
+
 /** 4,000 arrays deep: a client can send it, but turning it into a string (a template, an ID) overflows the stack. */
 function deepArray(): unknown[] {
   let deep: unknown[] = [];
@@ -143,7 +171,7 @@ describe.each(['api-token', 'oauth'] as const)('a worker with %s credentials', (
 
   test("serves only its own account: another account's export fails at once, naming it", async () => {
     await withWorker(kind, async (taskQueue) => {
-      const message = await failureOf(taskQueue, validInput({ account: 'other', destination: { kind: 'ndjson', dir: root } }));
+      const message = await failureViaCoordinator(taskQueue, validInput({ account: 'other', destination: { kind: 'ndjson', dir: root } }));
       expect(message).toMatch(/credentials are not for account "other"/);
     });
     expect(sim.stats().requests).toBe(0);
@@ -153,9 +181,9 @@ describe.each(['api-token', 'oauth'] as const)('a worker with %s credentials', (
 test('destinations stay inside what the worker allows: no path outside the root, no client-chosen Postgres host', async () => {
   await withWorker('api-token', async (taskQueue) => {
     for (const dir of [outside, path.join(root, '..', path.basename(outside)), '../escape', '/etc']) {
-      expect(await failureOf(taskQueue, validInput({ destination: { kind: 'ndjson', dir } }))).toMatch(/outside the worker's output root/);
+      expect(await failureViaCoordinator(taskQueue, validInput({ destination: { kind: 'ndjson', dir } }))).toMatch(/outside the worker's output root/);
     }
-    expect(await failureOf(taskQueue, validInput({ destination: { kind: 'postgres', target: 'evil' } }))).toMatch(/no Postgres target "evil"/);
+    expect(await failureViaCoordinator(taskQueue, validInput({ destination: { kind: 'postgres', target: 'evil' } }))).toMatch(/no Postgres target "evil"/);
     // The old shape, a URL that would receive PGPASSWORD: not a destination at all.
     const url = `postgres://u@127.0.0.1:${fakePostgresPort}/db`;
     expect(await failureOf(taskQueue, validInput({ destination: { kind: 'postgres', url } as never }))).toMatch(/destination\.target .* is not a Postgres target name/);

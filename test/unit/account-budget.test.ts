@@ -241,3 +241,37 @@ describe('the account never exceeds its budget (property)', () => {
     );
   });
 });
+
+describe("the operator's ceiling", () => {
+  const CEILINGS = { 'incremental-exports': { requests: 3, seconds: 2 }, 'incremental-exports-cursor': { requests: 20, seconds: 60 }, sample: { requests: 10, seconds: 1200 } };
+  const HUGE = { requests: 1000, seconds: 1 };
+
+  it("holds a first export's budget, a coordinator's carried budget and a new budget to it", () => {
+    const budget = new AccountBudget();
+    budget.limitTo(CEILINGS, 0);
+    budget.join('a', 'incremental-exports', HUGE, 0);
+    expect(budget.budgetOf('incremental-exports')).toEqual({ requests: 3, seconds: 2 });
+    expect(sharesOf(budget)).toEqual({ a: 3 });
+    budget.setBudget('incremental-exports', HUGE, 1);
+    expect(budget.state.budgets['incremental-exports']).toEqual({ requests: 3, seconds: 2 });
+
+    const carried = new AccountBudget({ budgets: { 'incremental-exports': HUGE }, members: { a: { bucket: 'incremental-exports', share: 1000, joined: 0 } }, released: {}, joins: 1 });
+    expect(shares(carried.limitTo(CEILINGS, 2))).toEqual({ a: 3 });
+    expect(carried.budgetOf('incremental-exports')).toEqual({ requests: 3, seconds: 2 });
+  });
+
+  it('keeps a budget within it as fewer requests over a longer window, never more', () => {
+    const budget = new AccountBudget();
+    budget.limitTo(CEILINGS, 0);
+    budget.join('a', 'incremental-exports', { requests: 2, seconds: 1 }, 0);
+    expect(budget.budgetOf('incremental-exports')).toEqual({ requests: 2, seconds: 2 });
+  });
+
+  it('does not believe send times later than a run in flight could make them', () => {
+    const budget = new AccountBudget();
+    budget.join('a', 'incremental-exports', BUDGET, 0);
+    budget.join('b', 'incremental-exports', BUDGET, 0);
+    budget.leave('a', [100 * 365 * 86_400_000], 1000);
+    expect(budget.quietAt()).toBeLessThanOrEqual(1000 + RUN_SENDING_MS + WINDOW_MS);
+  });
+});

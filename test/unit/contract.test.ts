@@ -363,3 +363,55 @@ describe('one set of counts, reading the names of 0.2.1', () => {
     expect(pagesProgressOf({ ...beat, written: -1 }, activity)).toBeUndefined();
   });
 });
+
+describe('carried state, checked deeply', () => {
+  const NOW = Date.parse('2026-06-01T00:00:00Z');
+  const ID = exportWorkflowId('acme', 'tickets', 'tickets_time');
+  const input = (): ExportInput => ({
+    account: 'acme',
+    resource: 'tickets',
+    endpoint: 'tickets_time',
+    start: { kind: 'time', startTime: 0 },
+    destination: { kind: 'ndjson', dir: 'out' },
+    budget: { requests: 10, seconds: 60 },
+  });
+  const carried = () => new ExportRun(input(), ID, NOW).carry();
+
+  it('accepts the state an export carries, on its endpoint or its cursor endpoint', () => {
+    expect(checkExportInput(carried(), ID, NOW)).toBeUndefined();
+    expect(checkExportInput(patched(carried(), { state: { at: cursorAt } }), ID, NOW)).toBeUndefined();
+  });
+
+  it.each([
+    [{ state: { pace: { notBefore: NOW + 100 * 365 * 86_400_000 } } }, 'state.pace.notBefore'],
+    [{ state: { pace: { sent: [NOW + 86_400_000] } } }, 'state.pace.sent'],
+    [{ state: { pace: { share: 11 } } }, 'state.pace.share'],
+    [{ state: { pace: { budget: { requests: 10, seconds: 60, extra: 1 } } } }, 'state.pace.budget'],
+    [{ state: { status: 'hacked' } }, 'state.status'],
+    [{ state: { progress: { pages: -1 } } }, 'state.progress'],
+    [{ state: { progress: { endOfStreamAt: 'soon' } } }, 'state.progress.endOfStreamAt'],
+    [{ state: { retry: { since: NOW + 1, attempts: 1, type: 'x', message: 'y' } } }, 'state.retry'],
+    [{ state: { error: { message: 'not text' } } }, 'state.error'],
+    [{ state: { owner: 'someone' } }, 'state has fields'],
+    [{ state: { at: { ...timeAt, endpoint: 'sample' } } }, 'state.at.endpoint'],
+  ])('refuses a poisoned export state %#, naming the field', (patch, field) => {
+    expectSentence(checkExportInput(patched(carried(), patch), ID, NOW), field);
+  });
+
+  const member = { bucket: 'incremental-exports', share: 10, joined: 0 };
+  const state = (extra: Record<string, unknown> = {}) => ({ budgets: { 'incremental-exports': { requests: 10, seconds: 60 } }, members: { [ID]: member }, released: { 'incremental-exports': [NOW - 1000] }, joins: 1, ...extra });
+
+  it("accepts a coordinator's state, and refuses any entry its rules could not read", () => {
+    const coordinator = (s: unknown) => checkCoordinatorInput({ account: 'acme', state: s }, coordinatorWorkflowId('acme'), NOW);
+    expect(coordinator(state())).toBeUndefined();
+    expectSentence(coordinator(state({ members: { [ID]: null } })), 'state.members');
+    expectSentence(coordinator(state({ members: { [exportWorkflowId('other', 'tickets', 'tickets_time')]: member } })), 'state.members');
+    expectSentence(coordinator(state({ members: { [ID]: { ...member, bucket: 'sample' } } })), 'state.members');
+    expectSentence(coordinator(state({ members: { [ID]: { ...member, joined: 5 } } })), 'state.members');
+    expectSentence(coordinator(state({ budgets: { nope: { requests: 1, seconds: 1 } } })), 'state.budgets');
+    expectSentence(coordinator(state({ budgets: { sample: { requests: 1e9, seconds: 1 } } })), 'state.budgets.sample.requests');
+    expectSentence(coordinator(state({ released: { 'incremental-exports': [NOW + 86_400_000] } })), 'state.released');
+    expectSentence(coordinator(state({ joins: -1 })), 'state.joins');
+    expectSentence(coordinator(state({ extra: true })), 'state is not');
+  });
+});

@@ -257,3 +257,42 @@ describe('shares and resumes', () => {
     expect(next.state.status).toBe('paused');
   });
 });
+
+describe('results the workflow does not believe, and the ceiling', () => {
+  const CEILINGS = { 'incremental-exports': { requests: 3, seconds: 2 }, 'incremental-exports-cursor': { requests: 20, seconds: 60 }, sample: { requests: 10, seconds: 1200 } };
+
+  it('a refused result is a failed run that spent every request it was allowed; the next run resumes from the checkpoint', () => {
+    const run = new ExportRun(input({ share: 10 }), ID, NOW);
+    const request = run.nextRun(NOW, Infinity, true);
+    const refused = run.refusedRun(request, 'it carries no seal of this deployment');
+    const { next } = run.applyRun(refused, NOW);
+    expect(next).toEqual({ kind: 'retry', ms: RETRY_INITIAL_MS });
+    expect(run.state.at).toEqual(request.at);
+    expect(run.state.progress.pages).toBe(0);
+    expect(run.state.pace.sent).toHaveLength(Math.min(10, request.maxRequests + (request.laterMs?.length ?? 0)));
+    expect(run.state.notes.join(' ')).toMatch(/Refused a run's result .* no seal/);
+    expect(run.nextRun(NOW + 60_000).resume).toBe(true);
+    run.applyRun(result({ at: at(3000) }), NOW + 61_000);
+    expect(run.nextRun(NOW + 200_000).resume).toBeUndefined();
+  });
+
+  it('caps a Retry-After at an hour, and an empty bucket at its window, in the workflow too', () => {
+    const run = new ExportRun(input(), ID, NOW);
+    expect(run.applyRun(result({ pages: 0, at: run.state.at, stop: 'rate-limited', retryAfter: { seconds: 3e9, capped: false } }), NOW).next).toEqual({ kind: 'retry-after', ms: 3600_000 });
+    const other = new ExportRun(input({ share: 1 }), ID, NOW);
+    other.applyRun(result({ sentAgoMs: [0], pages: 1, rateLimit: { remaining: 0, resetsSeconds: 1e9 } }), NOW);
+    expect(other.state.pace.notBefore).toBeLessThanOrEqual(NOW + BUDGET.seconds * 1000);
+  });
+
+  it("holds its budget and share to the ceiling, a share never above its budget, and others' sends to now", () => {
+    const run = new ExportRun(input({ budget: { requests: 1000, seconds: 1 }, share: 1000 }), ID, NOW);
+    run.limitTo(CEILINGS);
+    expect(run.state.pace).toMatchObject({ budget: { requests: 3, seconds: 2 }, share: 3 });
+    run.acceptShare(1000, { requests: 1000, seconds: 1 }, [NOW + 100 * 365 * 86_400_000], NOW);
+    expect(run.state.pace).toMatchObject({ budget: { requests: 3, seconds: 2 }, share: 3 });
+    expect(Math.max(...run.state.pace.sent)).toBeLessThanOrEqual(NOW + 10_000);
+    const alone = new ExportRun(input(), ID, NOW);
+    alone.acceptShare(50, BUDGET, []);
+    expect(alone.state.pace.share).toBe(BUDGET.requests);
+  });
+});

@@ -7,10 +7,12 @@ import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FetchPagesInput, FetchPagesResult } from '../../activities/contract';
 import { WORKFLOWS_PATH } from '../../worker/create-worker';
-import { exportWorkflowId } from '../../workflows/ids';
+import { ExportClient } from '../../client/export-client';
+import { coordinatorWorkflowId, exportWorkflowId } from '../../workflows/ids';
 import type { exportResource } from '../../workflows';
 import type { ExportInput } from '../../workflows/types';
 import type { temporal } from '@temporalio/proto';
+import { mockedActivities } from '../helpers/mock-activities';
 import { bundleWorkflows, createTimeSkippingEnv } from '../helpers/temporal';
 import { MAX_HISTORY_EVENTS } from '../../workflows/export-resource';
 
@@ -33,7 +35,7 @@ test('a year of daily follow polls keeps each run and its carried state bounded'
     return { at: input.at, pages: 1, records: 3, repeats: 0, sideloaded: 0, sentAgoMs: [0], stop: 'end-of-stream', notes: [`poll ${polls}`] };
   };
   const taskQueue = `long-lived-${Math.random().toString(36).slice(2)}`;
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities: { fetchPages } });
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities: mockedActivities(fetchPages) });
   const workflowId = exportWorkflowId('acme', 'organizations', 'organizations');
   const input: ExportInput = {
     account: 'acme',
@@ -45,26 +47,27 @@ test('a year of daily follow polls keeps each run and its carried state bounded'
     followIntervalSeconds: 86_400,
     maxPages: DAYS,
   };
-  let firstRunId = '';
+  // Started as every export is, by its account's coordinator.
+  const exports = new ExportClient({ client: env.client, taskQueue, searchAttributes: false });
   const result = await worker.runUntil(async () => {
-    const handle = await env.client.workflow.start<typeof exportResource>('exportResource', { workflowId, taskQueue, args: [input] });
-    firstRunId = handle.firstExecutionRunId;
-    return handle.result();
+    await exports.startInput(input);
+    return env.client.workflow.getHandle<typeof exportResource>(workflowId).result();
   });
+  await env.client.workflow.getHandle(coordinatorWorkflowId('acme')).terminate('test finished').catch(() => undefined);
   expect(result.state.progress.pages).toBe(DAYS);
   expect(result.state.progress.records).toBe(3 * DAYS);
   expect(result.state.notes).toHaveLength(10);
   expect(result.state.pace.sent.length).toBeLessThanOrEqual(10);
 
-  // Each run of the chain, from the first to the last continue-as-new.
+  // Each run of the chain, from the last back to the first.
   let runs = 0;
-  for (let runId: string | undefined = firstRunId; runId; runs++) {
+  for (let runId: string | undefined = (await env.client.workflow.getHandle(workflowId).describe()).runId; runId; runs++) {
     const events: temporal.api.history.v1.IHistoryEvent[] = (await env.client.workflow.getHandle(workflowId, runId).fetchHistory()).events ?? [];
     expect(events.length).toBeLessThanOrEqual(MAX_HISTORY_EVENTS + 20);
     // What each run started with: the input and the state carried from the run before.
     const started = events[0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!.data!;
     expect(started.length).toBeLessThan(16 * 1024);
-    runId = events[events.length - 1]!.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+    runId = events[0]!.workflowExecutionStartedEventAttributes!.continuedExecutionRunId || undefined;
   }
   expect(runs).toBeGreaterThan(1); // It continued as new on its way through the year.
 });

@@ -13,6 +13,7 @@ import { coordinatorWorkflowId, exportWorkflowId } from '../../workflows/ids';
 import { coordinatorStateQuery } from '../../workflows/messages';
 import type { Resource } from '../../zendesk/endpoints';
 import { useExportServer } from '../helpers/exports';
+import { mockedActivities } from '../helpers/mock-activities';
 
 const shared = useExportServer();
 
@@ -39,9 +40,7 @@ async function sendOnSchedule(input: FetchPagesInput): Promise<number[]> {
 async function withMock<T>(fetchPages: Mock, fn: (client: ExportClient, account: string) => Promise<T>): Promise<T> {
   const taskQueue = `mocked-${Math.random().toString(36).slice(2)}`;
   const account = `acct-${taskQueue.slice(7, 15)}`;
-  // The mock writes nothing, so every destination will do (test/integration checks the real one's refusals).
-  const checkDestination = async () => undefined;
-  const worker = await Worker.create({ connection: shared.env.nativeConnection, taskQueue, workflowBundle: shared.bundle, activities: { fetchPages, checkDestination } });
+  const worker = await Worker.create({ connection: shared.env.nativeConnection, taskQueue, workflowBundle: shared.bundle, activities: mockedActivities(fetchPages) });
   const client = new ExportClient({ client: shared.env.client, taskQueue, searchAttributes: false });
   try {
     return await worker.runUntil(fn(client, account));
