@@ -48,9 +48,9 @@ export interface FleetPlan {
 export const SIMULATOR_SECRETS = ['sim-refresh-', 'sim-access-', 'sim-code-', DEFAULT_OAUTH.clientSecret];
 
 /** Waits until the simulator has served `n` more requests (the workers' progress), however long load makes it. */
-export async function pagesServed(sim: Simulator, n: number): Promise<void> {
+export async function pagesServed(sim: Simulator, n: number, stop: () => boolean = () => false): Promise<void> {
   const target = sim.stats().requests + n;
-  while (sim.stats().requests < target) await new Promise((r) => setTimeout(r, 20));
+  while (sim.stats().requests < target && !stop()) await new Promise((r) => setTimeout(r, 20));
 }
 
 /** The messages of an error and its causes, one after the other. */
@@ -81,11 +81,14 @@ export async function runFleetScenario(fleet: Fleet, plan: FleetPlan): Promise<{
       ),
     ),
   );
-  const results = Promise.all(handles.map((h) => h.result()));
+  let settled = false;
+  const results = Promise.allSettled(handles.map((h) => h.result())).finally(() => (settled = true));
 
   const random = seededRandom(plan.seed);
-  for (let kill = 0; kill < plan.kills; kill++) {
-    await pagesServed(sim, plan.pagesBetweenKills[0] + Math.floor(random() * plan.pagesBetweenKills[1]));
+  let kills = 0;
+  for (; kills < plan.kills; kills++) {
+    await pagesServed(sim, plan.pagesBetweenKills[0] + Math.floor(random() * plan.pagesBetweenKills[1]), () => settled);
+    if (settled) break; // Every export ended (or failed) before this kill: the checks below say which.
     const victim = live.splice(Math.floor(random() * live.length), 1)[0]!;
     await victim.kill('SIGKILL');
     const replacement = await fleet.startWorker();
@@ -93,7 +96,10 @@ export async function runFleetScenario(fleet: Fleet, plan: FleetPlan): Promise<{
     all.push(replacement);
   }
 
-  for (const result of await results) expect(result.outcome).toBe('completed');
+  for (const result of await results) {
+    if (result.status === 'rejected') throw new Error(`An export failed: ${causes(result.reason)}`);
+    expect(result.value.outcome).toBe('completed');
+  }
   for (const account of plan.accounts) {
     for (const resource of plan.resources) {
       const { versionField } = RESOURCE_SPECS[resource];
@@ -125,5 +131,5 @@ export async function runFleetScenario(fleet: Fleet, plan: FleetPlan): Promise<{
   for (const w of all) logs.push(w.output());
   const columns = JSON.stringify(rows);
   for (const text of [...histories, ...logs, columns]) for (const secret of SIMULATOR_SECRETS) expect(text).not.toContain(secret);
-  return { kills: plan.kills, refreshes: stats.tokensRefreshed };
+  return { kills, refreshes: stats.tokensRefreshed };
 }
