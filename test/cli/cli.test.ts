@@ -77,7 +77,7 @@ describe('bad input: one clear sentence, exit 2, nothing sent, nothing started',
     // The worker refuses it when asked to start, before the export waits for any budget.
     const unchecked = await cli(['run', 'organizations', '--start-time', '0', '--out', outside, '--no-probe']);
     expect(unchecked.code).toBe(2);
-    expect(unchecked.stderr.trim()).toMatch(/^The output folder \S+ is outside the worker's output root \S+; choose a folder inside it, or start the worker with another --output-root\.$/);
+    expect(unchecked.stderr.trim()).toMatch(/^The output folder \S+ is outside the worker's output root; choose a folder inside it, or start the worker with another --output-root\.$/);
   });
 
   test('unreachable Zendesk', async () => {
