@@ -194,6 +194,7 @@ export function checkOptions(options: unknown, endpoint: EndpointId, field = 'op
 
 export function checkBudget(budget: unknown, field = 'budget'): Problem | undefined {
   if (!isPlainObject(budget)) return problem(field, 'is missing');
+  if (Object.keys(budget).some((k) => k !== 'requests' && k !== 'seconds')) return problem(field, 'has fields a budget does not have');
   if (!isWhole(budget.requests, 1, MAX_BUDGET_REQUESTS)) return problem(`${field}.requests`, `is not a number of requests from 1 to ${MAX_BUDGET_REQUESTS}`);
   if (!isWhole(budget.seconds, 1, MAX_BUDGET_SECONDS)) return problem(`${field}.seconds`, `is not a number of seconds from 1 to ${MAX_BUDGET_SECONDS}`);
   return undefined;

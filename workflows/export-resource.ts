@@ -259,7 +259,9 @@ async function runPages(e: Exporting, request: RunRequest): Promise<FetchPagesRe
     // A worker of 0.2.1 answers with its count names: read either.
     return withCounts(verify ? await believed(e, owned, result) : result);
   } catch (err) {
-    if (isCancellation(err) && !CancellationScope.current().consideredCancelled) {
+    if (isCancellation(err)) {
+      // The export itself is cancelled: so is the export. Else a pause cut the run short, or a client cancelled it by ID.
+      if (CancellationScope.current().consideredCancelled) throw err;
       return !verify || e.run.state.paused ? undefined : refused(e, owned, 'the run was cancelled, but not by this export');
     }
     if (verify && !(await genuineFailure(owned, err, scheduledAt))) return refused(e, owned, 'the run failed with a failure no worker sealed');

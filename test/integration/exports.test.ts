@@ -144,7 +144,8 @@ test('cancel mid-export, then resume: nothing lost, nothing written twice', asyn
   stack = await startExportStack(shared.env, shared.bundle, { simulator: { sizes: SIZES, rateLimits: 'off', faults: { latencyMs: 150 } } });
   const id = exportWorkflowId(stack.account, 'tickets', 'tickets_time');
   const cancelled = await stack.run(async () => {
-    const handle = await stack.client.start(request('tickets', { mode: 'time', perPage: 4 }));
+    // Five requests a second: the export takes several runs of pages, so the cancel lands mid-export.
+    const handle = await stack.client.start(request('tickets', { mode: 'time', perPage: 4, rateLimit: { requests: 5, seconds: 1 } }));
     await waitFor(handle, (s) => s.progress.pages >= 3);
     await handle.cancel();
     return handle.result();

@@ -14,6 +14,7 @@ import { innermostCause } from '../../common/cause';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { useExportServer } from '../helpers/exports';
+import { startViaCoordinator } from '../helpers/via-coordinator';
 import { DEFAULT_OAUTH, startSimulator, type Simulator } from '../../simulator';
 import { createExportWorker } from '../../worker/create-worker';
 import { coordinatorWorkflowId, exportWorkflowId } from '../../workflows/ids';
@@ -117,19 +118,7 @@ async function failureOf(taskQueue: string, input: unknown, workflowId?: string)
  */
 async function failureViaCoordinator(taskQueue: string, input: ExportInput): Promise<string> {
   tried++;
-  const exportHandle = shared.env.client.workflow.getHandle(exportWorkflowId(input.account, input.resource, input.endpoint));
-  const runOf = () => exportHandle.describe().then((d) => d.runId, () => undefined);
-  const before = await runOf(); // The same export may have run before: wait for a new run.
-  const coordinator = await shared.env.client.workflow.signalWithStart<typeof accountCoordinator, [ExportInput]>('accountCoordinator', {
-    workflowId: coordinatorWorkflowId(input.account),
-    taskQueue,
-    args: [{ account: input.account }],
-    signal: startExportSignal,
-    signalArgs: [input],
-  });
-  let runId: string | undefined;
-  while ((runId = await runOf()) === undefined || runId === before) await new Promise((r) => setTimeout(r, 20));
-  const handle = shared.env.client.workflow.getHandle(exportHandle.workflowId, runId);
+  const { handle, coordinator } = await startViaCoordinator(shared.env.client, taskQueue, input);
   const err = await handle.result().then(() => undefined, (e: unknown) => e);
   await coordinator.terminate('test finished');
   expect(err).toBeInstanceOf(WorkflowFailedError);

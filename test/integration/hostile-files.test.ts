@@ -15,10 +15,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { createExportWorker } from '../../worker/create-worker';
-import { exportWorkflowId, MEMO } from '../../workflows/ids';
+import { MEMO } from '../../workflows/ids';
 import type { ExportInput, ExportState } from '../../workflows/types';
-import type { exportResource } from '../../workflows';
 import { startExportStack, useExportServer, type ExportStack } from '../helpers/exports';
+import { startViaCoordinator } from '../helpers/via-coordinator';
 import { freePort } from '../../devserver/ports';
 
 const shared = useExportServer();
@@ -53,10 +53,11 @@ async function until(probe: () => Promise<boolean> | boolean): Promise<void> {
   while (!(await probe())) await new Promise((r) => setTimeout(r, 200));
 }
 
-/** Starts `exportResource` under `workflowId` as a plain Temporal client could; resolves to how it ended. */
-async function startAsAnyClient(taskQueue: string, workflowId: string, input: ExportInput): Promise<{ handle: WorkflowHandle; ended: Promise<unknown> }> {
-  const handle = await shared.env.client.workflow.start<typeof exportResource>('exportResource', { workflowId, taskQueue, args: [input] });
-  return { handle, ended: handle.result().then((r) => r, (e: unknown) => e) };
+/** Asks for an export as a plain Temporal client could, through its account's coordinator; resolves to how it ended. */
+async function startAsAnyClient(taskQueue: string, input: ExportInput): Promise<{ handle: WorkflowHandle; ended: Promise<unknown> }> {
+  const started = await startViaCoordinator(shared.env.client, taskQueue, input);
+  cleanup.push(() => started.coordinator.terminate('test finished').then(() => undefined, () => undefined));
+  return started;
 }
 
 describe("another export's origin", () => {
@@ -75,14 +76,16 @@ describe("another export's origin", () => {
       // From page 1 again, at the end of the stream: every page it writes is empty, which would delete the file of that number.
       const replayed: ExportState = { ...state, progress: { ...state.progress, pages: 0 }, paused: false };
 
-      const other = await startAsAnyClient(s.taskQueue, exportWorkflowId(s.account, 'tickets', 'tickets_cursor'), { ...input, endpoint: 'tickets_cursor', start: { kind: 'cursor', startTime: 0, cursor: null }, state: replayed });
+      // Another export (tickets by cursor) carrying the first one's origin.
+      const cursorAt = { endpoint: 'tickets_cursor' as const, next: { kind: 'cursor' as const, startTime: 0, cursor: null }, boundary: { second: -1, keys: [] } };
+      const other = await startAsAnyClient(s.taskQueue, { ...input, endpoint: 'tickets_cursor', start: cursorAt.next, state: { ...replayed, at: cursorAt } });
       const err = await other.ended;
       expect(err).toBeInstanceOf(WorkflowFailedError);
       expect(await historyText(other.handle)).toMatch(/belong to another export/);
       expect(snapshot(folder)).toEqual(before);
 
       // The same workflow ID, free again once the first run ended: it may carry on, only after the pages written.
-      const later = await startAsAnyClient(s.taskQueue, first.workflowId, { ...input, state: replayed });
+      const later = await startAsAnyClient(s.taskQueue, { ...input, state: replayed });
       await later.ended;
       const after = snapshot(folder);
       for (const [file, hash] of Object.entries(before)) if (!file.startsWith('.checkpoints')) expect([file, after[file]]).toEqual([file, hash]);
@@ -97,7 +100,7 @@ test('a symbolic link under the output root does not lead writes outside it (a r
   cleanup.push(() => rmSync(outside, { recursive: true, force: true }));
   symlinkSync(outside, path.join(s.out, 'link'));
   await s.run(async () => {
-    const run = await startAsAnyClient(s.taskQueue, exportWorkflowId(s.account, 'tickets', 'tickets_time'), {
+    const run = await startAsAnyClient(s.taskQueue, {
       account: s.account,
       resource: 'tickets',
       endpoint: 'tickets_time',
@@ -165,7 +168,7 @@ describe('an answer dripped slowly', () => {
 
   test('is abandoned at the deadline for the whole answer, and the export goes on', async () => {
     await withDrippingWorker({ ZENDESK_REQUEST_TIMEOUT_SECONDS: '2' }, async (taskQueue, zendesk, out) => {
-      const run = await startAsAnyClient(taskQueue, exportWorkflowId('acme', 'tickets', 'tickets_time'), input('acme', out));
+      const run = await startAsAnyClient(taskQueue, input('acme', out));
       await zendesk.first.closed;
       expect(await run.ended).toMatchObject({ outcome: 'completed' });
       expect(await historyText(run.handle)).toMatch(/did not finish its answer for account "acme" .* within 2s/);
@@ -174,7 +177,7 @@ describe('an answer dripped slowly', () => {
 
   test('in flight when the export is paused, is abandoned with its run', async () => {
     await withDrippingWorker({}, async (taskQueue, zendesk, out) => {
-      const run = await startAsAnyClient(taskQueue, exportWorkflowId('acme', 'tickets', 'tickets_time'), input('acme', out));
+      const run = await startAsAnyClient(taskQueue, input('acme', out));
       await zendesk.first.started;
       await run.handle.signal('pause');
       await zendesk.first.closed; // Long before the 120 s deadline: the pause cancelled the run, and the run its request.
@@ -202,7 +205,7 @@ describe("failures say nothing of the worker's set-up", () => {
     });
     return worker.runUntil(async () => {
       const destination = options.destination ?? { kind: 'ndjson', dir: root };
-      const run = await startAsAnyClient(taskQueue, exportWorkflowId('acme', 'tickets', 'tickets_time'), {
+      const run = await startAsAnyClient(taskQueue, {
         account: 'acme',
         resource: 'tickets',
         endpoint: 'tickets_time',

@@ -57,7 +57,8 @@ async function record(name: string, simulator: SimulatorOptions, scenario: (stac
 
   test('paused, then resumed', () =>
     record('pause-resume', { sizes: { ...SIZES, users: 300 }, faults: { latencyMs: 100 } }, async (stack, request) => {
-      const handle = await stack.client.start(request({ resource: 'users', perPage: 5, rateLimit: { requests: 100, seconds: 1 } }));
+      // Five requests a second: the export takes several runs of pages, so the pause lands mid-export.
+      const handle = await stack.client.start(request({ resource: 'users', perPage: 5, rateLimit: { requests: 5, seconds: 1 } }));
       await until(() => handle.progress(), (s) => s.progress.pages >= 1);
       await handle.pause();
       await until(() => handle.progress(), (s) => s.status === 'paused');
