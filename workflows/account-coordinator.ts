@@ -194,6 +194,8 @@ async function handle(c: Coordinator, events: Event[]): Promise<void> {
     const event = events[i]!;
     const now = Date.now();
     if (event.kind === 'start') {
+      // Ends claimed before these starts are settled first: a newcomer gets the share a closed export left.
+      if (c.claims.size) await checkClaims(c);
       let j = i;
       while (j < events.length && events[j]!.kind === 'start') j++;
       await startExports(c, events.slice(i, j) as Extract<Event, { kind: 'start' }>[]);

@@ -14,6 +14,10 @@ import { exportWorkflowId } from '../../workflows/ids';
 import type { FetchPagesResult } from '../../activities/contract';
 import { DestinationError } from '../../activities/destinations/destination';
 
+// Each test skips through minutes to a day of workflow time, one run of pages (an activity and its
+// seal check) at a time: a busy machine needs more than the default two minutes.
+jest.setTimeout(300_000);
+
 let env: TestWorkflowEnvironment;
 let bundle: { code: string };
 let stack: ExportStack;
