@@ -16,6 +16,7 @@ import path from 'node:path';
 import { Client as PgClient } from 'pg';
 import { Client, Connection } from '@temporalio/client';
 import { keyring } from '../../accounts/keys';
+import { SIMULATOR_RATE_CEILING } from '../../simulator';
 import { openRegistry, type AccountRegistry } from '../../accounts/registry';
 import { ExportClient } from '../../client/export-client';
 import { runFleetScenario, type Fleet } from '../helpers/fleet';
@@ -60,7 +61,7 @@ clusterSuite('a fleet of workers sharing the account registry', () => {
         const worker = startWorkerProcess({
           name: `fleet-${++started}`,
           args: ['--profile', PROFILE, '--task-queue', taskQueue, 'worker', '--output-root', stack.root, '--log-level', 'INFO'],
-          env: { TEMPORAL_CONFIG_FILE: stack.profileFile, ...adminEnv },
+          env: { TEMPORAL_CONFIG_FILE: stack.profileFile, ...adminEnv, ZENDESK_RATE_CEILING: SIMULATOR_RATE_CEILING },
           inheritEnv: false,
         });
         workers.add(worker);

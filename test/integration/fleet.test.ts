@@ -16,7 +16,7 @@ import { keyring } from '../../accounts/keys';
 import { openRegistry, type AccountRegistry } from '../../accounts/registry';
 import { ExportClient } from '../../client/export-client';
 import { startWorkerProcess, type WorkerProcess } from '../../devserver/worker-process';
-import { startSimulator, type Simulator } from '../../simulator';
+import { SIMULATOR_RATE_CEILING, startSimulator, type Simulator } from '../../simulator';
 import type { Resource } from '../../zendesk/endpoints';
 import { causes, connectAll, pagesServed, runFleetScenario, type Fleet } from '../helpers/fleet';
 import { startPostgres, type PostgresServer } from '../helpers/postgres';
@@ -47,7 +47,7 @@ beforeAll(async () => {
     sim, registry, temporal: env.client, root: dir, adminEnv,
     client: new ExportClient({ client: env.client, taskQueue: TASK_QUEUE, startTimeoutMs: 60_000 }),
     startWorker: async () => {
-      const worker = startWorkerProcess({ temporalAddress: server.address, taskQueue: TASK_QUEUE, env: { ...adminEnv, ZENDESK_EXPORT_OUTPUT_ROOT: dir }, logLevel: 'INFO' });
+      const worker = startWorkerProcess({ temporalAddress: server.address, taskQueue: TASK_QUEUE, env: { ...adminEnv, ZENDESK_EXPORT_OUTPUT_ROOT: dir, ZENDESK_RATE_CEILING: SIMULATOR_RATE_CEILING }, logLevel: 'INFO' });
       workers.add(worker);
       void worker.exited.then(() => workers.delete(worker));
       return worker;
