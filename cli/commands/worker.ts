@@ -22,12 +22,14 @@ Zendesk credentials, from this process's environment (never from the CLIs that s
   ZENDESK_EMAIL + ZENDESK_API_TOKEN (switched off by Zendesk on 2027-04-30)
   any secret as <NAME>_FILE=<path>; several accounts: ZENDESK_CREDENTIALS_FILE=<json file>
   ZENDESK_BASE_URL: a proxy or the simulator instead of https://<account>.zendesk.com
-Postgres targets: ZENDESK_EXPORT_POSTGRES[_<NAME>]=postgres://user@host/db, with PGPASSWORD.`,
+Postgres targets: ZENDESK_EXPORT_POSTGRES[_<NAME>]=postgres://user@host/db, with PGPASSWORD.
+S3 targets: ZENDESK_EXPORT_S3[_<NAME>]=s3://bucket/prefix (?region=…&endpoint=…&force-path-style=true&gzip=true),
+  with AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY or AWS_PROFILE.`,
     )
     .action(async (flags: { metrics?: string; outputRoot?: string; logLevel?: 'INFO' }) => {
       const temporal = resolveTemporalOptions(global());
       const env = flags.outputRoot ? { ...process.env, ZENDESK_EXPORT_OUTPUT_ROOT: flags.outputRoot } : process.env;
-      const destinations = destinationConfigFromEnv(env); // A bad Postgres target is refused now, not at the first page.
+      const destinations = destinationConfigFromEnv(env); // A bad Postgres or S3 target is refused now, not at the first page.
       // Loaded here: the native worker runtime is for this command only, not every CLI call.
       const { runWorker, TemporalUnreachableError } = await import('../../worker/main');
       await runWorker({ temporal, metrics: flags.metrics, logLevel: flags.logLevel, activities: { env, destinations } }).catch((err: unknown) => {
