@@ -32,7 +32,7 @@ test.each([
   ['credentials in the URL', 's3://AKIAEXAMPLE:secret-key@bucket/prefix', /credentials in its URL; give them to the worker as AWS_ACCESS_KEY_ID/],
   ['credentials in the endpoint', 's3://bucket/p?endpoint=http://AKIAEXAMPLE:secret-key@127.0.0.1:8333', /credentials in its endpoint/],
   ['a bad bucket', 's3://B_/prefix', /does not name a bucket/],
-  ['a prefix with ..', 's3://bucket/a/%2E%2E/b', /prefix that is not a plain path/],
+  ['a prefix with ..', 's3://bucket/a%2F..%2Fb', /prefix that is not a plain path/],
   ['an unknown option', 's3://bucket/p?secret=secret-key', /unknown option "secret"/],
   ['a flag neither true nor false', 's3://bucket/p?gzip=yes', /gzip=yes; it takes true or false/],
   ['an endpoint that is not http', 's3://bucket/p?endpoint=ftp://host', /endpoint that is not an http\(s\) URL/],
