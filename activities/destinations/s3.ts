@@ -11,7 +11,7 @@
  * a client; messages name the target and the object's place under its prefix only, never the bucket, the
  * endpoint or a key id.
  */
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type * as Sdk from '@aws-sdk/client-s3';
 import { DestinationConfigError, DestinationError, type Destination } from './destination';
 import { layoutDestination, type ObjectStore } from './layout';
 
@@ -98,25 +98,37 @@ const CONTENT_TYPES: [suffix: string, type: string][] = [
   ['.json', 'application/json'],
 ];
 
+/** The SDK, loaded at a target's first request: it is large, and every CLI command loads this module. */
+let sdk: Promise<typeof Sdk> | undefined;
+const loadSdk = () => (sdk ??= import('@aws-sdk/client-s3'));
+
 export function s3Destination(target: S3Target): Destination {
   const where = `S3 target "${target.name}"`;
-  const client = new S3Client({
-    region: target.region,
-    endpoint: target.endpoint,
-    forcePathStyle: target.forcePathStyle,
-    // A server that stops answering fails the request instead of holding the page (and the run) for ever.
-    requestHandler: { connectionTimeout: 10_000, requestTimeout: 120_000 },
-  });
+  let connection: Promise<{ s3: typeof Sdk; client: Sdk.S3Client }> | undefined;
+  const connect = () =>
+    (connection ??= loadSdk().then((s3) => ({
+      s3,
+      client: new s3.S3Client({
+        region: target.region,
+        endpoint: target.endpoint,
+        forcePathStyle: target.forcePathStyle,
+        // A server that stops answering fails the request instead of holding the page (and the run) for ever.
+        requestHandler: { connectionTimeout: 10_000, requestTimeout: 120_000 },
+      }),
+    })));
   const key = (name: string) => (target.prefix ? `${target.prefix}/${name}` : name);
   const contentType = (name: string) => CONTENT_TYPES.find(([suffix]) => name.endsWith(suffix))?.[1];
   const status = (err: unknown) => (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-  const put = (name: string, body: string | Uint8Array, ifNoneMatch?: string) =>
-    client.send(new PutObjectCommand({ Bucket: target.bucket, Key: key(name), Body: body, ContentType: contentType(name), IfNoneMatch: ifNoneMatch }));
+  const put = async (name: string, body: string | Uint8Array, ifNoneMatch?: string) => {
+    const { s3, client } = await connect();
+    await client.send(new s3.PutObjectCommand({ Bucket: target.bucket, Key: key(name), Body: body, ContentType: contentType(name), IfNoneMatch: ifNoneMatch }));
+  };
 
   const store: ObjectStore = {
     async read(name) {
+      const { s3, client } = await connect();
       try {
-        const answer = await client.send(new GetObjectCommand({ Bucket: target.bucket, Key: key(name), Range: `bytes=0-${MAX_READ_BYTES - 1}` }));
+        const answer = await client.send(new s3.GetObjectCommand({ Bucket: target.bucket, Key: key(name), Range: `bytes=0-${MAX_READ_BYTES - 1}` }));
         return await answer.Body?.transformToString('utf8');
       } catch (err) {
         // 416: an empty object, which no checkpoint is.
@@ -124,9 +136,7 @@ export function s3Destination(target: S3Target): Destination {
         throw err;
       }
     },
-    async write(name, body) {
-      await put(name, body);
-    },
+    write: (name, body) => put(name, body),
     async create(name, body) {
       try {
         await put(name, body, '*');
@@ -138,12 +148,13 @@ export function s3Destination(target: S3Target): Destination {
       }
     },
     async remove(name) {
-      await client.send(new DeleteObjectCommand({ Bucket: target.bucket, Key: key(name) }));
+      const { s3, client } = await connect();
+      await client.send(new s3.DeleteObjectCommand({ Bucket: target.bucket, Key: key(name) }));
     },
     failure(name, err) {
       if (err instanceof DestinationConfigError) return err;
       return new DestinationError(`Could not write ${name} to ${where}: ${reason(err)}`);
     },
   };
-  return layoutDestination(store, { gzip: target.gzip }, async () => client.destroy());
+  return layoutDestination(store, { gzip: target.gzip }, async () => (await connection)?.client.destroy());
 }
