@@ -3,7 +3,8 @@
  * Temporal server, hence in this suite): exports land as objects in the NDJSON layout, gzipped or not,
  * each record version exactly once; the server killed and restarted mid-export holds the export at its
  * page, then it goes on without a gap; a worker killed mid-page (the page's object stored, its checkpoint
- * not) loses and doubles nothing; targets a worker does not have, or that are not names, are refused in
+ * not) loses and doubles nothing; two exports claiming one origin at once are told apart by the
+ * conditional write (If-None-Match), one owning it; targets a worker does not have, or that are not names, are refused in
  * one sentence; the AWS keys stay in the worker. Workers are processes of the real CLI, configured only
  * by their environment, as deployed. Runs under jest.cluster.config.js; a plain `jest` run skips it.
  */
@@ -16,6 +17,9 @@ import { eventually } from '../../devserver/poll';
 import { spawnGroup } from '../../devserver/process';
 import { startSeaweedFs, type SeaweedFs } from '../../devserver/seaweedfs';
 import { startWorkerProcess } from '../../devserver/worker-process';
+import { DestinationConfigError, type PageWrite } from '../../activities/destinations';
+import { parseS3Target, s3Destination } from '../../activities/destinations/s3';
+import { startPosition } from '../../zendesk/paging';
 import { WORKFLOWS_PATH } from '../../worker/create-worker';
 import type { ExportState } from '../../workflows/types';
 import { RESOURCE_SPECS, type Resource } from '../../zendesk/endpoints';
@@ -219,6 +223,45 @@ suite('S3 destination', () => {
     expect(Math.max(...(await pageNumbers('crash', s.account, 'tickets')))).toBeLessThanOrEqual(result.state.progress.pages);
     const last = await checkpoint('crash', s.account, 'tickets');
     expect(last!.firstPage + last!.pages - 1).toBe(result.state.progress.pages);
+  });
+
+  test('two exports claiming one origin at once: the conditional write lets one own it, the other is refused', async () => {
+    // In this process, as a worker would: the keys from the SDK's chain (the environment), restored after.
+    const saved = Object.keys(s3.credentials).map((name) => [name, process.env[name]] as const);
+    Object.assign(process.env, s3.credentials);
+    const destinations = [0, 1].map(() => s3Destination(parseS3Target('lake', target('claims'))));
+    try {
+      const origin = '20240101T000000.000Z-tickets_time';
+      const at = startPosition('tickets_time', { kind: 'time', startTime: 0 });
+      const page = (workflowId: string): PageWrite => ({
+        account: 'acme',
+        owner: { workflowId, firstRunId: `${workflowId}-run` },
+        exportId: workflowId,
+        resource: 'tickets',
+        endpoint: 'tickets_time',
+        origin,
+        pageNumber: 1,
+        records: [{ value: { id: 1 }, text: `{"id":1,"by":"${workflowId}"}` }],
+        sideloads: {},
+        at,
+        run: { at, pages: 1, records: 1, repeats: 0, sideloaded: 0, sentAt: [], notes: [], exportId: workflowId, origin, firstPage: 1 },
+      });
+      const outcomes = await Promise.allSettled([destinations[0]!.writePage(page('export-a')), destinations[1]!.writePage(page('export-b'))]);
+      const won = outcomes.findIndex((o) => o.status === 'fulfilled');
+      expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
+      expect((outcomes[1 - won] as PromiseRejectedResult).reason).toBeInstanceOf(DestinationConfigError);
+      // The page is the winner's, and the owner object names it.
+      const winner = won === 0 ? 'export-a' : 'export-b';
+      const body = (await object(`claims/acme/tickets/${origin}-00000001.ndjson`)).toString('utf8');
+      expect(body).toBe(`{"id":1,"by":"${winner}"}\n`);
+      expect(JSON.parse((await object(`claims/acme/tickets/.checkpoints/${origin}.owner.json`)).toString('utf8'))).toMatchObject({ workflowId: winner });
+    } finally {
+      await Promise.all(destinations.map((d) => d.close()));
+      for (const [name, value] of saved) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
   });
 
   test('targets refused in one sentence: not a name (by the CLI), unknown to the worker (at the start), malformed (the worker will not start)', async () => {
