@@ -26,7 +26,7 @@ import { accountExportPrefix, coordinatorWorkflowId, DEFAULT_TASK_QUEUE, exportW
 import { pauseSignal, pauseUpdate, progressQuery, resumeSignal, resumeUpdate, setBudgetSignal, setBudgetUpdate, startExportSignal, startExportUpdate } from '../workflows/messages';
 import { coordinatorSearchAttributes } from '../workflows/search-attributes';
 import type { CoordinatorInput, ExportInput, ExportResult, ExportState } from '../workflows/types';
-import type { PagesProgress } from '../activities/contract';
+import type { PagesProgress } from '../contract/page-activity';
 import type { accountCoordinator, exportResource } from '../workflows';
 import { refusesConnections, resolveTemporalOptions, type TemporalOptions } from './connection';
 import { UnavailableError, UserError } from './errors';

@@ -26,7 +26,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { FAILURE, NON_RETRYABLE_FAILURES, runRequests, type FetchPagesResult } from '../activities/contract';
+import { FAILURE, NON_RETRYABLE_FAILURES, runRequests, type FetchPagesResult } from '../contract/page-activity';
 import type { ExportActivities } from '../activities';
 import { causeChain } from '../common/cause';
 import { endpointSpec } from '../zendesk/endpoints';

@@ -2,7 +2,7 @@
 import type { EndpointId, Resource } from '../../zendesk/endpoints';
 import type { PageRecord } from '../../zendesk/page';
 import type { ExportPosition } from '../../zendesk/paging';
-import type { RunCheckpoint } from '../contract';
+import type { RunCheckpoint } from '../../contract/page-activity';
 
 /**
  * The export a page is written for, as the worker knows it: the workflow ID from the activity's own

@@ -2,7 +2,7 @@
  * The worker's activities around a mocked page activity (for workflow tests that script what a run
  * answers): its results sealed as the real worker seals them, the seal checks, and rate ceilings.
  */
-import type { FetchPagesInput, FetchPagesResult } from '../../activities/contract';
+import type { FetchPagesInput, FetchPagesResult } from '../../contract/page-activity';
 import { createSealer, isGenuine, sealedRun, type SealClaim } from '../../activities/seal';
 import { RATE_BUCKET_NAMES, type RateCeilings } from '../../zendesk/endpoints';
 

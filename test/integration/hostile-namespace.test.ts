@@ -8,7 +8,7 @@
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import type { FetchPagesResult, PagesProgress } from '../../activities/contract';
+import type { FetchPagesResult, PagesProgress } from '../../contract/page-activity';
 import { coordinatorWorkflowId, exportWorkflowId } from '../../workflows/ids';
 import { coordinatorStateQuery, exportFinishedSignal, setBudgetSignal, setShareSignal, startExportSignal } from '../../workflows/messages';
 import type { ExportInput, ExportState } from '../../workflows/types';

@@ -1,8 +1,9 @@
 /** A run's result is believed only when it fits its request (contract/batch-result.ts) and carries the worker's seal (activities/seal.ts). */
 import { ApplicationFailure } from '@temporalio/activity';
-import type { FetchPagesInput, FetchPagesResult } from '../../activities/contract';
+import type { FetchPagesInput, FetchPagesResult } from '../../contract/page-activity';
 import { createSealer, isGenuine, sealedRun, sealKeyFromEnv } from '../../activities/seal';
 import { checkBatchResult, MAX_RETRY_AFTER_SECONDS } from '../../contract/batch-result';
+import { sentence } from '../../contract/problem';
 import type { ExportPosition } from '../../zendesk/paging';
 
 const at = (startTime: number, endpoint: ExportPosition['endpoint'] = 'tickets_time'): ExportPosition =>
@@ -42,14 +43,14 @@ describe('checkBatchResult', () => {
   });
 
   test.each([
-    ['an end of stream with no page (a forged completion)', { at: request.at, pages: 0, records: 0, repeats: 0, sideloaded: 0, sentAgoMs: [], stop: 'end-of-stream', notes: [] }, /end-of-stream comes with no page/],
+    ['an end of stream with no page (a forged completion)', { at: request.at, pages: 0, records: 0, repeats: 0, sideloaded: 0, sentAgoMs: [], stop: 'end-of-stream', notes: [] }, /is end-of-stream with no page written/],
     ['a Retry-After of a century', result({ pages: 0, records: 0, repeats: 0, sideloaded: 0, at: request.at, stop: 'rate-limited', retryAfter: { seconds: 100 * 365 * 86_400, capped: false } }), /retryAfter is not a wait of 0 to 3600/],
     ['a position behind the one sent', result({ at: at(999) }), /at is behind/],
     ['a position that moved with no page written', result({ pages: 0, records: 0, repeats: 0, sideloaded: 0 }), /at moved without a page/],
     ["another resource's endpoint", result({ at: { endpoint: 'users_time', next: { kind: 'time', startTime: 2000 }, boundary: { second: -1, keys: [] } } }), /does not export tickets/],
     ['another endpoint of the same resource', result({ at: { ...at(2000), endpoint: 'sample' } }), /at\.endpoint sample is not tickets_time nor its cursor endpoint/],
     ['more pages than requests allowed', result({ pages: 4, sentAgoMs: [1, 1, 1, 1] }), /pages is not a number of pages from 0 to 3/],
-    ['more records than its pages hold', result({ records: 1e9 }), /records or repeats/],
+    ['more records than its pages hold', result({ records: 1e9 }), /is not a number of records its pages can hold/],
     ['fewer sends than pages', result({ sentAgoMs: [1] }), /fewer requests than pages/],
     ['sends from before the run could exist', result({ sentAgoMs: [1e12, 1] }), /sentAgoMs/],
     ['an unknown stop', result({ stop: 'done' as never }), /stop is not/],
@@ -57,8 +58,9 @@ describe('checkBatchResult', () => {
     ['a Retry-After without a 429', result({ retryAfter: { seconds: 5, capped: false } }), /retryAfter comes without a 429/],
     ['a rate-limit header of any shape', result({ rateLimit: { total: -1 } }), /rateLimit/],
     ['not an object', 'completed', /the result is missing/],
-  ])('refuses %s', (_, r, sentence) => {
-    expect(checkBatchResult(request, r)?.problem).toMatch(sentence);
+  ])('refuses %s', (_, r, said) => {
+    const p = checkBatchResult(request, r);
+    expect(p && sentence(p)).toMatch(said);
   });
 });
 

@@ -1,5 +1,5 @@
 /** An export's rules between runs of pages: what the next run asks for, and what a run's result does. */
-import type { FetchPagesResult } from '../../activities/contract';
+import type { FetchPagesResult } from '../../contract/page-activity';
 import { MAX_NOTES, MAX_REQUESTS_PER_RUN } from '../../contract/limits';
 import type { ExportPosition } from '../../zendesk/paging';
 import { UNEXPECTED_ANSWER_ATTEMPTS } from '../../zendesk/errors';

@@ -5,7 +5,7 @@
  * are small fakes here; the integration tests run the real ones.
  */
 import { ApplicationFailure, type Context } from '@temporalio/activity';
-import type { FetchPagesInput, PagesProgress, RunCheckpoint } from '../../activities/contract';
+import type { FetchPagesInput, PagesProgress, RunCheckpoint } from '../../contract/page-activity';
 import type { Destination, PageWrite } from '../../activities/destinations';
 import { fetchPagesWith, type FetchPagesDeps } from '../../activities/fetch-pages';
 import { ZendeskAuthError, ZendeskTransientError } from '../../zendesk/errors';

@@ -5,7 +5,7 @@
  */
 import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { FetchPagesInput, FetchPagesResult } from '../../activities/contract';
+import type { FetchPagesInput, FetchPagesResult } from '../../contract/page-activity';
 import { WORKFLOWS_PATH } from '../../worker/create-worker';
 import { ExportClient } from '../../client/export-client';
 import { coordinatorWorkflowId, exportWorkflowId } from '../../workflows/ids';

@@ -11,7 +11,7 @@ import { innermostCause } from '../../common/cause';
 import { startExportStack, type ExportStack } from '../helpers/exports';
 import { WORKFLOWS_PATH } from '../../worker/create-worker';
 import { exportWorkflowId } from '../../workflows/ids';
-import type { FetchPagesResult } from '../../activities/contract';
+import type { FetchPagesResult } from '../../contract/page-activity';
 import { DestinationError } from '../../activities/destinations/destination';
 
 // Each test skips through minutes to a day of workflow time, one run of pages (an activity and its

@@ -7,7 +7,7 @@
 import { Worker } from '@temporalio/worker';
 import type { temporal } from '@temporalio/proto';
 import { Context } from '@temporalio/activity';
-import type { FetchPagesInput, FetchPagesResult } from '../../activities/contract';
+import type { FetchPagesInput, FetchPagesResult } from '../../contract/page-activity';
 import { ExportClient } from '../../client/export-client';
 import { coordinatorWorkflowId, exportWorkflowId } from '../../workflows/ids';
 import { coordinatorStateQuery } from '../../workflows/messages';
