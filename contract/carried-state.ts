@@ -9,10 +9,10 @@ import { MAX_RETRY_AFTER_SECONDS } from './batch-result';
 import { isCounts } from './counts';
 import { checkBudget, checkPosition, ORIGIN, type ExportStatus } from './export';
 import { parseExportWorkflowId } from './ids';
-import { MAX_BUDGET_REQUESTS, MAX_NOTES, RUN_SENDING_MS } from './limits';
+import { MAX_BUDGET_REQUESTS, MAX_NOTES, BATCH_SENDING_MS } from './limits';
 import { isPlainObject, isWhole, problem, type Problem } from './problem';
 
-/** Notes an export keeps (export-run.ts keeps MAX_NOTES; a resumed state may carry a few more). */
+/** Notes an export keeps (export-rules.ts keeps MAX_NOTES; a resumed state may carry a few more). */
 const MAX_CARRIED_NOTES = MAX_NOTES * 2;
 const STATUSES: readonly ExportStatus[] = ['starting', 'running', 'waiting-rate-budget', 'waiting-retry-after', 'retrying', 'paused', 'following', 'completed', 'cancelled', 'failed'];
 const STATE_KEYS = ['at', 'origin', 'pace', 'progress', 'status', 'paused', 'notes', 'retry', 'error'];
@@ -28,7 +28,7 @@ const onlyKeys = (v: Record<string, unknown>, keys: readonly string[]) => Object
 
 /**
  * An export's carried state, for `input`'s export, at `now` (workflow time): nothing in it may hold
- * the export back longer than Zendesk could (a hold of at most an hour, sends no later than a run in
+ * the export back longer than Zendesk could (a hold of at most an hour, sends no later than a batch in
  * flight could make them), nor name another endpoint family.
  */
 export function checkExportState(state: unknown, input: { resource: Resource; endpoint: EndpointId }, now = Infinity): Problem | undefined {
@@ -47,7 +47,7 @@ export function checkExportState(state: unknown, input: { resource: Resource; en
 
 function checkPace(pace: unknown, now: number): Problem | undefined {
   if (!isPlainObject(pace) || !onlyKeys(pace, PACE_KEYS)) return problem('state.pace', 'is not a pace');
-  if (!isTimes(pace.sent, MAX_BUDGET_REQUESTS, now + RUN_SENDING_MS)) return problem('state.pace.sent', 'is not a list of send times before now');
+  if (!isTimes(pace.sent, MAX_BUDGET_REQUESTS, now + BATCH_SENDING_MS)) return problem('state.pace.sent', 'is not a list of send times before now');
   const budget = checkBudget(pace.budget, 'state.pace.budget');
   if (budget) return budget;
   // A hold lasts a Retry-After (at most an hour) or until the bucket's window resets.
@@ -87,7 +87,7 @@ function checkRest(state: Record<string, unknown>, now: number): Problem | undef
 
 /**
  * A coordinator's carried state, for `account`: budgets of known buckets, members that are this
- * account's exports on their own bucket, send times no later than a run in flight could make them.
+ * account's exports on their own bucket, send times no later than a batch in flight could make them.
  */
 export function checkCoordinatorState(state: unknown, account: string, now = Infinity): Problem | undefined {
   if (state === undefined) return undefined;
@@ -101,7 +101,7 @@ export function checkCoordinatorState(state: unknown, account: string, now = Inf
     if (wrong) return wrong;
   }
   for (const [bucket, times] of Object.entries(released)) {
-    if (!isRateBucket(bucket) || !isTimes(times, MAX_BUDGET_REQUESTS, now + RUN_SENDING_MS)) return problem('state.released', 'is not a list of send times per bucket');
+    if (!isRateBucket(bucket) || !isTimes(times, MAX_BUDGET_REQUESTS, now + BATCH_SENDING_MS)) return problem('state.released', 'is not a list of send times per bucket');
   }
   const ids = Object.keys(members);
   if (ids.length > 100) return problem('state.members', 'has more exports than an account has');

@@ -92,7 +92,7 @@ clusterSuite('crashes mid-export on a multi-service cluster', () => {
     expect([survivor.pid, restarted.pid]).toContain(last?.pid);
   });
 
-  test('a worker stopped with SIGTERM mid-page finishes its page run and exits: nothing fetched twice, the export goes on elsewhere', async () => {
+  test('a worker stopped with SIGTERM mid-page finishes its batch and exits: nothing fetched twice, the export goes on elsewhere', async () => {
     stack.sim.setFaults({ latencyMs: 200 }); // A page in flight for long enough to be caught.
     const account = ACCOUNTS.deploy;
     const id = exportWorkflowId(account, 'users', 'users_cursor');

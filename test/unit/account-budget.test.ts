@@ -1,6 +1,6 @@
 /** The account coordinator's rules: how an account's rate budget is divided between its exports. */
 import fc from 'fast-check';
-import { RUN_SENDING_MS } from '../../contract/limits';
+import { BATCH_SENDING_MS } from '../../contract/limits';
 import { AccountBudget, type ShareChange } from '../../workflows/account-budget';
 import { acceptShare, recordSends, requestsAllowed, startPace, type PaceState } from '../../workflows/pacing';
 
@@ -72,8 +72,8 @@ describe('dividing an account budget', () => {
     const budget = new AccountBudget();
     budget.join('a', 'incremental-exports', BUDGET, 0);
     const changes = budget.join('b', 'incremental-exports', BUDGET, 5_000);
-    // a's run may go on sending its old share until RUN_SENDING_MS from now: b waits those out.
-    const late = 5_000 + RUN_SENDING_MS;
+    // a's run may go on sending its old share until BATCH_SENDING_MS from now: b waits those out.
+    const late = 5_000 + BATCH_SENDING_MS;
     expect(changes).toEqual([
       { workflowId: 'a', share: 5, budget: BUDGET, sends: [] },
       { workflowId: 'b', share: 5, budget: BUDGET, sends: [late, late, late, late, late] },
@@ -179,11 +179,11 @@ describe('the account never exceeds its budget (property)', () => {
       fc.property(
         fc.integer({ min: 1, max: 6 }),
         fc.array(event, { minLength: 1, maxLength: 60 }),
-        fc.array(fc.integer({ min: 0, max: RUN_SENDING_MS }), { minLength: 1, maxLength: 10 }),
+        fc.array(fc.integer({ min: 0, max: BATCH_SENDING_MS }), { minLength: 1, maxLength: 10 }),
         (requests, events, offsets) => {
           const budget = { requests, seconds: 60 };
           const coordinator = new AccountBudget();
-          /** Each export's pace, and its run of pages in flight: `n` requests sent at `at`, recorded once it ends. */
+          /** Each export's pace, and its batch in flight: `n` requests sent at `at`, recorded once it ends. */
           const exports = new Map<string, { pace: PaceState; run?: { at: number; n: number } }>();
           const sent: number[] = [];
           let now = 0;
@@ -272,6 +272,6 @@ describe("the operator's ceiling", () => {
     budget.join('a', 'incremental-exports', BUDGET, 0);
     budget.join('b', 'incremental-exports', BUDGET, 0);
     budget.leave('a', [100 * 365 * 86_400_000], 1000);
-    expect(budget.quietAt()).toBeLessThanOrEqual(1000 + RUN_SENDING_MS + WINDOW_MS);
+    expect(budget.quietAt()).toBeLessThanOrEqual(1000 + BATCH_SENDING_MS + WINDOW_MS);
   });
 });

@@ -5,7 +5,7 @@
  * are small fakes here; the integration tests run the real ones.
  */
 import { ApplicationFailure, type Context } from '@temporalio/activity';
-import type { FetchPagesInput, PagesProgress, RunCheckpoint } from '../../contract/page-activity';
+import type { BatchInput, BatchProgress, BatchCheckpoint } from '../../contract/page-activity';
 import type { Destination, PageWrite } from '../../activities/destinations';
 import { fetchPagesWith, type FetchPagesDeps } from '../../activities/fetch-pages';
 import { ZendeskAuthError, ZendeskTransientError } from '../../zendesk/errors';
@@ -44,7 +44,7 @@ function memoryDestination(checkpoint?: unknown): Destination & { pages: PageWri
   };
 }
 
-function input(maxRequests: number, firstPage = 1): FetchPagesInput {
+function input(maxRequests: number, firstPage = 1): BatchInput {
   return {
     target: { account: 'acme', resource: 'organizations', options: {}, destination: { kind: 'ndjson', dir: '/x' }, exportId: 'zendesk-export/acme/organizations/organizations', origin: '20260101T000000.000Z-organizations' },
     at: startPosition('organizations', { kind: 'time', startTime: 1000 }),
@@ -71,7 +71,7 @@ function context(attempt: number, heartbeatDetails?: unknown, aborted = () => fa
 
 const deps = (client: ZendeskClient, destination: Destination): FetchPagesDeps => ({ clientFor: () => client, destinationFor: () => destination });
 
-function progress(pages: number, sends: number[]): PagesProgress {
+function progress(pages: number, sends: number[]): BatchProgress {
   return { at: startPosition('organizations', { kind: 'time', startTime: 1000 + pages }), pages, records: pages, repeats: 0, sideloaded: 0, sentAt: sends, notes: [] };
 }
 
@@ -82,12 +82,12 @@ test('a first attempt makes the requests it is allowed, writes each page with it
   expect(asked).toEqual([1000, 1001, 1002]);
   expect(result).toMatchObject({ pages: 3, records: 3, stop: 'budget', at: { next: { startTime: 1003 } } });
   expect(result.sentAgoMs).toHaveLength(3);
-  expect(destination.pages.map((p) => [p.pageNumber, p.run.pages, p.run.firstPage])).toEqual([[1, 1, 1], [2, 2, 1], [3, 3, 1]]);
+  expect(destination.pages.map((p) => [p.pageNumber, p.checkpoint.pages, p.checkpoint.firstPage])).toEqual([[1, 1, 1], [2, 2, 1], [3, 3, 1]]);
 });
 
 test("a retried run resumes from its destination's checkpoint when that is ahead of the heartbeat", async () => {
   const { client, asked } = zendesk(1000);
-  const kept: RunCheckpoint = { ...progress(4, [1, 2, 3, 4]), exportId: input(10).target.exportId, origin: input(10).target.origin, firstPage: 1 };
+  const kept: BatchCheckpoint = { ...progress(4, [1, 2, 3, 4]), exportId: input(10).target.exportId, origin: input(10).target.origin, firstPage: 1 };
   const result = await fetchPagesWith(deps(client, memoryDestination(kept)), input(10), context(2, progress(2, [1, 2])));
   expect(asked[0]).toBe(1004); // Not 1002: pages 3 and 4 were written, only their heartbeat was lost.
   // Ten allowed, four recorded, one more counted for the attempt that died (its request in flight).

@@ -7,7 +7,7 @@
 import { Worker } from '@temporalio/worker';
 import type { temporal } from '@temporalio/proto';
 import { Context } from '@temporalio/activity';
-import type { FetchPagesInput, FetchPagesResult } from '../../contract/page-activity';
+import type { BatchInput, BatchResult } from '../../contract/page-activity';
 import { ExportClient } from '../../client/export-client';
 import { coordinatorWorkflowId, exportWorkflowId } from '../../workflows/ids';
 import { coordinatorStateQuery } from '../../workflows/messages';
@@ -17,15 +17,15 @@ import { mockedActivities } from '../helpers/mock-activities';
 
 const shared = useExportServer();
 
-type Mock = (input: FetchPagesInput) => Promise<FetchPagesResult>;
+type Mock = (input: BatchInput) => Promise<BatchResult>;
 
 /** A run that wrote `pages` pages and made one request per page, just now. */
-function ran(input: FetchPagesInput, pages: number, stop: FetchPagesResult['stop'], extra: Partial<FetchPagesResult> = {}): FetchPagesResult {
+function ran(input: BatchInput, pages: number, stop: BatchResult['stop'], extra: Partial<BatchResult> = {}): BatchResult {
   return { at: input.at, pages, records: pages, repeats: 0, sideloaded: 0, sentAgoMs: Array<number>(pages).fill(0), stop, notes: [], ...extra };
 }
 
 /** Sends made as the real activity makes them: each request at its slot in the run's schedule. */
-async function sendOnSchedule(input: FetchPagesInput): Promise<number[]> {
+async function sendOnSchedule(input: BatchInput): Promise<number[]> {
   const began = Date.now();
   const sentAt: number[] = [];
   for (let i = 0; i < input.maxRequests + (input.laterMs?.length ?? 0); i++) {
@@ -58,7 +58,7 @@ async function sendTimes(workflowId: string): Promise<number[]> {
   return events
     .filter((e) => e.activityTaskCompletedEventAttributes)
     .flatMap((e) => {
-      const result = JSON.parse(Buffer.from(e.activityTaskCompletedEventAttributes!.result!.payloads![0]!.data!).toString()) as FetchPagesResult;
+      const result = JSON.parse(Buffer.from(e.activityTaskCompletedEventAttributes!.result!.payloads![0]!.data!).toString()) as BatchResult;
       return result.sentAgoMs.map((ago) => ms(e) - ago);
     });
 }
@@ -118,7 +118,7 @@ test('an export that ends hands on its real send times, not its whole share as i
 });
 
 test("a run's endpoint switch and note reach the state and the next run", async () => {
-  const inputs: FetchPagesInput[] = [];
+  const inputs: BatchInput[] = [];
   const fetchPages: Mock = async (input) => {
     inputs.push(input);
     if (inputs.length === 1) {
