@@ -47,7 +47,7 @@ export interface ExportInput {
   followIntervalSeconds?: number;
   /** Stop after this many pages (a sample: one page). */
   maxPages?: number;
-  /** Continue as new after this many pages in one run (the server's suggestion also applies). */
+  /** Continue as new after this many pages in one workflow run (the server's suggestion also applies). */
   maxPagesPerRun?: number;
   /** Carried across continue-as-new, and into a resumed export. */
   state?: ExportState;

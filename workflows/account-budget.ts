@@ -97,7 +97,7 @@ export class AccountBudget {
     const member = this.state.members[workflowId];
     if (!member) return [];
     delete this.state.members[workflowId];
-    // No request was sent later than now (a run in flight sends until BATCH_SENDING_MS from now at most).
+    // No request was sent later than now (a batch in flight sends until BATCH_SENDING_MS from now at most).
     const sent = sends.slice(-Math.max(1, member.share)).map((t) => Math.min(t, now + BATCH_SENDING_MS));
     this.release(member.bucket, sent, now);
     return this.rebalance(member.bucket, now);
@@ -158,7 +158,7 @@ export class AccountBudget {
       member.share = after;
       const change = { workflowId: id, share: after, budget, sends: [] as number[] };
       if (after < before) {
-        // What it gives up may still be sent by its run in flight, until BATCH_SENDING_MS from now, and
+        // What it gives up may still be sent by its batch in flight, until BATCH_SENDING_MS from now, and
         // then sits in Zendesk's window: it counts against the account as if sent then.
         this.release(bucket, Array<number>(before - after).fill(now + BATCH_SENDING_MS), now);
         shrinks.push(change);

@@ -242,7 +242,7 @@ export class ExportRules {
     );
   }
 
-  /** The input of the next run after continue-as-new: everything carried in the state. */
+  /** The input of the next workflow run after continue-as-new: everything carried in the state. */
   carry(): ExportInput {
     return { ...this.input, share: undefined, initialSends: undefined, state: this.state };
   }

@@ -123,7 +123,7 @@ export class ZendeskClient {
       if (deadline.aborted) {
         throw new ZendeskTransientError(`Zendesk did not finish its answer for ${where} within ${this.timeoutMs / 1000}s (ZENDESK_REQUEST_TIMEOUT_SECONDS)`);
       }
-      if (signal?.aborted) throw new ZendeskTransientError(`The request ${where} was abandoned: its run was cancelled`);
+      if (signal?.aborted) throw new ZendeskTransientError(`The request ${where} was abandoned: its batch was cancelled`);
       if (err instanceof AnswerMemoryFullError) {
         throw new ZendeskTransientError(`Zendesk's answer for ${where} was abandoned: ${err.message} (ZENDESK_MAX_ANSWERS_MB); it is asked for again`);
       }

@@ -1,5 +1,5 @@
 /**
- * The worker's activities around a mocked page activity (for workflow tests that script what a run
+ * The worker's activities around a mocked page activity (for workflow tests that script what a batch
  * answers): its results sealed as the real worker seals them, the seal checks, and rate ceilings.
  */
 import type { BatchInput, BatchResult } from '../../contract/page-activity';

@@ -77,7 +77,7 @@ const forgeries: [string, Forgery][] = [
   ['a completion asking for a century of Retry-After', (id, at) => shared.env.client.activity.complete(id, forgedResult(at, { stop: 'rate-limited', retryAfter: { seconds: 100 * 365 * 86_400, capped: false } }))],
   ['a failure that would end the export', (id) => shared.env.client.activity.fail(id, ApplicationFailure.nonRetryable('Zendesk refused the token (forged)', 'ZendeskAuthError'))],
   [
-    'a heartbeat far ahead, then a failure that makes the run retry from it',
+    'a heartbeat far ahead, then a failure that makes the batch retry from it',
     async (id, at) => {
       const progress: BatchProgress = { at: far(at), pages: 1, records: 0, repeats: 0, sideloaded: 0, sentAt: [], notes: [] };
       await shared.env.client.activity.heartbeat(id, { progress, seal: 'forged' });
@@ -87,8 +87,8 @@ const forgeries: [string, Forgery][] = [
   ],
 ];
 
-test.each(forgeries)('a page activity forged by ID, %s: refused, the run asked again, nothing lost', async (_, forge) => {
-  // Pages of 10 tickets, each answered after 300 ms: the forger finds a run in flight.
+test.each(forgeries)('a page activity forged by ID, %s: refused, the batch asked again, nothing lost', async (_, forge) => {
+  // Pages of 10 tickets, each answered after 300 ms: the forger finds a batch in flight.
   stack = await startExportStack(shared.env, shared.bundle, { simulator: { sizes: { tickets: 80 }, rateLimits: 'off', faults: { latencyMs: 300 } } });
   const result = await stack.run(async () => {
     const handle = await stack.client.start({ account: stack.account, resource: 'tickets', mode: 'time', startTime: 0, perPage: 10, destination: stack.out, rateLimit: FAST });

@@ -276,6 +276,13 @@ describe('results the workflow does not believe, and the ceiling', () => {
     expect(rules.nextBatch(NOW + 200_000).resume).toBeUndefined();
   });
 
+  it('a 0.3.0 export carrying a refused result under its old failure type resumes from the checkpoint too', () => {
+    const carried = new ExportRules(input(), ID, NOW).carry();
+    const retry = { since: NOW, attempts: 1, type: 'RefusedRunResult', message: 'Refused a run result' };
+    const rules = new ExportRules({ ...carried, state: { ...carried.state!, retry } }, ID, NOW);
+    expect(rules.nextBatch(NOW + 60_000).resume).toBe(true);
+  });
+
   it('caps a Retry-After at an hour, and an empty bucket at its window, in the workflow too', () => {
     const rules = new ExportRules(input(), ID, NOW);
     expect(rules.applyBatch(result({ pages: 0, at: rules.state.at, stop: 'rate-limited', retryAfter: { seconds: 3e9, capped: false } }), NOW).next).toEqual({ kind: 'retry-after', ms: 3600_000 });

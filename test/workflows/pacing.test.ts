@@ -115,7 +115,7 @@ test('a page whose first attempts failed after Zendesk counted them spends that 
   expect(result.outcome).toBe('completed');
   expect(refusals).toBeLessThan(0);
   const times = await sendTimes(exportWorkflowId(stack.account, 'organizations', 'organizations'));
-  // Page 1 went out three times, and the run counted all three: once would let two more pages into its minute.
+  // Page 1 went out three times, and the batch counted all three: once would let two more pages into its minute.
   expect(times.length).toBe(stack.sim.stats().requests);
   expect(maxInWindow(times, 60_000)).toBeLessThanOrEqual(10);
 });
