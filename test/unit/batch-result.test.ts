@@ -62,6 +62,13 @@ describe('checkBatchResult', () => {
     const p = checkBatchResult(request, r);
     expect(p && sentence(p)).toMatch(said);
   });
+
+  test('names the field that is wrong, as every validator of the contract does', () => {
+    expect(checkBatchResult(request, result({ at: { ...at(2000), endpoint: 'sample' } }))).toEqual({ field: 'at.endpoint', problem: 'sample is not tickets_time nor its cursor endpoint' });
+    expect(checkBatchResult(request, result({ repeats: 1e9 }))).toEqual({ field: 'repeats', problem: 'is not a number of records its pages can hold' });
+    expect(checkBatchResult(request, result({ retryAfter: { seconds: 5, capped: false } }))?.field).toBe('retryAfter');
+    expect(checkBatchResult(request, 'completed')).toEqual({ field: '', problem: 'the result is missing' });
+  });
 });
 
 describe('the seal', () => {

@@ -398,6 +398,11 @@ describe('carried state, checked deeply', () => {
     expectSentence(checkExportInput(patched(carried(), patch), ID, NOW), field);
   });
 
+  it('names the field of the carried state that is wrong', () => {
+    expect(checkExportInput(patched(carried(), { state: { pace: { share: 11 } } }), ID, NOW)).toEqual({ field: 'state.pace.share', problem: 'is not a number of requests within its budget' });
+    expect(checkExportInput({ ...carried(), state: 'x' }, ID, NOW)).toEqual({ field: 'state', problem: 'is not an object' });
+  });
+
   const member = { bucket: 'incremental-exports', share: 10, joined: 0 };
   const state = (extra: Record<string, unknown> = {}) => ({ budgets: { 'incremental-exports': { requests: 10, seconds: 60 } }, members: { [ID]: member }, released: { 'incremental-exports': [NOW - 1000] }, joins: 1, ...extra });
 
