@@ -54,12 +54,15 @@ export class ExportRun {
   readonly state: ExportState;
   /** The operator's ceilings, once the worker has told them (undefined in runs begun before them). */
   private ceilings?: RateCeilings;
+  /** The sequence number of the last share taken, when the coordinator numbers them (contract/share.ts). */
+  private shareSeq?: number;
 
   constructor(
     readonly input: ExportInput,
     readonly exportId: string,
     now: number,
   ) {
+    this.shareSeq = input.shareSeq;
     if (input.state) {
       // A resumed or continued export takes the share it is given now, not the one it had.
       const carried = input.state;
@@ -191,9 +194,15 @@ export class ExportRun {
    * The coordinator's new share and budget, within the operator's ceiling; sends to count against it,
    * none later than a run in flight could still send (`now`: a signal's send times are not believed further).
    */
-  acceptShare(share: number, budget: RateBudget, sends: readonly number[], now = Infinity): void {
+  acceptShare(share: number, budget: RateBudget, sends: readonly number[], now = Infinity, seq?: number): void {
     const believable = sends.map((t) => Math.min(t, now + RUN_SENDING_MS));
     this.state.pace = this.underCeiling(acceptShare(this.state.pace, share, budget, believable));
+    if (seq !== undefined) this.shareSeq = seq;
+  }
+
+  /** Whether a share numbered `seq` comes after the last one taken (an earlier one is stale, or copied from history). */
+  isNewShare(seq: unknown): boolean {
+    return Number.isSafeInteger(seq) && (this.shareSeq === undefined || (seq as number) > this.shareSeq);
   }
 
   /** The operator's ceilings (from the worker): the pace keeps within them from now on. */
@@ -241,7 +250,7 @@ export class ExportRun {
 
   /** The input of the next run after continue-as-new: everything carried in the state. */
   carry(): ExportInput {
-    return { ...this.input, share: undefined, initialSends: undefined, state: this.state };
+    return { ...this.input, share: undefined, initialSends: undefined, shareSeq: this.shareSeq, state: this.state };
   }
 }
 

@@ -249,6 +249,18 @@ describe('shares and resumes', () => {
     expect(resumed.nextRun(NOW + 1_000).firstPage).toBe(3);
   });
 
+  it("takes only shares numbered after the last one it took, and carries that number on", () => {
+    const run = new ExportRun(input({ share: 1, shareSeq: 100 }), ID, NOW);
+    expect([99, 100, '101', 1.5, undefined].map((seq) => run.isNewShare(seq))).toEqual([false, false, false, false, false]);
+    expect(run.isNewShare(101)).toBe(true);
+    run.acceptShare(2, BUDGET, [], NOW, 150);
+    expect([run.isNewShare(150), run.isNewShare(151)]).toEqual([false, true]);
+    const next = new ExportRun(run.carry(), ID, NOW + 1);
+    expect([next.input.shareSeq, next.isNewShare(150)]).toEqual([150, false]);
+    // An export whose coordinator numbers no shares (one of 0.3.0) counts none as old.
+    expect(new ExportRun(input(), ID, NOW).isNewShare(1)).toBe(true);
+  });
+
   it('keeps its carried share across continue-as-new, and stays paused if it was', () => {
     const first = new ExportRun(input({ share: 3 }), ID, NOW);
     first.state.paused = true;
