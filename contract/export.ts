@@ -260,11 +260,15 @@ export function withCurrentCounts(input: ExportInput): ExportInput {
   return input.state ? { ...input, state: { ...input.state, progress: withCounts(input.state.progress) } } : input;
 }
 
-/** An export asked of an account's coordinator: well-formed, of that account, not yet sharing its budget. */
-export function checkExportRequest(input: unknown, account: string): Problem | undefined {
+/**
+ * An export asked of an account's coordinator: well-formed, of that account, not yet sharing its budget.
+ * `now`: the coordinator's clock, so that a carried state the export would refuse is refused before the
+ * export takes a share (it would fail at once, its share held until the coordinator notices).
+ */
+export function checkExportRequest(input: unknown, account: string, now = Infinity): Problem | undefined {
   if (isPlainObject(input) && isAccountName(input.account) && input.account !== account) return problem('account', `${input.account} is another account; ${account}'s coordinator starts only its exports`);
   // The coordinator sets the share, the sends, their sequence and itself as coordinator, whatever the request said.
-  return checkExportInput(isPlainObject(input) ? { ...input, coordinatorId: undefined, shareSeq: undefined } : input);
+  return checkExportInput(isPlainObject(input) ? { ...input, coordinatorId: undefined, shareSeq: undefined } : input, undefined, now);
 }
 
 /** A coordinator's input: its account, under its own workflow ID. */

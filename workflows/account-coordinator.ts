@@ -127,7 +127,7 @@ function handleUpdates(c: Coordinator): void {
       await checkDestinationOnWorker(exportInput.destination);
       return await answered<ExportStarted>(c, (ticket) => ({ kind: 'start', input: exportInput, ticket }));
     },
-    { validator: (exportInput) => refuse(readable(() => checkExportRequest(exportInput, c.account))) },
+    { validator: (exportInput) => refuse(readable(() => checkExportRequest(exportInput, c.account, Date.now()))) },
   );
   setHandler(setBudgetUpdate, (bucket, budget) => answered<void>(c, (ticket) => ({ kind: 'budget', bucket, budget, ticket })), {
     validator: (bucket, budget) => refuse(readable(() => checkBudgetChange(bucket, budget))),
@@ -138,7 +138,7 @@ function handleUpdates(c: Coordinator): void {
 function handleSignals(c: Coordinator): void {
   const accept = (event: Event, problem: Problem | undefined) =>
     problem ? log.warn('Signal refused', { account: c.account, problem: sentence(problem) }) : void c.inbox.push(event);
-  setHandler(startExportSignal, (exportInput) => accept({ kind: 'start', input: exportInput }, readable(() => checkExportRequest(exportInput, c.account))));
+  setHandler(startExportSignal, (exportInput) => accept({ kind: 'start', input: exportInput }, readable(() => checkExportRequest(exportInput, c.account, Date.now()))));
   setHandler(exportFinishedSignal, (workflowId, sends) =>
     accept({ kind: 'leave', workflowId, sends: sends ?? [] }, typeof workflowId === 'string' ? checkSends(sends, 'sends') : problemOf('workflowId', 'is not text')),
   );

@@ -7,11 +7,11 @@
  */
 import path from 'node:path';
 import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { FetchPagesResult, PagesProgress } from '../../activities/contract';
 import type { RateBudget } from '../../zendesk/endpoints';
 import { coordinatorWorkflowId, exportWorkflowId } from '../../workflows/ids';
-import { coordinatorStateQuery, exportFinishedSignal, setBudgetSignal, setShareSignal, startExportSignal } from '../../workflows/messages';
+import { coordinatorStateQuery, exportFinishedSignal, setBudgetSignal, setShareSignal, startExportSignal, startExportUpdate } from '../../workflows/messages';
 import type { ExportInput, ExportState } from '../../workflows/types';
 import type { accountCoordinator, exportResource } from '../../workflows';
 import { startExportStack, useExportServer, type ExportStack } from '../helpers/exports';
@@ -243,6 +243,19 @@ test('poisoned carried state fails its workflow at once with one sentence, and l
     const failed = await direct.result().then(() => undefined, (e: unknown) => e);
     expect((failed as WorkflowFailedError).cause?.message).toBe('Invalid export input: state.pace.notBefore is not a time within the longest hold.');
     expect(await workflowTaskFailures(ticketsId())).toBe(0);
+
+    // The same state asked of the coordinator: refused before an export starts and takes a share it
+    // would hold while failing (the coordinator would not hear of its end), and the caller told why.
+    const start = new WithStartWorkflowOperation<typeof accountCoordinator>('accountCoordinator', {
+      workflowId: coordinatorId,
+      taskQueue: stack.taskQueue,
+      args: [{ account: stack.account }],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    });
+    const refused = await shared.env.client.workflow.executeUpdateWithStart(startExportUpdate, { args: [input], startWorkflowOperation: start }).then(() => undefined, (e: unknown) => e);
+    expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
+    expect((refused as WorkflowUpdateFailedError).cause?.message).toBe('state.pace.notBefore is not a time within the longest hold.');
+    expect((await handleOf(ticketsId()).describe()).runId).toBe(direct.firstExecutionRunId); // No export started.
   });
   expectNothingLost(); // The start after the poisoned coordinator ran, to the end.
 });
