@@ -249,6 +249,18 @@ describe('shares and resumes', () => {
     expect(resumed.nextBatch(NOW + 1_000).firstPage).toBe(3);
   });
 
+  it("takes only shares numbered after the last one it took, and carries that number on", () => {
+    const rules = new ExportRules(input({ share: 1, shareSeq: 100 }), ID, NOW);
+    expect([99, 100, '101', 1.5, undefined].map((seq) => rules.isNewShare(seq))).toEqual([false, false, false, false, false]);
+    expect(rules.isNewShare(101)).toBe(true);
+    rules.acceptShare(2, BUDGET, [], NOW, 150);
+    expect([rules.isNewShare(150), rules.isNewShare(151)]).toEqual([false, true]);
+    const next = new ExportRules(rules.carry(), ID, NOW + 1);
+    expect([next.input.shareSeq, next.isNewShare(150)]).toEqual([150, false]);
+    // An export whose coordinator numbers no shares (one of 0.3.0) counts none as old.
+    expect(new ExportRules(input(), ID, NOW).isNewShare(1)).toBe(true);
+  });
+
   it('keeps its carried share across continue-as-new, and stays paused if it was', () => {
     const first = new ExportRules(input({ share: 3 }), ID, NOW);
     first.state.paused = true;
