@@ -76,6 +76,15 @@ test('a database written by 0.2.1 is upgraded in place by several workers at onc
       'not an object',
     ],
   });
+  // The metric_sets sideload as 0.2.1 stored it: a table made on first use, version 0.
+  await db.query(`CREATE TABLE zendesk_tickets__metric_sets (account text NOT NULL, id bigint NOT NULL, version bigint NOT NULL, record jsonb NOT NULL,
+    export_id text NOT NULL, written_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (account, id))`);
+  await db.query(`INSERT INTO zendesk_tickets__metric_sets (account, id, version, record, export_id) VALUES ('acme', 500000001, 0, $1, 'x')`, [
+    JSON.stringify({
+      id: 500000001, ticket_id: 1, reopens: 2, replies: 3, solved_at: null, created_at: '2026-11-01T10:00:00Z', updated_at: '2026-11-02T11:30:00Z',
+      reply_time_in_minutes: { calendar: 95, business: 31 }, full_resolution_time_in_minutes: { calendar: null, business: null }, on_hold_time_in_minutes: 'x',
+    }),
+  ]);
 
   // Three workers start at once against it; each migrates (readCheckpoint is the first thing a worker asks).
   const workers = [0, 1, 2].map((i) => postgresDestination({ name: `w${i}`, url }));
@@ -86,7 +95,7 @@ test('a database written by 0.2.1 is upgraded in place by several workers at onc
   }
 
   const applied = await db.query('SELECT name FROM zendesk_schema_migrations ORDER BY name');
-  expect(applied.rows.map((r) => r.name)).toEqual(['001_tables.sql', '002_checkpoint_origin.sql', '003_checkpoint_run.sql', '004_typed_tables.sql']);
+  expect(applied.rows.map((r) => r.name)).toEqual(['001_tables.sql', '002_checkpoint_origin.sql', '003_checkpoint_run.sql', '004_typed_tables.sql', '005_ticket_metrics.sql']);
   const tickets = await db.query(`SELECT id::int, status, subject, created_at, updated_at, group_id::text, assignee_id, requester_id::text, tags, deleted
     FROM zendesk_tickets ORDER BY id`);
   expect(tickets.rows).toEqual([
@@ -109,6 +118,14 @@ test('a database written by 0.2.1 is upgraded in place by several workers at onc
   ]);
   expect((await db.query('SELECT id::int, field, ticket_id::int, value, previous_value, updater_id::int, via FROM zendesk_ticket_field_changes')).rows).toEqual([
     { id: 701, field: 'status', ticket_id: 1, value: 'pending', previous_value: 'open', updater_id: 5, via: 'Web form' },
+  ]);
+  const metrics = await db.query(`SELECT id::int, ticket_id::int, reopens::int, replies::int, reply_time_calendar_minutes::int, reply_time_business_minutes::int,
+    full_resolution_calendar_minutes, on_hold_calendar_minutes, solved_at, updated_at FROM zendesk_ticket_metrics`);
+  expect(metrics.rows).toEqual([
+    {
+      id: 500000001, ticket_id: 1, reopens: 2, replies: 3, reply_time_calendar_minutes: 95, reply_time_business_minutes: 31,
+      full_resolution_calendar_minutes: null, on_hold_calendar_minutes: null, solved_at: null, updated_at: new Date('2026-11-02T11:30:00Z'),
+    },
   ]);
   const status = await db.query(`SELECT resource, records::int, newest_version_at FROM zendesk_export_status WHERE account = 'acme' ORDER BY resource`);
   expect(status.rows).toEqual(
