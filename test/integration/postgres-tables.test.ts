@@ -4,7 +4,8 @@
  * a request to Zendesk; and README's five questions, run as written, answer what the simulator's oracle
  * says of a real export.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Client as PgClient } from 'pg';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -13,7 +14,8 @@ import { startExportStack, type ExportStack } from '../helpers/exports';
 import { startPostgres, type PostgresServer } from '../helpers/postgres';
 import { WORKFLOWS_PATH } from '../../worker/create-worker';
 import { postgresDestination } from '../../activities/destinations/postgres';
-import { RESOURCES } from '../../zendesk/endpoints';
+import { RESOURCES, RESOURCE_SPECS, type Resource } from '../../zendesk/endpoints';
+import { versionKey } from '../../zendesk/page';
 
 const MIGRATIONS = path.resolve(__dirname, '..', '..', 'activities', 'destinations', 'migrations');
 const FAST = { requests: 1000, seconds: 1 };
@@ -29,9 +31,12 @@ beforeAll(async () => {
   [server, pg] = await Promise.all([startDevServer(), startPostgres()]);
   [env, bundle] = await Promise.all([createDevServerEnv(server), bundleWorkflows(WORKFLOWS_PATH)]);
 });
+afterEach(async () => {
+  await stack?.close();
+  stack = undefined;
+});
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.end()));
-  await stack?.close();
   await env?.teardown();
   await server?.stop();
   await pg?.stop();
@@ -205,4 +210,68 @@ test("README's five questions answer what the export holds, with plain SQL", asy
   const status = await db.query('SELECT resource, endpoint, records::int, lag IS NOT NULL AS has_lag, last_batch_at IS NOT NULL AS has_batch FROM zendesk_export_status WHERE account = $1 ORDER BY resource', [s.account]);
   const expected = Object.fromEntries(RESOURCES.map((r) => [r, s.sim.expected(undefined, r, { supportTypeScope: 'all' }).length]));
   expect(status.rows.map((r) => [r.resource, r.records, r.has_lag, r.has_batch])).toEqual(Object.keys(expected).sort().map((r) => [r, expected[r], true, true]));
+});
+
+test('a target that keeps history holds every version once, across updates and a second export of the same range; metric sets as typed columns', async () => {
+  const { url, db } = await newDatabase('history');
+  const out = mkdtempSync(path.join(os.tmpdir(), 'zd-history-'));
+  const s = (stack = await startExportStack(env, bundle, {
+    simulator: { sizes: { tickets: 60, users: 30, organizations: 15, ticket_events: 10 }, rateLimits: 'off' },
+    activities: { destinations: { outputRoot: out, postgres: { default: url }, history: ['default'] } },
+  }));
+  const VERSIONED = ['tickets', 'users', 'organizations'] as const;
+  const exportAll = () =>
+    s.run(async () => {
+      const requests = VERSIONED.map((resource) => ({
+        account: s.account, resource, startTime: 0, perPage: 20, destination: 'postgres', rateLimit: FAST, ...(resource === 'tickets' && { include: ['metric_sets'] }),
+      }));
+      for (const h of await s.client.startMany(requests)) await h.result();
+    });
+  /** Every version the simulator has served so far, per resource, as `id@second`. */
+  const served = Object.fromEntries(VERSIONED.map((r) => [r, new Set<string>()]));
+  const noteServed = () => {
+    for (const r of VERSIONED) for (const rec of s.sim.expected(undefined, r, { supportTypeScope: 'all' })) served[r]!.add(versionKey(rec, RESOURCE_SPECS[r].versionField));
+  };
+
+  await exportAll();
+  noteServed();
+  // New versions of some records, then the whole range again: the old versions come back and are not kept twice.
+  const updated = { tickets: [3, 4, 17], users: [7], organizations: [2] };
+  for (const [resource, ids] of Object.entries(updated)) for (const id of ids) s.sim.updateRecord(undefined, resource as Resource, id);
+  await exportAll();
+  noteServed();
+
+  for (const resource of VERSIONED) {
+    const kept = await db.query(`SELECT id::text || '@' || version AS key FROM zendesk_${resource}_versions WHERE account = $1`, [s.account]);
+    const keys = kept.rows.map((r) => r.key as string);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(keys.sort()).toEqual([...served[resource]!].sort());
+    expect(keys.length).toBe(s.sim.expected(undefined, resource, { supportTypeScope: 'all' }).length + updated[resource].length);
+  }
+  // The versions carry the current table's typed columns; the current row is the newest version.
+  const ticket3 = await db.query(`SELECT v.version::int, v.status, v.updated_at, v.version = t.version AS current FROM zendesk_tickets_versions v
+    JOIN zendesk_tickets t USING (account, id) WHERE v.account = $1 AND v.id = 3 ORDER BY v.version`, [s.account]);
+  const newest = s.sim.expected(undefined, 'tickets', { supportTypeScope: 'all' }).find((t) => t.id === 3)!;
+  expect(ticket3.rows).toHaveLength(2);
+  expect(ticket3.rows.map((r) => r.current)).toEqual([false, true]);
+  expect(ticket3.rows[1]).toMatchObject({ status: newest.status, updated_at: new Date(newest.updated_at as string) });
+
+  // One metric set per ticket, its newest version, in typed columns.
+  const metrics = await db.query(`SELECT ticket_id::int, reopens::int, replies::int, reply_time_calendar_minutes::int, reply_time_business_minutes::int,
+    full_resolution_calendar_minutes::int, solved_at, updated_at FROM zendesk_ticket_metrics WHERE account = $1 ORDER BY ticket_id`, [s.account]);
+  const tickets = s.sim.expected(undefined, 'tickets', { supportTypeScope: 'all' }).sort((a, b) => (a.id as number) - (b.id as number));
+  const minutes = (m: unknown, kind: 'calendar' | 'business') => ((m as Rec)[kind] as number | null);
+  expect(metrics.rows).toEqual(
+    tickets.map((t) => {
+      const m = s.sim.expectedSideload(undefined, 'metric_sets', t.id as number)!;
+      return {
+        ticket_id: t.id, reopens: m.reopens, replies: m.replies,
+        reply_time_calendar_minutes: minutes(m.reply_time_in_minutes, 'calendar'), reply_time_business_minutes: minutes(m.reply_time_in_minutes, 'business'),
+        full_resolution_calendar_minutes: minutes(m.full_resolution_time_in_minutes, 'calendar'),
+        solved_at: m.solved_at === null ? null : new Date(m.solved_at as string), updated_at: new Date(m.updated_at as string),
+      };
+    }),
+  );
+  expect(metrics.rows.some((r) => r.solved_at !== null) && metrics.rows.some((r) => r.solved_at === null)).toBe(true);
+  expect((await db.query("SELECT name FROM zendesk_schema_migrations WHERE name LIKE 'history/%'")).rows).toEqual([{ name: 'history/001_versions.sql' }]);
 });
