@@ -7,6 +7,8 @@
  * nothing twice and loses nothing, and a late retry of an old page never overwrites a newer version.
  * Typed columns are generated from the jsonb, and the derived tables (custom fields, comments, field
  * changes) are rebuilt from the current rows in the same transaction, so both always agree with it.
+ * A target that keeps history also adds every version of tickets, users and organizations to their
+ * `…_versions` tables in that transaction, each (account, id, version) once.
  *
  * The worker's configuration names the targets (PostgresTarget); clients only name a target. The
  * password comes from PGPASSWORD; messages name the target only, never its host, a user or a password.

@@ -63,7 +63,7 @@ test("README's DuckDB queries answer what an NDJSON export holds: tickets per st
 
   const versions = await ask(1);
   expect(versions.map((v) => ({ ...v, updated_at: new Date(v.updated_at).toISOString() }))).toEqual(
-    [before, after].map((t) => ({ generated_timestamp: String(t.generated_timestamp), updated_at: new Date(t.updated_at).toISOString(), status: t.status })),
+    [before, after].map((t) => ({ generated_timestamp: String(t.generated_timestamp), updated_at: new Date(t.updated_at as string).toISOString(), status: t.status })),
   );
 
   const ofTicket = comments.filter((c) => c.ticket_id === ticketId).sort((a, b) => Date.parse(a.created_at) - Date.parse(b.created_at) || a.id - b.id);

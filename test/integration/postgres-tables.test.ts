@@ -255,6 +255,10 @@ test('a target that keeps history holds every version once, across updates and a
   expect(ticket3.rows).toHaveLength(2);
   expect(ticket3.rows.map((r) => r.current)).toEqual([false, true]);
   expect(ticket3.rows[1]).toMatchObject({ status: newest.status, updated_at: new Date(newest.updated_at as string) });
+  // README's query over the versions, as written there.
+  const readme = readFileSync(path.resolve(__dirname, '..', '..', 'README.md'), 'utf8');
+  const query = /```sql\n(-- The statuses ticket 42 went through[\s\S]*?)```/.exec(readme)![1]!.replaceAll("'acme'", `'${s.account}'`).replace('id = 42', 'id = 3');
+  expect((await db.query(query)).rows.map((r) => [Number(r.version), r.updated_at, r.status])).toEqual(ticket3.rows.map((r) => [r.version, r.updated_at, r.status]));
 
   // One metric set per ticket, its newest version, in typed columns.
   const metrics = await db.query(`SELECT ticket_id::int, reopens::int, replies::int, reply_time_calendar_minutes::int, reply_time_business_minutes::int,
