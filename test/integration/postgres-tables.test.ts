@@ -91,8 +91,8 @@ test('a database written by 0.2.1 is upgraded in place by several workers at onc
     }),
   ]);
 
-  // Three workers start at once against it; each migrates (readCheckpoint is the first thing a worker asks).
-  const workers = [0, 1, 2].map((i) => postgresDestination({ name: `w${i}`, url }));
+  // Three workers start at once against it, one keeping history; each migrates (readCheckpoint is the first thing a worker asks).
+  const workers = [0, 1, 2].map((i) => postgresDestination({ name: `w${i}`, url, history: i === 1 }));
   try {
     await Promise.all(workers.map((w) => w.readCheckpoint({ account: 'acme', resource: 'tickets', exportId: 'x', origin: 'o', owner: { workflowId: 'x' } })));
   } finally {
@@ -100,7 +100,17 @@ test('a database written by 0.2.1 is upgraded in place by several workers at onc
   }
 
   const applied = await db.query('SELECT name FROM zendesk_schema_migrations ORDER BY name');
-  expect(applied.rows.map((r) => r.name)).toEqual(['001_tables.sql', '002_checkpoint_origin.sql', '003_checkpoint_run.sql', '004_typed_tables.sql', '005_ticket_metrics.sql']);
+  expect(applied.rows.map((r) => r.name)).toEqual(['001_tables.sql', '002_checkpoint_origin.sql', '003_checkpoint_run.sql', '004_typed_tables.sql', '005_ticket_metrics.sql', 'history/001_versions.sql']);
+  // History starts with the versions stored, in typed columns.
+  const versions = await db.query(`SELECT 'tickets' AS resource, id::int, version::int, status AS what FROM zendesk_tickets_versions
+    UNION ALL SELECT 'users', id::int, version::int, name FROM zendesk_users_versions
+    UNION ALL SELECT 'organizations', id::int, version::int, name FROM zendesk_organizations_versions ORDER BY resource, id`);
+  expect(versions.rows).toEqual([
+    { resource: 'organizations', id: 3, version: 1000, what: 'Org' },
+    { resource: 'tickets', id: 1, version: 1000, what: 'open' },
+    { resource: 'tickets', id: 2, version: 1001, what: 'deleted' },
+    { resource: 'users', id: 5, version: 1000, what: 'Ann' },
+  ]);
   const tickets = await db.query(`SELECT id::int, status, subject, created_at, updated_at, group_id::text, assignee_id, requester_id::text, tags, deleted
     FROM zendesk_tickets ORDER BY id`);
   expect(tickets.rows).toEqual([
