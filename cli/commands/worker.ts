@@ -22,7 +22,8 @@ Zendesk credentials, from this process's environment (never from the CLIs that s
   ZENDESK_EMAIL + ZENDESK_API_TOKEN (switched off by Zendesk on 2027-04-30)
   any secret as <NAME>_FILE=<path>; several accounts: ZENDESK_CREDENTIALS_FILE=<json file>
   ZENDESK_BASE_URL: a proxy or the simulator instead of https://<account>.zendesk.com
-Postgres targets: ZENDESK_EXPORT_POSTGRES[_<NAME>]=postgres://user@host/db, with PGPASSWORD.`,
+Postgres targets: ZENDESK_EXPORT_POSTGRES[_<NAME>]=postgres://user@host/db, with PGPASSWORD;
+  ZENDESK_EXPORT_HISTORY=default,<name>: the targets that keep every version (…_versions tables).`,
     )
     .action(async (flags: { metrics?: string; outputRoot?: string; logLevel?: 'INFO' }) => {
       const temporal = resolveTemporalOptions(global());
