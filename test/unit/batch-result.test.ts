@@ -5,6 +5,7 @@ import { createSealer, isGenuine, sealedBatch, sealKeyFromEnv, sealShares } from
 import { checkBatchResult, MAX_RETRY_AFTER_SECONDS } from '../../contract/batch-result';
 import { sentence } from '../../contract/problem';
 import { shareGrant } from '../../contract/share';
+import { batchResult } from '../helpers/batch';
 import type { ExportPosition } from '../../zendesk/paging';
 
 const at = (startTime: number, endpoint: ExportPosition['endpoint'] = 'tickets_time'): ExportPosition =>
@@ -20,17 +21,7 @@ const request: BatchInput = {
   laterMs: [5000],
 };
 
-const result = (extra: Partial<BatchResult> = {}): BatchResult => ({
-  at: at(2000),
-  pages: 2,
-  records: 150,
-  repeats: 3,
-  sideloaded: 7,
-  sentAgoMs: [3_000, 1_000],
-  stop: 'budget',
-  notes: [],
-  ...extra,
-});
+const result = (extra: Partial<BatchResult> = {}): BatchResult => batchResult(at(2000), extra);
 
 describe('checkBatchResult', () => {
   test.each([

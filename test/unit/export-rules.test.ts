@@ -1,6 +1,7 @@
 /** An export's rules between batches: what the next batch asks for, and what a batch's result does. */
 import type { BatchResult } from '../../contract/page-activity';
 import { MAX_NOTES, MAX_REQUESTS_PER_BATCH } from '../../contract/limits';
+import { batchResult } from '../helpers/batch';
 import type { ExportPosition } from '../../zendesk/paging';
 import { UNEXPECTED_ANSWER_ATTEMPTS } from '../../zendesk/errors';
 import { ExportRules, GIVE_UP_AFTER_MS, RETRY_INITIAL_MS, RETRY_MAX_MS, stamp } from '../../workflows/export-rules';
@@ -25,17 +26,7 @@ const input = (extra: Partial<ExportInput> = {}): ExportInput => ({
 
 const at = (startTime: number): ExportPosition => ({ endpoint: 'tickets_time', next: { kind: 'time', startTime }, boundary: { second: -1, keys: [] }, perPage: 100 });
 
-const result = (extra: Partial<BatchResult> = {}): BatchResult => ({
-  at: at(2000),
-  pages: 2,
-  records: 150,
-  repeats: 3,
-  sideloaded: 7,
-  sentAgoMs: [3_000, 1_000],
-  stop: 'budget',
-  notes: [],
-  ...extra,
-});
+const result = (extra: Partial<BatchResult> = {}): BatchResult => batchResult(at(2000), extra);
 
 describe('a new export', () => {
   it('starts at its start position with its share, naming its pages by its start', () => {
