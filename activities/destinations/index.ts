@@ -3,7 +3,7 @@
  * Postgres targets and named S3 targets. A client's DestinationRef is resolved here, inside those limits.
  */
 import path from 'node:path';
-import type { DestinationRef } from '../contract';
+import type { DestinationRef } from '../../contract/page-activity';
 import { DestinationConfigError, type Destination } from './destination';
 import { ndjsonDestination, resolveOutputFolder } from './ndjson';
 import { describePostgresTarget, postgresDestination } from './postgres';
@@ -14,6 +14,8 @@ export interface DestinationConfig {
   outputRoot: string;
   /** Postgres targets by name; `default` is the one `--dest postgres` names. */
   postgres: Record<string, string>;
+  /** Postgres targets that keep every version of tickets, users and organizations (`…_versions` tables). @default none */
+  history?: readonly string[];
   /** S3 targets by name; `default` is the one `--dest s3` names. @default none */
   s3?: Record<string, S3Target>;
 }
@@ -41,14 +43,20 @@ function targetVariable(variable: string, name: string): string {
 
 /**
  * ZENDESK_EXPORT_OUTPUT_ROOT, ZENDESK_EXPORT_POSTGRES (named `default`) / ZENDESK_EXPORT_POSTGRES_<NAME>,
- * and ZENDESK_EXPORT_S3 / ZENDESK_EXPORT_S3_<NAME>. A target that is not well-formed is refused now, not at
+ * ZENDESK_EXPORT_HISTORY (the Postgres targets, by name, comma-separated, that keep every version), and
+ * ZENDESK_EXPORT_S3 / ZENDESK_EXPORT_S3_<NAME>. A target that is not well-formed is refused now, not at
  * the first page.
  */
 export function destinationConfigFromEnv(env: Record<string, string | undefined>): DestinationConfig {
   const postgres = namedTargets(env, POSTGRES_VARIABLE);
   for (const [name, url] of Object.entries(postgres)) describePostgresTarget({ name, url });
+  const history = (env.ZENDESK_EXPORT_HISTORY ?? '').split(',').map((name) => name.trim()).filter(Boolean);
+  const unknown = history.find((name) => !Object.hasOwn(postgres, name));
+  if (unknown !== undefined) {
+    throw new DestinationConfigError(`ZENDESK_EXPORT_HISTORY names "${unknown.slice(0, 40)}", which is not a Postgres target of this worker (${Object.keys(postgres).join(', ') || 'it has none'}).`);
+  }
   const s3 = Object.fromEntries(Object.entries(namedTargets(env, S3_VARIABLE)).map(([name, url]) => [name, parseS3Target(name, url)]));
-  return { outputRoot: path.resolve(env.ZENDESK_EXPORT_OUTPUT_ROOT || 'export'), postgres, s3 };
+  return { outputRoot: path.resolve(env.ZENDESK_EXPORT_OUTPUT_ROOT || 'export'), postgres, ...(history.length && { history }), s3 };
 }
 
 export interface Destinations {
@@ -70,7 +78,7 @@ export function createDestinations(config: DestinationConfig): Destinations {
       } else if (ref.kind === 'postgres') {
         const url = configured(config.postgres, ref.target, 'Postgres', POSTGRES_VARIABLE);
         key = `postgres:${ref.target}`;
-        make = () => postgresDestination({ name: ref.target, url });
+        make = () => postgresDestination({ name: ref.target, url, history: config.history?.includes(ref.target) });
       } else {
         const target = configured(config.s3 ?? {}, ref.target, 'S3', S3_VARIABLE);
         key = `s3:${ref.target}`;

@@ -4,7 +4,7 @@
  * sideloads in `<account>/<resource>/<sideload>/` under the same name (accounts apart, so several can
  * share one folder or prefix). `origin` is the export's start stamp and first endpoint, so names sort in
  * export order across exports. A page's objects are written whole (never half a page) under names fixed
- * by the origin and page number, so a retry replaces the page whole; then the run's checkpoint
+ * by the origin and page number, so a retry replaces the page whole; then the batch's checkpoint
  * (`.checkpoints/<origin>.json`) says the page is there.
  *
  * An origin is carried in workflow state, which any Temporal client can write, so it does not name an
@@ -121,7 +121,7 @@ export function layoutDestination(store: ObjectStore, options: LayoutOptions = {
           for (const [sideload, records] of Object.entries(page.sideloads)) await replacePage(`${dir}/${sideload}/${name}`, records);
         }
         // After the page: a checkpoint never runs ahead of the objects it vouches for.
-        await store.write(checkpointName(page), JSON.stringify(page.run));
+        await store.write(checkpointName(page), JSON.stringify(page.checkpoint));
       } catch (err) {
         throw err instanceof DestinationConfigError ? err : store.failure(`${dir}/${name}`, err);
       }

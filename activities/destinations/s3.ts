@@ -112,7 +112,7 @@ export function s3Destination(target: S3Target): Destination {
         region: target.region,
         endpoint: target.endpoint,
         forcePathStyle: target.forcePathStyle,
-        // A server that stops answering fails the request instead of holding the page (and the run) for ever.
+        // A server that stops answering fails the request instead of holding the page (and the batch) for ever.
         requestHandler: { connectionTimeout: 10_000, requestTimeout: 120_000 },
       }),
     })));

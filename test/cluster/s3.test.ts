@@ -156,7 +156,7 @@ suite('S3 destination', () => {
     expect((await pageKeys('raw/plain', s.account, 'users')).every((key) => key.endsWith('.ndjson'))).toBe(true);
     // Sideloads beside the pages, under the same names.
     expect((await objectKeys(`lake/${s.account}/tickets/users/`)).length).toBeGreaterThan(0);
-    // The checkpoint vouches for the last run's pages, and the origin has its owner.
+    // The checkpoint vouches for the last batch's pages, and the origin has its owner.
     const kept = await checkpoint('lake', s.account, 'tickets');
     expect(kept!.firstPage + kept!.pages - 1).toBe(ticketsDone.state.progress.pages);
     expect((await objectKeys(`lake/${s.account}/tickets/.checkpoints/`)).filter((k) => k.endsWith('.owner.json'))).toHaveLength(1);
@@ -244,7 +244,7 @@ suite('S3 destination', () => {
         records: [{ value: { id: 1 }, text: `{"id":1,"by":"${workflowId}"}` }],
         sideloads: {},
         at,
-        run: { at, pages: 1, records: 1, repeats: 0, sideloaded: 0, sentAt: [], notes: [], exportId: workflowId, origin, firstPage: 1 },
+        checkpoint: { at, pages: 1, records: 1, repeats: 0, sideloaded: 0, sentAt: [], notes: [], exportId: workflowId, origin, firstPage: 1 },
       });
       const outcomes = await Promise.allSettled([destinations[0]!.writePage(page('export-a')), destinations[1]!.writePage(page('export-b'))]);
       const won = outcomes.findIndex((o) => o.status === 'fulfilled');
