@@ -2,7 +2,8 @@
  * A small fleet on the dev server: two worker processes (the real CLI) sharing one account registry on a
  * real PostgreSQL, four accounts connected with `accounts connect`, each on a refresh token that rotates
  * at every refresh while access tokens live 3 seconds, two exports per account at once, and three
- * SIGKILLs at moments picked at random (test/helpers/fleet.ts says what is checked). Then: an account the
+ * SIGKILLs at moments picked at random, two of them while Zendesk answers a refresh the killed worker
+ * asked for (test/helpers/fleet.ts says what is checked). Then: an account the
  * registry lacks is refused, and an account removed, or revoked in Zendesk, while its export runs fails
  * that export alone, with its sentence. The full version (3 workers, 20 accounts, 10 kills) is in the
  * cluster suite.
@@ -36,7 +37,7 @@ const workers = new Set<WorkerProcess>();
 
 beforeAll(async () => {
   [server, pg] = await Promise.all([startDevServer(), startPostgres()]);
-  sim = await startSimulator({ accounts: [...ACCOUNTS, 'omega', 'sigma'], sizes: { tickets: 300, users: 300 }, rateLimits: 'off', recentWindowSeconds: 0, accessTokenTtlSeconds: 3, faults: { latencyMs: 20 } });
+  sim = await startSimulator({ accounts: [...ACCOUNTS, 'omega', 'sigma'], sizes: { tickets: 300, users: 300 }, rateLimits: 'off', recentWindowSeconds: 0, accessTokenTtlSeconds: 3, faults: { latencyMs: 20, tokenAnswerLatencyMs: 300 } });
   env = await createDevServerEnv(server);
   dir = mkdtempSync(path.join(os.tmpdir(), 'zendesk-export-fleet-'));
   const key = randomBytes(32);
@@ -63,9 +64,11 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('two workers, four accounts on rotating refresh tokens, two exports each, SIGKILLs: exact, no refused refresh, grants alive, no secret anywhere', async () => {
-  const { kills } = await runFleetScenario(fleet, { accounts: ACCOUNTS, resources: ['tickets', 'users'], workers: 2, kills: 3, pagesBetweenKills: [10, 30], seed: 21 });
+test('two workers, four accounts on rotating refresh tokens, two exports each, SIGKILLs (two mid-refresh): exact, no refused refresh, grants alive, no secret anywhere', async () => {
+  const plan = { accounts: ACCOUNTS, resources: ['tickets', 'users'] as Resource[], workers: 2, kills: 3, killsDuringRefresh: 2, pagesBetweenKills: [10, 30] as [number, number], seed: 21 };
+  const { kills, killsDuringRefresh } = await runFleetScenario(fleet, plan);
   expect(kills).toBe(3);
+  expect(killsDuringRefresh).toBe(2);
 }, 600_000);
 
 test('an account the registry lacks is refused; one removed, and one revoked in Zendesk, while their exports run: only they fail, each with its sentence', async () => {
