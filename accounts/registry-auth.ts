@@ -13,13 +13,15 @@
  */
 import type { AccountUrl } from '../zendesk/account';
 import { createAuthProvider, oauthMethod, type AuthProvider } from '../zendesk/auth';
-import { ZendeskAuthError, ZendeskConfigError, ZendeskTransientError } from '../zendesk/errors';
+import { ZendeskAuthError, ZendeskConfigError, ZendeskReauthorizationError, ZendeskTransientError } from '../zendesk/errors';
 import { renewalPoint, type RefreshOutcome } from './refresh';
 import type { AccessToken, AccountRegistry, AccountRow, Grant } from './registry';
 
-/** The sentence an export of an account whose grant is lost fails with. */
-export function reconnectMessage(account: string): string {
-  return `Account "${account}" needs re-authorization: Zendesk no longer accepts its OAuth grant (revoked, or lost); an admin must run \`zendesk-export accounts connect ${account}\`.`;
+/** What an export of an account whose grant is lost fails with: one sentence saying how to reconnect it. */
+export function needsReauthorization(account: string): ZendeskReauthorizationError {
+  return new ZendeskReauthorizationError(
+    `Account "${account}" needs re-authorization: Zendesk no longer accepts its OAuth grant (revoked, or lost); an admin must run \`zendesk-export accounts connect ${account}\`.`,
+  );
 }
 
 export function notInRegistry(account: string, where: string): ZendeskConfigError {
@@ -32,7 +34,7 @@ export function registryAuthProvider(registry: AccountRegistry, row: AccountRow,
   const { account } = row;
   const usable = (grant: Grant | undefined): Grant => {
     if (!grant) throw notInRegistry(account, registry.where);
-    if (grant.row.status === 'needs-reauthorization') throw new ZendeskAuthError(reconnectMessage(account));
+    if (grant.row.status === 'needs-reauthorization') throw needsReauthorization(account);
     return grant;
   };
 
@@ -56,7 +58,7 @@ export function registryAuthProvider(registry: AccountRegistry, row: AccountRow,
   /** The refresher's outcome, then the token it stored, read from the registry. */
   async function refreshDetached(stale: string | undefined): Promise<AccessToken> {
     const result: RefreshOutcome = await registry.refresh(account, stale);
-    if (result.outcome === 'lost') throw new ZendeskAuthError(reconnectMessage(account), 400);
+    if (result.outcome === 'lost') throw needsReauthorization(account);
     if (result.outcome === 'missing') throw notInRegistry(account, registry.where);
     if (result.outcome === 'failed') {
       const Failure = { auth: ZendeskAuthError, config: ZendeskConfigError, transient: ZendeskTransientError }[result.kind];

@@ -3,10 +3,10 @@
  * real PostgreSQL, four accounts connected with `accounts connect`, each on a refresh token that rotates
  * at every refresh while access tokens live 3 seconds, two exports per account at once, and three
  * SIGKILLs at moments picked at random, two of them while Zendesk answers a refresh the killed worker
- * asked for (test/helpers/fleet.ts says what is checked). Then: an account the
- * registry lacks is refused, and an account removed, or revoked in Zendesk, while its export runs fails
- * that export alone, with its sentence. The full version (3 workers, 20 accounts, 10 kills) is in the
- * cluster suite.
+ * asked for (test/helpers/fleet.ts says what is checked). Then: an account the registry lacks is
+ * refused, and an account removed, or revoked in Zendesk, while its export runs fails that export alone,
+ * with its sentence; the revoked one shows as needing re-authorization in Temporal and the CLI. The full
+ * version (3 workers, 20 accounts, 10 kills, 5 mid-refresh) is in the cluster suite.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,6 +21,8 @@ import { SIMULATOR_RATE_CEILING, startSimulator, type Simulator } from '../../si
 import type { Resource } from '../../zendesk/endpoints';
 import { causes, connectAll, pagesServed, runFleetScenario, type Fleet } from '../helpers/fleet';
 import { startPostgres, type PostgresServer } from '../helpers/postgres';
+import { runCli } from '../helpers/cli';
+import { searchAttributeKeys } from '../../workflows/search-attributes';
 import { createDevServerEnv, startDevServer, type DevServer } from '../helpers/temporal';
 
 const ACCOUNTS = ['acme', 'beta', 'gamma', 'delta'];
@@ -84,6 +86,16 @@ test('an account the registry lacks is refused; one removed, and one revoked in 
   expect(causes(await removed.result().catch((e: unknown) => e))).toMatch(/Account "omega" is not in the account registry/);
   expect(causes(await revoked.result().catch((e: unknown) => e))).toMatch(/Account "sigma" needs re-authorization: .* run `zendesk-export accounts connect sigma`/);
   expect((await registry.list()).find((r) => r.account === 'sigma')?.status).toBe('needs-reauthorization');
+  // The export shows as needing re-authorization: in its recorded state, in the search attribute the
+  // Temporal UI filters on, and in the CLI's `list` and `status`.
+  expect((await revoked.describe()).state?.status).toBe('needs-reauthorization');
+  const inTemporal = await env.client.workflow.getHandle(revoked.workflowId).describe();
+  expect(inTemporal.typedSearchAttributes.get(searchAttributeKeys.status)).toBe('needs-reauthorization');
+  const cliEnv = { TEMPORAL_ADDRESS: server.address, ZENDESK_EXPORT_TASK_QUEUE: TASK_QUEUE };
+  expect((await runCli(['list', '--account', 'sigma'], cliEnv, { cwd: dir })).stdout).toMatch(/zendesk-export\/sigma\/tickets\S* +FAILED .* needs re-authorization \(zendesk-export accounts connect\)/);
+  const status = await runCli(['status', 'tickets', '--account', 'sigma', '--mode', 'time'], cliEnv, { cwd: dir });
+  expect(status.code).toBe(1);
+  expect(status.stdout).toMatch(/Needs re-authorization \(after .*\): an admin runs `zendesk-export accounts connect sigma`, then zendesk-export resume/);
   // The other account's export goes on to its end.
   expect((await other.result()).outcome).toBe('completed');
 }, 300_000);

@@ -16,7 +16,7 @@ import { openRegistry, type AccountRegistry } from '../../accounts/registry';
 import { registryAuthProvider } from '../../accounts/registry-auth';
 import { DEFAULT_OAUTH, startSimulator, type Simulator } from '../../simulator';
 import { accountUrl } from '../../zendesk/account';
-import { ZendeskAuthError, ZendeskConfigError } from '../../zendesk/errors';
+import { ZendeskConfigError, ZendeskReauthorizationError } from '../../zendesk/errors';
 import { connectWithCli } from '../helpers/accounts';
 import { runCli, type CliResult } from '../helpers/cli';
 import { startPostgres, type PostgresServer } from '../helpers/postgres';
@@ -179,7 +179,7 @@ test('a grant revoked in Zendesk: the export fails with the sentence to reconnec
   await auth.authorization(); // The stored token, as a worker uses it before its 401.
   expect(sim.revokeGrant(grant.access!.token)).toBe(true);
   const err = await auth.renew().catch((e: unknown) => e as Error);
-  expect(err).toBeInstanceOf(ZendeskAuthError);
+  expect(err).toBeInstanceOf(ZendeskReauthorizationError);
   expect((err as Error).message).toBe(
     'Account "epsilon" needs re-authorization: Zendesk no longer accepts its OAuth grant (revoked, or lost); an admin must run `zendesk-export accounts connect epsilon`.',
   );
