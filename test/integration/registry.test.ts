@@ -6,7 +6,7 @@
  * outlives the worker killed while Zendesk answered it.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
@@ -208,7 +208,7 @@ test('Zendesk answered but the registry could not store the tokens: said precise
   }
 }, 60_000);
 
-test('a worker killed while Zendesk answers its refresh: the refresher outlives it, commits the rotated tokens and exits; the grant lives', async () => {
+test('a worker killed while Zendesk answers its refresh: the refresher (no secret in its arguments or environment) outlives it, commits the rotated tokens and exits; the grant lives', async () => {
   await connect('eta');
   const registry = open();
   const before = (await registry.grant('eta'))!;
@@ -216,12 +216,18 @@ test('a worker killed while Zendesk answers its refresh: the refresher outlives 
   // Zendesk's answer takes 2 s once the grant has rotated: the old refresh token is dead meanwhile.
   sim.setFaults({ tokenAnswerLatencyMs: 2000 });
   try {
-    // A worker, as a process of its own group, asks for a refresh (as registryAuthProvider does after a 401).
-    const worker = spawnGroup(process.execPath, ['-e', WORKER_REFRESHING], { env: { ...process.env, ZENDESK_REGISTRY_URL: pg.url, ZENDESK_REGISTRY_KEY_FILE: path.join(dir, 'key') } });
+    // A worker, as a process of its own group, asks for a refresh (as registryAuthProvider does after a
+    // 401). Its secrets are in its environment, as a worker's are (the test server ignores the password).
+    const secrets = { ZENDESK_REGISTRY_KEY: key.toString('base64'), PGPASSWORD: 'pg-password-of-the-worker', ZENDESK_API_TOKEN: 'api-token-of-the-worker' };
+    const worker = spawnGroup(process.execPath, ['-e', WORKER_REFRESHING], { env: { ...process.env, ZENDESK_REGISTRY_URL: pg.url, ...secrets } });
     const rotated = sim.stats().tokensRefreshed;
     await until(() => sim.stats().tokensRefreshed > rotated);
     const refresher = runningRefreshers().find((r) => r.ppid === worker.pid);
     expect(refresher).toBeDefined();
+    // Its secrets came on its stdin: neither its arguments nor its environment hold one.
+    const shown = readFileSync(`/proc/${refresher!.pid}/cmdline`, 'utf8') + readFileSync(`/proc/${refresher!.pid}/environ`, 'utf8');
+    for (const value of Object.values(secrets)) expect(shown).not.toContain(value);
+    expect(shown).not.toContain(before.access!.token);
     await worker.stop({ signal: 'SIGKILL' }); // The whole group: the refresher is in a group of its own.
     expect(runningRefreshers().map((r) => r.pid)).toContain(refresher!.pid);
     await refreshersEnded();
