@@ -47,7 +47,7 @@ export interface ExportInput {
   followIntervalSeconds?: number;
   /** Stop after this many pages (a sample: one page). */
   maxPages?: number;
-  /** Continue as new after this many pages in one run (the server's suggestion also applies). */
+  /** Continue as new after this many pages in one workflow run (the server's suggestion also applies). */
   maxPagesPerRun?: number;
   /** Carried across continue-as-new, and into a resumed export. */
   state?: ExportState;
@@ -246,7 +246,7 @@ export function checkExportInput(input: unknown, workflowId?: string, now = Infi
     whole(input.followIntervalSeconds, 'followIntervalSeconds', 1, MAX_FOLLOW_SECONDS, `a number of seconds from 1 to ${MAX_FOLLOW_SECONDS}`) ??
     whole(input.maxPages, 'maxPages', 1, Number.MAX_SAFE_INTEGER, 'a number of pages (at least 1)') ??
     whole(input.maxPagesPerRun, 'maxPagesPerRun', 1, MAX_PAGES_PER_RUN, `a number of pages from 1 to ${MAX_PAGES_PER_RUN}`) ??
-    carried('state', checkExportState(input.state, { resource: input.resource, endpoint: input.endpoint }, now))
+    checkExportState(input.state, { resource: input.resource, endpoint: input.endpoint }, now)
   );
 }
 
@@ -268,14 +268,7 @@ export function checkCoordinatorInput(input: unknown, workflowId: string, now = 
   const accountProblem = checkAccount(input.account);
   if (accountProblem) return accountProblem;
   if (workflowId !== coordinatorWorkflowId(input.account as string)) return problem('', `the workflow ID ${printable(workflowId)} is not the coordinator of account ${input.account as string}`);
-  return carried('state', checkCoordinatorState(input.state, input.account as string, now));
-}
-
-/** A carried state's sentence, which starts with the field it names, as a problem. */
-function carried(field: string, said: string | undefined): Problem | undefined {
-  if (said === undefined) return undefined;
-  const [first = '', ...rest] = said.split(' ');
-  return first === field || first.startsWith(`${field}.`) ? problem(first, rest.join(' ')) : problem(field, said);
+  return checkCoordinatorState(input.state, input.account as string, now);
 }
 
 export type { RateBucket, RateBudget };

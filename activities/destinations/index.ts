@@ -3,7 +3,7 @@
  * named Postgres targets. A client's DestinationRef is resolved here, inside those limits.
  */
 import path from 'node:path';
-import type { DestinationRef } from '../contract';
+import type { DestinationRef } from '../../contract/page-activity';
 import { DestinationConfigError, type Destination } from './destination';
 import { ndjsonDestination, resolveOutputFolder } from './ndjson';
 import { describePostgresTarget, postgresDestination } from './postgres';

@@ -196,12 +196,13 @@ export function postgresDestination(target: PostgresTarget): Destination {
         await upsert(client, tableName(page.resource), page, rows);
         await derive(client, page, [...newest.keys()]);
         for (const s of sideloads) await upsert(client, s.table, page, s.rows);
+        // The column is named `run`, as 0.2.x created it: it holds the batch's checkpoint.
         await client.query(
           `INSERT INTO zendesk_export_checkpoints (export_id, origin, page_number, position, run) VALUES ($1, $2, $3, $4, $5)
            ON CONFLICT (export_id) DO UPDATE SET origin = excluded.origin, page_number = excluded.page_number, position = excluded.position,
              run = excluded.run, updated_at = now()
            WHERE (zendesk_export_checkpoints.origin, zendesk_export_checkpoints.page_number) <= (excluded.origin, excluded.page_number)`,
-          [page.exportId, page.origin, page.pageNumber, JSON.stringify(page.at), JSON.stringify(page.run)],
+          [page.exportId, page.origin, page.pageNumber, JSON.stringify(page.at), JSON.stringify(page.checkpoint)],
         );
         await client.query('COMMIT');
       } catch (err) {

@@ -8,7 +8,7 @@ import type { Globals } from '../context';
 export function register(program: Command, global: Globals): void {
   program
     .command('worker')
-    .description('run a worker: it does the exports (stop with Ctrl-C; each run of pages finishes its page in flight)')
+    .description('run a worker: it does the exports (stop with Ctrl-C; each batch finishes its page in flight)')
     .option('--metrics <host:port>', 'serve Prometheus metrics at http://host:port/metrics')
     .option('--output-root <dir>', 'NDJSON exports may write only inside this folder (default: $ZENDESK_EXPORT_OUTPUT_ROOT or ./export)')
     .addOption(new Option('--log-level <level>', 'log level').choices(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'))

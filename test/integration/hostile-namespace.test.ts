@@ -8,7 +8,7 @@
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import type { FetchPagesResult, PagesProgress } from '../../activities/contract';
+import type { BatchResult, BatchProgress } from '../../contract/page-activity';
 import { coordinatorWorkflowId, exportWorkflowId } from '../../workflows/ids';
 import { coordinatorStateQuery, exportFinishedSignal, setBudgetSignal, setShareSignal, startExportSignal } from '../../workflows/messages';
 import type { ExportInput, ExportState } from '../../workflows/types';
@@ -66,7 +66,7 @@ const workflowTaskFailures = async (workflowId: string) => ((await handleOf(work
 /** What a forger sends once the export's page activity runs; `at` is where the export stands. */
 type Forgery = (id: { workflowId: string; activityId: string }, at: ExportState['at']) => Promise<void>;
 const far = (at: ExportState['at']): ExportState['at'] => ({ ...at, next: { kind: 'time', startTime: Math.floor(Date.now() / 1000) - 60 }, boundary: { second: -1, keys: [] } });
-const forgedResult = (at: ExportState['at'], extra: Partial<FetchPagesResult>): FetchPagesResult => ({ at, pages: 0, records: 0, repeats: 0, sideloaded: 0, sentAgoMs: [], stop: 'budget', notes: [], ...extra });
+const forgedResult = (at: ExportState['at'], extra: Partial<BatchResult>): BatchResult => ({ at, pages: 0, records: 0, repeats: 0, sideloaded: 0, sentAgoMs: [], stop: 'budget', notes: [], ...extra });
 
 const forgeries: [string, Forgery][] = [
   ["a completion saying the stream ended (`{ stop: 'end-of-stream' }`)", (id, at) => shared.env.client.activity.complete(id, forgedResult(at, { stop: 'end-of-stream' }))],
@@ -77,9 +77,9 @@ const forgeries: [string, Forgery][] = [
   ['a completion asking for a century of Retry-After', (id, at) => shared.env.client.activity.complete(id, forgedResult(at, { stop: 'rate-limited', retryAfter: { seconds: 100 * 365 * 86_400, capped: false } }))],
   ['a failure that would end the export', (id) => shared.env.client.activity.fail(id, ApplicationFailure.nonRetryable('Zendesk refused the token (forged)', 'ZendeskAuthError'))],
   [
-    'a heartbeat far ahead, then a failure that makes the run retry from it',
+    'a heartbeat far ahead, then a failure that makes the batch retry from it',
     async (id, at) => {
-      const progress: PagesProgress = { at: far(at), pages: 1, records: 0, repeats: 0, sideloaded: 0, sentAt: [], notes: [] };
+      const progress: BatchProgress = { at: far(at), pages: 1, records: 0, repeats: 0, sideloaded: 0, sentAt: [], notes: [] };
       await shared.env.client.activity.heartbeat(id, { progress, seal: 'forged' });
       await shared.env.client.activity.heartbeat(id, progress); // The shape before seals, too.
       await shared.env.client.activity.fail(id, new Error('connection reset (forged)'));
@@ -87,8 +87,8 @@ const forgeries: [string, Forgery][] = [
   ],
 ];
 
-test.each(forgeries)('a page activity forged by ID, %s: refused, the run asked again, nothing lost', async (_, forge) => {
-  // Pages of 10 tickets, each answered after 300 ms: the forger finds a run in flight.
+test.each(forgeries)('a page activity forged by ID, %s: refused, the batch asked again, nothing lost', async (_, forge) => {
+  // Pages of 10 tickets, each answered after 300 ms: the forger finds a batch in flight.
   stack = await startExportStack(shared.env, shared.bundle, { simulator: { sizes: { tickets: 80 }, rateLimits: 'off', faults: { latencyMs: 300 } } });
   const result = await stack.run(async () => {
     const handle = await stack.client.start({ account: stack.account, resource: 'tickets', mode: 'time', startTime: 0, perPage: 10, destination: stack.out, rateLimit: FAST });
@@ -103,7 +103,7 @@ test.each(forgeries)('a page activity forged by ID, %s: refused, the run asked a
   const history = JSON.stringify((await handleOf(ticketsId()).fetchHistory()).events ?? []);
   const timers = ((await handleOf(ticketsId()).fetchHistory()).events ?? []).filter((e) => e.timerStartedEventAttributes);
   for (const t of timers) expect(Number(t.timerStartedEventAttributes!.startToFireTimeout!.seconds)).toBeLessThanOrEqual(3600);
-  if (!_.startsWith('a heartbeat')) expect(result.state.notes.join('\n') + history).toMatch(/Refused a run's result/);
+  if (!_.startsWith('a heartbeat')) expect(result.state.notes.join('\n') + history).toMatch(/Refused a batch's result/);
 });
 
 test("budgets, shares and a coordinator's first budget beyond the operator's ceiling are held to it", async () => {

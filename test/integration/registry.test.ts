@@ -258,7 +258,7 @@ test('a refused refresh token marks the account only while the registry still ho
   expect((await registry.grant('theta'))!.row.status).toBe('active');
 }, 60_000);
 
-test('an account removed from the registry, or never in it, is refused at the next run of pages', async () => {
+test('an account removed from the registry, or never in it, is refused at the next batch', async () => {
   const registry = open();
   const clients = registryClients(registry, {}, 0);
   await clients.refresh();
