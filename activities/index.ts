@@ -14,7 +14,8 @@ import type { DestinationRef, BatchInput } from '../contract/page-activity';
 import { createDestinations, destinationConfigFromEnv, type Destination, type DestinationConfig } from './destinations';
 import { checkDestinationWith, fetchPagesWith, type FetchPagesDeps, type PageEvent } from './fetch-pages';
 import { rateCeilingsFromEnv } from './rate-ceiling';
-import { createSealer, isGenuine, sealedBatch, sealKeyFromEnv, type SealClaim } from './seal';
+import type { ShareGrant } from '../contract/share';
+import { createSealer, isGenuine, sealedBatch, sealKeyFromEnv, sealShares, type SealClaim } from './seal';
 
 export interface ActivityOptions {
   /** Where credentials and base URLs come from. @default process.env */
@@ -114,8 +115,10 @@ export function createActivities(options: ActivityOptions = {}) {
       }),
     /** Refuses, in one sentence, a destination this worker would not write to (before an export waits for budget). */
     checkDestination: (ref: DestinationRef) => checkDestinationWith(deps, ref),
-    /** Local activity: whether this deployment's workers made a batch's result or failure (by its seal). */
+    /** Local activity: whether this deployment's workers made a batch's result or failure, or a coordinator's share (by its seal). */
     isGenuine: async (claim: SealClaim) => isGenuine(sealer, claim),
+    /** Local activity: the coordinator's shares, sealed for the exports they are for (a setShare signal may come from anyone). */
+    sealShares: async (grants: ShareGrant[]) => sealShares(sealer, grants),
     /** Local activity: the operator's ceiling per rate bucket, read once by each workflow run. */
     rateCeilings: async () => ceilings,
   };

@@ -1,5 +1,5 @@
 /**
- * Results bound to the worker. Any client of the Temporal namespace can complete, fail or heartbeat a
+ * Results (and shares) bound to the worker. Any client of the Temporal namespace can complete, fail or heartbeat a
  * running activity by its ID (RespondActivityTaskCompletedById and friends), so the page activity
  * seals what it reports (its result, its heartbeats, the failures that end an export) with an HMAC
  * under a key only workers hold, bound to the request it answers; the workflow believes a result only
@@ -12,23 +12,28 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { secret, type Env } from '../zendesk/credentials';
 import { ZendeskConfigError } from '../zendesk/errors';
 import { NON_RETRYABLE_FAILURES, type FailureType, type BatchInput, type BatchResult, type BatchProgress } from '../contract/page-activity';
+import type { ShareGrant } from '../contract/share';
 
-/** What a seal vouches for: a batch's result, a heartbeat of its progress, or a failure that ends the export. */
-export type SealKind = 'result' | 'heartbeat' | 'failure';
+/**
+ * What a seal vouches for: a batch's result, a heartbeat of its progress, a failure that ends the export,
+ * or a share the coordinator hands an export (a signal from any client otherwise).
+ */
+export type SealKind = 'result' | 'heartbeat' | 'failure' | 'share';
 
 /** The key's shortest length: 32 bytes (256 bits). */
 const MIN_KEY_LENGTH = 32;
 /** Secrets a worker holds; with no key set, the seal key is derived from them, so a deployment's workers agree. */
 const WORKER_SECRETS = ['ZENDESK_API_TOKEN', 'ZENDESK_OAUTH_TOKEN', 'ZENDESK_OAUTH_CLIENT_SECRET', 'ZENDESK_OAUTH_REFRESH_TOKEN', 'ZENDESK_PASSWORD', 'PGPASSWORD', 'ZENDESK_REGISTRY_KEY'];
 
+/** Seals bind a value to what it answers: a batch's request, or the export a share is for. */
 export interface Sealer {
-  seal(kind: SealKind, request: BatchInput, value: unknown): string;
-  verify(kind: SealKind, request: BatchInput, value: unknown, seal: unknown): boolean;
+  seal(kind: SealKind, subject: BatchInput | string, value: unknown): string;
+  verify(kind: SealKind, subject: BatchInput | string, value: unknown, seal: unknown): boolean;
 }
 
 export function createSealer(key: Buffer): Sealer {
-  const mac = (kind: SealKind, request: BatchInput, value: unknown) =>
-    createHmac('sha256', key).update(JSON.stringify([kind, request, value])).digest('base64url');
+  const mac = (kind: SealKind, subject: BatchInput | string, value: unknown) =>
+    createHmac('sha256', key).update(JSON.stringify([kind, subject, value])).digest('base64url');
   return {
     seal: mac,
     verify(kind, request, value, seal) {
@@ -77,14 +82,21 @@ export function isSealedResult(sealer: Sealer, request: BatchInput, result: Batc
   return sealer.verify('result', request, unsealed, seal);
 }
 
-/** A result or a failure the workflow asks about, with the request it answers. */
+/** The coordinator's grants, each sealed for the export it is for. */
+export function sealShares(sealer: Sealer, grants: readonly ShareGrant[]): string[] {
+  return grants.map((grant) => sealer.seal('share', grant.exportId, grant));
+}
+
+/** A result or a failure the workflow asks about, with the request it answers; or a share an export was sent. */
 export type SealClaim =
   | { kind: 'result'; request: BatchInput; result: BatchResult }
-  | { kind: 'failure'; request: BatchInput; failure: { type: string; message: string }; seal: unknown };
+  | { kind: 'failure'; request: BatchInput; failure: { type: string; message: string }; seal: unknown }
+  | { kind: 'share'; grant: ShareGrant; seal: unknown };
 
 /** Whether the worker made what `claim` says it did. */
 export function isGenuine(sealer: Sealer, claim: SealClaim): boolean {
   if (claim.kind === 'result') return isSealedResult(sealer, claim.request, claim.result);
+  if (claim.kind === 'share') return sealer.verify('share', claim.grant.exportId, claim.grant, claim.seal);
   return sealer.verify('failure', claim.request, claim.failure, claim.seal);
 }
 

@@ -33,7 +33,8 @@ import { endpointSpec } from '../zendesk/endpoints';
 import { describePosition } from '../zendesk/page';
 import { checkBatchResult } from '../contract/batch-result';
 import { withCounts } from '../contract/counts';
-import { checkBudget, checkExportInput, checkSends, withCurrentCounts } from '../contract/export';
+import { checkExportInput, withCurrentCounts } from '../contract/export';
+import { checkShareMessage, shareGrant, type ShareGrant } from '../contract/share';
 import { readable, sentence } from '../contract/problem';
 import { ExportRules } from './export-rules';
 import { MEMO, coordinatorWorkflowId } from './ids';
@@ -62,7 +63,7 @@ const { fetchPages } = proxyActivities<ExportActivities>({
 
 /**
  * Asked of the worker that runs the workflow, and recorded by it in history (a client cannot forge
- * them): whether a batch's result carries the worker's seal, and the operator's rate ceilings.
+ * them): whether a batch's result or a share carries the worker's seal, and the operator's rate ceilings.
  */
 const { isGenuine, rateCeilings } = proxyLocalActivities<ExportActivities>({ startToCloseTimeout: '10 seconds' });
 
@@ -75,8 +76,9 @@ const BATCH_GIVES_UP_MS = 24 * 3600_000;
  * budget slots free while it runs, each at its slot, instead of one workflow round trip per slot.
  * `verifyBatch` (`verify-run`): a batch's result or failure is believed only when it fits its request and carries the
  * worker's seal. `rateCeiling`: the export runs only under its coordinator, within the operator's ceiling.
+ * `sealedShares`: a share is taken only when its coordinator sealed it and it is newer than the last.
  */
-const PATCHES = { sendSchedule: 'send-schedule', verifyBatch: 'verify-run', rateCeiling: 'rate-ceiling' } as const;
+const PATCHES = { sendSchedule: 'send-schedule', verifyBatch: 'verify-run', rateCeiling: 'rate-ceiling', sealedShares: 'sealed-shares' } as const;
 
 /** Pages per run of the workflow before continuing as new, unless the server suggests it sooner. */
 export const DEFAULT_MAX_PAGES_PER_RUN = 1000;
@@ -95,6 +97,8 @@ interface Exporting {
   batch?: CancellationScope;
   /** Counts the shares the coordinator sent: a wait for budget wakes at a new one. */
   shareChanges: number;
+  /** Shares count only with their coordinator's seal (its coordinator numbers them: `shareSeq` in the input). */
+  sealedShares: boolean;
 }
 
 export async function exportResource(given: ExportInput): Promise<ExportResult> {
@@ -107,8 +111,10 @@ export async function exportResource(given: ExportInput): Promise<ExportResult> 
     rules: new ExportRules(input, workflowId, Date.now()),
     hasSearchAttributes: workflowInfo().typedSearchAttributes.get(searchAttributeKeys.status) !== undefined,
     shareChanges: 0,
+    sealedShares: false,
   };
   if (patched(PATCHES.rateCeiling)) await underCoordinator(e);
+  e.sealedShares = input.shareSeq !== undefined && patched(PATCHES.sealedShares);
   handleMessages(e);
   let outcome: 'done' | 'continue-as-new';
   try {
@@ -143,11 +149,26 @@ function handleMessages(e: Exporting): void {
   setHandler(resumeSignal, resume);
   setHandler(pauseUpdate, () => (pause(), rules.state.status), { validator: noArguments });
   setHandler(resumeUpdate, () => (resume(), rules.state.status), { validator: noArguments });
-  setHandler(setShareSignal, (share, budget, sends) => {
-    if (!Number.isSafeInteger(share) || share < 0 || checkBudget(budget) || checkSends(sends, 'sends')) return;
-    rules.acceptShare(share, budget, sends ?? [], Date.now());
+  setHandler(setShareSignal, async (share, budget, sends, seq, seal) => {
+    if (checkShareMessage(share, budget, sends)) return;
+    if (e.sealedShares) {
+      const problem = await shareProblem(e, shareGrant(rules.exportId, share, budget, sends ?? [], seq!), seal);
+      if (problem) return void log.warn('Refused a share', { workflowId: rules.exportId, problem });
+    }
+    rules.acceptShare(share, budget, sends ?? [], Date.now(), e.sealedShares ? seq : undefined);
     e.shareChanges++;
   });
+}
+
+/**
+ * Why a share is not taken: any client can send setShare, and read earlier ones in history, so a share
+ * counts only when it is newer than the last one taken and a local activity finds its coordinator's
+ * seal on it (the worker records the answer, a client cannot).
+ */
+async function shareProblem(e: Exporting, grant: ShareGrant, seal: unknown): Promise<string | undefined> {
+  if (!e.rules.isNewShare(grant.seq)) return 'it is not newer than the share the export holds (stale, or copied from history)';
+  if (!(await isGenuine({ kind: 'share', grant, seal }))) return 'it carries no seal of its coordinator';
+  return e.rules.isNewShare(grant.seq) ? undefined : 'a newer share came in while its seal was checked';
 }
 
 function setStatus(e: Exporting, status: ExportStatus, detail = ''): void {

@@ -57,12 +57,15 @@ export class ExportRules {
   readonly state: ExportState;
   /** The operator's ceilings, once the worker has told them (undefined in runs begun before them). */
   private ceilings?: RateCeilings;
+  /** The sequence number of the last share taken, when the coordinator numbers them (contract/share.ts). */
+  private shareSeq?: number;
 
   constructor(
     readonly input: ExportInput,
     readonly exportId: string,
     now: number,
   ) {
+    this.shareSeq = input.shareSeq;
     if (input.state) {
       // A resumed or continued export takes the share it is given now, not the one it had.
       const carried = input.state;
@@ -194,9 +197,15 @@ export class ExportRules {
    * The coordinator's new share and budget, within the operator's ceiling; sends to count against it,
    * none later than a batch in flight could still send (`now`: a signal's send times are not believed further).
    */
-  acceptShare(share: number, budget: RateBudget, sends: readonly number[], now = Infinity): void {
+  acceptShare(share: number, budget: RateBudget, sends: readonly number[], now = Infinity, seq?: number): void {
     const believable = sends.map((t) => Math.min(t, now + BATCH_SENDING_MS));
     this.state.pace = this.underCeiling(acceptShare(this.state.pace, share, budget, believable));
+    if (seq !== undefined) this.shareSeq = seq;
+  }
+
+  /** Whether a share numbered `seq` comes after the last one taken (an earlier one is stale, or copied from history). */
+  isNewShare(seq: unknown): boolean {
+    return Number.isSafeInteger(seq) && (this.shareSeq === undefined || (seq as number) > this.shareSeq);
   }
 
   /** The operator's ceilings (from the worker): the pace keeps within them from now on. */
@@ -244,7 +253,7 @@ export class ExportRules {
 
   /** The input of the next workflow run after continue-as-new: everything carried in the state. */
   carry(): ExportInput {
-    return { ...this.input, share: undefined, initialSends: undefined, state: this.state };
+    return { ...this.input, share: undefined, initialSends: undefined, shareSeq: this.shareSeq, state: this.state };
   }
 }
 

@@ -25,7 +25,8 @@ Zendesk credentials, from this process's environment (never from the CLIs that s
 A fleet of workers serving many accounts shares an account registry instead (zendesk-export accounts --help):
   ZENDESK_REGISTRY_URL=postgres://user@host/db (or the name of a Postgres target), with PGPASSWORD
   ZENDESK_REGISTRY_KEY_FILE=<file> (or ZENDESK_REGISTRY_KEY): the key its secrets are sealed with
-Postgres targets: ZENDESK_EXPORT_POSTGRES[_<NAME>]=postgres://user@host/db, with PGPASSWORD.`,
+Postgres targets: ZENDESK_EXPORT_POSTGRES[_<NAME>]=postgres://user@host/db, with PGPASSWORD;
+  ZENDESK_EXPORT_HISTORY=default,<name>: the targets that keep every version (…_versions tables).`,
     )
     .action(async (flags: { metrics?: string; outputRoot?: string; logLevel?: 'INFO' }) => {
       const temporal = resolveTemporalOptions(global());

@@ -1,9 +1,11 @@
 /** A batch's result is believed only when it fits its request (contract/batch-result.ts) and carries the worker's seal (activities/seal.ts). */
 import { ApplicationFailure } from '@temporalio/activity';
 import type { BatchInput, BatchResult } from '../../contract/page-activity';
-import { createSealer, isGenuine, sealedBatch, sealKeyFromEnv } from '../../activities/seal';
+import { createSealer, isGenuine, sealedBatch, sealKeyFromEnv, sealShares } from '../../activities/seal';
 import { checkBatchResult, MAX_RETRY_AFTER_SECONDS } from '../../contract/batch-result';
 import { sentence } from '../../contract/problem';
+import { shareGrant } from '../../contract/share';
+import { batchResult } from '../helpers/batch';
 import type { ExportPosition } from '../../zendesk/paging';
 
 const at = (startTime: number, endpoint: ExportPosition['endpoint'] = 'tickets_time'): ExportPosition =>
@@ -19,17 +21,7 @@ const request: BatchInput = {
   laterMs: [5000],
 };
 
-const result = (extra: Partial<BatchResult> = {}): BatchResult => ({
-  at: at(2000),
-  pages: 2,
-  records: 150,
-  repeats: 3,
-  sideloaded: 7,
-  sentAgoMs: [3_000, 1_000],
-  stop: 'budget',
-  notes: [],
-  ...extra,
-});
+const result = (extra: Partial<BatchResult> = {}): BatchResult => batchResult(at(2000), extra);
 
 describe('checkBatchResult', () => {
   test.each([
@@ -96,6 +88,28 @@ describe('the seal', () => {
     expect(isGenuine(sealer, { kind: 'failure', request, failure, seal: undefined })).toBe(false);
     const retried = new Error('connection reset');
     await expect(sealedBatch(sealer, request, () => Promise.reject(retried))).rejects.toBe(retried);
+  });
+
+  test("a coordinator's share is believed for its export, with its number, as the worker sealed it; any change or another key's is not", () => {
+    const grant = shareGrant(request.target.exportId, 2, { requests: 10, seconds: 60 }, [1000], 5);
+    const [seal] = sealShares(sealer, [grant]);
+    expect(isGenuine(sealer, { kind: 'share', grant, seal })).toBe(true);
+    // As the export rebuilds it from the signal's arguments, through JSON and with the budget's fields in another order.
+    const budget = JSON.parse('{"seconds":60,"requests":10}') as { requests: number; seconds: number };
+    expect(isGenuine(sealer, { kind: 'share', grant: shareGrant(grant.exportId, 2, budget, [1000], 5), seal })).toBe(true);
+    for (const changed of [
+      { ...grant, exportId: 'zendesk-export/acme/users/users' },
+      { ...grant, share: 3 },
+      { ...grant, budget: { requests: 20, seconds: 60 } },
+      { ...grant, sends: [] },
+      { ...grant, seq: 6 },
+    ]) {
+      expect(isGenuine(sealer, { kind: 'share', grant: changed, seal })).toBe(false);
+    }
+    expect(isGenuine(other, { kind: 'share', grant, seal })).toBe(false);
+    expect(isGenuine(sealer, { kind: 'share', grant, seal: undefined })).toBe(false);
+    // A seal of another kind over the same values vouches for no share.
+    expect(isGenuine(sealer, { kind: 'share', grant, seal: sealer.seal('result', grant.exportId, grant) })).toBe(false);
   });
 
   test('the key: set (at least 32 characters), else derived from the secrets the worker holds, alike on every worker of a deployment', () => {

@@ -21,6 +21,7 @@ import { coordinatorWorkflowId, exportWorkflowId } from '../../contract/ids';
 import { MAX_BOUNDARY_KEYS, MAX_REQUESTS_PER_BATCH } from '../../contract/limits';
 import { checkBatchInput, batchProgressOf, type BatchInput } from '../../contract/page-activity';
 import { readable, sentence, type Problem } from '../../contract/problem';
+import { checkShareMessage, MAX_SHARE_SEQ_LEAD_MS, nextShareSeq } from '../../contract/share';
 import { ExportRules } from '../../workflows/export-rules';
 
 /** `base` with `patch` laid over it: objects merged key by key, anything else replaced. */
@@ -243,6 +244,12 @@ describe('export inputs', () => {
     coordinatorId: coordinatorWorkflowId('acme'),
   });
 
+  it("takes a share's sequence number from its coordinator only: a start request's is not looked at", () => {
+    expect(checkExportInput({ ...valid(), shareSeq: 5 }, ID)).toBeUndefined();
+    expectSentence(checkExportInput({ ...valid(), shareSeq: -1 }, ID), 'shareSeq');
+    expect(checkExportRequest({ ...valid(), shareSeq: 'anything' }, 'acme')).toBeUndefined();
+  });
+
   it('accepts a well-formed input under its own workflow ID, with the state it carries', () => {
     expect(checkExportInput(valid(), ID)).toBeUndefined();
     const rules = new ExportRules(valid(), ID, Date.now());
@@ -308,6 +315,26 @@ describe('coordinator inputs and signals', () => {
     expectSentence(checkCoordinatorInput({ account: 'acme' }, coordinatorWorkflowId('other')), 'the workflow ID');
     expectSentence(checkCoordinatorInput({ account: 'ACME' }, coordinatorWorkflowId('ACME')), 'account');
     expectSentence(checkCoordinatorInput({ account: 'acme', state: { budgets: {}, members: [] } }, coordinatorWorkflowId('acme')), 'state');
+  });
+
+  it("numbers shares after the last and never behind the clock; a carried number at most a few minutes ahead of it", () => {
+    expect(nextShareSeq(0, 1_000.5)).toBe(1_000);
+    expect(nextShareSeq(1_000, 1_000)).toBe(1_001);
+    expect(nextShareSeq(5_000, 1_000)).toBe(5_001);
+    const now = Date.now();
+    const coordinator = (shareSeq: unknown) => checkCoordinatorInput({ account: 'acme', shareSeq }, coordinatorWorkflowId('acme'), now);
+    expect(coordinator(now + 1000)).toBeUndefined();
+    expect(coordinator(now + MAX_SHARE_SEQ_LEAD_MS)).toBeUndefined();
+    for (const bad of [now + MAX_SHARE_SEQ_LEAD_MS + 1, Number.MAX_SAFE_INTEGER, -1, 1.5, '7']) expectSentence(coordinator(bad), 'shareSeq');
+  });
+
+  it('checks the share, budget and sends of a setShare', () => {
+    expect(checkShareMessage(2, { requests: 10, seconds: 60 }, [1])).toBeUndefined();
+    expect(checkShareMessage(0, { requests: 10, seconds: 60 }, undefined)).toBeUndefined();
+    expectSentence(checkShareMessage(-1, { requests: 10, seconds: 60 }, []), 'share');
+    expectSentence(checkShareMessage('2', { requests: 10, seconds: 60 }, []), 'share');
+    expectSentence(checkShareMessage(2, { requests: 10, seconds: 60, extra: 1 }, []), 'budget');
+    expectSentence(checkShareMessage(2, { requests: 10, seconds: 60 }, [-1]), 'sends');
   });
 
   it('checks budgets, buckets and send times from signals', () => {

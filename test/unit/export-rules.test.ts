@@ -1,6 +1,7 @@
 /** An export's rules between batches: what the next batch asks for, and what a batch's result does. */
 import type { BatchResult } from '../../contract/page-activity';
 import { MAX_NOTES, MAX_REQUESTS_PER_BATCH } from '../../contract/limits';
+import { batchResult } from '../helpers/batch';
 import type { ExportPosition } from '../../zendesk/paging';
 import { UNEXPECTED_ANSWER_ATTEMPTS } from '../../zendesk/errors';
 import { ExportRules, GIVE_UP_AFTER_MS, RETRY_INITIAL_MS, RETRY_MAX_MS, stamp } from '../../workflows/export-rules';
@@ -25,17 +26,7 @@ const input = (extra: Partial<ExportInput> = {}): ExportInput => ({
 
 const at = (startTime: number): ExportPosition => ({ endpoint: 'tickets_time', next: { kind: 'time', startTime }, boundary: { second: -1, keys: [] }, perPage: 100 });
 
-const result = (extra: Partial<BatchResult> = {}): BatchResult => ({
-  at: at(2000),
-  pages: 2,
-  records: 150,
-  repeats: 3,
-  sideloaded: 7,
-  sentAgoMs: [3_000, 1_000],
-  stop: 'budget',
-  notes: [],
-  ...extra,
-});
+const result = (extra: Partial<BatchResult> = {}): BatchResult => batchResult(at(2000), extra);
 
 describe('a new export', () => {
   it('starts at its start position with its share, naming its pages by its start', () => {
@@ -247,6 +238,18 @@ describe('shares and resumes', () => {
     expect(resumed.state.pace).toMatchObject({ share: 2, sent: [NOW, NOW + 500] });
     expect(resumed.state.progress.pages).toBe(2);
     expect(resumed.nextBatch(NOW + 1_000).firstPage).toBe(3);
+  });
+
+  it("takes only shares numbered after the last one it took, and carries that number on", () => {
+    const rules = new ExportRules(input({ share: 1, shareSeq: 100 }), ID, NOW);
+    expect([99, 100, '101', 1.5, undefined].map((seq) => rules.isNewShare(seq))).toEqual([false, false, false, false, false]);
+    expect(rules.isNewShare(101)).toBe(true);
+    rules.acceptShare(2, BUDGET, [], NOW, 150);
+    expect([rules.isNewShare(150), rules.isNewShare(151)]).toEqual([false, true]);
+    const next = new ExportRules(rules.carry(), ID, NOW + 1);
+    expect([next.input.shareSeq, next.isNewShare(150)]).toEqual([150, false]);
+    // An export whose coordinator numbers no shares (one of 0.3.0) counts none as old.
+    expect(new ExportRules(input(), ID, NOW).isNewShare(1)).toBe(true);
   });
 
   it('keeps its carried share across continue-as-new, and stays paused if it was', () => {

@@ -22,14 +22,17 @@ let env: TestWorkflowEnvironment;
 let bundle: { code: string };
 let stack: ExportStack;
 
+// One time-skipping server per test: the server stops skipping while a task waits on a task queue no
+// worker polls, and a task a test left behind on its own queue would freeze the next test's clock.
 beforeAll(async () => {
-  [env, bundle] = await Promise.all([createTimeSkippingEnv(), bundleWorkflows(WORKFLOWS_PATH)]);
+  bundle = await bundleWorkflows(WORKFLOWS_PATH);
 });
-afterAll(async () => {
-  await env?.teardown();
+beforeEach(async () => {
+  env = await createTimeSkippingEnv();
 });
 afterEach(async () => {
   await stack?.close();
+  await env?.teardown();
 });
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
