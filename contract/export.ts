@@ -145,6 +145,7 @@ export function checkDestination(destination: unknown): Problem | undefined {
     return undefined;
   }
   if (destination.kind === 'postgres' || destination.kind === 's3') {
+    if (destination.target === undefined) return problem('destination.target', 'is missing');
     return typeof destination.target === 'string' && TARGET_NAME.test(destination.target)
       ? undefined
       : problem('destination.target', `"${printable(destination.target)}" is not a${destination.kind === 's3' ? 'n S3' : ' Postgres'} target name (lower-case letters, digits, "_" and "-")`);
