@@ -37,6 +37,7 @@ import { checkBudget, checkExportInput, checkSends, withCurrentCounts } from '..
 import { readable, sentence } from '../contract/problem';
 import { ExportRun } from './export-run';
 import { MEMO, coordinatorWorkflowId } from './ids';
+import { runPriority } from './priority';
 import { exportFinishedSignal, exportInputQuery, observedLimitSignal, pauseSignal, pauseUpdate, progressQuery, resumeSignal, resumeUpdate, setShareSignal } from './messages';
 import { searchAttributeKeys } from './search-attributes';
 import type { ExportInput, ExportResult, ExportStatus } from './types';
@@ -75,8 +76,10 @@ const RUN_GIVES_UP_MS = 24 * 3600_000;
  * budget slots free while it runs, each at its slot, instead of one workflow round trip per slot.
  * `verifyRun`: a run's result or failure is believed only when it fits its request and carries the
  * worker's seal. `rateCeiling`: the export runs only under its coordinator, within the operator's ceiling.
+ * `fairRuns`: each run is scheduled with its account as fairness key, follow polls ahead of backfills
+ * (workflows/priority.ts).
  */
-const PATCHES = { sendSchedule: 'send-schedule', verifyRun: 'verify-run', rateCeiling: 'rate-ceiling' } as const;
+const PATCHES = { sendSchedule: 'send-schedule', verifyRun: 'verify-run', rateCeiling: 'rate-ceiling', fairRuns: 'fair-runs' } as const;
 
 /** Pages per run of the workflow before continuing as new, unless the server suggests it sooner. */
 export const DEFAULT_MAX_PAGES_PER_RUN = 1000;
@@ -255,7 +258,9 @@ async function runPages(e: Exporting, request: RunRequest): Promise<FetchPagesRe
   try {
     const pages = runRequests(request);
     const summary = `${e.input.resource}: up to ${pages} page${pages === 1 ? '' : 's'} from ${describePosition(request.at.next)}`;
-    const result = await scope.run(() => fetchPages.executeWithOptions({ summary }, [owned]));
+    // The priority rides in the command that schedules the run: histories recorded without it replay without it.
+    const priority = patched(PATCHES.fairRuns) ? { priority: runPriority(e.input.account, e.run.state.progress.endOfStreamAt !== undefined) } : {};
+    const result = await scope.run(() => fetchPages.executeWithOptions({ summary, ...priority }, [owned]));
     // A worker of 0.2.1 answers with its count names: read either.
     return withCounts(verify ? await believed(e, owned, result) : result);
   } catch (err) {
