@@ -41,14 +41,16 @@ function requestTimes(): Map<string, number[]> {
   return byAccount;
 }
 
-/** The times the follow polls were scheduled (their priority says they are follow polls). */
-async function followPollsScheduled(workflowId: string): Promise<number[]> {
-  const times: number[] = [];
-  for (const event of (await temporal.workflow.getHandle(workflowId).fetchHistory()).events ?? []) {
-    const scheduled = event.activityTaskScheduledEventAttributes;
-    if (scheduled?.priority?.priorityKey === RUN_PRIORITY.follow) times.push(Number(event.eventTime!.seconds) * 1000 + Math.floor((event.eventTime!.nanos ?? 0) / 1e6));
-  }
-  return times;
+/** A follow poll: when it was scheduled, with which priority, and when its request reached Zendesk. */
+type Poll = { scheduled: number; served: number; priorityKey: number | null | undefined };
+
+/** When each run of pages after the first (which catches up) was scheduled, and its priority key. */
+async function followPollsScheduled(workflowId: string): Promise<{ at: number; priorityKey?: number | null }[]> {
+  const runs = ((await temporal.workflow.getHandle(workflowId).fetchHistory()).events ?? []).filter((event) => event.activityTaskScheduledEventAttributes);
+  return runs.slice(1).map((event) => ({
+    at: Number(event.eventTime!.seconds) * 1000 + Math.floor((event.eventTime!.nanos ?? 0) / 1e6),
+    priorityKey: event.activityTaskScheduledEventAttributes!.priority?.priorityKey,
+  }));
 }
 
 test('an account that follows is not held up behind other accounts\' backfills: each poll waits for one run at most', async () => {
@@ -60,15 +62,16 @@ test('an account that follows is not held up behind other accounts\' backfills: 
   });
 
   // Wait (by events) until enough follow polls have been answered while the backfills still run.
-  let polls: { scheduled: number; served: number }[] = [];
+  let polls: Poll[] = [];
   for (;;) {
     const served = requestTimes().get(FOLLOWING) ?? [];
     polls = (await followPollsScheduled(quiet.workflowId))
-      .map((scheduled) => ({ scheduled, served: served.find((t) => t >= scheduled) }))
-      .filter((p): p is { scheduled: number; served: number } => p.served !== undefined);
+      .map(({ at, priorityKey }) => ({ scheduled: at, priorityKey, served: served.find((t) => t >= at) }))
+      .filter((p): p is Poll => p.served !== undefined);
     if (polls.length >= POLLS) break;
     await new Promise((r) => setTimeout(r, 500));
   }
+  expect(polls.map((p) => p.priorityKey)).toEqual(polls.map(() => RUN_PRIORITY.follow));
   const times = requestTimes();
   const lastBackfill = Math.max(...BACKFILLING.map((a) => Math.max(...(times.get(a) ?? [0]))));
   expect(lastBackfill).toBeGreaterThan(polls[POLLS - 1]!.served); // The backfills were still going: the queue was full.
