@@ -1,7 +1,8 @@
 /**
  * `npm run bench [-- name ...]`: prints the figures recorded in BENCHMARKS.md. Names: rate-budget,
- * overhead, memory, many-accounts, page-cost, recovery, worker-start. Each runs against the simulator on a real Temporal dev server.
+ * overhead, memory, many-accounts, follow-fleet, page-cost, recovery, worker-start. Each runs against the simulator on a real Temporal dev server.
  */
+import { followFleet } from './follow-fleet';
 import { manyAccounts } from './many-accounts';
 import { memory } from './memory';
 import { overhead } from './overhead';
@@ -15,6 +16,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   overhead: () => overhead(),
   memory: () => memory(),
   'many-accounts': () => manyAccounts(),
+  'follow-fleet': () => followFleet(),
   'page-cost': () => pageCost(),
   recovery: () => recovery(),
   'worker-start': () => workerStart(),
