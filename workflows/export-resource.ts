@@ -77,9 +77,10 @@ const RUN_GIVES_UP_MS = 24 * 3600_000;
  * `verifyRun`: a run's result or failure is believed only when it fits its request and carries the
  * worker's seal. `rateCeiling`: the export runs only under its coordinator, within the operator's ceiling.
  * `fairRuns`: each run is scheduled with its account as fairness key, follow polls ahead of backfills
- * (workflows/priority.ts).
+ * (workflows/priority.ts). `quietPolls`: a follow poll leaves the status at `following` instead of
+ * writing `running` and then `following` again (two history events and two visibility writes a poll).
  */
-const PATCHES = { sendSchedule: 'send-schedule', verifyRun: 'verify-run', rateCeiling: 'rate-ceiling', fairRuns: 'fair-runs' } as const;
+const PATCHES = { sendSchedule: 'send-schedule', verifyRun: 'verify-run', rateCeiling: 'rate-ceiling', fairRuns: 'fair-runs', quietPolls: 'quiet-polls' } as const;
 
 /** Pages per run of the workflow before continuing as new, unless the server suggests it sooner. */
 export const DEFAULT_MAX_PAGES_PER_RUN = 1000;
@@ -189,7 +190,7 @@ async function pageLoop(e: Exporting): Promise<'done' | 'continue-as-new'> {
       await wait(e, waitMs, share ? `waiting for rate budget (${share} per ${budget.seconds}s)` : 'queued: the account budget is in use', { onShare: true, budget: true });
       continue; // The share or the pause may have changed meanwhile.
     }
-    setStatus(e, 'running');
+    if (run.state.status !== 'following' || !patched(PATCHES.quietPolls)) setStatus(e, 'running');
     const request = run.nextRun(Date.now(), maxPagesPerRun - pagesThisRun, patched(PATCHES.sendSchedule));
     const result = await runPages(e, request);
     if (!result) continue; // Paused before the run started.
