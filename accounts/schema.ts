@@ -1,8 +1,10 @@
 /**
- * The registry's tables, as numbered migrations. Each runs once, in its own transaction, under an
- * advisory lock, so workers and admins that start together neither race nor run one twice.
+ * The registry's tables, as numbered migrations, applied by the project's one migration runner
+ * (activities/destinations/migrate.ts): each once, under an advisory lock, so workers and admins that
+ * start together neither race nor run one twice.
  */
 import type { Pool } from 'pg';
+import { runMigrations, type MigrationSet } from '../activities/destinations/migrate';
 
 /** pg_advisory_xact_lock key of the registry's migrations ("zdreg" in ASCII). */
 const MIGRATION_LOCK = 0x7a64726567;
@@ -36,23 +38,11 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
   },
 ];
 
-export async function migrate(pool: Pool): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-    await client.query('CREATE TABLE IF NOT EXISTS zendesk_registry_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
-    const { rows } = await client.query<{ version: number | null }>('SELECT max(version) AS version FROM zendesk_registry_migrations');
-    const done = rows[0]?.version ?? 0;
-    for (const m of MIGRATIONS.filter((m) => m.version > done)) {
-      await client.query(m.sql);
-      await client.query('INSERT INTO zendesk_registry_migrations (version) VALUES ($1)', [m.version]);
-    }
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
-}
+/** The registry's migrations, as the shared runner applies them (ledger and lock as they have always been). */
+export const REGISTRY_MIGRATIONS: MigrationSet = {
+  ledger: { table: 'zendesk_registry_migrations', column: 'version', type: 'int' },
+  lock: MIGRATION_LOCK,
+  migrations: () => MIGRATIONS.map((m) => ({ id: String(m.version), sql: m.sql })),
+};
+
+export const migrate = (pool: Pool): Promise<void> => runMigrations(pool, REGISTRY_MIGRATIONS);

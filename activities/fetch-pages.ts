@@ -1,9 +1,9 @@
 /**
  * The page activity: fetch up to `maxRequests` pages in a row (then one more at each of `laterMs`),
  * and for each drop the repeats of the previous page's boundary, write the records to the
- * destination and heartbeat the position. Only positions and counts leave it, so records never enter workflow history. One run carries out the
- * requests the workflow's rate budget allows now: the round trips through Temporal are paid per run,
- * not per page, and a worker killed mid-run costs at most the page in flight (the retry resumes from
+ * destination and heartbeat the position. Only positions and counts leave it, so records never enter workflow history. One batch carries out the
+ * requests the workflow's rate budget allows now: the round trips through Temporal are paid per batch,
+ * not per page, and a worker killed mid-batch costs at most the page in flight (the retry resumes from
  * the last heartbeat).
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
@@ -15,7 +15,7 @@ import type { RateLimitState } from '../zendesk/page';
 import { advance, requestParams } from '../zendesk/paging';
 import { NO_COUNTS } from '../contract/counts';
 import { checkDestination, type DestinationRef } from '../contract/export';
-import { checkFetchPagesInput, FAILURE, pagesProgressOf, RUN_SENDING_MS, runRequests, type FailureType, type FetchPagesInput, type RunCheckpoint, type FetchPagesResult, type PagesProgress, type PagesStop } from '../contract/page-activity';
+import { checkBatchInput, FAILURE, batchProgressOf, BATCH_SENDING_MS, batchRequests, type FailureType, type BatchInput, type BatchCheckpoint, type BatchResult, type BatchProgress, type BatchStop } from '../contract/page-activity';
 import { sentence } from '../contract/problem';
 import { DestinationConfigError, DestinationError, DestinationRecordError, type Destination } from './destinations';
 import type { ExportOwner } from './destinations/destination';
@@ -24,7 +24,7 @@ export interface FetchPagesDeps {
   /** The account's client; throws ZendeskConfigError for an account the worker does not serve. */
   clientFor(account: string): ZendeskClient;
   /** Throws DestinationConfigError for a destination the worker's configuration does not allow. */
-  destinationFor(ref: FetchPagesInput['target']['destination']): Destination;
+  destinationFor(ref: BatchInput['target']['destination']): Destination;
   /** Told of every page and 429, for metrics. */
   observe?(event: PageEvent): void;
 }
@@ -36,31 +36,31 @@ export type PageEvent =
 /** Heartbeats while a page is in flight, so a dead worker is noticed within the heartbeat timeout. */
 const KEEPALIVE_MS = 500;
 
-/** A run as it goes: the progress heartbeated after each page, and why it ended. */
-interface Run {
-  progress: PagesProgress;
-  stop: PagesStop;
-  retryAfter?: FetchPagesResult['retryAfter'];
+/** A batch as it goes: the progress heartbeated after each page, and why it ended. */
+interface Batch {
+  progress: BatchProgress;
+  stop: BatchStop;
+  retryAfter?: BatchResult['retryAfter'];
   rateLimit?: RateLimitState;
-  failure?: FetchPagesResult['failure'];
+  failure?: BatchResult['failure'];
 }
 
-export async function fetchPagesWith(deps: FetchPagesDeps, input: FetchPagesInput, context = activityContext()): Promise<FetchPagesResult> {
-  const problem = checkFetchPagesInput(input);
+export async function fetchPagesWith(deps: FetchPagesDeps, input: BatchInput, context = activityContext()): Promise<BatchResult> {
+  const problem = checkBatchInput(input);
   if (problem) throw ApplicationFailure.nonRetryable(`Invalid export input: ${sentence(problem)}.`, FAILURE.invalidInput);
   const attempt = context?.info.attempt ?? 1;
   const resumed = attempt > 1 || input.resume === true ? await resumedProgress(deps, context?.info.heartbeatDetails, input, ownerOf(input, context)) : undefined;
-  const run: Run = { progress: resumed ?? { at: input.at, ...NO_COUNTS, sentAt: [], notes: [] }, stop: 'budget' };
+  const batch: Batch = { progress: resumed ?? { at: input.at, ...NO_COUNTS, sentAt: [], notes: [] }, stop: 'budget' };
   // Each failed attempt may have spent a request it never recorded: count one each, at the latest time.
   const unrecorded = attempt - 1;
-  const allowance = runRequests(input) - run.progress.sentAt.length - unrecorded;
-  const beat = context && setInterval(() => context.heartbeat(run.progress), KEEPALIVE_MS);
+  const allowance = batchRequests(input) - batch.progress.sentAt.length - unrecorded;
+  const beat = context && setInterval(() => context.heartbeat(batch.progress), KEEPALIVE_MS);
   try {
-    if (allowance > 0) await runPages(deps, input, run, allowance, context);
+    if (allowance > 0) await fetchBatch(deps, input, batch, allowance, context);
   } finally {
     if (beat) clearInterval(beat);
   }
-  const { progress } = run;
+  const { progress } = batch;
   const now = Date.now();
   return {
     at: progress.at,
@@ -69,22 +69,22 @@ export async function fetchPagesWith(deps: FetchPagesDeps, input: FetchPagesInpu
     repeats: progress.repeats,
     sideloaded: progress.sideloaded,
     sentAgoMs: [...progress.sentAt.map((t) => Math.max(0, now - t)), ...Array<number>(unrecorded).fill(0)],
-    stop: run.stop,
-    retryAfter: run.retryAfter,
-    rateLimit: run.rateLimit,
-    failure: run.failure,
+    stop: batch.stop,
+    retryAfter: batch.retryAfter,
+    rateLimit: batch.rateLimit,
+    failure: batch.failure,
     notes: progress.notes,
   };
 }
 
 /**
- * When the run began, on this worker's clock: now, less the time since its first schedule. That time
+ * When the batch began, on this worker's clock: now, less the time since its first schedule. That time
  * is read from the server's two schedule stamps, so the worker's clock, which may differ from the
- * server's, does not enter it. A run starts requests until RUN_SENDING_MS after it began, retries
- * included: a retry long after its run began (the worker was down) sends nothing, and the workflow
- * paces a new run instead of spending an old share.
+ * server's, does not enter it. A batch starts requests until BATCH_SENDING_MS after it began, retries
+ * included: a retry long after its batch began (the worker was down) sends nothing, and the workflow
+ * paces a new batch instead of spending an old share.
  */
-function runBegan(context: Context | undefined): number {
+function batchBegan(context: Context | undefined): number {
   const info = context?.info;
   const gone = info ? (info.currentAttemptScheduledTimestampMs ?? 0) - (info.scheduledTimestampMs ?? 0) : 0;
   return Date.now() - (Number.isFinite(gone) && gone > 0 ? gone : 0);
@@ -99,24 +99,24 @@ function answered(sentAt: number[]): void {
   sentAt[sentAt.length - 1] = Date.now();
 }
 
-async function runPages(deps: FetchPagesDeps, input: FetchPagesInput, run: Run, allowance: number, context: Context | undefined): Promise<void> {
+async function fetchBatch(deps: FetchPagesDeps, input: BatchInput, batch: Batch, allowance: number, context: Context | undefined): Promise<void> {
   const { target } = input;
-  const { progress } = run;
+  const { progress } = batch;
   const client = withFailures(() => deps.clientFor(target.account));
   const destination = withFailures(() => deps.destinationFor(target.destination));
-  const began = runBegan(context);
-  const deadline = began + RUN_SENDING_MS;
-  const spent = runRequests(input) - allowance; // Sends earlier attempts made or may have made.
+  const began = batchBegan(context);
+  const deadline = began + BATCH_SENDING_MS;
+  const spent = batchRequests(input) - allowance; // Sends earlier attempts made or may have made.
   for (let made = 0; made < allowance; made++) {
     // Requests beyond those allowed now wait for their slot in the budget to free.
     const n = spent + made - input.maxRequests;
     const slot = began + (n >= 0 ? input.laterMs![n]! : 0);
     if (slot > Date.now()) await sleep(slot - Date.now(), context?.cancellationSignal);
     if (context?.cancellationSignal.aborted) {
-      run.stop = 'cancelled';
+      batch.stop = 'cancelled';
       return;
     }
-    // A first attempt always makes its first request; a retry only within the run's sending time.
+    // A first attempt always makes its first request; a retry only within the batch's sending time.
     if ((made > 0 || (context?.info.attempt ?? 1) > 1) && Date.now() > deadline) return;
     const endpoint = endpointSpec(progress.at.endpoint);
     const sentAt = Date.now();
@@ -127,26 +127,26 @@ async function runPages(deps: FetchPagesDeps, input: FetchPagesInput, run: Run, 
     } catch (err) {
       answered(progress.sentAt);
       if (context?.cancellationSignal.aborted) {
-        run.stop = 'cancelled'; // The request was abandoned with its run: the page is asked for again later.
+        batch.stop = 'cancelled'; // The request was abandoned with its batch: the page is asked for again later.
         return;
       }
       if (err instanceof ZendeskRateLimitedError) {
         deps.observe?.({ kind: 'rate-limited', account: target.account, resource: target.resource, retryAfterSeconds: err.retryAfterSeconds });
-        Object.assign(run, { stop: 'rate-limited', retryAfter: { seconds: err.retryAfterSeconds, capped: err.capped }, rateLimit: err.rateLimit });
+        Object.assign(batch, { stop: 'rate-limited', retryAfter: { seconds: err.retryAfterSeconds, capped: err.capped }, rateLimit: err.rateLimit });
         return;
       }
       if (err instanceof ZendeskTooRecentError) {
-        run.stop = 'caught-up';
+        batch.stop = 'caught-up';
         return;
       }
-      return failed(run, err);
+      return failed(batch, err);
     }
     answered(progress.sentAt);
-    run.rateLimit = page.rateLimit;
+    batch.rateLimit = page.rateLimit;
     const step = advance(progress.at, target.resource, page, Math.floor(Date.now() / 1000));
     if (step.kind === 'stuck') throw ApplicationFailure.nonRetryable(step.message, FAILURE.stuck);
     if (step.kind === 'refused') throw ApplicationFailure.nonRetryable(step.message, 'ZendeskAnswerRefusedError');
-    const after: PagesProgress = {
+    const after: BatchProgress = {
       at: step.at,
       pages: progress.pages + 1,
       records: progress.records + step.fresh.length,
@@ -167,16 +167,16 @@ async function runPages(deps: FetchPagesDeps, input: FetchPagesInput, run: Run, 
         records: step.fresh,
         sideloads: page.sideloads,
         at: step.at,
-        run: { ...after, exportId: target.exportId, origin: target.origin, firstPage: input.firstPage },
+        checkpoint: { ...after, exportId: target.exportId, origin: target.origin, firstPage: input.firstPage },
       });
     } catch (err) {
-      return failed(run, err);
+      return failed(batch, err);
     }
     Object.assign(progress, after);
     context?.heartbeat(progress);
     deps.observe?.({ kind: 'page', account: target.account, resource: target.resource, records: step.fresh.length, seconds: (Date.now() - sentAt) / 1000 });
     if (step.endOfStream) {
-      run.stop = 'end-of-stream';
+      batch.stop = 'end-of-stream';
       return;
     }
     if (step.note) return; // A new endpoint or page size: the workflow hears of it before going on.
@@ -186,22 +186,22 @@ async function runPages(deps: FetchPagesDeps, input: FetchPagesInput, run: Run, 
 }
 
 /**
- * Where an earlier attempt of this run got to: the later of its last heartbeat and the checkpoint its
+ * Where an earlier attempt of this batch got to: the later of its last heartbeat and the checkpoint its
  * destination kept with its last page (heartbeats are throttled; the checkpoint is written with each
- * page). Either is used only when well-formed and this run's.
+ * page). Either is used only when well-formed and this batch's.
  */
-async function resumedProgress(deps: FetchPagesDeps, details: unknown, input: FetchPagesInput, owner: ExportOwner): Promise<PagesProgress | undefined> {
-  const beat = pagesProgressOf(details, input);
+async function resumedProgress(deps: FetchPagesDeps, details: unknown, input: BatchInput, owner: ExportOwner): Promise<BatchProgress | undefined> {
+  const beat = batchProgressOf(details, input);
   let kept: unknown;
   try {
     kept = await deps.destinationFor(input.target.destination).readCheckpoint({ ...input.target, owner });
   } catch {
     kept = undefined;
   }
-  const checkpoint = kept as Partial<RunCheckpoint> | undefined;
+  const checkpoint = kept as Partial<BatchCheckpoint> | undefined;
   const ours = checkpoint && checkpoint.exportId === input.target.exportId && checkpoint.origin === input.target.origin && checkpoint.firstPage === input.firstPage;
-  const saved = ours ? pagesProgressOf(checkpoint, input) : undefined;
-  if (saved && saved.pages <= runRequests(input) && saved.pages > (beat?.pages ?? 0)) return saved;
+  const saved = ours ? batchProgressOf(checkpoint, input) : undefined;
+  if (saved && saved.pages <= batchRequests(input) && saved.pages > (beat?.pages ?? 0)) return saved;
   return beat;
 }
 
@@ -213,7 +213,7 @@ export async function checkDestinationWith(deps: FetchPagesDeps, ref: Destinatio
 }
 
 /** Who the pages are written for: the workflow the server scheduled this activity for, never the input's word alone. */
-function ownerOf(input: FetchPagesInput, context: Context | undefined): ExportOwner {
+function ownerOf(input: BatchInput, context: Context | undefined): ExportOwner {
   return { workflowId: context?.info.workflowExecution?.workflowId ?? input.target.exportId, firstRunId: input.firstRunId };
 }
 
@@ -234,14 +234,14 @@ function withFailures<T>(fn: () => T): T {
 }
 
 /**
- * Ends the run on a failed request. What asking again may mend goes back to the workflow, which
+ * Ends the batch on a failed request. What asking again may mend goes back to the workflow, which
  * backs off on its own, paced, bounded timer; what it cannot mend is thrown, and the export fails.
  */
-function failed(run: Run, err: unknown): void {
+function failed(batch: Batch, err: unknown): void {
   const failure = asFailure(err);
   if (failure.nonRetryable) throw failure;
-  run.stop = 'failed';
-  run.failure = { type: failure.type as FailureType, message: failure.message };
+  batch.stop = 'failed';
+  batch.failure = { type: failure.type as FailureType, message: failure.message };
 }
 
 /** Zendesk's and the destination's errors as Temporal failures whose type says whether asking again may mend them. */

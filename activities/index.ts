@@ -10,11 +10,12 @@ import { ZendeskConfigError } from '../zendesk/errors';
 import { AnswerMemory } from '../zendesk/answer-memory';
 import { DEFAULT_ANSWER_MEMORY_BYTES, DEFAULT_MAX_RESPONSE_BYTES, ZendeskClient } from '../zendesk/http-client';
 import type { RateCeilings } from '../zendesk/endpoints';
-import type { DestinationRef, FetchPagesInput } from './contract';
+import type { DestinationRef, BatchInput } from '../contract/page-activity';
 import { createDestinations, destinationConfigFromEnv, type Destination, type DestinationConfig } from './destinations';
 import { checkDestinationWith, fetchPagesWith, type FetchPagesDeps, type PageEvent } from './fetch-pages';
 import { rateCeilingsFromEnv } from './rate-ceiling';
-import { createSealer, isGenuine, sealedRun, sealKeyFromEnv, type SealClaim } from './seal';
+import type { ShareGrant } from '../contract/share';
+import { createSealer, isGenuine, sealedBatch, sealKeyFromEnv, sealShares, type SealClaim } from './seal';
 
 export interface ActivityOptions {
   /** Where credentials and base URLs come from. @default process.env */
@@ -29,7 +30,7 @@ export interface ActivityOptions {
   /** Where exports may write. @default from `env` (ZENDESK_EXPORT_OUTPUT_ROOT, ZENDESK_EXPORT_POSTGRES*) */
   destinations?: DestinationConfig;
   /** Wraps each destination (tests inject faults here). */
-  wrapDestination?: (destination: Destination, ref: FetchPagesInput['target']['destination']) => Destination;
+  wrapDestination?: (destination: Destination, ref: BatchInput['target']['destination']) => Destination;
   observe?: (event: PageEvent) => void;
   /** The key results are sealed with, the same on every worker. @default from `env` (ZENDESK_EXPORT_SEAL_KEY; activities/seal.ts) */
   sealKey?: string;
@@ -56,7 +57,7 @@ function maxResponseBytes(env: Env): number | undefined {
 }
 
 /**
- * ZENDESK_MAX_ANSWERS_MB: the bytes of answers the worker process holds at once, across all its runs
+ * ZENDESK_MAX_ANSWERS_MB: the bytes of answers the worker process holds at once, across all its batches
  * (default twice the largest answer, at least 512 MiB).
  */
 function answerMemoryBytes(env: Env, maxAnswer: number): number {
@@ -107,15 +108,17 @@ export function createActivities(options: ActivityOptions = {}) {
 
   return {
     /** Up to `maxRequests` pages in a row: fetch, drop boundary repeats, write, heartbeat the position. */
-    fetchPages: (input: FetchPagesInput) =>
-      sealedRun(sealer, input, async (context) => {
-        await fleet?.refresh(); // Accounts added or removed in the registry count from the next run of pages.
+    fetchPages: (input: BatchInput) =>
+      sealedBatch(sealer, input, async (context) => {
+        await fleet?.refresh(); // Accounts added or removed in the registry count from the next batch.
         return fetchPagesWith(deps, input, context);
       }),
     /** Refuses, in one sentence, a destination this worker would not write to (before an export waits for budget). */
     checkDestination: (ref: DestinationRef) => checkDestinationWith(deps, ref),
-    /** Local activity: whether this deployment's workers made a run's result or failure (by its seal). */
+    /** Local activity: whether this deployment's workers made a batch's result or failure, or a coordinator's share (by its seal). */
     isGenuine: async (claim: SealClaim) => isGenuine(sealer, claim),
+    /** Local activity: the coordinator's shares, sealed for the exports they are for (a setShare signal may come from anyone). */
+    sealShares: async (grants: ShareGrant[]) => sealShares(sealer, grants),
     /** Local activity: the operator's ceiling per rate bucket, read once by each workflow run. */
     rateCeilings: async () => ceilings,
   };

@@ -4,7 +4,7 @@
  * on one worker process (the real CLI) and the dev server. Prints the lateness of polls (a poll's gap
  * after the previous one, less the interval: an upper bound, as the interval starts when the workflow
  * has the previous poll's result), CPU per poll of the worker and the server, history events and bytes
- * per poll (from a sample of the exports' histories) and the history storage per account-month that
+ * per poll (from a sample of the exports' histories, start left out) and the history storage per account-month that
  * follows, and the worker's RSS.
  */
 import type { Client } from '@temporalio/client';
@@ -90,16 +90,22 @@ export async function followFleet(): Promise<void> {
   }
 }
 
-/** History events and bytes per poll (one run of pages) over the given exports' whole chains. */
+/**
+ * History events and bytes per poll (one batch) in the steady state: from the first batch's scheduling to
+ * the last's, over the batches in between, so the export's start does not count.
+ */
 async function historyPerPoll(client: Client, workflowIds: string[]): Promise<{ events: number; bytes: number }> {
   let events = 0;
   let bytes = 0;
-  let runs = 0;
+  let polls = 0;
   for (const workflowId of workflowIds) {
-    const history = await client.workflow.getHandle(workflowId).fetchHistory();
-    events += history.events?.length ?? 0;
-    bytes += temporal.api.history.v1.History.encode(history).finish().length;
-    runs += (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes).length;
+    const all = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+    const scheduled = all.flatMap((e, i) => (e.activityTaskScheduledEventAttributes ? [i] : []));
+    if (scheduled.length < 2) continue;
+    const steady = all.slice(scheduled[0], scheduled.at(-1));
+    events += steady.length;
+    bytes += temporal.api.history.v1.History.encode({ events: steady }).finish().length;
+    polls += scheduled.length - 1;
   }
-  return { events: events / Math.max(1, runs), bytes: bytes / Math.max(1, runs) };
+  return { events: events / Math.max(1, polls), bytes: bytes / Math.max(1, polls) };
 }

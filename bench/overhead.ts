@@ -31,8 +31,8 @@ async function plainLoop(simUrl: string, out: string): Promise<number> {
     const result = await client.fetchPage(endpoint, 'tickets', requestParams(at, options));
     const step = advance(at, 'tickets', result, Math.floor(Date.now() / 1000));
     if (step.kind !== 'moved') throw new Error(step.message);
-    const run = { at: step.at, pages: page, records: records + step.fresh.length, repeats: 0, sideloaded: 0, sentAt: [], notes: [], exportId: 'plain', origin, firstPage: 1 };
-    await destination.writePage({ account: 'plain', owner: { workflowId: 'plain', firstRunId: 'bench' }, exportId: 'plain', resource: 'tickets', endpoint: endpoint.id, origin, pageNumber: page, records: step.fresh, sideloads: result.sideloads, at: step.at, run });
+    const checkpoint = { at: step.at, pages: page, records: records + step.fresh.length, repeats: 0, sideloaded: 0, sentAt: [], notes: [], exportId: 'plain', origin, firstPage: 1 };
+    await destination.writePage({ account: 'plain', owner: { workflowId: 'plain', firstRunId: 'bench' }, exportId: 'plain', resource: 'tickets', endpoint: endpoint.id, origin, pageNumber: page, records: step.fresh, sideloads: result.sideloads, at: step.at, checkpoint });
     records += step.fresh.length;
     at = step.at;
     if (step.endOfStream) return records;
@@ -41,7 +41,7 @@ async function plainLoop(simUrl: string, out: string): Promise<number> {
 
 const EVENT = { WFT_SCHEDULED: 5, WFT_STARTED: 6, WFT_COMPLETED: 7, ACTIVITY_SCHEDULED: 10, ACTIVITY_COMPLETED: 12 };
 
-/** Where the time goes, from the export's history: runs of pages, and mean milliseconds between event pairs. */
+/** Where the time goes, from the export's history: batches, and mean milliseconds between event pairs. */
 async function breakdown(bench: Bench, workflowId: string, pages: number): Promise<string> {
   const events = (await bench.client.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
   const at = (e: (typeof events)[number]) => Number(e.eventTime!.seconds) * 1000 + (e.eventTime!.nanos ?? 0) / 1e6;
@@ -59,7 +59,7 @@ async function breakdown(bench: Bench, workflowId: string, pages: number): Promi
   const orchestration = sum(gaps.dispatch) + sum(gaps.workflow);
   const upserts = events.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes).length;
   return (
-    `${completed.length} runs of pages for ${pages} pages (${(pages / Math.max(1, completed.length)).toFixed(0)} a run); per run: activity ${mean(activity)} ms, ` +
+    `${completed.length} batches for ${pages} pages (${(pages / Math.max(1, completed.length)).toFixed(0)} a batch); per batch: activity ${mean(activity)} ms, ` +
     `workflow task dispatch ${mean(gaps.dispatch)} ms, workflow task ${mean(gaps.workflow)} ms; orchestration ${(orchestration / Math.max(1, pages)).toFixed(2)} ms a page; ` +
     `history events ${(events.length / Math.max(1, pages)).toFixed(2)} a page, search-attribute writes ${(upserts / Math.max(1, pages)).toFixed(3)} a page`
   );

@@ -100,8 +100,8 @@ export async function pageCost(): Promise<void> {
       const step = advance(at, 'tickets', page, Math.floor(Date.now() / 1000));
       if (step.kind !== 'moved') throw new Error(step.message);
       pageNumber++;
-      const run = { at: step.at, pages: pageNumber, records: 0, repeats: 0, sideloaded: 0, sentAt: [], notes: [], exportId: 'bench', origin, firstPage: 1 };
-      await destination.writePage({ account: 'bench', owner: { workflowId: 'bench', firstRunId: 'bench' }, exportId: 'bench', resource: 'tickets', endpoint: ENDPOINT.id, origin, pageNumber, records: step.fresh, sideloads: page.sideloads, at: step.at, run });
+      const checkpoint = { at: step.at, pages: pageNumber, records: 0, repeats: 0, sideloaded: 0, sentAt: [], notes: [], exportId: 'bench', origin, firstPage: 1 };
+      await destination.writePage({ account: 'bench', owner: { workflowId: 'bench', firstRunId: 'bench' }, exportId: 'bench', resource: 'tickets', endpoint: ENDPOINT.id, origin, pageNumber, records: step.fresh, sideloads: page.sideloads, at: step.at, checkpoint });
     };
     const worker = await cpuMs(workerPage);
     const floor = read + boundaries + write;

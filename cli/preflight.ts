@@ -7,7 +7,7 @@ import axios from 'axios';
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { DestinationRef } from '../activities/contract';
+import type { DestinationRef } from '../contract/page-activity';
 import { destinationConfigFromEnv, DestinationConfigError } from '../activities/destinations';
 import { makeFolder, resolveOutputFolder } from '../activities/destinations/ndjson';
 import { UserError } from '../client/errors';

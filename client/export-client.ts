@@ -26,7 +26,7 @@ import { accountExportPrefix, coordinatorWorkflowId, DEFAULT_TASK_QUEUE, exportW
 import { pauseSignal, pauseUpdate, progressQuery, resumeSignal, resumeUpdate, setBudgetSignal, setBudgetUpdate, startExportSignal, startExportUpdate } from '../workflows/messages';
 import { coordinatorSearchAttributes } from '../workflows/search-attributes';
 import type { CoordinatorInput, ExportInput, ExportResult, ExportState } from '../workflows/types';
-import type { PagesProgress } from '../activities/contract';
+import type { BatchProgress } from '../contract/page-activity';
 import type { accountCoordinator, exportResource } from '../workflows';
 import { refusesConnections, resolveTemporalOptions, type TemporalOptions } from './connection';
 import { UnavailableError, UserError } from './errors';
@@ -44,23 +44,23 @@ export interface ExportSummary {
   temporalStatus: TemporalStatus;
   startTime: Date;
   closeTime?: Date;
-  /** Why Temporal is retrying the run of pages in hand (its worker died, say); failing requests show in the state's `retry`. */
+  /** Why Temporal is retrying the batch in hand (its worker died, say); failing requests show in the state's `retry`. */
   retrying?: string;
   /** The state an ended export recorded (no worker needed). */
   state?: ExportState;
   /** Why it failed, for a failed export. */
   failure?: string;
-  /** What the run of pages in flight has done so far (from its last heartbeat). */
-  inFlight?: PagesProgress;
+  /** What the batch in flight has done so far (from its last heartbeat). */
+  inFlight?: BatchProgress;
 }
 
-/** The state with the pages of the run in flight counted in: the workflow only hears of them when the run ends. */
-function withRunInFlight(state: ExportState, run: PagesProgress): ExportState {
+/** The state with the pages of the batch in flight counted in: the workflow only hears of them when the batch ends. */
+function withBatchInFlight(state: ExportState, batch: BatchProgress): ExportState {
   const p = state.progress;
   return {
     ...state,
-    at: run.at,
-    progress: { ...p, ...addCounts(countsOf(p), countsOf(run)) },
+    at: batch.at,
+    progress: { ...p, ...addCounts(countsOf(p), countsOf(batch)) },
   };
 }
 
@@ -166,7 +166,7 @@ export class ExportHandle {
     if (d.state) return d.state;
     if (d.temporalStatus !== 'RUNNING') throw new UnavailableError(`Export ${this.workflowId} ended (${d.temporalStatus.toLowerCase()}) without recording its state.`);
     const state = await this.exports.query(this.handle(), this.workflowId);
-    return d.inFlight ? withRunInFlight(state, d.inFlight) : state;
+    return d.inFlight ? withBatchInFlight(state, d.inFlight) : state;
   }
 
   /**
@@ -493,11 +493,11 @@ export class ExportClient {
     }
   }
 
-  /** A run's heartbeat details, decoded; undefined when absent or not a run's progress. */
-  heartbeatOf(payload: Parameters<Client['options']['loadedDataConverter']['payloadConverter']['fromPayload']>[0] | undefined): PagesProgress | undefined {
+  /** A batch's heartbeat details, decoded; undefined when absent or not a batch's progress. */
+  heartbeatOf(payload: Parameters<Client['options']['loadedDataConverter']['payloadConverter']['fromPayload']>[0] | undefined): BatchProgress | undefined {
     if (!payload) return undefined;
     try {
-      const value = this.client.options.loadedDataConverter.payloadConverter.fromPayload<PagesProgress>(payload);
+      const value = this.client.options.loadedDataConverter.payloadConverter.fromPayload<BatchProgress>(payload);
       return value && typeof value === 'object' && Number.isSafeInteger(value.pages) && value.at ? value : undefined;
     } catch {
       return undefined;

@@ -20,7 +20,7 @@ export { resolveTemporalOptions, type TemporalOptions } from './connection';
 export { codecDataConverter, codecKeysFromEnv, parseCodecKeys, AesGcmCodec, type CodecKeys } from '../codec';
 export { exportWorkflowId, parseExportWorkflowId, coordinatorWorkflowId, DEFAULT_TASK_QUEUE, SEARCH_ATTRIBUTE_NAMES } from '../workflows/ids';
 export type { ExportInput, ExportResult, ExportState, ExportStatus } from '../workflows/types';
-export type { DestinationRef } from '../activities/contract';
+export type { DestinationRef } from '../contract/page-activity';
 export { ENDPOINTS, RESOURCES, RATE_BUCKETS, type EndpointId, type Resource, type RateBudget, type RateBucket } from '../zendesk/endpoints';
 export type { Position, PageOptions } from '../zendesk/page';
 export type { ExportPosition } from '../zendesk/paging';

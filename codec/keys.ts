@@ -29,7 +29,8 @@ export function parseCodecKeys(text: string, source: string): CodecKeys {
   entries.forEach((entry, i) => {
     const eq = entry.indexOf('=');
     const id = eq > 0 ? entry.slice(0, eq).trim() : '';
-    if (!KEY_ID.test(id)) throw new CodecKeyError(`Entry ${i + 1} of ${source} is not <id>=<key> with an id of letters, digits, dots, dashes or underscores.`);
+    // A bare base64 key ends in "=": its text before the padding is no id, and nothing follows.
+    if (!KEY_ID.test(id) || entry.slice(eq + 1).trim() === '') throw new CodecKeyError(`Entry ${i + 1} of ${source} is not <id>=<key> with an id of letters, digits, dots, dashes or underscores.`);
     const encoded = entry.slice(eq + 1).trim();
     const key = Buffer.from(encoded, 'base64');
     if (key.length !== 32 || key.toString('base64').replace(/=+$/, '') !== encoded.replace(/=+$/, '')) {

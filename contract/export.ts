@@ -13,6 +13,7 @@ import { withCounts, type PageCounts } from './counts';
 import { coordinatorWorkflowId, exportWorkflowId } from './ids';
 import { isCursor, MAX_BOUNDARY_KEYS, MAX_BUDGET_REQUESTS, MAX_BUDGET_SECONDS, MAX_FOLLOW_SECONDS, MAX_PAGES_PER_RUN, MAX_PATH_LENGTH } from './limits';
 import { isPlainObject, isTimes, isWhole, problem, type Problem } from './problem';
+import { checkShareSeq } from './share';
 
 /**
  * Where an export's pages go, as a client names it. The worker decides what each name means: NDJSON
@@ -41,13 +42,18 @@ export interface ExportInput {
   share?: number;
   /** Sends (workflow-clock ms) that still count against the share: requests others made lately. */
   initialSends?: number[];
+  /**
+   * The sequence number of the share this input carries (contract/share.ts). Set by a coordinator that
+   * seals its shares: the export then takes only later sealed ones. Carried across continue-as-new.
+   */
+  shareSeq?: number;
   /** The coordinating workflow of the account, which shares its budget between exports. */
   coordinatorId?: string;
   /** Keep polling after end_of_stream, every this many seconds. */
   followIntervalSeconds?: number;
   /** Stop after this many pages (a sample: one page). */
   maxPages?: number;
-  /** Continue as new after this many pages in one run (the server's suggestion also applies). */
+  /** Continue as new after this many pages in one workflow run (the server's suggestion also applies). */
   maxPagesPerRun?: number;
   /** Carried across continue-as-new, and into a resumed export. */
   state?: ExportState;
@@ -238,13 +244,14 @@ export function checkExportInput(input: unknown, workflowId?: string, now = Infi
     checkBudget(input.budget) ??
     whole(input.share, 'share', 0, MAX_BUDGET_REQUESTS, 'a number of requests') ??
     checkSends(input.initialSends, 'initialSends') ??
+    checkShareSeq(input.shareSeq, 'shareSeq') ??
     (input.coordinatorId === undefined || input.coordinatorId === coordinatorWorkflowId(input.account as string)
       ? undefined
       : problem('coordinatorId', `is not the coordinator of account ${input.account as string}`)) ??
     whole(input.followIntervalSeconds, 'followIntervalSeconds', 1, MAX_FOLLOW_SECONDS, `a number of seconds from 1 to ${MAX_FOLLOW_SECONDS}`) ??
     whole(input.maxPages, 'maxPages', 1, Number.MAX_SAFE_INTEGER, 'a number of pages (at least 1)') ??
     whole(input.maxPagesPerRun, 'maxPagesPerRun', 1, MAX_PAGES_PER_RUN, `a number of pages from 1 to ${MAX_PAGES_PER_RUN}`) ??
-    carried('state', checkExportState(input.state, { resource: input.resource, endpoint: input.endpoint }, now))
+    checkExportState(input.state, { resource: input.resource, endpoint: input.endpoint }, now)
   );
 }
 
@@ -253,11 +260,15 @@ export function withCurrentCounts(input: ExportInput): ExportInput {
   return input.state ? { ...input, state: { ...input.state, progress: withCounts(input.state.progress) } } : input;
 }
 
-/** An export asked of an account's coordinator: well-formed, of that account, not yet sharing its budget. */
-export function checkExportRequest(input: unknown, account: string): Problem | undefined {
+/**
+ * An export asked of an account's coordinator: well-formed, of that account, not yet sharing its budget.
+ * `now`: the coordinator's clock, so that a carried state the export would refuse is refused before the
+ * export takes a share (it would fail at once, its share held until the coordinator notices).
+ */
+export function checkExportRequest(input: unknown, account: string, now = Infinity): Problem | undefined {
   if (isPlainObject(input) && isAccountName(input.account) && input.account !== account) return problem('account', `${input.account} is another account; ${account}'s coordinator starts only its exports`);
-  // The coordinator sets the share, the sends and itself as coordinator, whatever the request said.
-  return checkExportInput(isPlainObject(input) ? { ...input, coordinatorId: undefined } : input);
+  // The coordinator sets the share, the sends, their sequence and itself as coordinator, whatever the request said.
+  return checkExportInput(isPlainObject(input) ? { ...input, coordinatorId: undefined, shareSeq: undefined } : input, undefined, now);
 }
 
 /** A coordinator's input: its account, under its own workflow ID. */
@@ -266,14 +277,7 @@ export function checkCoordinatorInput(input: unknown, workflowId: string, now = 
   const accountProblem = checkAccount(input.account);
   if (accountProblem) return accountProblem;
   if (workflowId !== coordinatorWorkflowId(input.account as string)) return problem('', `the workflow ID ${printable(workflowId)} is not the coordinator of account ${input.account as string}`);
-  return carried('state', checkCoordinatorState(input.state, input.account as string, now));
-}
-
-/** A carried state's sentence, which starts with the field it names, as a problem. */
-function carried(field: string, said: string | undefined): Problem | undefined {
-  if (said === undefined) return undefined;
-  const [first = '', ...rest] = said.split(' ');
-  return first === field || first.startsWith(`${field}.`) ? problem(first, rest.join(' ')) : problem(field, said);
+  return checkShareSeq(input.shareSeq, 'shareSeq', now) ?? checkCoordinatorState(input.state, input.account as string, now);
 }
 
 export type { RateBucket, RateBudget };

@@ -8,8 +8,8 @@ export const MAX_BUDGET_REQUESTS = 1000;
 export const MAX_BUDGET_SECONDS = 86_400;
 /** Follow mode polls at least daily. */
 export const MAX_FOLLOW_SECONDS = 86_400;
-/** Requests one run of pages may make (the largest budget Zendesk sells is 60 a minute). */
-export const MAX_REQUESTS_PER_RUN = 1000;
+/** Requests one batch may make (the largest budget Zendesk sells is 60 a minute). */
+export const MAX_REQUESTS_PER_BATCH = 1000;
 /** Pages one workflow run may fetch before continuing as new. */
 export const MAX_PAGES_PER_RUN = 1_000_000;
 /** Versions remembered at one second; more would bloat workflow state (a page holds at most 1000). */
@@ -24,11 +24,11 @@ export const MAX_NOTES = 10;
 export const MAX_WORKFLOW_ID_LENGTH = 300;
 
 /**
- * A run starts no request later than this after it was first scheduled, retries included: so a pause
- * or a smaller share takes effect soon, and the account's budget can count on a run's requests having
+ * A batch starts no request later than this after it was first scheduled, retries included: so a pause
+ * or a smaller share takes effect soon, and the account's budget can count on a batch's requests having
  * left by then.
  */
-export const RUN_SENDING_MS = 10_000;
+export const BATCH_SENDING_MS = 10_000;
 
 /** A cursor as Zendesk hands them out (URL-safe base64 and the like): printable ASCII, no spaces. */
 export function isCursor(value: unknown): value is string {

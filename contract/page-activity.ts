@@ -11,7 +11,7 @@ import type { PageOptions, RateLimitState } from '../zendesk/page';
 import type { ExportPosition } from '../zendesk/paging';
 import { countsOf, isCounts, type PageCounts } from './counts';
 import { checkAccount, checkDestination, checkOptions, checkPosition, ORIGIN, type DestinationRef } from './export';
-import { MAX_REQUESTS_PER_RUN, MAX_WORKFLOW_ID_LENGTH, RUN_SENDING_MS } from './limits';
+import { MAX_REQUESTS_PER_BATCH, MAX_WORKFLOW_ID_LENGTH, BATCH_SENDING_MS } from './limits';
 import { isPlainObject, isWhole, problem, type Problem } from './problem';
 
 /** What an export is, for the activity: fixed for the export's whole life. */
@@ -28,7 +28,7 @@ export interface ExportTarget {
   origin: string;
 }
 
-export interface FetchPagesInput {
+export interface BatchInput {
   target: ExportTarget;
   at: ExportPosition;
   /** The number of the first page this call writes: pages written so far, plus one. */
@@ -36,31 +36,31 @@ export interface FetchPagesInput {
   /** Requests the rate budget allows now (at least 1); failed requests count too. */
   maxRequests: number;
   /**
-   * More requests, each when a slot of the budget frees: ms after the run began, ascending, each at
-   * most RUN_SENDING_MS. Optional, so a worker of an earlier version makes only `maxRequests`.
+   * More requests, each when a slot of the budget frees: ms after the batch began, ascending, each at
+   * most BATCH_SENDING_MS. Optional, so a worker of an earlier version makes only `maxRequests`.
    */
   laterMs?: number[];
   /**
-   * The export's first run (`workflowInfo().firstExecutionRunId`, named by the server): with the
-   * workflow ID from the activity's context, the owner of the export's files. Absent in runs a 0.2.1
+   * The export's first workflow run (`workflowInfo().firstExecutionRunId`, named by the server): with the
+   * workflow ID from the activity's context, the owner of the export's files. Absent in batches a 0.2.1
    * worker scheduled.
    */
   firstRunId?: string;
   /**
-   * Resume from the destination's checkpoint of this run (`firstPage`), as a retried attempt does: set
-   * when the workflow refused the result of the same run (a result no worker made).
+   * Resume from the destination's checkpoint of this batch (`firstPage`), as a retried attempt does: set
+   * when the workflow refused the result of the same batch (a result no worker made).
    */
   resume?: boolean;
 }
 
-/** Every request a run may make: those allowed now and those at later slots. */
-export function runRequests(input: Pick<FetchPagesInput, 'maxRequests' | 'laterMs'>): number {
+/** Every request a batch may make: those allowed now and those at later slots. */
+export function batchRequests(input: Pick<BatchInput, 'maxRequests' | 'laterMs'>): number {
   return input.maxRequests + (input.laterMs?.length ?? 0);
 }
 
-/** Why a run of pages ended. */
-export type PagesStop =
-  /** The requests allowed were spent, or the run's time was up: more pages wait for the next run. */
+/** Why a batch ended. */
+export type BatchStop =
+  /** The requests allowed were spent, or the batch's time was up: more pages wait for the next batch. */
   | 'budget'
   | 'end-of-stream'
   /** 422 "Too recent start_time": caught up, like end_of_stream. */
@@ -76,12 +76,12 @@ export type PagesStop =
   /** Asked to stop (a pause, a cancel, the worker shutting down): a page being written was finished, a request still unanswered abandoned. */
   | 'cancelled';
 
-export interface FetchPagesResult extends PageCounts {
+export interface BatchResult extends PageCounts {
   /** Where the export stands after the last page written. */
   at: ExportPosition;
   /** How long before this result each request left (failed ones too), oldest first: the workflow places them on its own clock. */
   sentAgoMs: number[];
-  stop: PagesStop;
+  stop: BatchStop;
   /** With `rate-limited`: how long Zendesk asked to wait (capped at an hour; `capped` says it asked for more). */
   retryAfter?: { seconds: number; capped: boolean };
   /** The rate-limit headers of the last answer. */
@@ -94,8 +94,8 @@ export interface FetchPagesResult extends PageCounts {
   seal?: string;
 }
 
-/** Progress of a run, kept in heartbeat details: a retried run resumes here instead of from its first page. */
-export interface PagesProgress extends PageCounts {
+/** Progress of a batch, kept in heartbeat details: a retried batch resumes here instead of from its first page. */
+export interface BatchProgress extends PageCounts {
   at: ExportPosition;
   /** Send times (epoch ms, this worker's clock) of every request made so far. */
   sentAt: number[];
@@ -103,13 +103,13 @@ export interface PagesProgress extends PageCounts {
 }
 
 /**
- * A run's progress as its destination keeps it, beside the page it belongs to: a retried run resumes
+ * A batch's progress as its destination keeps it, beside the page it belongs to: a retried batch resumes
  * from the later of this and its heartbeat, so a killed worker costs at most the page in flight.
  */
-export interface RunCheckpoint extends PagesProgress {
+export interface BatchCheckpoint extends BatchProgress {
   exportId: string;
   origin: string;
-  /** The run's first page: a checkpoint of another run is not this run's. */
+  /** The batch's first page: a checkpoint of another batch is not this batch's. */
   firstPage: number;
 }
 
@@ -120,8 +120,8 @@ export const FAILURE = {
   record: 'DestinationRecordError',
   stuck: 'ExportStuckError',
   invalidInput: 'InvalidExportInput',
-  /** A run's result or failure that no worker of this deployment made, or that does not fit its request: the run is asked again. */
-  refused: 'RefusedRunResult',
+  /** A batch's result or failure that no worker of this deployment made, or that does not fit its request: the batch is asked again. */
+  refused: 'RefusedBatchResult',
   unexpected: 'UnexpectedError',
 } as const;
 export type FailureType = ZendeskErrorType | (typeof FAILURE)[keyof typeof FAILURE];
@@ -151,7 +151,7 @@ export function checkTarget(target: unknown, endpoint: EndpointId): Problem | un
 }
 
 /** The whole activity input. */
-export function checkFetchPagesInput(input: unknown): Problem | undefined {
+export function checkBatchInput(input: unknown): Problem | undefined {
   if (!isPlainObject(input)) return problem('', 'the input is missing');
   const at = input.at as ExportPosition | undefined;
   const target = input.target;
@@ -161,31 +161,31 @@ export function checkFetchPagesInput(input: unknown): Problem | undefined {
     checkPosition(at, resource, 'at') ??
     checkTarget(target, at!.endpoint) ??
     (isWhole(input.firstPage, 1, Number.MAX_SAFE_INTEGER) ? undefined : problem('firstPage', 'is not a page number')) ??
-    (isWhole(input.maxRequests, 1, MAX_REQUESTS_PER_RUN) ? undefined : problem('maxRequests', `is not a number of requests from 1 to ${MAX_REQUESTS_PER_RUN}`)) ??
-    checkLaterSlots(input.laterMs, MAX_REQUESTS_PER_RUN - (input.maxRequests as number)) ??
-    (input.firstRunId === undefined || (typeof input.firstRunId === 'string' && /^[\w-]{1,100}$/.test(input.firstRunId)) ? undefined : problem('firstRunId', 'is not a run ID')) ??
+    (isWhole(input.maxRequests, 1, MAX_REQUESTS_PER_BATCH) ? undefined : problem('maxRequests', `is not a number of requests from 1 to ${MAX_REQUESTS_PER_BATCH}`)) ??
+    checkLaterSlots(input.laterMs, MAX_REQUESTS_PER_BATCH - (input.maxRequests as number)) ??
+    (input.firstRunId === undefined || (typeof input.firstRunId === 'string' && /^[\w-]{1,100}$/.test(input.firstRunId)) ? undefined : problem('firstRunId', 'is not a batch ID')) ??
     (input.resume === undefined || typeof input.resume === 'boolean' ? undefined : problem('resume', 'is not true or false'))
   );
 }
 
-/** A run's later requests: absent, or ascending whole milliseconds within the run's sending time, no more than a run may make. */
+/** A batch's later requests: absent, or ascending whole milliseconds within the batch's sending time, no more than a batch may make. */
 function checkLaterSlots(later: unknown, room: number): Problem | undefined {
   if (later === undefined) return undefined;
-  const fits = Array.isArray(later) && later.length <= room && later.every((ms, i) => isWhole(ms, 0, RUN_SENDING_MS) && (i === 0 || ms >= later[i - 1]));
-  return fits ? undefined : problem('laterMs', `is not an ascending list of at most ${room} waits of 0 to ${RUN_SENDING_MS} ms`);
+  const fits = Array.isArray(later) && later.length <= room && later.every((ms, i) => isWhole(ms, 0, BATCH_SENDING_MS) && (i === 0 || ms >= later[i - 1]));
+  return fits ? undefined : problem('laterMs', `is not an ascending list of at most ${room} waits of 0 to ${BATCH_SENDING_MS} ms`);
 }
 
 /**
- * A run's progress handed back from outside the workflow (a heartbeat, a checkpoint beside the pages),
+ * A batch's progress handed back from outside the workflow (a heartbeat, a checkpoint beside the pages),
  * with its counts under their current names; undefined unless it is well-formed and fits `input`.
  */
-export function pagesProgressOf(value: unknown, input: FetchPagesInput): PagesProgress | undefined {
+export function batchProgressOf(value: unknown, input: BatchInput): BatchProgress | undefined {
   if (!isPlainObject(value) || checkPosition(value.at, input.target.resource, 'at') || !isCounts(value)) return undefined;
   const { sentAt, notes } = value;
-  if (!Array.isArray(sentAt) || sentAt.length > runRequests(input) || sentAt.some((t) => !Number.isFinite(t))) return undefined;
+  if (!Array.isArray(sentAt) || sentAt.length > batchRequests(input) || sentAt.some((t) => !Number.isFinite(t))) return undefined;
   if (!Array.isArray(notes) || notes.some((n) => typeof n !== 'string')) return undefined;
   return { at: value.at as ExportPosition, ...countsOf(value), sentAt: [...(sentAt as number[])], notes: [...(notes as string[])] };
 }
 
-export { RUN_SENDING_MS };
+export { BATCH_SENDING_MS };
 export type { DestinationRef, EndpointId, ExportPosition };

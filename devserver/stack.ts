@@ -230,7 +230,16 @@ function assemble(parts: Parts): Stack {
       teardown.add(stop);
       return { worker, stop };
     },
-    runWorker: async (fn, opts = {}) => (await createWorker(opts)).runUntil(fn),
+    async runWorker(fn, opts = {}) {
+      const worker = await createWorker(opts);
+      const running = worker.runUntil(fn);
+      // A caller that gives up on `fn` (a test's timeout) still gets the worker stopped by close().
+      teardown.add(async () => {
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await running.catch(() => undefined);
+      });
+      return running;
+    },
     startWorkerProcess(opts = {}) {
       const worker = startWorkerProcess({ temporalAddress: temporal.address, taskQueue, env: workerEnv(), ...opts });
       teardown.add(() => worker.kill('SIGKILL'));

@@ -28,6 +28,8 @@ export interface Simulator {
   /** The same records as the exact JSON text they are served as, for byte-exact comparisons. */
   expectedText(account: string | undefined, resource: Resource, opts?: ExpectedOptions): string[];
   iterateExpectedText(account: string | undefined, resource: Resource, opts?: ExpectedOptions): Generator<string>;
+  /** A sideloaded object (`metric_sets`, `groups`, ...) of the record `id` as served now, as a client parses it; undefined if none. */
+  expectedSideload(account: string | undefined, sideload: string, id: number): Record<string, unknown> | undefined;
   /** A new version of the record stamped now; returns it. */
   updateRecord(account: string | undefined, resource: Resource, id: number): Record<string, unknown>;
   /** New records stamped now; returns their ids. */

@@ -290,10 +290,26 @@ export const identityShape = (account: string, userId: number): Record<string, u
   url: `https://${account}.zendesk.com/api/v2/users/${userId}/identities/${userId * 100}.json`, id: userId * 100, user_id: userId, type: 'email', value: `user${userId}@example.com`, verified: true, primary: true,
 });
 
-export function metricSetShape(account: string, ticketId: number, created: number, updated: number): Record<string, unknown> {
+/**
+ * A ticket's metric set (the `metric_sets` sideload), with the fields of Zendesk's Ticket Metrics object
+ * in its order; durations in minutes, inside and outside business hours. A ticket not yet solved has no
+ * resolution time and no solved_at; every seventh has had no reply.
+ */
+export function metricSetShape(account: string, ticketId: number, created: number, updated: number, solved: boolean): Record<string, unknown> {
   const id = ticketId + 500_000_000;
+  const minutes = (calendar: number | null) => ({ calendar, business: calendar === null ? null : Math.floor(calendar / 3) });
+  const open = Math.max(0, Math.floor((updated - created) / 60));
+  const replied = ticketId % 7 !== 0;
   return {
-    url: `https://${account}.zendesk.com/api/v2/ticket_metrics/${id}.json`, id, ticket_id: ticketId, reopens: ticketId % 3, replies: ticketId % 5,
-    assignee_stations: 1, group_stations: 1, created_at: iso(created), updated_at: iso(updated),
+    url: `https://${account}.zendesk.com/api/v2/ticket_metrics/${id}.json`, id, ticket_id: ticketId, created_at: iso(created), updated_at: iso(updated),
+    group_stations: 1, assignee_stations: 1, reopens: ticketId % 3, replies: replied ? 1 + (ticketId % 5) : 0,
+    assignee_updated_at: iso(updated), requester_updated_at: iso(created), status_updated_at: iso(updated),
+    initially_assigned_at: iso(created + 60), assigned_at: iso(created + 60), solved_at: solved ? iso(updated) : null, latest_comment_added_at: iso(updated),
+    reply_time_in_minutes: minutes(replied ? 1 + (ticketId % 240) : null),
+    first_resolution_time_in_minutes: minutes(solved ? open : null),
+    full_resolution_time_in_minutes: minutes(solved ? open : null),
+    agent_wait_time_in_minutes: minutes(ticketId % 4 === 0 ? 30 : 0),
+    requester_wait_time_in_minutes: minutes(solved ? Math.floor(open / 2) : null),
+    on_hold_time_in_minutes: minutes(0),
   };
 }

@@ -227,8 +227,11 @@ export class AccountData {
         return groupShape(this.name, id, this.origin);
       case 'identities':
         return identityShape(this.name, id);
-      case 'metric_sets':
-        return metricSetShape(this.name, id, this.createdSecond('tickets', id), this.versions.tickets.secondOf(id) ?? this.origin);
+      case 'metric_sets': {
+        const ticket = this.shape('tickets', id);
+        const solved = ticket?.status === 'solved' || ticket?.status === 'closed';
+        return metricSetShape(this.name, id, this.createdSecond('tickets', id), this.versions.tickets.secondOf(id) ?? this.origin, solved);
+      }
     }
     return undefined;
   }

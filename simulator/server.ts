@@ -207,6 +207,10 @@ function simulatorHandle(zendesk: SimulatedZendesk, server: http.Server, port: n
     iterateExpected,
     expectedText: (accountName, resource, opts) => [...iterateExpectedText(accountName, resource, opts)],
     iterateExpectedText,
+    expectedSideload(accountName, sideload, id) {
+      const shape = accounts.get(accountName).sideload(sideload, id);
+      return shape && (JSON.parse(jsonText(shape)) as Record<string, unknown>);
+    },
     updateRecord(accountName, resource, id) {
       const data = accounts.get(accountName);
       data.update(resource, id, zendesk.nowSecond());

@@ -52,10 +52,10 @@ export async function createExportWorker(options: ExportWorkerOptions): Promise<
         options.activities?.observe?.(event);
       },
     }),
-    // A run of pages finishes its page in flight when the worker stops, and reports: a deploy loses nothing.
+    // A batch finishes its page in flight when the worker stops, and reports: a deploy loses nothing.
     shutdownGraceTime: '30 seconds',
     // Heartbeats reach the server every half second (not at 80% of the timeout), so a pause or a
-    // shutdown reaches a run within half a second, and a slow moment never looks like a dead worker.
+    // shutdown reaches a batch within half a second, and a slow moment never looks like a dead worker.
     maxHeartbeatThrottleInterval: '500 ms',
     ...options.worker,
   });

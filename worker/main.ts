@@ -1,5 +1,5 @@
 /**
- * The worker process: runs exports until SIGINT or SIGTERM, then lets each run of pages finish its
+ * The worker process: runs exports until SIGINT or SIGTERM, then lets each batch finish its
  * page in flight and report, and stops. Zendesk credentials come from this process's environment (or
  * ZENDESK_CREDENTIALS_FILE) and never leave it. Takes resolved options: the CLI reads flags and the
  * environment.

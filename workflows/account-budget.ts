@@ -6,7 +6,7 @@
  * out, so the account never exceeds its budget in any window. Pure.
  */
 import { defaultBudget, RATE_BUCKET_NAMES, type RateBucket, type RateBudget, type RateCeilings } from '../zendesk/endpoints';
-import { RUN_SENDING_MS } from '../contract/limits';
+import { BATCH_SENDING_MS } from '../contract/limits';
 import { underCeiling } from './ceiling';
 import { divideBudget, tightenBudget } from './pacing';
 
@@ -97,8 +97,8 @@ export class AccountBudget {
     const member = this.state.members[workflowId];
     if (!member) return [];
     delete this.state.members[workflowId];
-    // No request was sent later than now (a run in flight sends until RUN_SENDING_MS from now at most).
-    const sent = sends.slice(-Math.max(1, member.share)).map((t) => Math.min(t, now + RUN_SENDING_MS));
+    // No request was sent later than now (a batch in flight sends until BATCH_SENDING_MS from now at most).
+    const sent = sends.slice(-Math.max(1, member.share)).map((t) => Math.min(t, now + BATCH_SENDING_MS));
     this.release(member.bucket, sent, now);
     return this.rebalance(member.bucket, now);
   }
@@ -158,9 +158,9 @@ export class AccountBudget {
       member.share = after;
       const change = { workflowId: id, share: after, budget, sends: [] as number[] };
       if (after < before) {
-        // What it gives up may still be sent by its run in flight, until RUN_SENDING_MS from now, and
+        // What it gives up may still be sent by its batch in flight, until BATCH_SENDING_MS from now, and
         // then sits in Zendesk's window: it counts against the account as if sent then.
-        this.release(bucket, Array<number>(before - after).fill(now + RUN_SENDING_MS), now);
+        this.release(bucket, Array<number>(before - after).fill(now + BATCH_SENDING_MS), now);
         shrinks.push(change);
       } else if (after > before || opts.newcomers?.has(id)) {
         grows.push({ change, gained: after - before });

@@ -28,6 +28,7 @@ import {
 import { checkBudgetChange, checkCoordinatorInput, checkExportRequest, checkSends, checkBucket, type DestinationRef } from '../contract/export';
 import { FAILURE, NON_RETRYABLE_FAILURES } from '../contract/page-activity';
 import { isWhole, problem as problemOf, readable, sentence, type Problem } from '../contract/problem';
+import { nextShareSeq, shareGrant } from '../contract/share';
 import type { ExportActivities } from '../activities';
 import { endpointSpec, type RateBucket, type RateBudget } from '../zendesk/endpoints';
 import { AccountBudget, emptyAccountBudget, type ShareChange } from './account-budget';
@@ -59,10 +60,16 @@ const { checkDestination } = proxyLocalActivities<ExportActivities>({
   startToCloseTimeout: '10 seconds',
   retry: { maximumAttempts: 3, nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURES] },
 });
-/** The operator's rate ceilings, read by each run from the worker, which records them in history. */
-const { rateCeilings } = proxyLocalActivities<ExportActivities>({ startToCloseTimeout: '10 seconds' });
-/** `rate-ceiling`: budgets within the operator's ceiling; an export's end believed only once the export has closed. */
-const PATCHES = { rateCeiling: 'rate-ceiling' } as const;
+/**
+ * The operator's rate ceilings, read by each run from the worker; and the seals on the shares this
+ * coordinator hands out (only workers hold the key). The worker records both in history.
+ */
+const { rateCeilings, sealShares } = proxyLocalActivities<ExportActivities>({ startToCloseTimeout: '10 seconds' });
+/**
+ * `rate-ceiling`: budgets within the operator's ceiling; an export's end believed only once the export
+ * has closed. `sealed-shares`: every share is numbered and sealed, and exports take only sealed ones.
+ */
+const PATCHES = { rateCeiling: 'rate-ceiling', sealedShares: 'sealed-shares' } as const;
 
 /** Where an update's caller waits for its answer: set once the event is handled. */
 interface Ticket {
@@ -88,6 +95,9 @@ interface Coordinator {
    */
   claims: Map<string, { sends: number[]; since: number }>;
   checksEnds: boolean;
+  /** Shares go out numbered and sealed (contract/share.ts); the number of the last one. */
+  sealsShares: boolean;
+  shareSeq: number;
 }
 
 export async function accountCoordinator(input: CoordinatorInput): Promise<void> {
@@ -100,6 +110,8 @@ export async function accountCoordinator(input: CoordinatorInput): Promise<void>
     hasSearchAttributes: workflowInfo().typedSearchAttributes.get(searchAttributeKeys.account) !== undefined,
     claims: new Map(),
     checksEnds: false,
+    sealsShares: false,
+    shareSeq: input.shareSeq ?? 0,
   };
   setHandler(coordinatorStateQuery, () => ({ account: c.account, ...c.budget.state }));
   handleUpdates(c);
@@ -115,7 +127,7 @@ function handleUpdates(c: Coordinator): void {
       await checkDestinationOnWorker(exportInput.destination);
       return await answered<ExportStarted>(c, (ticket) => ({ kind: 'start', input: exportInput, ticket }));
     },
-    { validator: (exportInput) => refuse(readable(() => checkExportRequest(exportInput, c.account))) },
+    { validator: (exportInput) => refuse(readable(() => checkExportRequest(exportInput, c.account, Date.now()))) },
   );
   setHandler(setBudgetUpdate, (bucket, budget) => answered<void>(c, (ticket) => ({ kind: 'budget', bucket, budget, ticket })), {
     validator: (bucket, budget) => refuse(readable(() => checkBudgetChange(bucket, budget))),
@@ -126,7 +138,7 @@ function handleUpdates(c: Coordinator): void {
 function handleSignals(c: Coordinator): void {
   const accept = (event: Event, problem: Problem | undefined) =>
     problem ? log.warn('Signal refused', { account: c.account, problem: sentence(problem) }) : void c.inbox.push(event);
-  setHandler(startExportSignal, (exportInput) => accept({ kind: 'start', input: exportInput }, readable(() => checkExportRequest(exportInput, c.account))));
+  setHandler(startExportSignal, (exportInput) => accept({ kind: 'start', input: exportInput }, readable(() => checkExportRequest(exportInput, c.account, Date.now()))));
   setHandler(exportFinishedSignal, (workflowId, sends) =>
     accept({ kind: 'leave', workflowId, sends: sends ?? [] }, typeof workflowId === 'string' ? checkSends(sends, 'sends') : problemOf('workflowId', 'is not text')),
   );
@@ -169,6 +181,7 @@ async function checkDestinationOnWorker(destination: DestinationRef): Promise<vo
 async function serve(c: Coordinator): Promise<void> {
   // The ceilings come from the worker (workflow code cannot read its environment): asked once per run.
   c.checksEnds = patched(PATCHES.rateCeiling);
+  c.sealsShares = patched(PATCHES.sealedShares);
   if (c.checksEnds) await send(c, c.budget.limitTo(await rateCeilings(), Date.now()));
   for (;;) {
     const idle = c.budget.size === 0;
@@ -183,7 +196,7 @@ async function serve(c: Coordinator): Promise<void> {
     if (info.continueAsNewSuggested || info.historyLength > MAX_HISTORY_EVENTS) {
       await condition(allHandlersFinished);
       // What came in meanwhile, and claimed ends, are handled first: a new run would not have them.
-      if (c.inbox.length === 0 && c.claims.size === 0) await continueAsNew<typeof accountCoordinator>({ account: c.account, state: c.budget.state });
+      if (c.inbox.length === 0 && c.claims.size === 0) await continueAsNew<typeof accountCoordinator>({ account: c.account, state: c.budget.state, shareSeq: c.sealsShares ? c.shareSeq : undefined });
     }
   }
 }
@@ -215,14 +228,33 @@ async function handle(c: Coordinator, events: Event[]): Promise<void> {
 }
 
 /** Sends each change to its export; an export that is gone no longer counts. */
-async function send(c: Coordinator, changes: readonly ShareChange[], except?: string): Promise<void> {
-  for (const change of changes) {
-    if (change.workflowId === except) continue;
-    const delivered = await getExternalWorkflowHandle(change.workflowId)
-      .signal(setShareSignal, change.share, change.budget, change.sends)
-      .then(() => true, () => false);
-    if (!delivered) await send(c, c.budget.leave(change.workflowId, [], Date.now()));
+async function send(c: Coordinator, changes: readonly ShareChange[]): Promise<void> {
+  const delivered = await signalShares(c, changes);
+  for (const [i, change] of changes.entries()) {
+    if (!delivered[i]) await send(c, c.budget.leave(change.workflowId, [], Date.now()));
   }
+}
+
+/**
+ * Signals each change to its export, in order, numbered and sealed together (one local activity) when
+ * this run seals shares; whether each reached its export (only a running one takes a signal).
+ */
+async function signalShares(c: Coordinator, changes: readonly ShareChange[]): Promise<boolean[]> {
+  const grants = changes.map((ch) => shareGrant(ch.workflowId, ch.share, ch.budget, ch.sends, numbered(c)));
+  const seals = c.sealsShares && grants.length ? await sealShares(grants) : [];
+  const delivered: boolean[] = [];
+  for (const [i, { exportId, share, budget, sends, seq }] of grants.entries()) {
+    const handle = getExternalWorkflowHandle(exportId);
+    const signalled = c.sealsShares ? handle.signal(setShareSignal, share, budget, sends, seq, seals[i]) : handle.signal(setShareSignal, share, budget, sends);
+    delivered.push(await signalled.then(() => true, () => false));
+  }
+  return delivered;
+}
+
+/** The next share's sequence number. */
+function numbered(c: Coordinator): number {
+  c.shareSeq = nextShareSeq(c.shareSeq, Date.now());
+  return c.shareSeq;
 }
 
 /** Exports asked for together join together, so none starts with a share it must give up a moment later. */
@@ -247,7 +279,8 @@ async function startExports(c: Coordinator, starts: readonly Extract<Event, { ki
       const child = await startChild(exportResource, {
         workflowId: own.workflowId,
         // The share rides in the input, so the export never runs a moment at the full budget.
-        args: [{ ...input, budget: own.budget, share: own.share, initialSends: own.sends, coordinatorId: coordinatorWorkflowId(c.account) }],
+        // Its sequence number too: the export takes only later shares, sealed (none from a coordinator that seals none).
+        args: [{ ...input, budget: own.budget, share: own.share, initialSends: own.sends, shareSeq: c.sealsShares ? numbered(c) : undefined, coordinatorId: coordinatorWorkflowId(c.account) }],
         // Exports outlive a coordinator that continues as new.
         parentClosePolicy: ParentClosePolicy.ABANDON,
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
@@ -278,11 +311,10 @@ async function isRunning(c: Coordinator, workflowId: string): Promise<boolean> {
 }
 
 /** Whether a member still runs: a signal of its current share reaches only a running export. */
-function isAlive(c: Coordinator, workflowId: string): Promise<boolean> {
+async function isAlive(c: Coordinator, workflowId: string): Promise<boolean> {
   const member = c.budget.state.members[workflowId]!;
-  return getExternalWorkflowHandle(workflowId)
-    .signal(setShareSignal, member.share, c.budget.budgetOf(member.bucket), [])
-    .then(() => true, () => false);
+  const [delivered] = await signalShares(c, [{ workflowId, share: member.share, budget: c.budget.budgetOf(member.bucket), sends: [] }]);
+  return delivered!;
 }
 
 /** Claimed ends checked with their exports: a closed one leaves; one still running for long was never ending. */

@@ -1,9 +1,9 @@
 /**
- * One export: a loop over runs of pages of one endpoint for one resource of one account. Each run is
+ * One export: a loop over batches of pages of one endpoint for one resource of one account. Each batch is
  * one fetchPages activity carrying out as many requests as the rate budget allows now; it writes the
- * records and returns only positions and counts. Between runs the export waits on workflow timers for
+ * records and returns only positions and counts. Between batches the export waits on workflow timers for
  * its budget, or exactly Retry-After after a 429; it can be paused, resumed, cancelled and followed,
- * and continues as new with its state. The rules live in ExportRun; this file wires them to Temporal.
+ * and continues as new with its state. The rules live in ExportRules; this file wires them to Temporal.
  */
 import {
   ActivityCancellationType,
@@ -26,29 +26,30 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { FAILURE, NON_RETRYABLE_FAILURES, runRequests, type FetchPagesResult } from '../activities/contract';
+import { FAILURE, NON_RETRYABLE_FAILURES, batchRequests, type BatchResult } from '../contract/page-activity';
 import type { ExportActivities } from '../activities';
 import { causeChain } from '../common/cause';
 import { endpointSpec } from '../zendesk/endpoints';
 import { describePosition } from '../zendesk/page';
 import { checkBatchResult } from '../contract/batch-result';
 import { withCounts } from '../contract/counts';
-import { checkBudget, checkExportInput, checkSends, withCurrentCounts } from '../contract/export';
+import { checkExportInput, withCurrentCounts } from '../contract/export';
+import { checkShareMessage, shareGrant, type ShareGrant } from '../contract/share';
 import { readable, sentence } from '../contract/problem';
-import { ExportRun } from './export-run';
+import { ExportRules } from './export-rules';
 import { MEMO, coordinatorWorkflowId } from './ids';
-import { runPriority } from './priority';
+import { batchPriority } from './priority';
 import { exportFinishedSignal, exportInputQuery, observedLimitSignal, pauseSignal, pauseUpdate, progressQuery, resumeSignal, resumeUpdate, setShareSignal } from './messages';
 import { searchAttributeKeys } from './search-attributes';
 import type { ExportInput, ExportResult, ExportStatus } from './types';
 
 const { fetchPages } = proxyActivities<ExportActivities>({
-  // A run starts pages for at most 30 seconds; a page may take the request timeout (2 minutes).
+  // A batch starts pages for at most 30 seconds; a page may take the request timeout (2 minutes).
   startToCloseTimeout: '10 minutes',
-  // The run heartbeats every half second, so a killed worker is noticed within 1.5 s.
+  // The batch heartbeats every half second, so a killed worker is noticed within 1.5 s.
   heartbeatTimeout: '1500 ms',
   // A backstop: failures Zendesk or the destination cause come back as results, and the export backs
-  // off on its own paced timer; what Temporal retries here is a run whose worker died.
+  // off on its own paced timer; what Temporal retries here is a batch whose worker died.
   scheduleToCloseTimeout: '24 hours',
   retry: {
     initialInterval: '200 ms',
@@ -57,30 +58,39 @@ const { fetchPages } = proxyActivities<ExportActivities>({
     maximumInterval: '5 seconds',
     nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURES],
   },
-  // A pause or cancel lets a page being written finish (a request not yet answered is abandoned), and the run reports what it wrote.
+  // A pause or cancel lets a page being written finish (a request not yet answered is abandoned), and the batch reports what it wrote.
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
 
 /**
  * Asked of the worker that runs the workflow, and recorded by it in history (a client cannot forge
- * them): whether a run's result carries the worker's seal, and the operator's rate ceilings.
+ * them): whether a batch's result or a share carries the worker's seal, and the operator's rate ceilings.
  */
 const { isGenuine, rateCeilings } = proxyLocalActivities<ExportActivities>({ startToCloseTimeout: '10 seconds' });
 
-/** A run's activity ends by timing out only after this long (its schedule-to-close timeout). */
-const RUN_GIVES_UP_MS = 24 * 3600_000;
+/** A batch's activity ends by timing out only after this long (its schedule-to-close timeout). */
+const BATCH_GIVES_UP_MS = 24 * 3600_000;
 
 /**
  * Changes to what the workflow asks of Temporal, guarded so that runs begun before them replay as they
- * were recorded (docs/upgrades.md). `sendSchedule` (0.2.1): a run of pages also makes the requests whose
+ * were recorded (docs/upgrades.md). `sendSchedule` (0.2.1): a batch also makes the requests whose
  * budget slots free while it runs, each at its slot, instead of one workflow round trip per slot.
- * `verifyRun`: a run's result or failure is believed only when it fits its request and carries the
+ * `verifyBatch` (`verify-run`): a batch's result or failure is believed only when it fits its request and carries the
  * worker's seal. `rateCeiling`: the export runs only under its coordinator, within the operator's ceiling.
- * `fairRuns`: each run is scheduled with its account as fairness key, follow polls ahead of backfills
- * (workflows/priority.ts). `quietPolls`: a follow poll leaves the status at `following` instead of
- * writing `running` and then `following` again (two history events and two visibility writes a poll).
+ * `sealedShares`: a share is taken only when its coordinator sealed it and it is newer than the last.
+ * `fairBatches`: each batch is scheduled with its account as fairness key, follow polls ahead of
+ * backfills (workflows/priority.ts). `quietPolls`: a follow poll leaves the status at `following`
+ * instead of writing `running` and then `following` again (two history events and two visibility
+ * writes a poll).
  */
-const PATCHES = { sendSchedule: 'send-schedule', verifyRun: 'verify-run', rateCeiling: 'rate-ceiling', fairRuns: 'fair-runs', quietPolls: 'quiet-polls' } as const;
+const PATCHES = {
+  sendSchedule: 'send-schedule',
+  verifyBatch: 'verify-run',
+  rateCeiling: 'rate-ceiling',
+  sealedShares: 'sealed-shares',
+  fairBatches: 'fair-batches',
+  quietPolls: 'quiet-polls',
+} as const;
 
 /** Pages per run of the workflow before continuing as new, unless the server suggests it sooner. */
 export const DEFAULT_MAX_PAGES_PER_RUN = 1000;
@@ -89,16 +99,18 @@ export const MAX_HISTORY_EVENTS = 2000;
 /** Waits shorter than this do not flip the status search attribute (a write per page nobody reads). */
 const SHORT_WAIT_MS = 2000;
 
-/** One export's wiring: its input, its state and rules (ExportRun), and what its handlers reach. */
+/** One export's wiring: its input, its state and rules (ExportRules), and what its handlers reach. */
 interface Exporting {
   input: ExportInput;
-  run: ExportRun;
+  rules: ExportRules;
   /** Search attributes are kept up to date only where the starter registered them (not in unit tests). */
   hasSearchAttributes: boolean;
-  /** The run of pages in flight, which a pause cancels. */
-  pages?: CancellationScope;
+  /** The batch in flight, which a pause cancels. */
+  batch?: CancellationScope;
   /** Counts the shares the coordinator sent: a wait for budget wakes at a new one. */
   shareChanges: number;
+  /** Shares count only with their coordinator's seal (its coordinator numbers them: `shareSeq` in the input). */
+  sealedShares: boolean;
 }
 
 export async function exportResource(given: ExportInput): Promise<ExportResult> {
@@ -108,11 +120,13 @@ export async function exportResource(given: ExportInput): Promise<ExportResult> 
   const input = withCurrentCounts(given);
   const e: Exporting = {
     input,
-    run: new ExportRun(input, workflowId, Date.now()),
+    rules: new ExportRules(input, workflowId, Date.now()),
     hasSearchAttributes: workflowInfo().typedSearchAttributes.get(searchAttributeKeys.status) !== undefined,
     shareChanges: 0,
+    sealedShares: false,
   };
   if (patched(PATCHES.rateCeiling)) await underCoordinator(e);
+  e.sealedShares = input.shareSeq !== undefined && patched(PATCHES.sealedShares);
   handleMessages(e);
   let outcome: 'done' | 'continue-as-new';
   try {
@@ -122,41 +136,56 @@ export async function exportResource(given: ExportInput): Promise<ExportResult> 
   }
   if (outcome === 'continue-as-new') {
     await condition(allHandlersFinished);
-    return await continueAsNew<typeof exportResource>(e.run.carry());
+    return await continueAsNew<typeof exportResource>(e.rules.carry());
   }
-  const { run } = e;
-  if (input.maxPages !== undefined && run.state.progress.pages >= input.maxPages && !run.state.progress.endOfStreamAt) {
-    run.note(`Stopped after ${input.maxPages} page${input.maxPages === 1 ? '' : 's'}, as asked.`);
+  const { rules } = e;
+  if (input.maxPages !== undefined && rules.state.progress.pages >= input.maxPages && !rules.state.progress.endOfStreamAt) {
+    rules.note(`Stopped after ${input.maxPages} page${input.maxPages === 1 ? '' : 's'}, as asked.`);
   }
   recordEnd(e, 'completed');
-  await finished(input, run);
-  return { outcome: 'completed', state: run.state };
+  await finished(input, rules);
+  return { outcome: 'completed', state: rules.state };
 }
 
 /** Queries, and pause, resume and shares: as updates (answered) and as the signals of 0.2.1 and the coordinator. */
 function handleMessages(e: Exporting): void {
-  const { run } = e;
-  setHandler(progressQuery, () => run.state);
+  const { rules } = e;
+  setHandler(progressQuery, () => rules.state);
   setHandler(exportInputQuery, () => ({ ...e.input, state: undefined }));
   const pause = () => {
-    run.state.paused = true;
-    e.pages?.cancel(); // The run finishes its page in flight and reports.
+    rules.state.paused = true;
+    e.batch?.cancel(); // The batch finishes its page in flight and reports.
   };
-  const resume = () => void (run.state.paused = false);
+  const resume = () => void (rules.state.paused = false);
   setHandler(pauseSignal, pause);
   setHandler(resumeSignal, resume);
-  setHandler(pauseUpdate, () => (pause(), run.state.status), { validator: noArguments });
-  setHandler(resumeUpdate, () => (resume(), run.state.status), { validator: noArguments });
-  setHandler(setShareSignal, (share, budget, sends) => {
-    if (!Number.isSafeInteger(share) || share < 0 || checkBudget(budget) || checkSends(sends, 'sends')) return;
-    run.acceptShare(share, budget, sends ?? [], Date.now());
+  setHandler(pauseUpdate, () => (pause(), rules.state.status), { validator: noArguments });
+  setHandler(resumeUpdate, () => (resume(), rules.state.status), { validator: noArguments });
+  setHandler(setShareSignal, async (share, budget, sends, seq, seal) => {
+    if (checkShareMessage(share, budget, sends)) return;
+    if (e.sealedShares) {
+      const problem = await shareProblem(e, shareGrant(rules.exportId, share, budget, sends ?? [], seq!), seal);
+      if (problem) return void log.warn('Refused a share', { workflowId: rules.exportId, problem });
+    }
+    rules.acceptShare(share, budget, sends ?? [], Date.now(), e.sealedShares ? seq : undefined);
     e.shareChanges++;
   });
 }
 
+/**
+ * Why a share is not taken: any client can send setShare, and read earlier ones in history, so a share
+ * counts only when it is newer than the last one taken and a local activity finds its coordinator's
+ * seal on it (the worker records the answer, a client cannot).
+ */
+async function shareProblem(e: Exporting, grant: ShareGrant, seal: unknown): Promise<string | undefined> {
+  if (!e.rules.isNewShare(grant.seq)) return 'it is not newer than the share the export holds (stale, or copied from history)';
+  if (!(await isGenuine({ kind: 'share', grant, seal }))) return 'it carries no seal of its coordinator';
+  return e.rules.isNewShare(grant.seq) ? undefined : 'a newer share came in while its seal was checked';
+}
+
 function setStatus(e: Exporting, status: ExportStatus, detail = ''): void {
-  if (e.run.setStatus(status, Date.now()) && e.hasSearchAttributes) upsertSearchAttributes([{ key: searchAttributeKeys.status, value: status }]);
-  setCurrentDetails(e.run.details(detail));
+  if (e.rules.setStatus(status, Date.now()) && e.hasSearchAttributes) upsertSearchAttributes([{ key: searchAttributeKeys.status, value: status }]);
+  setCurrentDetails(e.rules.details(detail));
 }
 
 /**
@@ -166,36 +195,36 @@ function setStatus(e: Exporting, status: ExportStatus, detail = ''): void {
 async function wait(e: Exporting, ms: number, summary: string, kind: { onShare?: boolean; budget?: boolean } = {}): Promise<void> {
   const seen = e.shareChanges;
   const started = Date.now();
-  const woken = () => e.run.state.paused || (kind.onShare === true && e.shareChanges !== seen);
+  const woken = () => e.rules.state.paused || (kind.onShare === true && e.shareChanges !== seen);
   if (Number.isFinite(ms)) await condition(woken, ms, { summary });
   else await condition(woken); // Queued: until the coordinator gives a share.
   // Only a planned wait's own length: time the worker was down, or a queue's length, does not count.
-  if (kind.budget && Number.isFinite(ms)) e.run.waited(Math.min(Date.now() - started, ms));
+  if (kind.budget && Number.isFinite(ms)) e.rules.waited(Math.min(Date.now() - started, ms));
 }
 
-/** Runs of pages, each when the budget allows, until the export is done or should continue as new. */
+/** Batches, each when the budget allows, until the export is done or should continue as new. */
 async function pageLoop(e: Exporting): Promise<'done' | 'continue-as-new'> {
-  const { input, run } = e;
+  const { input, rules } = e;
   const maxPagesPerRun = input.maxPagesPerRun ?? DEFAULT_MAX_PAGES_PER_RUN;
   let pagesThisRun = 0;
   for (;;) {
-    if (run.state.paused) {
+    if (rules.state.paused) {
       setStatus(e, 'paused');
-      await condition(() => !run.state.paused);
+      await condition(() => !rules.state.paused);
     }
-    const waitMs = run.waitMs(Date.now());
+    const waitMs = rules.waitMs(Date.now());
     if (waitMs > 0) {
-      const { share, budget } = run.state.pace;
+      const { share, budget } = rules.state.pace;
       if (waitMs >= SHORT_WAIT_MS) setStatus(e, 'waiting-rate-budget', share ? `${Math.ceil(waitMs / 1000)}s` : 'queued behind other exports of the account');
       await wait(e, waitMs, share ? `waiting for rate budget (${share} per ${budget.seconds}s)` : 'queued: the account budget is in use', { onShare: true, budget: true });
       continue; // The share or the pause may have changed meanwhile.
     }
-    if (run.state.status !== 'following' || !patched(PATCHES.quietPolls)) setStatus(e, 'running');
-    const request = run.nextRun(Date.now(), maxPagesPerRun - pagesThisRun, patched(PATCHES.sendSchedule));
-    const result = await runPages(e, request);
-    if (!result) continue; // Paused before the run started.
+    if (rules.state.status !== 'following' || !patched(PATCHES.quietPolls)) setStatus(e, 'running');
+    const request = rules.nextBatch(Date.now(), maxPagesPerRun - pagesThisRun, patched(PATCHES.sendSchedule));
+    const result = await scheduleBatch(e, request);
+    if (!result) continue; // Paused before the batch started.
     pagesThisRun += result.pages;
-    if ((await afterRun(e, result)) === 'done') return 'done';
+    if ((await afterBatch(e, result)) === 'done') return 'done';
     const info = workflowInfo();
     if (info.continueAsNewSuggested || info.historyLength > MAX_HISTORY_EVENTS || pagesThisRun >= maxPagesPerRun) {
       return 'continue-as-new';
@@ -203,13 +232,13 @@ async function pageLoop(e: Exporting): Promise<'done' | 'continue-as-new'> {
   }
 }
 
-/** Takes a run's result in, and waits as it decides: Retry-After, a backoff, a follow poll; or says the export is done. */
-async function afterRun(e: Exporting, result: FetchPagesResult): Promise<'done' | 'go-on'> {
-  const { input, run } = e;
-  const { next, tightened } = run.applyRun(result, Date.now());
+/** Takes a batch's result in, and waits as it decides: Retry-After, a backoff, a follow poll; or says the export is done. */
+async function afterBatch(e: Exporting, result: BatchResult): Promise<'done' | 'go-on'> {
+  const { input, rules } = e;
+  const { next, tightened } = rules.applyBatch(result, Date.now());
   if (tightened && input.coordinatorId) {
     void getExternalWorkflowHandle(input.coordinatorId)
-      .signal(observedLimitSignal, endpointSpec(run.state.at.endpoint).bucket, tightened.requests)
+      .signal(observedLimitSignal, endpointSpec(rules.state.at.endpoint).bucket, tightened.requests)
       .catch(() => undefined);
   }
   if (next.kind === 'retry-after') {
@@ -217,8 +246,8 @@ async function afterRun(e: Exporting, result: FetchPagesResult): Promise<'done' 
     setStatus(e, 'waiting-retry-after', `${next.ms / 1000}s`);
     await wait(e, next.ms, `Retry-After ${next.ms / 1000}s (HTTP 429)`, { budget: true });
   } else if (next.kind === 'retry') {
-    setStatus(e, 'retrying', `attempt ${run.state.retry!.attempts + 1} in ${next.ms / 1000}s: ${run.state.retry!.message}`);
-    await wait(e, next.ms, `retry in ${next.ms / 1000}s after: ${run.state.retry!.message.slice(0, 120)}`);
+    setStatus(e, 'retrying', `attempt ${rules.state.retry!.attempts + 1} in ${next.ms / 1000}s: ${rules.state.retry!.message}`);
+    await wait(e, next.ms, `retry in ${next.ms / 1000}s after: ${rules.state.retry!.message.slice(0, 120)}`);
   } else if (next.kind === 'give-up') {
     throw ApplicationFailure.nonRetryable(next.message, next.type);
   } else if (next.kind === 'enough') {
@@ -239,81 +268,81 @@ async function underCoordinator(e: Exporting): Promise<void> {
       FAILURE.invalidInput,
     );
   }
-  e.run.limitTo(await rateCeilings());
+  e.rules.limitTo(await rateCeilings());
 }
 
-type RunRequest = ReturnType<ExportRun['nextRun']>;
+type BatchRequest = ReturnType<ExportRules['nextBatch']>;
 
 /**
- * One run of pages, in a scope a pause cancels; undefined when the pause came before it started. Any
+ * One batch, in a scope a pause cancels; undefined when the pause came before it started. Any
  * namespace client can complete, fail or cancel the activity by its ID: what does not fit the request
- * or carry the worker's seal is refused, and stands for a failed run that is asked again.
+ * or carry the worker's seal is refused, and stands for a failed batch that is asked again.
  */
-async function runPages(e: Exporting, request: RunRequest): Promise<FetchPagesResult | undefined> {
+async function scheduleBatch(e: Exporting, request: BatchRequest): Promise<BatchResult | undefined> {
   const scope = new CancellationScope();
-  e.pages = scope;
-  const verify = patched(PATCHES.verifyRun);
+  e.batch = scope;
+  const verify = patched(PATCHES.verifyBatch);
   const scheduledAt = Date.now();
   // The first run names the export's files' owner (the server gives it, no client); not a command, so no patch.
   const owned = { ...request, firstRunId: workflowInfo().firstExecutionRunId };
   try {
-    const pages = runRequests(request);
+    const pages = batchRequests(request);
     const summary = `${e.input.resource}: up to ${pages} page${pages === 1 ? '' : 's'} from ${describePosition(request.at.next)}`;
-    // The priority rides in the command that schedules the run: histories recorded without it replay without it.
-    const priority = patched(PATCHES.fairRuns) ? { priority: runPriority(e.input.account, e.run.state.progress.endOfStreamAt !== undefined) } : {};
+    // The priority rides in the command that schedules the batch: histories recorded without it replay without it.
+    const priority = patched(PATCHES.fairBatches) ? { priority: batchPriority(e.input.account, e.rules.state.progress.endOfStreamAt !== undefined) } : {};
     const result = await scope.run(() => fetchPages.executeWithOptions({ summary, ...priority }, [owned]));
     // A worker of 0.2.1 answers with its count names: read either.
     return withCounts(verify ? await believed(e, owned, result) : result);
   } catch (err) {
     if (isCancellation(err)) {
-      // The export itself is cancelled: so is the export. Else a pause cut the run short, or a client cancelled it by ID.
+      // The export itself is cancelled: so is the export. Else a pause cut the batch short, or a client cancelled it by ID.
       if (CancellationScope.current().consideredCancelled) throw err;
-      return !verify || e.run.state.paused ? undefined : refused(e, owned, 'the run was cancelled, but not by this export');
+      return !verify || e.rules.state.paused ? undefined : refused(e, owned, 'the batch was cancelled, but not by this export');
     }
-    if (verify && !(await genuineFailure(owned, err, scheduledAt))) return refused(e, owned, 'the run failed with a failure no worker sealed');
+    if (verify && !(await genuineFailure(owned, err, scheduledAt))) return refused(e, owned, 'the batch failed with a failure no worker sealed');
     throw err;
   } finally {
-    e.pages = undefined;
+    e.batch = undefined;
   }
 }
 
-/** The result, if it fits its request and the worker sealed it (the seal covers it as the worker sent it); else a refused run. */
-async function believed(e: Exporting, request: RunRequest, result: FetchPagesResult): Promise<FetchPagesResult> {
+/** The result, if it fits its request and the worker sealed it (the seal covers it as the worker sent it); else a refused batch. */
+async function believed(e: Exporting, request: BatchRequest, result: BatchResult): Promise<BatchResult> {
   const unfit = readable(() => checkBatchResult(request, result));
   const problem = unfit ? sentence(unfit) : (await isGenuine({ kind: 'result', request, result })) ? undefined : 'it carries no seal of this deployment';
   return problem ? refused(e, request, problem) : result;
 }
 
-/** A failure is the worker's when sealed by it, or a timeout once the run's whole time is up (the server's own). */
-async function genuineFailure(request: RunRequest, err: unknown, scheduledAt: number): Promise<boolean> {
+/** A failure is the worker's when sealed by it, or a timeout once the batch's whole time is up (the server's own). */
+async function genuineFailure(request: BatchRequest, err: unknown, scheduledAt: number): Promise<boolean> {
   if (!(err instanceof ActivityFailure)) return true; // Not the activity's: the workflow's own error.
   const cause = err.cause;
   if (cause instanceof ApplicationFailure) {
     return isGenuine({ kind: 'failure', request, failure: { type: cause.type ?? '', message: cause.message }, seal: cause.details?.[0] });
   }
-  return cause instanceof TimeoutFailure && Date.now() - scheduledAt >= RUN_GIVES_UP_MS;
+  return cause instanceof TimeoutFailure && Date.now() - scheduledAt >= BATCH_GIVES_UP_MS;
 }
 
-function refused(e: Exporting, request: RunRequest, problem: string): FetchPagesResult {
-  log.warn('Refused a run result', { workflowId: e.run.exportId, problem });
-  return e.run.refusedRun(request, problem);
+function refused(e: Exporting, request: BatchRequest, problem: string): BatchResult {
+  log.warn('Refused a batch result', { workflowId: e.rules.exportId, problem });
+  return e.rules.refusedBatch(request, problem);
 }
 
 /** The end, readable without a worker: the state and input go into the memo, which describe() returns. */
 function recordEnd(e: Exporting, status: ExportStatus, detail = ''): void {
   setStatus(e, status, detail);
-  upsertMemo({ [MEMO.state]: e.run.state, [MEMO.input]: { ...e.input, state: undefined } });
+  upsertMemo({ [MEMO.state]: e.rules.state, [MEMO.input]: { ...e.input, state: undefined } });
 }
 
 /** A cancelled or failed export: the coordinator told, the end recorded; the error to end the workflow with. */
 async function ended(e: Exporting, err: unknown): Promise<unknown> {
-  await finished(e.input, e.run);
+  await finished(e.input, e.rules);
   if (isCancellation(err)) {
     recordEnd(e, 'cancelled');
     return err; // Temporal shows the export as cancelled; the memo says where it stopped.
   }
   const failure = describeFailure(err);
-  e.run.fail(failure.message, Date.now());
+  e.rules.fail(failure.message, Date.now());
   recordEnd(e, 'failed', failure.message);
   return ApplicationFailure.create({ message: failure.message, type: failure.type, nonRetryable: true });
 }
@@ -324,12 +353,12 @@ function noArguments(...args: unknown[]): void {
 }
 
 /** Tells the coordinator the export ended, with its sends of the last window (they still count against the account). */
-async function finished(input: ExportInput, run: ExportRun): Promise<void> {
+async function finished(input: ExportInput, rules: ExportRules): Promise<void> {
   if (!input.coordinatorId) return;
   const coordinatorId = input.coordinatorId;
   await CancellationScope.nonCancellable(() =>
     getExternalWorkflowHandle(coordinatorId)
-      .signal(exportFinishedSignal, run.exportId, run.state.pace.sent)
+      .signal(exportFinishedSignal, rules.exportId, rules.state.pace.sent)
       .catch(() => undefined), // The coordinator may be gone; nothing depends on it now.
   );
 }

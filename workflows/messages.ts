@@ -19,8 +19,12 @@ export const resumeSignal = defineSignal('resume');
 export const progressQuery = defineQuery<ExportState>('progress');
 /** The export's input (without its state): what a resumed export starts again with. */
 export const exportInputQuery = defineQuery<ExportInput>('exportInput');
-/** From the coordinator: this export's share of the bucket's budget, and sends of others that still count. */
-export const setShareSignal = defineSignal<[share: number, budget: RateBudget, sends: number[]]>('setShare');
+/**
+ * From the coordinator: this export's share of the bucket's budget, and sends of others that still
+ * count; with the share's sequence number and the worker's seal over all of it (contract/share.ts),
+ * without which an export its coordinator numbers shares for takes none.
+ */
+export const setShareSignal = defineSignal<[share: number, budget: RateBudget, sends: number[], seq?: number, seal?: string]>('setShare');
 
 // --- Coordinator ---
 /** What a start answers: the export runs (started now, or running already). */

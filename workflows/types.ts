@@ -10,4 +10,6 @@ export interface CoordinatorInput {
   account: string;
   /** Carried across continue-as-new. */
   state?: AccountBudgetState;
+  /** The sequence number of the last share handed out (contract/share.ts); carried across continue-as-new. */
+  shareSeq?: number;
 }

@@ -1,5 +1,5 @@
 /**
- * A cap on the bytes of Zendesk answers a worker process holds at once, across all its runs of pages:
+ * A cap on the bytes of Zendesk answers a worker process holds at once, across all its batches:
  * each answer takes its bytes as they arrive and gives them all back when it is done. An answer whose
  * next bytes do not fit waits (its socket is not read, so the sender slows down) until others give
  * theirs back, first come first served. When every answer being read is waiting, none would ever give

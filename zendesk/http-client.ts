@@ -2,7 +2,7 @@
  * The HTTP client: one call fetches one page of one endpoint and returns it as Zendesk sent it, or
  * throws a classified ZendeskError. Requests go only to the account's own origin, never follow a
  * redirect (they carry the credentials), and read at most `maxResponseBytes`. An answer has a deadline
- * as a whole (a body dripped byte by byte cannot hold a run for ever), is abandoned when the run is
+ * as a whole (a body dripped byte by byte cannot hold a batch for ever), is abandoned when the batch is
  * cancelled, and its bytes count against the worker's AnswerMemory while it is read.
  */
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
@@ -106,7 +106,7 @@ export class ZendeskClient {
     }
   }
 
-  /** One request and its whole body as text, within the deadline; `signal` (the run's cancellation) abandons it. */
+  /** One request and its whole body as text, within the deadline; `signal` (the batch's cancellation) abandons it. */
   private async send(url: URL, where: string, signal?: AbortSignal): Promise<AxiosResponse<string>> {
     const authorization = await this.options.auth.authorization().catch((err: unknown) => {
       if (err instanceof ZendeskError) throw err;
@@ -123,7 +123,7 @@ export class ZendeskClient {
       if (deadline.aborted) {
         throw new ZendeskTransientError(`Zendesk did not finish its answer for ${where} within ${this.timeoutMs / 1000}s (ZENDESK_REQUEST_TIMEOUT_SECONDS)`);
       }
-      if (signal?.aborted) throw new ZendeskTransientError(`The request ${where} was abandoned: its run was cancelled`);
+      if (signal?.aborted) throw new ZendeskTransientError(`The request ${where} was abandoned: its batch was cancelled`);
       if (err instanceof AnswerMemoryFullError) {
         throw new ZendeskTransientError(`Zendesk's answer for ${where} was abandoned: ${err.message} (ZENDESK_MAX_ANSWERS_MB); it is asked for again`);
       }

@@ -2,7 +2,7 @@
 import type { EndpointId, Resource } from '../../zendesk/endpoints';
 import type { PageRecord } from '../../zendesk/page';
 import type { ExportPosition } from '../../zendesk/paging';
-import type { RunCheckpoint } from '../contract';
+import type { BatchCheckpoint } from '../../contract/page-activity';
 
 /**
  * The export a page is written for, as the worker knows it: the workflow ID from the activity's own
@@ -11,7 +11,7 @@ import type { RunCheckpoint } from '../contract';
  */
 export interface ExportOwner {
   workflowId: string;
-  /** Absent only in a run that a 0.2.1 worker scheduled (before exports were owned). */
+  /** Absent only in a batch that a 0.2.1 worker scheduled (before exports were owned). */
   firstRunId?: string;
 }
 
@@ -30,8 +30,8 @@ export interface PageWrite {
   sideloads: Readonly<Record<string, readonly PageRecord[]>>;
   /** Where the export stands once this page is written. */
   at: ExportPosition;
-  /** The run's progress once this page is written, kept with the page. */
-  run: RunCheckpoint;
+  /** The batch's progress once this page is written, kept with the page. */
+  checkpoint: BatchCheckpoint;
 }
 
 /** Which export's checkpoint to read. */
@@ -41,7 +41,7 @@ export type CheckpointKey = Pick<PageWrite, 'account' | 'resource' | 'exportId' 
 export interface Destination {
   /** Idempotent by (exportId, origin, pageNumber): a retry of the same page overwrites, never appends. */
   writePage(page: PageWrite): Promise<void>;
-  /** The run progress kept with the last page written, as it was written (the caller checks it); none of another owner's. */
+  /** The batch's progress kept with the last page written, as it was written (the caller checks it); none of another owner's. */
   readCheckpoint(key: CheckpointKey): Promise<unknown>;
   close(): Promise<void>;
 }

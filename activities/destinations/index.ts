@@ -3,7 +3,7 @@
  * named Postgres targets. A client's DestinationRef is resolved here, inside those limits.
  */
 import path from 'node:path';
-import type { DestinationRef } from '../contract';
+import type { DestinationRef } from '../../contract/page-activity';
 import { DestinationConfigError, type Destination } from './destination';
 import { ndjsonDestination, resolveOutputFolder } from './ndjson';
 import { describePostgresTarget, postgresDestination } from './postgres';
@@ -13,9 +13,14 @@ export interface DestinationConfig {
   outputRoot: string;
   /** Postgres targets by name; `default` is the one `--dest postgres` names. */
   postgres: Record<string, string>;
+  /** Postgres targets that keep every version of tickets, users and organizations (`…_versions` tables). @default none */
+  history?: readonly string[];
 }
 
-/** ZENDESK_EXPORT_OUTPUT_ROOT and ZENDESK_EXPORT_POSTGRES (named `default`) / ZENDESK_EXPORT_POSTGRES_<NAME>. */
+/**
+ * ZENDESK_EXPORT_OUTPUT_ROOT, ZENDESK_EXPORT_POSTGRES (named `default`) / ZENDESK_EXPORT_POSTGRES_<NAME>,
+ * and ZENDESK_EXPORT_HISTORY: the targets (by name, comma-separated) that keep every version.
+ */
 export function destinationConfigFromEnv(env: Record<string, string | undefined>): DestinationConfig {
   const postgres: Record<string, string> = {};
   for (const [key, value] of Object.entries(env)) {
@@ -25,7 +30,12 @@ export function destinationConfigFromEnv(env: Record<string, string | undefined>
     if (named) postgres[named[1]!.toLowerCase().replaceAll('_', '-')] = value;
   }
   for (const [name, url] of Object.entries(postgres)) describePostgresTarget({ name, url }); // Refused at start, not at the first page.
-  return { outputRoot: path.resolve(env.ZENDESK_EXPORT_OUTPUT_ROOT || 'export'), postgres };
+  const history = (env.ZENDESK_EXPORT_HISTORY ?? '').split(',').map((name) => name.trim()).filter(Boolean);
+  const unknown = history.find((name) => !Object.hasOwn(postgres, name));
+  if (unknown !== undefined) {
+    throw new DestinationConfigError(`ZENDESK_EXPORT_HISTORY names "${unknown.slice(0, 40)}", which is not a Postgres target of this worker (${Object.keys(postgres).join(', ') || 'it has none'}).`);
+  }
+  return { outputRoot: path.resolve(env.ZENDESK_EXPORT_OUTPUT_ROOT || 'export'), postgres, ...(history.length && { history }) };
 }
 
 export interface Destinations {
@@ -52,7 +62,7 @@ export function createDestinations(config: DestinationConfig): Destinations {
           );
         }
         key = `postgres:${ref.target}`;
-        make = () => postgresDestination({ name: ref.target, url });
+        make = () => postgresDestination({ name: ref.target, url, history: config.history?.includes(ref.target) });
       }
       let destination = open.get(key);
       if (!destination) open.set(key, (destination = make()));

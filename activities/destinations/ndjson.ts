@@ -4,7 +4,7 @@
  * and sideloads in `<dir>/<account>/<resource>/<sideload>/` under the same file name (accounts apart,
  * so several can share one folder). `origin` is the export's start stamp and first endpoint, so file
  * names sort in export order across exports. A page is written to a temporary file and renamed into
- * place, so a crash never leaves half a page and a retry replaces the page whole; then the run's
+ * place, so a crash never leaves half a page and a retry replaces the page whole; then the batch's
  * checkpoint (`.checkpoints/<origin>.json`) says the page is there.
  *
  * An origin is carried in workflow state, which any Temporal client can write, so it does not name
@@ -199,7 +199,7 @@ export function ndjsonDestination(folder: string, root: string = folder): Destin
           for (const [sideload, records] of Object.entries(page.sideloads)) files.push([path.join(dir, sideload, name), records]);
         }
         // After the page: a checkpoint never runs ahead of the files it vouches for.
-        files.push([checkpointFile(page), JSON.stringify(page.run)]);
+        files.push([checkpointFile(page), JSON.stringify(page.checkpoint)]);
         for (const [file, records] of files) {
           await safeFolder(path.dirname(file));
           await replaceFile(file, records);

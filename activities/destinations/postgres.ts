@@ -7,6 +7,8 @@
  * nothing twice and loses nothing, and a late retry of an old page never overwrites a newer version.
  * Typed columns are generated from the jsonb, and the derived tables (custom fields, comments, field
  * changes) are rebuilt from the current rows in the same transaction, so both always agree with it.
+ * A target that keeps history also adds every version of tickets, users and organizations to their
+ * `…_versions` tables in that transaction, each (account, id, version) once.
  *
  * The worker's configuration names the targets (PostgresTarget); clients only name a target. The
  * password comes from PGPASSWORD; messages name the target only, never its host, a user or a password.
@@ -17,12 +19,31 @@ import { Pool, type PoolClient } from 'pg';
 import { parse } from 'pg-connection-string';
 import { RESOURCE_SPECS, type Resource } from '../../zendesk/endpoints';
 import { versionSecond, type PageRecord } from '../../zendesk/page';
+import { runMigrations, type MigrationSet } from './migrate';
 import { DestinationConfigError, DestinationError, DestinationRecordError, type Destination, type PageWrite } from './destination';
 
 /** Applied in order, each once per database (zendesk_schema_migrations names those applied). */
-const MIGRATIONS = ['001_tables.sql', '002_checkpoint_origin.sql', '003_checkpoint_run.sql', '004_typed_tables.sql'];
-/** The advisory lock that lets one worker at a time migrate a database ('zdmg'). */
-const MIGRATION_LOCK = 0x7a646d67;
+const MIGRATIONS = ['001_tables.sql', '002_checkpoint_origin.sql', '003_checkpoint_run.sql', '004_typed_tables.sql', '005_ticket_metrics.sql'];
+/** Applied after them for a target that keeps history: its `…_versions` tables, filled once from the current rows. */
+const HISTORY_MIGRATIONS = ['history/001_versions.sql'];
+
+/**
+ * The export's tables, as the shared runner applies them. A database written by 0.2.1 (which ran
+ * 001-003 on every start, and records none) runs them again harmlessly: they create only what is missing.
+ */
+export function destinationMigrations(options: { history?: boolean } = {}): MigrationSet {
+  return {
+    ledger: { table: 'zendesk_schema_migrations', column: 'name', type: 'text' },
+    lock: 0x7a646d67, // 'zdmg', the lock 0.3.0's workers take too
+    migrations: () =>
+      [...MIGRATIONS, ...(options.history ? HISTORY_MIGRATIONS : [])].map((id) => ({ id, sql: readFileSync(path.join(__dirname, 'migrations', id), 'utf8') })),
+  };
+}
+
+/** The resources whose every version a target with history keeps in `<table>_versions`. */
+const VERSIONED: readonly Resource[] = ['tickets', 'users', 'organizations'];
+/** Sideloads carry no version field of their own; where they have an updated_at, the newest wins. */
+const SIDELOAD_VERSION = 'updated_at';
 
 /** Tables derived from a resource's current rows, rebuilt for the page's records in its transaction (see 004_typed_tables.sql). */
 const DERIVE: Partial<Record<Resource, string>> = {
@@ -34,6 +55,8 @@ const DERIVE: Partial<Record<Resource, string>> = {
 export interface PostgresTarget {
   name: string;
   url: string;
+  /** Keep every version of tickets, users and organizations in `…_versions` tables, beside the current row. */
+  history?: boolean;
 }
 
 /** URL parameters that carry secrets: PGPASSWORD is the one place for the password. */
@@ -70,13 +93,23 @@ export function tableName(resource: string, sideload?: string): string {
 
 const ignore = () => undefined;
 
+/** The newest version of each id among a page's records (a page may hold an id once per version). */
+function newestById(records: readonly PageRecord[], versionField: string): Map<string, PageRecord> {
+  const newest = new Map<string, PageRecord>();
+  for (const r of records) {
+    const prev = newest.get(String(r.value.id));
+    if (!prev || (versionSecond(r.value, versionField) ?? 0) >= (versionSecond(prev.value, versionField) ?? 0)) newest.set(String(r.value.id), r);
+  }
+  return newest;
+}
+
 /** A row of the upsert, as JSON text around the record's own text (never re-serialised). */
-function rowText(record: PageRecord, versionField: string | undefined, where: string): string {
+function rowText(record: PageRecord, versionField: string, where: string): string {
   const id = record.value.id;
   if (!(typeof id === 'number' && Number.isSafeInteger(id) && id >= 0) && !(typeof id === 'string' && /^\d{1,18}$/.test(id))) {
     throw new DestinationRecordError(`A record of ${where} has no numeric id (${JSON.stringify(id)?.slice(0, 40)}), so Postgres cannot key it; the export stopped.`);
   }
-  const version = versionField ? (versionSecond(record.value, versionField) ?? 0) : 0;
+  const version = versionSecond(record.value, versionField) ?? 0;
   return `{"id":"${id}","version":${version},"record":${record.text}}`;
 }
 
@@ -86,7 +119,16 @@ export function postgresDestination(target: PostgresTarget): Destination {
   const pool = new Pool({ connectionString: target.url, max: 8 });
   pool.on('error', ignore); // An idle client dropped by the server: the next page reconnects.
   const ready = new Set<string>();
+  const migrations = destinationMigrations({ history: target.history });
   let migrated: Promise<void> | undefined;
+
+  /** The schema brought up to date once per destination; asked again after a failure. */
+  function migrate(): Promise<void> {
+    return (migrated ??= runMigrations(pool, migrations).catch((err) => {
+      migrated = undefined;
+      throw err;
+    }));
+  }
 
   function describeError(err: unknown): string {
     const e = err as { code?: string; message?: string };
@@ -97,36 +139,6 @@ export function postgresDestination(target: PostgresTarget): Destination {
     // A connection error's message names the host and port: only its code leaves the worker.
     if (!/^[0-9A-Z]{5}$/.test(e.code ?? '')) return `${where} is unreachable (${e.code ?? 'network error'})`;
     return `Postgres error at ${where}: ${e.code} ${e.message ?? String(err)}`.replace(/postgres(ql)?:\/\/\S+/g, 'postgres://…').trim();
-  }
-
-  /**
-   * Brings the database to this version's schema: the migrations not yet applied, in one transaction
-   * under an advisory lock, so workers starting at once migrate it once and none sees it half done.
-   * A database written by 0.2.1 (which ran 001-003 on every start, and records none) runs them again
-   * harmlessly: they create only what is missing.
-   */
-  async function migrate(): Promise<void> {
-    const client = await pool.connect();
-    client.on('error', ignore);
-    let failed = false;
-    try {
-      await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-      await client.query('CREATE TABLE IF NOT EXISTS zendesk_schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
-      const applied = new Set((await client.query('SELECT name FROM zendesk_schema_migrations')).rows.map((r: { name: string }) => r.name));
-      for (const file of MIGRATIONS.filter((f) => !applied.has(f))) {
-        await client.query(readFileSync(path.join(__dirname, 'migrations', file), 'utf8'));
-        await client.query('INSERT INTO zendesk_schema_migrations (name) VALUES ($1)', [file]);
-      }
-      await client.query('COMMIT');
-    } catch (err) {
-      failed = true;
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.off('error', ignore);
-      client.release(failed);
-    }
   }
 
   async function upsert(client: PoolClient, table: string, page: PageWrite, rows: string[]): Promise<void> {
@@ -141,6 +153,18 @@ export function postgresDestination(target: PostgresTarget): Destination {
        SELECT $1, (r->>'id')::bigint, (r->>'version')::bigint, r->'record', $2 FROM jsonb_array_elements($3::jsonb) AS r
        ON CONFLICT (account, id) DO UPDATE SET version = excluded.version, record = excluded.record, export_id = excluded.export_id, written_at = now()
        WHERE ${table}.version <= excluded.version`,
+      [page.account, page.exportId, `[${rows.join(',')}]`],
+    );
+  }
+
+  /** Every version of the page's records, each (account, id, version) once however often the page is written. */
+  async function keepVersions(client: PoolClient, page: PageWrite, rows: string[]): Promise<void> {
+    if (!target.history || !VERSIONED.includes(page.resource) || rows.length === 0) return;
+    const table = `${tableName(page.resource)}_versions`;
+    await client.query(
+      `INSERT INTO ${table} (account, id, version, record, export_id)
+       SELECT $1, (r->>'id')::bigint, (r->>'version')::bigint, r->'record', $2 FROM jsonb_array_elements($3::jsonb) AS r
+       ON CONFLICT (account, id, version) DO NOTHING`,
       [page.account, page.exportId, `[${rows.join(',')}]`],
     );
   }
@@ -169,39 +193,33 @@ export function postgresDestination(target: PostgresTarget): Destination {
   return {
     async writePage(page) {
       const { versionField } = RESOURCE_SPECS[page.resource];
-      // A page holds each id once per version; keep the newest per id for the upsert.
-      const newest = new Map<string, PageRecord>();
-      for (const r of page.records) {
-        const prev = newest.get(String(r.value.id));
-        if (!prev || (versionSecond(r.value, versionField) ?? 0) >= (versionSecond(prev.value, versionField) ?? 0)) newest.set(String(r.value.id), r);
-      }
+      const newest = newestById(page.records, versionField);
       const rows = [...newest.values()].map((r) => rowText(r, versionField, page.resource));
-      const sideloads = Object.entries(page.sideloads).map(([name, records]) => {
-        const unique = [...new Map(records.map((r) => [String(r.value.id), r])).values()];
-        return { table: tableName(page.resource, name), rows: unique.map((r) => rowText(r, undefined, `${page.resource} sideload ${name}`)) };
-      });
+      const versions = target.history ? page.records.map((r) => rowText(r, versionField, page.resource)) : [];
+      const sideloads = Object.entries(page.sideloads).map(([name, records]) => ({
+        table: tableName(page.resource, name),
+        rows: [...newestById(records, SIDELOAD_VERSION).values()].map((r) => rowText(r, SIDELOAD_VERSION, `${page.resource} sideload ${name}`)),
+      }));
       let client: PoolClient | undefined;
       let failed = false;
       try {
-        migrated ??= migrate().catch((err) => {
-          migrated = undefined;
-          throw err;
-        });
-        await migrated;
+        await migrate();
         client = await pool.connect();
         // A server that dies mid-page also emits 'error' on the checked-out client: the query rejects
         // anyway, and an unheard 'error' event would take the whole worker down.
         client.on('error', ignore);
         await client.query('BEGIN');
         await upsert(client, tableName(page.resource), page, rows);
+        await keepVersions(client, page, versions);
         await derive(client, page, [...newest.keys()]);
         for (const s of sideloads) await upsert(client, s.table, page, s.rows);
+        // The column is named `run`, as 0.2.x created it: it holds the batch's checkpoint.
         await client.query(
           `INSERT INTO zendesk_export_checkpoints (export_id, origin, page_number, position, run) VALUES ($1, $2, $3, $4, $5)
            ON CONFLICT (export_id) DO UPDATE SET origin = excluded.origin, page_number = excluded.page_number, position = excluded.position,
              run = excluded.run, updated_at = now()
            WHERE (zendesk_export_checkpoints.origin, zendesk_export_checkpoints.page_number) <= (excluded.origin, excluded.page_number)`,
-          [page.exportId, page.origin, page.pageNumber, JSON.stringify(page.at), JSON.stringify(page.run)],
+          [page.exportId, page.origin, page.pageNumber, JSON.stringify(page.at), JSON.stringify(page.checkpoint)],
         );
         await client.query('COMMIT');
       } catch (err) {
@@ -215,7 +233,7 @@ export function postgresDestination(target: PostgresTarget): Destination {
     },
     async readCheckpoint(key) {
       try {
-        await (migrated ??= migrate());
+        await migrate();
         const { rows } = await pool.query('SELECT run FROM zendesk_export_checkpoints WHERE export_id = $1 AND origin = $2', [key.exportId, key.origin]);
         return rows[0]?.run ?? undefined;
       } catch {

@@ -97,11 +97,11 @@ export function register(program: Command, global: Globals): void {
 
   accounts
     .command('remove <subdomain>')
-    .description("remove an account: its running exports fail at their next run of pages (within 10 seconds)")
+    .description("remove an account: its running exports fail at their next batch (within 10 seconds)")
     .action(async (subdomain: string) => {
       const account = parseAccount(subdomain);
       if (!(await withRegistry((r) => r.remove(account)))) throw new UserError(`Account "${account}" is not in the registry.`);
-      print(global().json ? JSON.stringify({ removed: account }) : `Removed ${account}; its running exports stop at their next run of pages.`);
+      print(global().json ? JSON.stringify({ removed: account }) : `Removed ${account}; its running exports stop at their next batch.`);
     });
 
   accounts

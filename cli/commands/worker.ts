@@ -8,7 +8,7 @@ import type { Globals } from '../context';
 export function register(program: Command, global: Globals): void {
   program
     .command('worker')
-    .description('run a worker: it does the exports (stop with Ctrl-C; each run of pages finishes its page in flight)')
+    .description('run a worker: it does the exports (stop with Ctrl-C; each batch finishes its page in flight)')
     .option('--metrics <host:port>', 'serve Prometheus metrics at http://host:port/metrics')
     .option('--output-root <dir>', 'NDJSON exports may write only inside this folder (default: $ZENDESK_EXPORT_OUTPUT_ROOT or ./export)')
     .addOption(new Option('--log-level <level>', 'log level').choices(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'))
@@ -22,7 +22,8 @@ Zendesk credentials, from this process's environment (never from the CLIs that s
   ZENDESK_EMAIL + ZENDESK_API_TOKEN (switched off by Zendesk on 2027-04-30)
   any secret as <NAME>_FILE=<path>; several accounts: ZENDESK_CREDENTIALS_FILE=<json file>
   ZENDESK_BASE_URL: a proxy or the simulator instead of https://<account>.zendesk.com
-Postgres targets: ZENDESK_EXPORT_POSTGRES[_<NAME>]=postgres://user@host/db, with PGPASSWORD.`,
+Postgres targets: ZENDESK_EXPORT_POSTGRES[_<NAME>]=postgres://user@host/db, with PGPASSWORD;
+  ZENDESK_EXPORT_HISTORY=default,<name>: the targets that keep every version (…_versions tables).`,
     )
     .action(async (flags: { metrics?: string; outputRoot?: string; logLevel?: 'INFO' }) => {
       const temporal = resolveTemporalOptions(global());

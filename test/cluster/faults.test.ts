@@ -92,7 +92,7 @@ clusterSuite('crashes mid-export on a multi-service cluster', () => {
     expect([survivor.pid, restarted.pid]).toContain(last?.pid);
   });
 
-  test('a worker stopped with SIGTERM mid-page finishes its page run and exits: nothing fetched twice, the export goes on elsewhere', async () => {
+  test('a worker stopped with SIGTERM mid-page finishes its batch and exits: nothing fetched twice, the export goes on elsewhere', async () => {
     stack.sim.setFaults({ latencyMs: 200 }); // A page in flight for long enough to be caught.
     const account = ACCOUNTS.deploy;
     const id = exportWorkflowId(account, 'users', 'users_cursor');
@@ -119,7 +119,7 @@ clusterSuite('crashes mid-export on a multi-service cluster', () => {
     expect(ended.temporalStatus).toBe('COMPLETED');
     expect(requestsOf(account)).toBeGreaterThan(requestsAtStop);
     expectExactlyOnce(path.join(out, account), 'users', stack.sim.expected(account, 'users', ALL));
-    // The run in flight ended on the stopping worker and reported (one attempt, not a retry after a timeout),
+    // The batch in flight ended on the stopping worker and reported (one attempt, not a retry after a timeout),
     // and every page Zendesk answered was counted by the export: none was asked for twice.
     expect(await finalAttempt(id, inFlight.activityId)).toEqual({ attempt: 1, pid: stopping.pid });
     expect(requestsOf(account)).toBe(ended.state!.progress.pages);

@@ -123,7 +123,7 @@ test('pause holds the export and resume finishes it; continue-as-new every 3 pag
   stack = await startExportStack(shared.env, shared.bundle, { simulator: { sizes: SIZES, rateLimits: 'off', faults: { latencyMs: 100 } } });
   const result = await stack.run(async () => {
     const handle = await stack.client.start(request('users', { perPage: 10, maxPagesPerRun: 3 }));
-    // A run of pages may be in flight: the pause lets it finish its page, then holds.
+    // A batch may be in flight: the pause lets it finish its page, then holds.
     await handle.pause();
     const paused = await waitFor(handle, (s) => s.status === 'paused');
     const pagesAtPause = paused.progress.pages;
@@ -144,7 +144,7 @@ test('cancel mid-export, then resume: nothing lost, nothing written twice', asyn
   stack = await startExportStack(shared.env, shared.bundle, { simulator: { sizes: SIZES, rateLimits: 'off', faults: { latencyMs: 150 } } });
   const id = exportWorkflowId(stack.account, 'tickets', 'tickets_time');
   const cancelled = await stack.run(async () => {
-    // Five requests a second: the export takes several runs of pages, so the cancel lands mid-export.
+    // Five requests a second: the export takes several batches, so the cancel lands mid-export.
     const handle = await stack.client.start(request('tickets', { mode: 'time', perPage: 4, rateLimit: { requests: 5, seconds: 1 } }));
     await waitFor(handle, (s) => s.progress.pages >= 3);
     await handle.cancel();

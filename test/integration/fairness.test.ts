@@ -9,7 +9,7 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { startStack, type Stack } from '../../devserver/stack';
-import { RUN_PRIORITY } from '../../workflows/priority';
+import { BATCH_PRIORITY } from '../../workflows/priority';
 
 const BACKFILLING = ['big1', 'big2', 'big3', 'big4', 'big5'];
 const FOLLOWING = 'quiet';
@@ -71,7 +71,7 @@ test('an account that follows is not held up behind other accounts\' backfills: 
     if (polls.length >= POLLS) break;
     await new Promise((r) => setTimeout(r, 500));
   }
-  expect(polls.map((p) => p.priorityKey)).toEqual(polls.map(() => RUN_PRIORITY.follow));
+  expect(polls.map((p) => p.priorityKey)).toEqual(polls.map(() => BATCH_PRIORITY.follow));
   const times = requestTimes();
   const lastBackfill = Math.max(...BACKFILLING.map((a) => Math.max(...(times.get(a) ?? [0]))));
   expect(lastBackfill).toBeGreaterThan(polls[POLLS - 1]!.served); // The backfills were still going: the queue was full.

@@ -3,7 +3,7 @@
  * an export carrying another export's origin (another workflow ID, or the same one after it ended)
  * must neither replace nor delete that export's pages; a symbolic link under the output root must
  * not lead writes outside it; an answer dripped byte by byte is abandoned at its deadline, and one in
- * flight when its export is paused is abandoned with its run; and no failure a client can read names
+ * flight when its export is paused is abandoned with its batch; and no failure a client can read names
  * the API token's owner, the output root, a Postgres host, a credentials file, or more of a token
  * endpoint's answer than OAuth's two fields.
  */
@@ -175,12 +175,12 @@ describe('an answer dripped slowly', () => {
     });
   });
 
-  test('in flight when the export is paused, is abandoned with its run', async () => {
+  test('in flight when the export is paused, is abandoned with its batch', async () => {
     await withDrippingWorker({}, async (taskQueue, zendesk, out) => {
       const run = await startAsAnyClient(taskQueue, input('acme', out));
       await zendesk.first.started;
       await run.handle.signal('pause');
-      await zendesk.first.closed; // Long before the 120 s deadline: the pause cancelled the run, and the run its request.
+      await zendesk.first.closed; // Long before the 120 s deadline: the pause cancelled the batch, and the batch its request.
       await run.handle.terminate('test finished');
     });
   });
@@ -214,7 +214,7 @@ describe("failures say nothing of the worker's set-up", () => {
         destination,
         budget: { requests: 1000, seconds: 1 },
       });
-      // A failure that ends the export, or one the export retries (which history keeps in the run's result).
+      // A failure that ends the export, or one the export retries (which history keeps in the batch's result).
       await until(async () => (await run.handle.describe()).status.name !== 'RUNNING' || (options.until ?? /$^/).test(await historyText(run.handle)));
       const text = await historyText(run.handle);
       await run.handle.terminate('test finished').catch(() => undefined);

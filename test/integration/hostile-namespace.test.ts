@@ -1,16 +1,17 @@
 /**
  * What a client of the Temporal namespace can do beyond starting workflows, against a real worker, dev
  * server and simulator: complete, fail and heartbeat a running page activity by its ID (the ID is in
- * describe().pendingActivities), ask for budgets and shares beyond the operator's ceiling, say an export
- * ended when it did not, start a coordinator first with its own budget, and start workflows with
+ * describe().pendingActivities), ask for budgets beyond the operator's ceiling, send an export a share
+ * of its own (unsealed, or a genuine one copied from history), say an export ended when it did not, start a coordinator first with its own budget, and start workflows with
  * poisoned carried state. Each attack must leave nothing lost, no budget exceeded and no workflow stuck.
  */
 import path from 'node:path';
-import { ApplicationFailure } from '@temporalio/common';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import type { FetchPagesResult, PagesProgress } from '../../activities/contract';
+import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
+import { WithStartWorkflowOperation, WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { BatchResult, BatchProgress } from '../../contract/page-activity';
+import type { RateBudget } from '../../zendesk/endpoints';
 import { coordinatorWorkflowId, exportWorkflowId } from '../../workflows/ids';
-import { coordinatorStateQuery, exportFinishedSignal, setBudgetSignal, setShareSignal, startExportSignal } from '../../workflows/messages';
+import { coordinatorStateQuery, exportFinishedSignal, setBudgetSignal, setShareSignal, startExportSignal, startExportUpdate } from '../../workflows/messages';
 import type { ExportInput, ExportState } from '../../workflows/types';
 import type { accountCoordinator, exportResource } from '../../workflows';
 import { startExportStack, useExportServer, type ExportStack } from '../helpers/exports';
@@ -52,8 +53,10 @@ function peakInWindow(ms: number, bucket = 'incremental-exports'): number {
   return Math.max(0, ...times.map((t) => times.filter((u) => u >= t && u < t + ms).length));
 }
 
+type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
+
 /** Waits until `predicate` holds of the workflow's history. */
-async function untilHistory(workflowId: string, predicate: (events: NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>) => boolean): Promise<void> {
+async function untilHistory(workflowId: string, predicate: (events: HistoryEvent[]) => boolean): Promise<void> {
   const deadline = Date.now() + 60_000; // Only so that a failure names what it waited for.
   while (!predicate((await handleOf(workflowId).fetchHistory()).events ?? [])) {
     if (Date.now() > deadline) throw new Error(`${workflowId}: what the test waits for never came into its history`);
@@ -66,7 +69,7 @@ const workflowTaskFailures = async (workflowId: string) => ((await handleOf(work
 /** What a forger sends once the export's page activity runs; `at` is where the export stands. */
 type Forgery = (id: { workflowId: string; activityId: string }, at: ExportState['at']) => Promise<void>;
 const far = (at: ExportState['at']): ExportState['at'] => ({ ...at, next: { kind: 'time', startTime: Math.floor(Date.now() / 1000) - 60 }, boundary: { second: -1, keys: [] } });
-const forgedResult = (at: ExportState['at'], extra: Partial<FetchPagesResult>): FetchPagesResult => ({ at, pages: 0, records: 0, repeats: 0, sideloaded: 0, sentAgoMs: [], stop: 'budget', notes: [], ...extra });
+const forgedResult = (at: ExportState['at'], extra: Partial<BatchResult>): BatchResult => ({ at, pages: 0, records: 0, repeats: 0, sideloaded: 0, sentAgoMs: [], stop: 'budget', notes: [], ...extra });
 
 const forgeries: [string, Forgery][] = [
   ["a completion saying the stream ended (`{ stop: 'end-of-stream' }`)", (id, at) => shared.env.client.activity.complete(id, forgedResult(at, { stop: 'end-of-stream' }))],
@@ -77,9 +80,9 @@ const forgeries: [string, Forgery][] = [
   ['a completion asking for a century of Retry-After', (id, at) => shared.env.client.activity.complete(id, forgedResult(at, { stop: 'rate-limited', retryAfter: { seconds: 100 * 365 * 86_400, capped: false } }))],
   ['a failure that would end the export', (id) => shared.env.client.activity.fail(id, ApplicationFailure.nonRetryable('Zendesk refused the token (forged)', 'ZendeskAuthError'))],
   [
-    'a heartbeat far ahead, then a failure that makes the run retry from it',
+    'a heartbeat far ahead, then a failure that makes the batch retry from it',
     async (id, at) => {
-      const progress: PagesProgress = { at: far(at), pages: 1, records: 0, repeats: 0, sideloaded: 0, sentAt: [], notes: [] };
+      const progress: BatchProgress = { at: far(at), pages: 1, records: 0, repeats: 0, sideloaded: 0, sentAt: [], notes: [] };
       await shared.env.client.activity.heartbeat(id, { progress, seal: 'forged' });
       await shared.env.client.activity.heartbeat(id, progress); // The shape before seals, too.
       await shared.env.client.activity.fail(id, new Error('connection reset (forged)'));
@@ -87,8 +90,8 @@ const forgeries: [string, Forgery][] = [
   ],
 ];
 
-test.each(forgeries)('a page activity forged by ID, %s: refused, the run asked again, nothing lost', async (_, forge) => {
-  // Pages of 10 tickets, each answered after 300 ms: the forger finds a run in flight.
+test.each(forgeries)('a page activity forged by ID, %s: refused, the batch asked again, nothing lost', async (_, forge) => {
+  // Pages of 10 tickets, each answered after 300 ms: the forger finds a batch in flight.
   stack = await startExportStack(shared.env, shared.bundle, { simulator: { sizes: { tickets: 80 }, rateLimits: 'off', faults: { latencyMs: 300 } } });
   const result = await stack.run(async () => {
     const handle = await stack.client.start({ account: stack.account, resource: 'tickets', mode: 'time', startTime: 0, perPage: 10, destination: stack.out, rateLimit: FAST });
@@ -103,7 +106,7 @@ test.each(forgeries)('a page activity forged by ID, %s: refused, the run asked a
   const history = JSON.stringify((await handleOf(ticketsId()).fetchHistory()).events ?? []);
   const timers = ((await handleOf(ticketsId()).fetchHistory()).events ?? []).filter((e) => e.timerStartedEventAttributes);
   for (const t of timers) expect(Number(t.timerStartedEventAttributes!.startToFireTimeout!.seconds)).toBeLessThanOrEqual(3600);
-  if (!_.startsWith('a heartbeat')) expect(result.state.notes.join('\n') + history).toMatch(/Refused a run's result/);
+  if (!_.startsWith('a heartbeat')) expect(result.state.notes.join('\n') + history).toMatch(/Refused a batch's result/);
 });
 
 test("budgets, shares and a coordinator's first budget beyond the operator's ceiling are held to it", async () => {
@@ -143,7 +146,7 @@ test("budgets, shares and a coordinator's first budget beyond the operator's cei
   expect(peakInWindow(2000)).toBeLessThanOrEqual(3);
 });
 
-test("exportFinished from outside takes no running export's share away; setShare from outside stays within the ceiling", async () => {
+test("exportFinished from outside takes no running export's share away; a setShare from outside, forged or copied from history, changes nothing", async () => {
   stack = await startExportStack(shared.env, shared.bundle, {
     // Pages of 5 at one a second each: the exports run for about 25 s.
     simulator: { sizes: { tickets: 120, organizations: 120 }, rateLimits: 'off' },
@@ -154,7 +157,7 @@ test("exportFinished from outside takes no running export's share away; setShare
     const [tickets, organizations] = await stack.client.startMany([start('tickets'), start('organizations')]);
     const coordinatorId = coordinatorWorkflowId(stack.account);
     const coordinator = handleOf(coordinatorId);
-    const signalled = (events: { signalExternalWorkflowExecutionInitiatedEventAttributes?: { workflowExecution?: { workflowId?: string | null } | null } | null }[]) =>
+    const signalled = (events: HistoryEvent[]) =>
       events.filter((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes?.workflowExecution?.workflowId === ticketsId()).length;
     const before = signalled((await coordinator.fetchHistory()).events ?? []);
     await coordinator.signal(exportFinishedSignal, ticketsId(), []);
@@ -163,20 +166,38 @@ test("exportFinished from outside takes no running export's share away; setShare
     // …and keeps it: both still hold a share of one.
     const { members } = await coordinator.query(coordinatorStateQuery);
     expect(Object.fromEntries(Object.entries(members).map(([id, m]) => [id.split('/')[2], m.share]))).toEqual({ tickets: 1, organizations: 1 });
-    expect(peakInWindow(1000)).toBeLessThanOrEqual(2);
 
-    // A setShare cannot name its sender: one from outside is held to the ceiling and its budget.
-    const shareSignals = (events: { workflowExecutionSignaledEventAttributes?: { signalName?: string | null } | null }[]) =>
-      events.filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'setShare').length;
-    const sharesBefore = shareSignals((await handleOf(ticketsId()).fetchHistory()).events ?? []);
-    await handleOf(ticketsId()).signal(setShareSignal, 1000, HUGE, []);
-    await untilHistory(ticketsId(), (events) => shareSignals(events) > sharesBefore);
-    const { pace } = await tickets!.progress();
-    expect(pace.budget).toEqual({ requests: 2, seconds: 1 });
-    expect(pace.share).toBeLessThanOrEqual(2);
+    // The coordinator's checks above reached the export as setShare signals, numbered and sealed: any client can read them.
+    const shareSignals = (events: HistoryEvent[]) => events.filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'setShare');
+    type ShareArgs = [share: number, budget: RateBudget, sends: number[], seq?: number, seal?: string];
+    const argsOf = (e: HistoryEvent) => (e.workflowExecutionSignaledEventAttributes!.input?.payloads ?? []).map((p) => defaultPayloadConverter.fromPayload(p)) as ShareArgs;
+    await untilHistory(ticketsId(), (events) => shareSignals(events).length > 0);
+    const copied = argsOf(shareSignals((await handleOf(ticketsId()).fetchHistory()).events ?? []).at(-1)!);
+    const [, budget, , seq, seal] = copied;
+    expect(typeof seal).toBe('string');
+    const forgeries: ShareArgs[] = [
+      [2, budget, []], // The whole bucket, unsealed (as a 0.3.0 coordinator sent it).
+      [1000, HUGE, []],
+      [2, budget, [], seq! + 1_000_000, seal], // The copied seal on a later number and a larger share.
+      copied, // The genuine signal itself, sent again.
+    ];
+    for (const args of forgeries) {
+      // The coordinator's checks go on meanwhile: the forgery is told apart by what it says.
+      const sentAs = (events: HistoryEvent[]) => shareSignals(events).filter((e) => JSON.stringify(argsOf(e)) === JSON.stringify(args));
+      const earlier = sentAs((await handleOf(ticketsId()).fetchHistory()).events ?? []).length;
+      await handleOf(ticketsId()).signal(setShareSignal, ...args);
+      // Taken in: the signal is in history and a workflow task (with its seal check) completed after it.
+      await untilHistory(ticketsId(), (events) => {
+        const forged = sentAs(events)[earlier];
+        return forged !== undefined && events.slice(events.indexOf(forged)).some((e) => e.workflowTaskCompletedEventAttributes);
+      });
+      expect((await tickets!.progress()).pace).toMatchObject({ share: 1, budget: { requests: 2, seconds: 1 } });
+    }
     await Promise.all([tickets!.result(), organizations!.result()]);
   });
   expectNothingLost();
+  // Each export kept to its share of one a second: the forged shares sent nothing more.
+  expect(peakInWindow(1000)).toBeLessThanOrEqual(2);
 });
 
 test('an export started by a plain client, not its coordinator, fails at once and asks Zendesk nothing', async () => {
@@ -222,6 +243,19 @@ test('poisoned carried state fails its workflow at once with one sentence, and l
     const failed = await direct.result().then(() => undefined, (e: unknown) => e);
     expect((failed as WorkflowFailedError).cause?.message).toBe('Invalid export input: state.pace.notBefore is not a time within the longest hold.');
     expect(await workflowTaskFailures(ticketsId())).toBe(0);
+
+    // The same state asked of the coordinator: refused before an export starts and takes a share it
+    // would hold while failing (the coordinator would not hear of its end), and the caller told why.
+    const start = new WithStartWorkflowOperation<typeof accountCoordinator>('accountCoordinator', {
+      workflowId: coordinatorId,
+      taskQueue: stack.taskQueue,
+      args: [{ account: stack.account }],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    });
+    const refused = await shared.env.client.workflow.executeUpdateWithStart(startExportUpdate, { args: [input], startWorkflowOperation: start }).then(() => undefined, (e: unknown) => e);
+    expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
+    expect((refused as WorkflowUpdateFailedError).cause?.message).toBe('state.pace.notBefore is not a time within the longest hold.');
+    expect((await handleOf(ticketsId()).describe()).runId).toBe(direct.firstExecutionRunId); // No export started.
   });
   expectNothingLost(); // The start after the poisoned coordinator ran, to the end.
 });

@@ -4,7 +4,8 @@
  * a request to Zendesk; and README's five questions, run as written, answer what the simulator's oracle
  * says of a real export.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Client as PgClient } from 'pg';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -13,7 +14,8 @@ import { startExportStack, type ExportStack } from '../helpers/exports';
 import { startPostgres, type PostgresServer } from '../helpers/postgres';
 import { WORKFLOWS_PATH } from '../../worker/create-worker';
 import { postgresDestination } from '../../activities/destinations/postgres';
-import { RESOURCES } from '../../zendesk/endpoints';
+import { RESOURCES, RESOURCE_SPECS, type Resource } from '../../zendesk/endpoints';
+import { versionKey, versionSecond } from '../../zendesk/page';
 
 const MIGRATIONS = path.resolve(__dirname, '..', '..', 'activities', 'destinations', 'migrations');
 const FAST = { requests: 1000, seconds: 1 };
@@ -29,9 +31,12 @@ beforeAll(async () => {
   [server, pg] = await Promise.all([startDevServer(), startPostgres()]);
   [env, bundle] = await Promise.all([createDevServerEnv(server), bundleWorkflows(WORKFLOWS_PATH)]);
 });
+afterEach(async () => {
+  await stack?.close();
+  stack = undefined;
+});
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.end()));
-  await stack?.close();
   await env?.teardown();
   await server?.stop();
   await pg?.stop();
@@ -76,9 +81,18 @@ test('a database written by 0.2.1 is upgraded in place by several workers at onc
       'not an object',
     ],
   });
+  // The metric_sets sideload as 0.2.1 stored it: a table made on first use, version 0.
+  await db.query(`CREATE TABLE zendesk_tickets__metric_sets (account text NOT NULL, id bigint NOT NULL, version bigint NOT NULL, record jsonb NOT NULL,
+    export_id text NOT NULL, written_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (account, id))`);
+  await db.query(`INSERT INTO zendesk_tickets__metric_sets (account, id, version, record, export_id) VALUES ('acme', 500000001, 0, $1, 'x')`, [
+    JSON.stringify({
+      id: 500000001, ticket_id: 1, reopens: 2, replies: 3, solved_at: null, created_at: '2026-11-01T10:00:00Z', updated_at: '2026-11-02T11:30:00Z',
+      reply_time_in_minutes: { calendar: 95, business: 31 }, full_resolution_time_in_minutes: { calendar: null, business: null }, on_hold_time_in_minutes: 'x',
+    }),
+  ]);
 
-  // Three workers start at once against it; each migrates (readCheckpoint is the first thing a worker asks).
-  const workers = [0, 1, 2].map((i) => postgresDestination({ name: `w${i}`, url }));
+  // Three workers start at once against it, one keeping history; each migrates (readCheckpoint is the first thing a worker asks).
+  const workers = [0, 1, 2].map((i) => postgresDestination({ name: `w${i}`, url, history: i === 1 }));
   try {
     await Promise.all(workers.map((w) => w.readCheckpoint({ account: 'acme', resource: 'tickets', exportId: 'x', origin: 'o', owner: { workflowId: 'x' } })));
   } finally {
@@ -86,7 +100,17 @@ test('a database written by 0.2.1 is upgraded in place by several workers at onc
   }
 
   const applied = await db.query('SELECT name FROM zendesk_schema_migrations ORDER BY name');
-  expect(applied.rows.map((r) => r.name)).toEqual(['001_tables.sql', '002_checkpoint_origin.sql', '003_checkpoint_run.sql', '004_typed_tables.sql']);
+  expect(applied.rows.map((r) => r.name)).toEqual(['001_tables.sql', '002_checkpoint_origin.sql', '003_checkpoint_run.sql', '004_typed_tables.sql', '005_ticket_metrics.sql', 'history/001_versions.sql']);
+  // History starts with the versions stored, in typed columns.
+  const versions = await db.query(`SELECT 'tickets' AS resource, id::int, version::int, status AS what FROM zendesk_tickets_versions
+    UNION ALL SELECT 'users', id::int, version::int, name FROM zendesk_users_versions
+    UNION ALL SELECT 'organizations', id::int, version::int, name FROM zendesk_organizations_versions ORDER BY resource, id`);
+  expect(versions.rows).toEqual([
+    { resource: 'organizations', id: 3, version: 1000, what: 'Org' },
+    { resource: 'tickets', id: 1, version: 1000, what: 'open' },
+    { resource: 'tickets', id: 2, version: 1001, what: 'deleted' },
+    { resource: 'users', id: 5, version: 1000, what: 'Ann' },
+  ]);
   const tickets = await db.query(`SELECT id::int, status, subject, created_at, updated_at, group_id::text, assignee_id, requester_id::text, tags, deleted
     FROM zendesk_tickets ORDER BY id`);
   expect(tickets.rows).toEqual([
@@ -109,6 +133,14 @@ test('a database written by 0.2.1 is upgraded in place by several workers at onc
   ]);
   expect((await db.query('SELECT id::int, field, ticket_id::int, value, previous_value, updater_id::int, via FROM zendesk_ticket_field_changes')).rows).toEqual([
     { id: 701, field: 'status', ticket_id: 1, value: 'pending', previous_value: 'open', updater_id: 5, via: 'Web form' },
+  ]);
+  const metrics = await db.query(`SELECT id::int, ticket_id::int, reopens::int, replies::int, reply_time_calendar_minutes::int, reply_time_business_minutes::int,
+    full_resolution_calendar_minutes, on_hold_calendar_minutes, solved_at, updated_at FROM zendesk_ticket_metrics`);
+  expect(metrics.rows).toEqual([
+    {
+      id: 500000001, ticket_id: 1, reopens: 2, replies: 3, reply_time_calendar_minutes: 95, reply_time_business_minutes: 31,
+      full_resolution_calendar_minutes: null, on_hold_calendar_minutes: null, solved_at: null, updated_at: new Date('2026-11-02T11:30:00Z'),
+    },
   ]);
   const status = await db.query(`SELECT resource, records::int, newest_version_at FROM zendesk_export_status WHERE account = 'acme' ORDER BY resource`);
   expect(status.rows).toEqual(
@@ -188,4 +220,77 @@ test("README's five questions answer what the export holds, with plain SQL", asy
   const status = await db.query('SELECT resource, endpoint, records::int, lag IS NOT NULL AS has_lag, last_batch_at IS NOT NULL AS has_batch FROM zendesk_export_status WHERE account = $1 ORDER BY resource', [s.account]);
   const expected = Object.fromEntries(RESOURCES.map((r) => [r, s.sim.expected(undefined, r, { supportTypeScope: 'all' }).length]));
   expect(status.rows.map((r) => [r.resource, r.records, r.has_lag, r.has_batch])).toEqual(Object.keys(expected).sort().map((r) => [r, expected[r], true, true]));
+});
+
+test('a target that keeps history holds every version once, across updates and a second export of the same range; metric sets as typed columns', async () => {
+  const { url, db } = await newDatabase('history');
+  const out = mkdtempSync(path.join(os.tmpdir(), 'zd-history-'));
+  const s = (stack = await startExportStack(env, bundle, {
+    simulator: { sizes: { tickets: 60, users: 30, organizations: 15, ticket_events: 10 }, rateLimits: 'off' },
+    activities: { destinations: { outputRoot: out, postgres: { default: url }, history: ['default'] } },
+  }));
+  const VERSIONED = ['tickets', 'users', 'organizations'] as const;
+  const exportAll = () =>
+    s.run(async () => {
+      const requests = VERSIONED.map((resource) => ({
+        account: s.account, resource, startTime: 0, perPage: 20, destination: 'postgres', rateLimit: FAST, ...(resource === 'tickets' && { include: ['metric_sets'] }),
+      }));
+      for (const h of await s.client.startMany(requests)) await h.result();
+    });
+  /** Every version the simulator has served so far, per resource, as `id@second`. */
+  const served = Object.fromEntries(VERSIONED.map((r) => [r, new Set<string>()]));
+  const noteServed = () => {
+    for (const r of VERSIONED) for (const rec of s.sim.expected(undefined, r, { supportTypeScope: 'all' })) served[r]!.add(versionKey(rec, RESOURCE_SPECS[r].versionField));
+  };
+
+  await exportAll();
+  noteServed();
+  // New versions of some records, then the whole range again: the old versions come back and are not kept twice.
+  const updated = { tickets: [3, 4, 17], users: [7], organizations: [2] };
+  let newestSecond = 0;
+  for (const [resource, ids] of Object.entries(updated)) {
+    for (const id of ids) newestSecond = Math.max(newestSecond, versionSecond(s.sim.updateRecord(undefined, resource as Resource, id), RESOURCE_SPECS[resource as Resource].versionField)!);
+  }
+  // The simulator serves a version once its second has passed, as Zendesk serves none of the last moments.
+  while (Date.now() / 1000 < newestSecond + 1) await new Promise((r) => setTimeout(r, 50));
+  await exportAll();
+  noteServed();
+
+  for (const resource of VERSIONED) {
+    const kept = await db.query(`SELECT id::text || '@' || version AS key FROM zendesk_${resource}_versions WHERE account = $1`, [s.account]);
+    const keys = kept.rows.map((r) => r.key as string);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(keys.sort()).toEqual([...served[resource]!].sort());
+    expect(keys.length).toBe(s.sim.expected(undefined, resource, { supportTypeScope: 'all' }).length + updated[resource].length);
+  }
+  // The versions carry the current table's typed columns; the current row is the newest version.
+  const ticket3 = await db.query(`SELECT v.version::int, v.status, v.updated_at, v.version = t.version AS current FROM zendesk_tickets_versions v
+    JOIN zendesk_tickets t USING (account, id) WHERE v.account = $1 AND v.id = 3 ORDER BY v.version`, [s.account]);
+  const newest = s.sim.expected(undefined, 'tickets', { supportTypeScope: 'all' }).find((t) => t.id === 3)!;
+  expect(ticket3.rows).toHaveLength(2);
+  expect(ticket3.rows.map((r) => r.current)).toEqual([false, true]);
+  expect(ticket3.rows[1]).toMatchObject({ status: newest.status, updated_at: new Date(newest.updated_at as string) });
+  // README's query over the versions, as written there.
+  const readme = readFileSync(path.resolve(__dirname, '..', '..', 'README.md'), 'utf8');
+  const query = /```sql\n(-- The statuses ticket 42 went through[\s\S]*?)```/.exec(readme)![1]!.replaceAll("'acme'", `'${s.account}'`).replace('id = 42', 'id = 3');
+  expect((await db.query(query)).rows.map((r) => [Number(r.version), r.updated_at, r.status])).toEqual(ticket3.rows.map((r) => [r.version, r.updated_at, r.status]));
+
+  // One metric set per ticket, its newest version, in typed columns.
+  const metrics = await db.query(`SELECT ticket_id::int, reopens::int, replies::int, reply_time_calendar_minutes::int, reply_time_business_minutes::int,
+    full_resolution_calendar_minutes::int, solved_at, updated_at FROM zendesk_ticket_metrics WHERE account = $1 ORDER BY ticket_id`, [s.account]);
+  const tickets = s.sim.expected(undefined, 'tickets', { supportTypeScope: 'all' }).sort((a, b) => (a.id as number) - (b.id as number));
+  const minutes = (m: unknown, kind: 'calendar' | 'business') => ((m as Rec)[kind] as number | null);
+  expect(metrics.rows).toEqual(
+    tickets.map((t) => {
+      const m = s.sim.expectedSideload(undefined, 'metric_sets', t.id as number)!;
+      return {
+        ticket_id: t.id, reopens: m.reopens, replies: m.replies,
+        reply_time_calendar_minutes: minutes(m.reply_time_in_minutes, 'calendar'), reply_time_business_minutes: minutes(m.reply_time_in_minutes, 'business'),
+        full_resolution_calendar_minutes: minutes(m.full_resolution_time_in_minutes, 'calendar'),
+        solved_at: m.solved_at === null ? null : new Date(m.solved_at as string), updated_at: new Date(m.updated_at as string),
+      };
+    }),
+  );
+  expect(metrics.rows.some((r) => r.solved_at !== null) && metrics.rows.some((r) => r.solved_at === null)).toBe(true);
+  expect((await db.query("SELECT name FROM zendesk_schema_migrations WHERE name LIKE 'history/%'")).rows).toEqual([{ name: 'history/001_versions.sql' }]);
 });

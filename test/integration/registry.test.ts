@@ -180,7 +180,7 @@ test('Zendesk answered but the registry could not store the tokens: said precise
   await expect(auth.renew()).rejects.toThrow(/^Zendesk issued new tokens for account "zeta", but storing them failed \(The account registry at .* failed: could not extend file\); if the write was lost/);
 }, 60_000);
 
-test('an account removed from the registry, or never in it, is refused at the next run of pages', async () => {
+test('an account removed from the registry, or never in it, is refused at the next batch', async () => {
   const registry = open();
   const clients = registryClients(registry, {}, 0);
   await clients.refresh();

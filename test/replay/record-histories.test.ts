@@ -57,7 +57,7 @@ async function record(name: string, simulator: SimulatorOptions, scenario: (stac
 
   test('paused, then resumed', () =>
     record('pause-resume', { sizes: { ...SIZES, users: 300 }, faults: { latencyMs: 100 } }, async (stack, request) => {
-      // Five requests a second: the export takes several runs of pages, so the pause lands mid-export.
+      // Five requests a second: the export takes several batches, so the pause lands mid-export.
       const handle = await stack.client.start(request({ resource: 'users', perPage: 5, rateLimit: { requests: 5, seconds: 1 } }));
       await until(() => handle.progress(), (s) => s.progress.pages >= 1);
       await handle.pause();

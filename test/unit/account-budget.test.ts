@@ -1,6 +1,6 @@
 /** The account coordinator's rules: how an account's rate budget is divided between its exports. */
 import fc from 'fast-check';
-import { RUN_SENDING_MS } from '../../contract/limits';
+import { BATCH_SENDING_MS } from '../../contract/limits';
 import { AccountBudget, type ShareChange } from '../../workflows/account-budget';
 import { acceptShare, recordSends, requestsAllowed, startPace, type PaceState } from '../../workflows/pacing';
 
@@ -68,12 +68,12 @@ describe('dividing an account budget', () => {
     expect(fresh.join('d', 'incremental-exports', BUDGET, 30).map((c) => [c.workflowId, c.share])).toEqual([['a', 3], ['c', 2], ['d', 2]]);
   });
 
-  it('hands what a shrinking export gives up to the newcomer as sends its run in flight may still make', () => {
+  it('hands what a shrinking export gives up to the newcomer as sends its batch in flight may still make', () => {
     const budget = new AccountBudget();
     budget.join('a', 'incremental-exports', BUDGET, 0);
     const changes = budget.join('b', 'incremental-exports', BUDGET, 5_000);
-    // a's run may go on sending its old share until RUN_SENDING_MS from now: b waits those out.
-    const late = 5_000 + RUN_SENDING_MS;
+    // a's run may go on sending its old share until BATCH_SENDING_MS from now: b waits those out.
+    const late = 5_000 + BATCH_SENDING_MS;
     expect(changes).toEqual([
       { workflowId: 'a', share: 5, budget: BUDGET, sends: [] },
       { workflowId: 'b', share: 5, budget: BUDGET, sends: [late, late, late, late, late] },
@@ -174,22 +174,22 @@ describe('the account never exceeds its budget (property)', () => {
     fc.integer({ min: 1, max: 40_000 }).map<Event>((ms) => ({ kind: 'wait', ms })),
   );
 
-  it('however exports come, go and spend their shares, runs in flight included, and however small the budget', () => {
+  it('however exports come, go and spend their shares, batches in flight included, and however small the budget', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 6 }),
         fc.array(event, { minLength: 1, maxLength: 60 }),
-        fc.array(fc.integer({ min: 0, max: RUN_SENDING_MS }), { minLength: 1, maxLength: 10 }),
+        fc.array(fc.integer({ min: 0, max: BATCH_SENDING_MS }), { minLength: 1, maxLength: 10 }),
         (requests, events, offsets) => {
           const budget = { requests, seconds: 60 };
           const coordinator = new AccountBudget();
-          /** Each export's pace, and its run of pages in flight: `n` requests sent at `at`, recorded once it ends. */
+          /** Each export's pace, and its batch in flight: `n` requests sent at `at`, recorded once it ends. */
           const exports = new Map<string, { pace: PaceState; run?: { at: number; n: number } }>();
           const sent: number[] = [];
           let now = 0;
           let joined = 0;
-          let runs = 0;
-          // Changes reach the exports in the order the coordinator sends them, runs in flight or not.
+          let batches = 0;
+          // Changes reach the exports in the order the coordinator sends them, batches in flight or not.
           const deliver = (changes: readonly ShareChange[]) => {
             for (const c of changes) {
               const e = exports.get(c.workflowId);
@@ -206,12 +206,12 @@ describe('the account never exceeds its budget (property)', () => {
               }
             }
           };
-          // Every idle export starts a run of all it is allowed now, sending at some moment of the run's sending time.
+          // Every idle export starts a batch of all it is allowed now, sending at some moment of the batch's sending time.
           const startRuns = () => {
             for (const e of exports.values()) {
               const n = e.run ? 0 : requestsAllowed(e.pace, now);
               if (n <= 0) continue;
-              const at = now + offsets[runs++ % offsets.length]!;
+              const at = now + offsets[batches++ % offsets.length]!;
               e.run = { at, n };
               sent.push(...Array<number>(n).fill(at));
             }
@@ -267,11 +267,11 @@ describe("the operator's ceiling", () => {
     expect(budget.budgetOf('incremental-exports')).toEqual({ requests: 2, seconds: 2 });
   });
 
-  it('does not believe send times later than a run in flight could make them', () => {
+  it('does not believe send times later than a batch in flight could make them', () => {
     const budget = new AccountBudget();
     budget.join('a', 'incremental-exports', BUDGET, 0);
     budget.join('b', 'incremental-exports', BUDGET, 0);
     budget.leave('a', [100 * 365 * 86_400_000], 1000);
-    expect(budget.quietAt()).toBeLessThanOrEqual(1000 + RUN_SENDING_MS + WINDOW_MS);
+    expect(budget.quietAt()).toBeLessThanOrEqual(1000 + BATCH_SENDING_MS + WINDOW_MS);
   });
 });

@@ -1,15 +1,8 @@
 /** An account's name decides where its credentials go: every URL is checked against the one origin it may have. */
 import { accountUrl, describeAccountUrl, isAccountName, printable, requestUrl } from '../../zendesk/account';
+import { thrown } from '../helpers/thrown';
 import { ZendeskConfigError } from '../../zendesk/errors';
 
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('account URLs', () => {
   it("is the account's own Zendesk host by default", () => {

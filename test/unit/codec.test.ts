@@ -65,6 +65,8 @@ describe('the codec', () => {
     for (const [text, sentence] of [
       [`a=${short}`, /"a" in .* is not 32 bytes in base64/],
       [k1, /Entry 1 .* is not <id>=<key>/],
+      // A bare key of letters and digits only: its padding "=" must not make it an id with no key.
+      ['A'.repeat(43) + '=', /Entry 1 .* is not <id>=<key>/],
       [`a=${k1},a=${k2}`, /"a" appears twice/],
       [' , ', /holds no key/],
     ] as const) {

@@ -18,10 +18,11 @@ import {
   type ExportInput,
 } from '../../contract/export';
 import { coordinatorWorkflowId, exportWorkflowId } from '../../contract/ids';
-import { MAX_BOUNDARY_KEYS, MAX_REQUESTS_PER_RUN } from '../../contract/limits';
-import { checkFetchPagesInput, pagesProgressOf, type FetchPagesInput } from '../../contract/page-activity';
+import { MAX_BOUNDARY_KEYS, MAX_REQUESTS_PER_BATCH } from '../../contract/limits';
+import { checkBatchInput, batchProgressOf, type BatchInput } from '../../contract/page-activity';
 import { readable, sentence, type Problem } from '../../contract/problem';
-import { ExportRun } from '../../workflows/export-run';
+import { checkShareMessage, MAX_SHARE_SEQ_LEAD_MS, nextShareSeq } from '../../contract/share';
+import { ExportRules } from '../../workflows/export-rules';
 
 /** `base` with `patch` laid over it: objects merged key by key, anything else replaced. */
 function patched(base: unknown, patch: unknown): unknown {
@@ -185,7 +186,7 @@ describe('options', () => {
 });
 
 describe('the page activity input', () => {
-  const valid = (): FetchPagesInput =>
+  const valid = (): BatchInput =>
     ({
       target: {
         account: 'acme',
@@ -198,11 +199,11 @@ describe('the page activity input', () => {
       at: structuredClone(timeAt),
       firstPage: 1,
       maxRequests: 10,
-    }) as FetchPagesInput;
+    }) as BatchInput;
 
   it('accepts a well-formed input', () => {
-    expect(checkFetchPagesInput(valid())).toBeUndefined();
-    expect(checkFetchPagesInput({ ...valid(), laterMs: [0, 120, 120, 9000] })).toBeUndefined();
+    expect(checkBatchInput(valid())).toBeUndefined();
+    expect(checkBatchInput({ ...valid(), laterMs: [0, 120, 120, 9000] })).toBeUndefined();
   });
 
   it.each<[string, unknown, string]>([
@@ -216,17 +217,17 @@ describe('the page activity input', () => {
     ['a cursor position on a time endpoint', { at: { next: { kind: 'cursor', startTime: 0, cursor: 'x' } } }, 'at.next'],
     ['page 0', { firstPage: 0 }, 'firstPage'],
     ['no requests', { maxRequests: 0 }, 'maxRequests'],
-    ['too many requests', { maxRequests: MAX_REQUESTS_PER_RUN + 1 }, 'maxRequests'],
+    ['too many requests', { maxRequests: MAX_REQUESTS_PER_BATCH + 1 }, 'maxRequests'],
     ['a later request a day later', { laterMs: [0, 86_400_000] }, 'laterMs'],
     ['later requests going back in time', { laterMs: [0, 500, 100] }, 'laterMs'],
-    ['more later requests than a run may make', { laterMs: Array<number>(MAX_REQUESTS_PER_RUN).fill(0) }, 'laterMs'],
+    ['more later requests than a batch may make', { laterMs: Array<number>(MAX_REQUESTS_PER_BATCH).fill(0) }, 'laterMs'],
     ['later requests that are not times', { laterMs: ['soon'] }, 'laterMs'],
   ])('refuses %s', (_name, patch, field) => {
-    expectSentence(checkFetchPagesInput(patched(valid(), patch)), field);
+    expectSentence(checkBatchInput(patched(valid(), patch)), field);
   });
 
   it('refuses no input at all', () => {
-    expectSentence(checkFetchPagesInput(null), 'the input');
+    expectSentence(checkBatchInput(null), 'the input');
   });
 });
 
@@ -243,10 +244,16 @@ describe('export inputs', () => {
     coordinatorId: coordinatorWorkflowId('acme'),
   });
 
+  it("takes a share's sequence number from its coordinator only: a start request's is not looked at", () => {
+    expect(checkExportInput({ ...valid(), shareSeq: 5 }, ID)).toBeUndefined();
+    expectSentence(checkExportInput({ ...valid(), shareSeq: -1 }, ID), 'shareSeq');
+    expect(checkExportRequest({ ...valid(), shareSeq: 'anything' }, 'acme')).toBeUndefined();
+  });
+
   it('accepts a well-formed input under its own workflow ID, with the state it carries', () => {
     expect(checkExportInput(valid(), ID)).toBeUndefined();
-    const run = new ExportRun(valid(), ID, Date.now());
-    expect(checkExportInput(run.carry(), ID)).toBeUndefined();
+    const rules = new ExportRules(valid(), ID, Date.now());
+    expect(checkExportInput(rules.carry(), ID)).toBeUndefined();
   });
 
   it.each([
@@ -276,7 +283,7 @@ describe('export inputs', () => {
     ["another account's coordinator", { coordinatorId: coordinatorWorkflowId('other') }, 'coordinatorId'],
     ['a follow interval of 0', { followIntervalSeconds: 0 }, 'followIntervalSeconds'],
     ['0 pages', { maxPages: 0 }, 'maxPages'],
-    ['a fractional page count per run', { maxPagesPerRun: 1.5 }, 'maxPagesPerRun'],
+    ['a fractional page count per workflow run', { maxPagesPerRun: 1.5 }, 'maxPagesPerRun'],
     ['a state that is not an object', { state: 'resume' }, 'state'],
   ])('refuses %s', (_name, patch, field) => {
     const input = patched(valid(), patch) as Record<string, unknown>;
@@ -297,7 +304,7 @@ describe('export inputs', () => {
     ['state.notes', { notes: ['x'.repeat(1001)] }],
     ['state.paused', { paused: 'no' }],
   ])('refuses a carried state whose %s is not what an export carries', (field, patch) => {
-    const carried = new ExportRun(valid(), ID, Date.now()).carry();
+    const carried = new ExportRules(valid(), ID, Date.now()).carry();
     expectSentence(checkExportInput({ ...carried, state: patched(carried.state, patch) }, ID), field);
   });
 });
@@ -308,6 +315,26 @@ describe('coordinator inputs and signals', () => {
     expectSentence(checkCoordinatorInput({ account: 'acme' }, coordinatorWorkflowId('other')), 'the workflow ID');
     expectSentence(checkCoordinatorInput({ account: 'ACME' }, coordinatorWorkflowId('ACME')), 'account');
     expectSentence(checkCoordinatorInput({ account: 'acme', state: { budgets: {}, members: [] } }, coordinatorWorkflowId('acme')), 'state');
+  });
+
+  it("numbers shares after the last and never behind the clock; a carried number at most a few minutes ahead of it", () => {
+    expect(nextShareSeq(0, 1_000.5)).toBe(1_000);
+    expect(nextShareSeq(1_000, 1_000)).toBe(1_001);
+    expect(nextShareSeq(5_000, 1_000)).toBe(5_001);
+    const now = Date.now();
+    const coordinator = (shareSeq: unknown) => checkCoordinatorInput({ account: 'acme', shareSeq }, coordinatorWorkflowId('acme'), now);
+    expect(coordinator(now + 1000)).toBeUndefined();
+    expect(coordinator(now + MAX_SHARE_SEQ_LEAD_MS)).toBeUndefined();
+    for (const bad of [now + MAX_SHARE_SEQ_LEAD_MS + 1, Number.MAX_SAFE_INTEGER, -1, 1.5, '7']) expectSentence(coordinator(bad), 'shareSeq');
+  });
+
+  it('checks the share, budget and sends of a setShare', () => {
+    expect(checkShareMessage(2, { requests: 10, seconds: 60 }, [1])).toBeUndefined();
+    expect(checkShareMessage(0, { requests: 10, seconds: 60 }, undefined)).toBeUndefined();
+    expectSentence(checkShareMessage(-1, { requests: 10, seconds: 60 }, []), 'share');
+    expectSentence(checkShareMessage('2', { requests: 10, seconds: 60 }, []), 'share');
+    expectSentence(checkShareMessage(2, { requests: 10, seconds: 60, extra: 1 }, []), 'budget');
+    expectSentence(checkShareMessage(2, { requests: 10, seconds: 60 }, [-1]), 'sends');
   });
 
   it('checks budgets, buckets and send times from signals', () => {
@@ -352,15 +379,15 @@ describe('one set of counts, reading the names of 0.2.1', () => {
   it('takes the carried state and the heartbeat of a 0.2.1 export', () => {
     const ID = exportWorkflowId('acme', 'tickets', 'tickets_time');
     const input: ExportInput = { account: 'acme', resource: 'tickets', endpoint: 'tickets_time', start: { kind: 'time', startTime: 0 }, destination: { kind: 'ndjson', dir: 'out' }, budget: { requests: 10, seconds: 60 } };
-    const carried = new ExportRun(input, ID, Date.now()).carry();
+    const carried = new ExportRules(input, ID, Date.now()).carry();
     const { repeats, ...progress } = { ...carried.state!.progress, repeats: 3 };
     const old = { ...carried, state: { ...carried.state!, progress: { ...progress, repeatsDropped: repeats } } } as unknown as ExportInput;
     expect(checkExportInput(old, ID)).toBeUndefined();
     expect(withCurrentCounts(old).state!.progress.repeats).toBe(3);
-    const activity = { target: { account: 'acme', resource: 'tickets', options: {}, destination: { kind: 'ndjson', dir: 'out' }, exportId: ID, origin: carried.state!.origin }, at: timeAt, firstPage: 1, maxRequests: 5 } as FetchPagesInput;
+    const activity = { target: { account: 'acme', resource: 'tickets', options: {}, destination: { kind: 'ndjson', dir: 'out' }, exportId: ID, origin: carried.state!.origin }, at: timeAt, firstPage: 1, maxRequests: 5 } as BatchInput;
     const beat = { at: timeAt, pages: 2, written: 7, repeats: 0, sideloaded: 0, sentAt: [1, 2], notes: [] };
-    expect(pagesProgressOf(beat, activity)).toMatchObject({ pages: 2, records: 7 });
-    expect(pagesProgressOf({ ...beat, written: -1 }, activity)).toBeUndefined();
+    expect(batchProgressOf(beat, activity)).toMatchObject({ pages: 2, records: 7 });
+    expect(batchProgressOf({ ...beat, written: -1 }, activity)).toBeUndefined();
   });
 });
 
@@ -375,7 +402,7 @@ describe('carried state, checked deeply', () => {
     destination: { kind: 'ndjson', dir: 'out' },
     budget: { requests: 10, seconds: 60 },
   });
-  const carried = () => new ExportRun(input(), ID, NOW).carry();
+  const carried = () => new ExportRules(input(), ID, NOW).carry();
 
   it('accepts the state an export carries, on its endpoint or its cursor endpoint', () => {
     expect(checkExportInput(carried(), ID, NOW)).toBeUndefined();
@@ -396,6 +423,11 @@ describe('carried state, checked deeply', () => {
     [{ state: { at: { ...timeAt, endpoint: 'sample' } } }, 'state.at.endpoint'],
   ])('refuses a poisoned export state %#, naming the field', (patch, field) => {
     expectSentence(checkExportInput(patched(carried(), patch), ID, NOW), field);
+  });
+
+  it('names the field of the carried state that is wrong', () => {
+    expect(checkExportInput(patched(carried(), { state: { pace: { share: 11 } } }), ID, NOW)).toEqual({ field: 'state.pace.share', problem: 'is not a number of requests within its budget' });
+    expect(checkExportInput({ ...carried(), state: 'x' }, ID, NOW)).toEqual({ field: 'state', problem: 'is not an object' });
   });
 
   const member = { bucket: 'incremental-exports', share: 10, joined: 0 };

@@ -1,5 +1,6 @@
 /** Which account a worker's credentials serve, where they come from, and the refresh-token store. */
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { thrown } from '../helpers/thrown';
 import os from 'node:os';
 import path from 'node:path';
 import { fileTokenStore } from '../../zendesk/auth';
@@ -17,15 +18,6 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** The error `fn` throws (it must throw). */
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a throw');
-}
 
 async function rejected(promise: Promise<unknown>): Promise<Error> {
   return promise.then(

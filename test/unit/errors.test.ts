@@ -1,4 +1,4 @@
-import { NON_RETRYABLE_FAILURES } from '../../activities/contract';
+import { NON_RETRYABLE_FAILURES } from '../../contract/page-activity';
 import { DEFAULT_RETRY_AFTER_SECONDS, errorForStatus, zendeskErrorText, type ZendeskRateLimitedError , oauthErrorText, withoutPaths } from '../../zendesk/errors';
 
 const context = { where: 'account "acme" /api/v2/incremental/tickets', authMethod: 'API token', rateLimit: {} };

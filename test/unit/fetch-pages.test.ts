@@ -1,11 +1,11 @@
 /**
  * The page activity's own rules, driven exactly: where a retried run resumes (heartbeat or the
- * destination's checkpoint, whichever is later and is this run's), how many requests it may still
+ * destination's checkpoint, whichever is later and is this batch's), how many requests it may still
  * make, when it stops, and which failures it hands back to the workflow. Zendesk and the destination
  * are small fakes here; the integration tests run the real ones.
  */
 import { ApplicationFailure, type Context } from '@temporalio/activity';
-import type { FetchPagesInput, PagesProgress, RunCheckpoint } from '../../activities/contract';
+import type { BatchInput, BatchProgress, BatchCheckpoint } from '../../contract/page-activity';
 import type { Destination, PageWrite } from '../../activities/destinations';
 import { fetchPagesWith, type FetchPagesDeps } from '../../activities/fetch-pages';
 import { ZendeskAuthError, ZendeskTransientError } from '../../zendesk/errors';
@@ -44,7 +44,7 @@ function memoryDestination(checkpoint?: unknown): Destination & { pages: PageWri
   };
 }
 
-function input(maxRequests: number, firstPage = 1): FetchPagesInput {
+function input(maxRequests: number, firstPage = 1): BatchInput {
   return {
     target: { account: 'acme', resource: 'organizations', options: {}, destination: { kind: 'ndjson', dir: '/x' }, exportId: 'zendesk-export/acme/organizations/organizations', origin: '20260101T000000.000Z-organizations' },
     at: startPosition('organizations', { kind: 'time', startTime: 1000 }),
@@ -55,7 +55,7 @@ function input(maxRequests: number, firstPage = 1): FetchPagesInput {
 
 /**
  * An activity context on attempt `attempt`, with the details an earlier attempt heartbeated; this
- * attempt scheduled `sinceFirstMs` after the run's first (by the server's stamps, far from this clock).
+ * attempt scheduled `sinceFirstMs` after the batch's first (by the server's stamps, far from this clock).
  */
 function context(attempt: number, heartbeatDetails?: unknown, aborted = () => false, sinceFirstMs = 0): Context {
   const beats: unknown[] = [];
@@ -71,23 +71,23 @@ function context(attempt: number, heartbeatDetails?: unknown, aborted = () => fa
 
 const deps = (client: ZendeskClient, destination: Destination): FetchPagesDeps => ({ clientFor: () => client, destinationFor: () => destination });
 
-function progress(pages: number, sends: number[]): PagesProgress {
+function progress(pages: number, sends: number[]): BatchProgress {
   return { at: startPosition('organizations', { kind: 'time', startTime: 1000 + pages }), pages, records: pages, repeats: 0, sideloaded: 0, sentAt: sends, notes: [] };
 }
 
-test('a first attempt makes the requests it is allowed, writes each page with its run checkpoint, and reports every send', async () => {
+test('a first attempt makes the requests it is allowed, writes each page with its batch checkpoint, and reports every send', async () => {
   const { client, asked } = zendesk(1000);
   const destination = memoryDestination();
   const result = await fetchPagesWith(deps(client, destination), input(3), context(1));
   expect(asked).toEqual([1000, 1001, 1002]);
   expect(result).toMatchObject({ pages: 3, records: 3, stop: 'budget', at: { next: { startTime: 1003 } } });
   expect(result.sentAgoMs).toHaveLength(3);
-  expect(destination.pages.map((p) => [p.pageNumber, p.run.pages, p.run.firstPage])).toEqual([[1, 1, 1], [2, 2, 1], [3, 3, 1]]);
+  expect(destination.pages.map((p) => [p.pageNumber, p.checkpoint.pages, p.checkpoint.firstPage])).toEqual([[1, 1, 1], [2, 2, 1], [3, 3, 1]]);
 });
 
 test("a retried run resumes from its destination's checkpoint when that is ahead of the heartbeat", async () => {
   const { client, asked } = zendesk(1000);
-  const kept: RunCheckpoint = { ...progress(4, [1, 2, 3, 4]), exportId: input(10).target.exportId, origin: input(10).target.origin, firstPage: 1 };
+  const kept: BatchCheckpoint = { ...progress(4, [1, 2, 3, 4]), exportId: input(10).target.exportId, origin: input(10).target.origin, firstPage: 1 };
   const result = await fetchPagesWith(deps(client, memoryDestination(kept)), input(10), context(2, progress(2, [1, 2])));
   expect(asked[0]).toBe(1004); // Not 1002: pages 3 and 4 were written, only their heartbeat was lost.
   // Ten allowed, four recorded, one more counted for the attempt that died (its request in flight).
@@ -108,13 +108,13 @@ test("a checkpoint of another run, or a malformed one, is not believed: the hear
   }
 });
 
-test("a retry sends only within its run's sending time, counted from the run's first schedule", async () => {
+test("a retry sends only within its batch's sending time, counted from the batch's first schedule", async () => {
   const soon = zendesk(1002);
   const early = await fetchPagesWith(deps(soon.client, memoryDestination()), input(10), context(2, progress(2, [1, 2]), undefined, 2_600));
   expect(soon.asked[0]).toBe(1002);
   expect(early.pages).toBeGreaterThan(2);
 
-  // The worker was down past the sending time: the run hands back where it stands and sends nothing,
+  // The worker was down past the sending time: the batch hands back where it stands and sends nothing,
   // so the workflow paces a new run instead of spending a share it may no longer hold.
   const late = zendesk(1002);
   const result = await fetchPagesWith(deps(late.client, memoryDestination()), input(10), context(2, progress(2, [1, 2]), undefined, 60_000));
@@ -127,7 +127,7 @@ describe('the send schedule (on fake timers: time moves only when the test moves
   beforeEach(() => jest.useFakeTimers({ now: 1_000_000_000_000 }));
   afterEach(() => jest.useRealTimers());
 
-  test('a run sends each request no earlier than its slot, measured from when the run began', async () => {
+  test('a batch sends each request no earlier than its slot, measured from when the batch began', async () => {
     const { client, asked } = zendesk(1000);
     const run = fetchPagesWith(deps(client, memoryDestination()), { ...input(1), laterMs: [150, 300] }, context(1));
     await jest.advanceTimersByTimeAsync(149);
@@ -138,10 +138,10 @@ describe('the send schedule (on fake timers: time moves only when the test moves
     expect(await run).toMatchObject({ pages: 3, stop: 'budget' });
   });
 
-  test('a retry counts the schedule from the run\'s first attempt: slots already past are not waited for again', async () => {
+  test('a retry counts the schedule from the batch\'s first attempt: slots already past are not waited for again', async () => {
     const { client, asked } = zendesk(1002);
     // Four allowed, two recorded, one counted for the attempt that died: one left, whose slot is 400 ms
-    // after the run began, which was 300 ms before this attempt.
+    // after the batch began, which was 300 ms before this attempt.
     const run = fetchPagesWith(deps(client, memoryDestination()), { ...input(3), laterMs: [400] }, context(2, progress(2, [1, 2]), undefined, 300));
     await jest.advanceTimersByTimeAsync(99);
     expect(asked).toHaveLength(0);
@@ -155,11 +155,11 @@ describe('the send schedule (on fake timers: time moves only when the test moves
     const slow = { fetchPage: async (...args: Parameters<ZendeskClient['fetchPage']>) => (await new Promise((r) => setTimeout(r, 200)), client.fetchPage(...args)) };
     const run = fetchPagesWith(deps(slow as ZendeskClient, memoryDestination()), input(2), context(1));
     await jest.advanceTimersByTimeAsync(400);
-    // Each answer came 200 ms after its request left; the run ended at the second answer.
+    // Each answer came 200 ms after its request left; the batch ended at the second answer.
     expect((await run).sentAgoMs).toEqual([200, 0]);
   });
 
-  test('a pause or shutdown during a wait for a slot ends the run at once, having sent nothing more', async () => {
+  test('a pause or shutdown during a wait for a slot ends the batch at once, having sent nothing more', async () => {
     const { client, asked } = zendesk(1000);
     const controller = new AbortController();
     const ctx = context(1);

@@ -258,13 +258,13 @@ describe('the HTTP client', () => {
     await server.closed; // The connection is closed, not left dripping.
   });
 
-  it('abandons the request when its run is cancelled', async () => {
+  it('abandons the request when its batch is cancelled', async () => {
     const server = await dripping();
     const cancel = new AbortController();
     const page = clientFor(accountUrl('acme', server.url)).fetchPage(organizations, 'organizations', { start_time: '0' }, [], cancel.signal);
     await server.started;
     cancel.abort();
-    await expect(page).rejects.toMatchObject({ message: expect.stringMatching(/abandoned: its run was cancelled/) });
+    await expect(page).rejects.toMatchObject({ message: expect.stringMatching(/abandoned: its batch was cancelled/) });
     await server.closed;
   });
 

@@ -31,7 +31,7 @@ describe('the checker', () => {
   });
 
   test('downward imports, imports within a layer and package imports pass', () => {
-    const source = ["import { x } from '../workflows/ids';", "import { y } from '../activities/contract';", "import { z } from '@temporalio/workflow';", "import { w } from './local';"].join('\n');
+    const source = ["import { x } from '../workflows/ids';", "import { y } from '../contract/page-activity';", "import { z } from '@temporalio/workflow';", "import { w } from './local';"].join('\n');
     expect(checkFile('workflows/a.ts', source)).toEqual([]);
     expect(checkFile('cli/a.ts', source)).toEqual([]);
     expect(checkFile('test/unit/a.test.ts', "import { startStack } from '../../devserver/stack';\nimport { main } from '../../cli/main';")).toEqual([]);

@@ -38,7 +38,7 @@ function page(owner: ExportOwner, pageNumber: number, texts: string[], exportId 
     records: texts.map((text) => ({ value: { id: 1 }, text })),
     sideloads: {},
     at,
-    run: { at, pages: 1, records: texts.length, repeats: 0, sideloaded: 0, sentAt: [], notes: [], exportId, origin: ORIGIN, firstPage: pageNumber },
+    checkpoint: { at, pages: 1, records: texts.length, repeats: 0, sideloaded: 0, sentAt: [], notes: [], exportId, origin: ORIGIN, firstPage: pageNumber },
   };
 }
 
@@ -79,7 +79,7 @@ test("an export written by 0.2.1 (a checkpoint, no owner file) stays readable an
   const dir = path.join(root, 'acme', 'tickets');
   mkdirSync(path.join(dir, '.checkpoints'), { recursive: true });
   for (const n of [1, 2]) writeFileSync(file(n), `{"id":${n}}\n`);
-  writeFileSync(path.join(dir, '.checkpoints', `${ORIGIN}.json`), JSON.stringify({ ...page(first, 1, []).run, pages: 2, firstPage: 1 }));
+  writeFileSync(path.join(dir, '.checkpoints', `${ORIGIN}.json`), JSON.stringify({ ...page(first, 1, []).checkpoint, pages: 2, firstPage: 1 }));
   const destination = ndjsonDestination(root);
   await expect(destination.writePage(page({ workflowId: 'zendesk-export/acme/users/users_cursor', firstRunId: 'x' }, 1, []))).rejects.toThrow(/belong to another export/);
   // A 0.2.1 run retried by this version (no first run ID) carries on after its checkpoint.

@@ -140,7 +140,7 @@ describe('rate budget', () => {
     );
   });
 
-  it('never lets more than the share into any window when runs carry out their schedules, sends late or not (property)', () => {
+  it('never lets more than the share into any window when batches carry out their schedules, sends late or not (property)', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 30 }),

@@ -5,7 +5,7 @@
  */
 import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { FetchPagesInput, FetchPagesResult } from '../../activities/contract';
+import type { BatchInput, BatchResult } from '../../contract/page-activity';
 import { WORKFLOWS_PATH } from '../../worker/create-worker';
 import { ExportClient } from '../../client/export-client';
 import { coordinatorWorkflowId, exportWorkflowId } from '../../workflows/ids';
@@ -30,7 +30,7 @@ test('a year of daily follow polls keeps each run and its carried state bounded'
   const DAYS = 365;
   let polls = 0;
   // Each poll finds one page and says something worth a note: notes and sends must not pile up.
-  const fetchPages = async (input: FetchPagesInput): Promise<FetchPagesResult> => {
+  const fetchPages = async (input: BatchInput): Promise<BatchResult> => {
     polls++;
     return { at: input.at, pages: 1, records: 3, repeats: 0, sideloaded: 0, sentAgoMs: [0], stop: 'end-of-stream', notes: [`poll ${polls}`] };
   };

@@ -11,10 +11,10 @@ import { innermostCause } from '../../common/cause';
 import { startExportStack, type ExportStack } from '../helpers/exports';
 import { WORKFLOWS_PATH } from '../../worker/create-worker';
 import { exportWorkflowId } from '../../workflows/ids';
-import type { FetchPagesResult } from '../../activities/contract';
+import type { BatchResult } from '../../contract/page-activity';
 import { DestinationError } from '../../activities/destinations/destination';
 
-// Each test skips through minutes to a day of workflow time, one run of pages (an activity and its
+// Each test skips through minutes to a day of workflow time, one batch (an activity and its
 // seal check) at a time: a busy machine needs more than the default two minutes.
 jest.setTimeout(300_000);
 
@@ -22,14 +22,17 @@ let env: TestWorkflowEnvironment;
 let bundle: { code: string };
 let stack: ExportStack;
 
+// One time-skipping server per test: the server stops skipping while a task waits on a task queue no
+// worker polls, and a task a test left behind on its own queue would freeze the next test's clock.
 beforeAll(async () => {
-  [env, bundle] = await Promise.all([createTimeSkippingEnv(), bundleWorkflows(WORKFLOWS_PATH)]);
+  bundle = await bundleWorkflows(WORKFLOWS_PATH);
 });
-afterAll(async () => {
-  await env?.teardown();
+beforeEach(async () => {
+  env = await createTimeSkippingEnv();
 });
 afterEach(async () => {
   await stack?.close();
+  await env?.teardown();
 });
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -37,7 +40,7 @@ const ms = (e: HistoryEvent) => Number(e.eventTime!.seconds) * 1000 + Math.floor
 const EventType = { ACTIVITY_COMPLETED: 12, TIMER_STARTED: 17 };
 
 /**
- * When each request left, on the workflow clock, from the history: each run of pages reports how long
+ * When each request left, on the workflow clock, from the history: each batch reports how long
  * before its completion each of its requests (failed ones too) was sent.
  */
 async function sendTimes(workflowId: string): Promise<number[]> {
@@ -46,7 +49,7 @@ async function sendTimes(workflowId: string): Promise<number[]> {
     .filter((e) => e.eventType === EventType.ACTIVITY_COMPLETED)
     .flatMap((e) => {
       const payload = e.activityTaskCompletedEventAttributes!.result!.payloads![0]!;
-      const result = JSON.parse(Buffer.from(payload.data!).toString('utf8')) as FetchPagesResult;
+      const result = JSON.parse(Buffer.from(payload.data!).toString('utf8')) as BatchResult;
       return result.sentAgoMs.map((ago) => ms(e) - ago);
     })
     .sort((a, b) => a - b);
@@ -115,7 +118,7 @@ test('a page whose first attempts failed after Zendesk counted them spends that 
   expect(result.outcome).toBe('completed');
   expect(refusals).toBeLessThan(0);
   const times = await sendTimes(exportWorkflowId(stack.account, 'organizations', 'organizations'));
-  // Page 1 went out three times, and the run counted all three: once would let two more pages into its minute.
+  // Page 1 went out three times, and the batch counted all three: once would let two more pages into its minute.
   expect(times.length).toBe(stack.sim.stats().requests);
   expect(maxInWindow(times, 60_000)).toBeLessThanOrEqual(10);
 });

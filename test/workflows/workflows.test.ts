@@ -1,13 +1,13 @@
 /**
  * The workflows as wiring, with the page activity mocked: the coordinator's rules (shares, queueing
- * when the budget is smaller than the exports sharing it, hand-over when one ends), a run's reported
- * endpoint switch reaching the next run, and a pause cutting a run short. The mock stands in for
+ * when the budget is smaller than the exports sharing it, hand-over when one ends), a batch's reported
+ * endpoint switch reaching the next batch, and a pause cutting a batch short. The mock stands in for
  * Zendesk so each rule can be driven exactly; budgets use windows of seconds on a real dev server.
  */
 import { Worker } from '@temporalio/worker';
 import type { temporal } from '@temporalio/proto';
 import { Context } from '@temporalio/activity';
-import type { FetchPagesInput, FetchPagesResult } from '../../activities/contract';
+import type { BatchInput, BatchResult } from '../../contract/page-activity';
 import { ExportClient } from '../../client/export-client';
 import { coordinatorWorkflowId, exportWorkflowId } from '../../workflows/ids';
 import { coordinatorStateQuery } from '../../workflows/messages';
@@ -17,15 +17,15 @@ import { mockedActivities } from '../helpers/mock-activities';
 
 const shared = useExportServer();
 
-type Mock = (input: FetchPagesInput) => Promise<FetchPagesResult>;
+type Mock = (input: BatchInput) => Promise<BatchResult>;
 
-/** A run that wrote `pages` pages and made one request per page, just now. */
-function ran(input: FetchPagesInput, pages: number, stop: FetchPagesResult['stop'], extra: Partial<FetchPagesResult> = {}): FetchPagesResult {
+/** A batch that wrote `pages` pages and made one request per page, just now. */
+function wrote(input: BatchInput, pages: number, stop: BatchResult['stop'], extra: Partial<BatchResult> = {}): BatchResult {
   return { at: input.at, pages, records: pages, repeats: 0, sideloaded: 0, sentAgoMs: Array<number>(pages).fill(0), stop, notes: [], ...extra };
 }
 
-/** Sends made as the real activity makes them: each request at its slot in the run's schedule. */
-async function sendOnSchedule(input: FetchPagesInput): Promise<number[]> {
+/** Sends made as the real activity makes them: each request at its slot in the batch's schedule. */
+async function sendOnSchedule(input: BatchInput): Promise<number[]> {
   const began = Date.now();
   const sentAt: number[] = [];
   for (let i = 0; i < input.maxRequests + (input.laterMs?.length ?? 0); i++) {
@@ -52,13 +52,13 @@ async function withMock<T>(fetchPages: Mock, fn: (client: ExportClient, account:
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 const ms = (e: HistoryEvent) => Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6);
 
-/** Send times on the workflow clock, from each run's completion and the `sentAgoMs` it reported. */
+/** Send times on the workflow clock, from each batch's completion and the `sentAgoMs` it reported. */
 async function sendTimes(workflowId: string): Promise<number[]> {
   const events = (await shared.env.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
   return events
     .filter((e) => e.activityTaskCompletedEventAttributes)
     .flatMap((e) => {
-      const result = JSON.parse(Buffer.from(e.activityTaskCompletedEventAttributes!.result!.payloads![0]!.data!).toString()) as FetchPagesResult;
+      const result = JSON.parse(Buffer.from(e.activityTaskCompletedEventAttributes!.result!.payloads![0]!.data!).toString()) as BatchResult;
       return result.sentAgoMs.map((ago) => ms(e) - ago);
     });
 }
@@ -72,7 +72,7 @@ test('a budget smaller than the exports sharing it queues the latest, hands a sh
     pagesOf[r] = (pagesOf[r] ?? 0) + sentAgoMs.length;
     // Organizations end after 3 pages; the others go on until told.
     if (r === 'organizations' && pagesOf[r]! >= 3) done.add(r);
-    return ran(input, sentAgoMs.length, done.has(r) ? 'end-of-stream' : 'budget', { sentAgoMs });
+    return wrote(input, sentAgoMs.length, done.has(r) ? 'end-of-stream' : 'budget', { sentAgoMs });
   };
   await withMock(fetchPages, async (client, account) => {
     const budget = { requests: 2, seconds: 3 };
@@ -105,7 +105,7 @@ test('an export that ends hands on its real send times, not its whole share as i
   const calls: { resource: string; maxRequests: number }[] = [];
   const fetchPages: Mock = async (input) => {
     calls.push({ resource: input.target.resource, maxRequests: input.maxRequests });
-    return ran(input, 1, 'end-of-stream');
+    return wrote(input, 1, 'end-of-stream');
   };
   await withMock(fetchPages, async (client, account) => {
     const budget = { requests: 10, seconds: 60 };
@@ -117,16 +117,16 @@ test('an export that ends hands on its real send times, not its whole share as i
   expect(calls.find((c) => c.resource === 'tickets')!.maxRequests).toBe(9);
 });
 
-test("a run's endpoint switch and note reach the state and the next run", async () => {
-  const inputs: FetchPagesInput[] = [];
+test("a batch's endpoint switch and note reach the state and the next batch", async () => {
+  const inputs: BatchInput[] = [];
   const fetchPages: Mock = async (input) => {
     inputs.push(input);
     if (inputs.length === 1) {
       // The paging module decided: stuck on one second, switch to the cursor endpoint.
       const at = { ...input.at, endpoint: 'tickets_cursor' as const, next: { kind: 'cursor' as const, startTime: 42, cursor: null } };
-      return ran(input, 1, 'budget', { at, notes: ['More tickets share second 42 than one page holds; switched from tickets_time to tickets_cursor.'] });
+      return wrote(input, 1, 'budget', { at, notes: ['More tickets share second 42 than one page holds; switched from tickets_time to tickets_cursor.'] });
     }
-    return ran(input, 1, 'end-of-stream');
+    return wrote(input, 1, 'end-of-stream');
   };
   const result = await withMock(fetchPages, async (client, account) =>
     (await client.start({ account, resource: 'tickets', mode: 'time', startTime: 0, destination: '/tmp', rateLimit: { requests: 100, seconds: 1 } })).result(),
@@ -138,11 +138,11 @@ test("a run's endpoint switch and note reach the state and the next run", async 
   expect(result.state.notes).toEqual([expect.stringMatching(/switched from tickets_time to tickets_cursor/)]);
 });
 
-test('a pause cuts a run short after its page in flight, and resume goes on from there', async () => {
-  let runs = 0;
+test('a pause cuts a batch short after its page in flight, and resume goes on from there', async () => {
+  let batches = 0;
   const fetchPages: Mock = async (input) => {
-    runs++;
-    if (runs > 1) return ran(input, 1, 'end-of-stream');
+    batches++;
+    if (batches > 1) return wrote(input, 1, 'end-of-stream');
     // A long run: pages until asked to stop, heartbeating as the real activity does.
     let pages = 0;
     while (!Context.current().cancellationSignal.aborted && pages < 10_000) {
@@ -150,7 +150,7 @@ test('a pause cuts a run short after its page in flight, and resume goes on from
       Context.current().heartbeat(pages);
       await new Promise((r) => setTimeout(r, 20));
     }
-    return ran(input, pages, 'cancelled');
+    return wrote(input, pages, 'cancelled');
   };
   await withMock(fetchPages, async (client, account) => {
     const handle = await client.start({ account, resource: 'organizations', startTime: 0, destination: '/tmp', rateLimit: { requests: 1000, seconds: 1 } });
@@ -159,7 +159,7 @@ test('a pause cuts a run short after its page in flight, and resume goes on from
     for (let i = 0; i < 200 && (await handle.progress()).status !== 'paused'; i++) await new Promise((r) => setTimeout(r, 50));
     const paused = await handle.progress();
     expect(paused.status).toBe('paused');
-    expect(paused.progress.pages).toBeGreaterThan(0); // The cut run's pages are counted.
+    expect(paused.progress.pages).toBeGreaterThan(0); // The cut batch's pages are counted.
     expect(paused.progress.pages).toBeLessThan(10_000);
     await handle.resume();
     const result = await handle.result();

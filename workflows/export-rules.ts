@@ -1,12 +1,12 @@
 /**
- * An export's state and its rules, as a plain class over JSON-safe state: what the next run of pages
- * asks for, what a run's result does to the position, counts and pace, and what to do next. The
+ * An export's state and its rules, as a plain class over JSON-safe state: what the next batch
+ * asks for, what a batch's result does to the position, counts and pace, and what to do next. The
  * export workflow wires Temporal (timers, signals, the activity) around it. Pure.
  */
 import { MAX_RETRY_AFTER_SECONDS } from '../contract/batch-result';
 import { NO_COUNTS } from '../contract/counts';
-import { MAX_NOTES, MAX_REQUESTS_PER_RUN, RUN_SENDING_MS } from '../contract/limits';
-import { FAILURE, runRequests, type FetchPagesInput, type FetchPagesResult } from '../contract/page-activity';
+import { MAX_NOTES, MAX_REQUESTS_PER_BATCH, BATCH_SENDING_MS } from '../contract/limits';
+import { FAILURE, batchRequests, type BatchInput, type BatchResult } from '../contract/page-activity';
 import { endpointSpec, type RateBudget, type RateCeilings } from '../zendesk/endpoints';
 import { UNEXPECTED_ANSWER_ATTEMPTS } from '../zendesk/errors';
 import { describePosition } from '../zendesk/page';
@@ -15,6 +15,9 @@ import { paceUnderCeiling } from './ceiling';
 import { acceptShare, emptyBucketHold, holdUntil, recordSends, requestsAllowed, laterSlots, startPace, tightenPace, waitBeforeNextRequest } from './pacing';
 import type { ExportInput, ExportState, ExportStatus } from './types';
 
+/** The refused result's failure type as 0.3.0 named it, still in the state an export of 0.3.0 carries. */
+const REFUSED_BEFORE_0_4 = 'RefusedRunResult';
+
 /** Backoff between attempts of a failing request: 1 s, doubling, at most 2 minutes. */
 export const RETRY_INITIAL_MS = 1000;
 export const RETRY_MAX_MS = 120_000;
@@ -22,12 +25,12 @@ export const RETRY_MAX_MS = 120_000;
 export const GIVE_UP_AFTER_MS = 24 * 3600_000;
 
 /**
- * How far ahead a run's requests are scheduled: within the time a run may send (RUN_SENDING_MS, counted
+ * How far ahead a batch's requests are scheduled: within the time a batch may send (BATCH_SENDING_MS, counted
  * from a later start on the worker), with a second to spare.
  */
-export const RUN_SCHEDULE_MS = RUN_SENDING_MS - 1000;
+export const BATCH_SCHEDULE_MS = BATCH_SENDING_MS - 1000;
 
-/** What the workflow does after a run of pages. */
+/** What the workflow does after a batch. */
 export type NextStep =
   /** Go on: more pages (after the pacing wait). */
   | { kind: 'go-on' }
@@ -50,16 +53,19 @@ export function stamp(ms: number): string {
   return new Date(ms).toISOString().replace(/[-:]/g, '');
 }
 
-export class ExportRun {
+export class ExportRules {
   readonly state: ExportState;
   /** The operator's ceilings, once the worker has told them (undefined in runs begun before them). */
   private ceilings?: RateCeilings;
+  /** The sequence number of the last share taken, when the coordinator numbers them (contract/share.ts). */
+  private shareSeq?: number;
 
   constructor(
     readonly input: ExportInput,
     readonly exportId: string,
     now: number,
   ) {
+    this.shareSeq = input.shareSeq;
     if (input.state) {
       // A resumed or continued export takes the share it is given now, not the one it had.
       const carried = input.state;
@@ -85,17 +91,17 @@ export class ExportRun {
   }
 
   /**
-   * The next run of pages: as many requests as the budget allows now, no more than are wanted, and no
+   * The next batch: as many requests as the budget allows now, no more than are wanted, and no
    * more than `pagesLeft` (what this workflow run may still do before it continues as new). `scheduled`:
-   * the run also makes the requests whose slots free while it may still send, each at its slot
+   * the batch also makes the requests whose slots free while it may still send, each at its slot
    * (`laterMs`); without it, only those allowed now (the version before send schedules).
    */
-  nextRun(now: number, pagesLeft = Infinity, scheduled = false): FetchPagesInput {
+  nextBatch(now: number, pagesLeft = Infinity, scheduled = false): BatchInput {
     const { input, state } = this;
-    let most = Math.min(MAX_REQUESTS_PER_RUN, pagesLeft);
+    let most = Math.min(MAX_REQUESTS_PER_BATCH, pagesLeft);
     if (input.maxPages !== undefined) most = Math.min(most, input.maxPages - state.progress.pages);
     const maxRequests = Math.max(1, Math.min(requestsAllowed(state.pace, now), most));
-    const laterMs = scheduled ? laterSlots(state.pace, now, RUN_SCHEDULE_MS).slice(0, Math.max(0, most - maxRequests)) : [];
+    const laterMs = scheduled ? laterSlots(state.pace, now, BATCH_SCHEDULE_MS).slice(0, Math.max(0, most - maxRequests)) : [];
     const { perPage: _perPage, ...options } = input.options ?? {};
     return {
       target: { account: input.account, resource: input.resource, options, destination: input.destination, exportId: this.exportId, origin: state.origin },
@@ -103,13 +109,13 @@ export class ExportRun {
       firstPage: state.progress.pages + 1,
       maxRequests,
       ...(laterMs.length ? { laterMs } : {}),
-      // The last result was refused: the run it stood for may have written pages, which its checkpoint names.
-      ...(state.retry?.type === FAILURE.refused ? { resume: true } : {}),
+      // The last result was refused: the batch it stood for may have written pages, which its checkpoint names.
+      ...(state.retry?.type === FAILURE.refused || state.retry?.type === REFUSED_BEFORE_0_4 ? { resume: true } : {}),
     };
   }
 
-  /** Takes in a run's result, placing its sends on the workflow clock; returns what to do next. */
-  applyRun(result: FetchPagesResult, now: number): { next: NextStep; tightened?: RateBudget } {
+  /** Takes in a batch's result, placing its sends on the workflow clock; returns what to do next. */
+  applyBatch(result: BatchResult, now: number): { next: NextStep; tightened?: RateBudget } {
     const { state } = this;
     const sends = result.sentAgoMs.map((ago) => now - ago);
     state.pace = recordSends(state.pace, sends);
@@ -172,16 +178,16 @@ export class ExportRun {
   }
 
   /**
-   * What a refused result stands for: a failed run that wrote nothing and spent every request it was
-   * allowed (the run the worker really made may have spent them), so the export backs off, keeps to its
+   * What a refused result stands for: a failed batch that wrote nothing and spent every request it was
+   * allowed (the batch the worker really made may have spent them), so the export backs off, keeps to its
    * budget, and asks again from the destination's checkpoint.
    */
-  refusedRun(request: FetchPagesInput, problem: string): FetchPagesResult {
-    const message = `Refused a run's result that did not come from a worker or does not fit its request (${problem}); asking again from the destination's checkpoint.`;
+  refusedBatch(request: BatchInput, problem: string): BatchResult {
+    const message = `Refused a batch's result that did not come from a worker or does not fit its request (${problem}); asking again from the destination's checkpoint.`;
     return {
       at: request.at,
       ...NO_COUNTS, notes: [message],
-      sentAgoMs: Array<number>(runRequests(request)).fill(0),
+      sentAgoMs: Array<number>(batchRequests(request)).fill(0),
       stop: 'failed',
       failure: { type: FAILURE.refused, message },
     };
@@ -189,11 +195,17 @@ export class ExportRun {
 
   /**
    * The coordinator's new share and budget, within the operator's ceiling; sends to count against it,
-   * none later than a run in flight could still send (`now`: a signal's send times are not believed further).
+   * none later than a batch in flight could still send (`now`: a signal's send times are not believed further).
    */
-  acceptShare(share: number, budget: RateBudget, sends: readonly number[], now = Infinity): void {
-    const believable = sends.map((t) => Math.min(t, now + RUN_SENDING_MS));
+  acceptShare(share: number, budget: RateBudget, sends: readonly number[], now = Infinity, seq?: number): void {
+    const believable = sends.map((t) => Math.min(t, now + BATCH_SENDING_MS));
     this.state.pace = this.underCeiling(acceptShare(this.state.pace, share, budget, believable));
+    if (seq !== undefined) this.shareSeq = seq;
+  }
+
+  /** Whether a share numbered `seq` comes after the last one taken (an earlier one is stale, or copied from history). */
+  isNewShare(seq: unknown): boolean {
+    return Number.isSafeInteger(seq) && (this.shareSeq === undefined || (seq as number) > this.shareSeq);
   }
 
   /** The operator's ceilings (from the worker): the pace keeps within them from now on. */
@@ -239,9 +251,9 @@ export class ExportRun {
     );
   }
 
-  /** The input of the next run after continue-as-new: everything carried in the state. */
+  /** The input of the next workflow run after continue-as-new: everything carried in the state. */
   carry(): ExportInput {
-    return { ...this.input, share: undefined, initialSends: undefined, state: this.state };
+    return { ...this.input, share: undefined, initialSends: undefined, shareSeq: this.shareSeq, state: this.state };
   }
 }
 
