@@ -5,10 +5,9 @@
  * their next batch, and an account connected again gets a new client.
  */
 import { accountUrl } from '../zendesk/account';
-import { ZendeskAuthError } from '../zendesk/errors';
 import { ZendeskClient } from '../zendesk/http-client';
 import type { AnswerMemory } from '../zendesk/answer-memory';
-import { notInRegistry, reconnectMessage, registryAuthProvider } from './registry-auth';
+import { needsReauthorization, notInRegistry, registryAuthProvider } from './registry-auth';
 import type { AccountRegistry, AccountRow } from './registry';
 
 export const REGISTRY_MAX_AGE_MS = 10_000;
@@ -45,7 +44,7 @@ export function registryClients(
     clientFor(account) {
       const row = rows.get(account);
       if (!row) throw notInRegistry(account, registry.where);
-      if (row.status === 'needs-reauthorization') throw new ZendeskAuthError(reconnectMessage(account));
+      if (row.status === 'needs-reauthorization') throw needsReauthorization(account);
       const known = clients.get(account);
       if (known?.version === row.version) return known.client;
       const url = accountUrl(account, row.baseUrl);

@@ -23,6 +23,8 @@ export interface Keyring {
   seal(plain: string, boundTo: string): Sealed;
   /** Throws ZendeskConfigError, naming `what` and never the value, for an unknown key or a value that does not open. */
   open(sealed: Sealed, boundTo: string, what: string): string;
+  /** The keys as ZENDESK_REGISTRY_KEY holds them: only for the refresher process's stdin (refresher.ts). */
+  text(): string;
 }
 
 export const KEY_HINT = 'set ZENDESK_REGISTRY_KEY_FILE (or ZENDESK_REGISTRY_KEY) to a base64 256-bit key, e.g. from `openssl rand -base64 32`';
@@ -35,6 +37,11 @@ export function keyId(key: Buffer): string {
 export function keyringFromEnv(env: Env): Keyring {
   const text = secret(env, 'ZENDESK_REGISTRY_KEY');
   if (!text) throw new ZendeskConfigError(`The account registry needs its key: ${KEY_HINT}.`);
+  return keyringFromText(text);
+}
+
+/** One or more base64 256-bit keys, separated by spaces, commas or lines; the first seals. */
+export function keyringFromText(text: string): Keyring {
   const keys = text.split(/[\s,]+/).filter(Boolean).map((k, i) => {
     const key = Buffer.from(k, 'base64');
     if (key.length !== 32) throw new ZendeskConfigError(`Key ${i + 1} of ZENDESK_REGISTRY_KEY is not 32 bytes of base64: ${KEY_HINT}.`);
@@ -49,6 +56,7 @@ export function keyring(keys: Buffer[]): Keyring {
   const currentId = keyId(current);
   return {
     currentId,
+    text: () => keys.map((k) => k.toString('base64')).join('\n'),
     seal(plain, boundTo) {
       const iv = randomBytes(12);
       const cipher = createCipheriv('aes-256-gcm', current, iv);

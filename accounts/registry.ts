@@ -2,8 +2,10 @@
  * The account registry: the accounts a fleet of workers serves, in PostgreSQL, shared by every worker
  * and by the admin commands (`zendesk-export accounts ...`), never reachable through Temporal. Plain
  * columns say what an account is (method, base URL, client id, status); its secrets and its current
- * OAuth access token are sealed (keys.ts). A refresh holds the account's row lock across the token
- * request (withGrant), so the fleet refreshes each grant once at a time and the others use its result.
+ * OAuth access token are sealed (keys.ts). A refresh runs in a refresher process of its own
+ * (refresher.ts), which holds the account's row lock across the token request (withGrant), so the fleet
+ * refreshes each grant once at a time, the others use its result, and a worker killed meanwhile loses
+ * nothing.
  */
 import { Pool, type PoolClient } from 'pg';
 import { describePostgresTarget } from '../activities/destinations/postgres';
@@ -11,6 +13,8 @@ import type { Credentials } from '../zendesk/auth';
 import { isAccountName } from '../zendesk/account';
 import { ZendeskConfigError, ZendeskError, ZendeskTransientError } from '../zendesk/errors';
 import type { Keyring, Sealed } from './keys';
+import type { RefreshOutcome } from './refresh';
+import { runRefresher } from './refresher-process';
 import { migrate } from './schema';
 
 export type AccountMethod = 'oauth_refresh' | 'oauth_client_credentials' | 'oauth_token' | 'api_token';
@@ -71,11 +75,23 @@ export interface AccountRegistry {
    * which commits when `use` returns. Undefined when the registry lacks the account.
    */
   withGrant<T>(account: string, use: (grant: Grant, save: (access: AccessToken, refreshToken?: string) => Promise<void>) => Promise<T>): Promise<T | undefined>;
-  setStatus(account: string, status: AccountStatus): Promise<void>;
+  /**
+   * Refreshes the account's grant in a refresher process (refresher.ts) and waits for it, unless the
+   * registry holds a token other than `stale` that is not due yet; then read the token with grant().
+   */
+  refresh(account: string, stale: string | undefined): Promise<RefreshOutcome>;
+  /**
+   * Marks the account as needing re-authorization if its refresh token is still `refused` (under the row
+   * lock, so a refresh or reconnection in flight commits first); false when the registry has moved on.
+   */
+  markLost(account: string, refused: string): Promise<boolean>;
   /** Re-seals every account's secrets with the current key; returns how many. */
   rotateKey(): Promise<number>;
   close(): Promise<void>;
 }
+
+/** How long a transaction waits for an account's row lock before it fails (and is retried). */
+const LOCK_TIMEOUT_S = 60;
 
 const COLUMNS = 'account, method, base_url, client_id, email, scope, status, version, key_id, secrets, access_token, access_issued_at, access_expires_at, refreshes, updated_at';
 
@@ -206,6 +222,14 @@ export function openRegistry(url: string, keys: Keyring): AccountRegistry {
     return {};
   }
 
+  /** Runs `use` in a transaction holding the account's row lock (one holder across the fleet); undefined when the registry lacks it. */
+  function locked<T>(account: string, use: (client: PoolClient, grant: Grant) => Promise<T>): Promise<T | undefined> {
+    return inTransaction(async (client) => {
+      const { rows } = await client.query<DbRow>(`SELECT ${COLUMNS} FROM zendesk_registry_accounts WHERE account = $1 FOR UPDATE`, [account]);
+      return rows[0] ? use(client, open(rows[0])) : undefined;
+    });
+  }
+
   async function inTransaction<T>(use: (client: PoolClient) => Promise<T>): Promise<T> {
     await query('SELECT 1');
     let client: PoolClient | undefined;
@@ -213,6 +237,8 @@ export function openRegistry(url: string, keys: Keyring): AccountRegistry {
       client = await pool.connect();
       client.on('error', () => undefined);
       await client.query('BEGIN');
+      // A row lock is held across one token request (30 s at most): a longer wait means a holder is stuck.
+      await client.query(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT_S}s'`);
       const result = await use(client);
       await client.query('COMMIT');
       return result;
@@ -260,11 +286,8 @@ export function openRegistry(url: string, keys: Keyring): AccountRegistry {
       return r ? open(r) : undefined;
     },
     withGrant(account, use) {
-      return inTransaction(async (client) => {
-        const { rows } = await client.query<DbRow>(`SELECT ${COLUMNS} FROM zendesk_registry_accounts WHERE account = $1 FOR UPDATE`, [account]);
-        if (!rows[0]) return undefined;
-        const grant = open(rows[0]);
-        return use(grant, async (access, refreshToken) => {
+      return locked(account, (client, grant) =>
+        use(grant, async (access, refreshToken) => {
           const secrets = { ...secretsOf(grant.credentials), ...(refreshToken ? { refreshToken } : {}) };
           const s = seal(account, secrets, access);
           await client.query(
@@ -272,20 +295,23 @@ export function openRegistry(url: string, keys: Keyring): AccountRegistry {
                refreshes = refreshes + $7, updated_at = now() WHERE account = $1`,
             [account, s.keyId, s.secrets, s.access, new Date(access.issuedAt), new Date(access.expiresAt), refreshToken ? 1 : 0],
           );
-        });
-      });
+        }),
+      );
     },
-    async setStatus(account, status) {
-      await query('UPDATE zendesk_registry_accounts SET status = $2, updated_at = now() WHERE account = $1', [account, status]);
+    refresh: (account, stale) => runRefresher({ url, password: process.env.PGPASSWORD, keys: keys.text() }, { account, stale }),
+    async markLost(account, refused) {
+      const marked = await locked(account, async (client, { credentials }) => {
+        if (credentials.kind !== 'oauth_refresh' || credentials.refreshToken !== refused) return false;
+        await client.query(`UPDATE zendesk_registry_accounts SET status = 'needs-reauthorization', updated_at = now() WHERE account = $1`, [account]);
+        return true;
+      });
+      return marked === true;
     },
     async rotateKey() {
       const accounts = await query<{ account: string }>('SELECT account FROM zendesk_registry_accounts WHERE key_id <> $1', [keys.currentId]);
       for (const { account } of accounts) {
         // Under the row lock: a refresh in flight elsewhere finishes first, and its token is re-sealed.
-        await inTransaction(async (client) => {
-          const { rows } = await client.query<DbRow>(`SELECT ${COLUMNS} FROM zendesk_registry_accounts WHERE account = $1 FOR UPDATE`, [account]);
-          if (!rows[0]) return;
-          const grant = open(rows[0]);
+        await locked(account, async (client, grant) => {
           const s = seal(account, secretsOf(grant.credentials), grant.access);
           await client.query('UPDATE zendesk_registry_accounts SET key_id = $2, secrets = $3, access_token = $4 WHERE account = $1', [account, s.keyId, s.secrets, s.access]);
         });

@@ -21,7 +21,7 @@ export function formatDuration(ms: number): string {
   return `${(s / 3600).toFixed(1)}h`;
 }
 
-const ENDED = new Set(['completed', 'cancelled', 'failed']);
+const ENDED = new Set(['completed', 'cancelled', 'failed', 'needs-reauthorization']);
 
 /**
  * Time-based exports know how far through time they are, so they get an ETA; cursor positions are

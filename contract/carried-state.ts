@@ -14,7 +14,7 @@ import { isPlainObject, isWhole, problem, type Problem } from './problem';
 
 /** Notes an export keeps (export-rules.ts keeps MAX_NOTES; a resumed state may carry a few more). */
 const MAX_CARRIED_NOTES = MAX_NOTES * 2;
-const STATUSES: readonly ExportStatus[] = ['starting', 'running', 'waiting-rate-budget', 'waiting-retry-after', 'retrying', 'paused', 'following', 'completed', 'cancelled', 'failed'];
+const STATUSES: readonly ExportStatus[] = ['starting', 'running', 'waiting-rate-budget', 'waiting-retry-after', 'retrying', 'paused', 'following', 'completed', 'cancelled', 'failed', 'needs-reauthorization'];
 const STATE_KEYS = ['at', 'origin', 'pace', 'progress', 'status', 'paused', 'notes', 'retry', 'error'];
 const PACE_KEYS = ['sent', 'notBefore', 'share', 'budget'];
 /** Progress fields: the counts (under their current or 0.2.1 names) and the times. */

@@ -69,7 +69,9 @@ export type ExportStatus =
   | 'following'
   | 'completed'
   | 'cancelled'
-  | 'failed';
+  | 'failed'
+  /** Failed because the account's OAuth grant is lost: an admin must connect the account again. */
+  | 'needs-reauthorization';
 
 /** Counts and times, for progress. */
 export interface ExportProgress extends PageCounts {

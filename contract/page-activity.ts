@@ -126,6 +126,9 @@ export const FAILURE = {
 } as const;
 export type FailureType = ZendeskErrorType | (typeof FAILURE)[keyof typeof FAILURE];
 
+/** The failure of an export whose account's OAuth grant is lost: its status is `needs-reauthorization`, which the Temporal UI can filter on. */
+export const REAUTHORIZATION_FAILURE: FailureType = 'ZendeskReauthorizationError';
+
 /** Failures that retrying cannot mend: the activity throws them and the export fails at once with their sentence. */
 export const NON_RETRYABLE_FAILURES: readonly FailureType[] = [
   'ZendeskAuthError',

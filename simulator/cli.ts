@@ -69,6 +69,7 @@ Faults (rates are shares 0..1 drawn from the seed; counts apply to the next requ
   --malformed-rate R  --malformed-next N  a 200 with truncated JSON
   --stall-rate R  --stall-next N  --stall-ms MS  answer only after MS milliseconds
   --latency-ms MS                      added to every request
+  --token-answer-latency-ms MS         added to every token answer, after the grant has rotated
   --rate-limit-next N  --retry-after S answer 429 with Retry-After S (default ${DEFAULT_FAULTS.retryAfterSeconds})
 
   -h, --help                  this text
@@ -143,6 +144,7 @@ export const FLAGS = {
   'stall-next': { type: 'string' },
   'stall-ms': { type: 'string' },
   'latency-ms': { type: 'string' },
+  'token-answer-latency-ms': { type: 'string' },
   'rate-limit-next': { type: 'string' },
   'retry-after': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -187,6 +189,7 @@ export function optionsFromArgs(argv: string[]): { help: boolean; options: Simul
   }
   fault('stallMs', 'stall-ms');
   fault('latencyMs', 'latency-ms');
+  fault('tokenAnswerLatencyMs', 'token-answer-latency-ms');
   fault('rateLimitNext', 'rate-limit-next');
   fault('retryAfterSeconds', 'retry-after');
   if (v['fail-status']) {

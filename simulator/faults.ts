@@ -16,6 +16,11 @@ export interface Faults {
   dropRate: number;
   /** Added to every export request. */
   latencyMs: number;
+  /**
+   * Added to every token answer after the grant has rotated (a slow way back): the window in which a
+   * refresher that died would take the only valid refresh token with it.
+   */
+  tokenAnswerLatencyMs: number;
   /** Answer only after `stallMs` (past a client's timeout). */
   stallNext: number;
   stallRate: number;
@@ -29,7 +34,7 @@ export interface Faults {
 }
 
 export const DEFAULT_FAULTS: Readonly<Faults> = {
-  failStatus: [500, 503], failNext: 0, failRate: 0, dropNext: 0, dropRate: 0, latencyMs: 0,
+  failStatus: [500, 503], failNext: 0, failRate: 0, dropNext: 0, dropRate: 0, latencyMs: 0, tokenAnswerLatencyMs: 0,
   stallNext: 0, stallRate: 0, stallMs: 0, malformedNext: 0, malformedRate: 0, rateLimitNext: 0, retryAfterSeconds: 30,
 };
 
@@ -104,6 +109,11 @@ export class FaultInjector {
       return true;
     }
     return false;
+  }
+
+  /** The delay of a token answer, once its grant has rotated. */
+  async beforeTokenAnswer(): Promise<void> {
+    if (this.faults.tokenAnswerLatencyMs > 0) await this.sleep(this.faults.tokenAnswerLatencyMs);
   }
 
   /** A foreign 429 now: the Retry-After to send, or undefined. */

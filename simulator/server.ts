@@ -157,6 +157,7 @@ class SimulatedZendesk {
     }
     this.counts.tokensIssued++;
     if (grant.refreshed) this.counts.tokensRefreshed++;
+    await this.faults.beforeTokenAnswer();
     this.answer(res, 200, grant.body, undefined, false);
   }
 

@@ -26,7 +26,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { FAILURE, NON_RETRYABLE_FAILURES, batchRequests, type BatchResult } from '../contract/page-activity';
+import { FAILURE, NON_RETRYABLE_FAILURES, REAUTHORIZATION_FAILURE, batchRequests, type BatchResult } from '../contract/page-activity';
 import type { ExportActivities } from '../activities';
 import { causeChain } from '../common/cause';
 import { endpointSpec } from '../zendesk/endpoints';
@@ -343,7 +343,8 @@ async function ended(e: Exporting, err: unknown): Promise<unknown> {
   }
   const failure = describeFailure(err);
   e.rules.fail(failure.message, Date.now());
-  recordEnd(e, 'failed', failure.message);
+  // A lost grant is told apart (ZendeskExportStatus, the memo's state): the admin must reconnect the account.
+  recordEnd(e, failure.type === REAUTHORIZATION_FAILURE ? 'needs-reauthorization' : 'failed', failure.message);
   return ApplicationFailure.create({ message: failure.message, type: failure.type, nonRetryable: true });
 }
 

@@ -7,6 +7,7 @@ import type { RateLimitState } from './page';
 
 export type ZendeskErrorType =
   | 'ZendeskAuthError'
+  | 'ZendeskReauthorizationError'
   | 'ZendeskBadRequestError'
   | 'ZendeskConfigError'
   | 'ZendeskAnswerRefusedError'
@@ -33,6 +34,16 @@ export abstract class ZendeskError extends Error {
 /** 401/403: the credential is wrong, expired beyond refresh, or lacks the admin role. */
 export class ZendeskAuthError extends ZendeskError {
   readonly type = 'ZendeskAuthError';
+  readonly retryable = false;
+}
+
+/**
+ * The account's OAuth grant is lost: Zendesk refused the refresh token the account registry holds
+ * (revoked in Zendesk, or rotated by a refresh whose answer never reached the registry). Only an admin
+ * connecting the account again mends it; its exports show as needing re-authorization.
+ */
+export class ZendeskReauthorizationError extends ZendeskError {
+  readonly type = 'ZendeskReauthorizationError';
   readonly retryable = false;
 }
 

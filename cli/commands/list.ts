@@ -18,7 +18,9 @@ export function register(program: Command, global: Globals): void {
           if (global().json) print(JSON.stringify(r));
           else {
             const counts = r.state ? `  ${counted(r.state.progress.records, 'record')} in ${counted(r.state.progress.pages, 'page')}` : '';
-            print(`${r.workflowId.padEnd(60)} ${r.temporalStatus.padEnd(12)} started ${r.startTime.toISOString()}${counts}`);
+            // The one failure an admin must act on outside Temporal: the account's grant is lost.
+            const reauthorize = r.state?.status === 'needs-reauthorization' ? '  needs re-authorization (zendesk-export accounts connect)' : '';
+            print(`${r.workflowId.padEnd(60)} ${r.temporalStatus.padEnd(12)} started ${r.startTime.toISOString()}${counts}${reauthorize}`);
           }
         }
         if (!rows.length && !global().json) print('No exports.');

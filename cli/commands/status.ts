@@ -86,6 +86,9 @@ function nextStep(workflowId: string, temporalStatus: string, state: ExportState
     case 'CANCELLED':
       return `Cancelled${where}; ${resume} restarts it from where it was cancelled.`;
     case 'FAILED':
+      if (state?.status === 'needs-reauthorization') {
+        return `Needs re-authorization${where}: an admin runs \`zendesk-export accounts connect ${parseExportWorkflowId(workflowId)?.account}\`, then ${resume} restarts it from where it failed.`;
+      }
       return state ? `Failed${where}; once the cause is fixed, ${resume} restarts it from where it failed.` : undefined;
     case 'TERMINATED':
       return state ? `Terminated${where}; ${resume} restarts it from where it stopped.` : undefined;

@@ -22,6 +22,9 @@ Zendesk credentials, from this process's environment (never from the CLIs that s
   ZENDESK_EMAIL + ZENDESK_API_TOKEN (switched off by Zendesk on 2027-04-30)
   any secret as <NAME>_FILE=<path>; several accounts: ZENDESK_CREDENTIALS_FILE=<json file>
   ZENDESK_BASE_URL: a proxy or the simulator instead of https://<account>.zendesk.com
+A fleet of workers serving many accounts shares an account registry instead (zendesk-export accounts --help):
+  ZENDESK_REGISTRY_URL=postgres://user@host/db (or the name of a Postgres target), with PGPASSWORD
+  ZENDESK_REGISTRY_KEY_FILE=<file> (or ZENDESK_REGISTRY_KEY): the key its secrets are sealed with
 Postgres targets: ZENDESK_EXPORT_POSTGRES[_<NAME>]=postgres://user@host/db, with PGPASSWORD;
   ZENDESK_EXPORT_HISTORY=default,<name>: the targets that keep every version (…_versions tables).`,
     )

@@ -31,11 +31,14 @@ test('run and start --help: --start-time is required and a minute old, the users
   }
 });
 
-test("worker --help names the credentials and the accounts they serve", async () => {
+test("worker --help names the credentials, the accounts they serve, and a fleet's account registry", async () => {
   const text = await help(['worker']);
   expect(text).toContain('ZENDESK_SUBDOMAIN=acme (or ZENDESK_ACCOUNTS=acme,other): the accounts they serve, required');
   expect(text).toContain('ZENDESK_EMAIL + ZENDESK_API_TOKEN');
   expect(text).toContain('ZENDESK_OAUTH_CLIENT_ID + ZENDESK_OAUTH_REFRESH_TOKEN');
+  // A fleet's workers read their accounts from the registry instead.
+  expect(text).toContain('ZENDESK_REGISTRY_URL=postgres://user@host/db (or the name of a Postgres target), with PGPASSWORD');
+  expect(text).toContain('ZENDESK_REGISTRY_KEY_FILE=<file> (or ZENDESK_REGISTRY_KEY)');
 });
 
 test('endpoints prints a header over its columns', async () => {

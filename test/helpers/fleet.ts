@@ -3,8 +3,10 @@
  * (test/cluster/fleet.test.ts): worker processes sharing one account registry, accounts connected with
  * `accounts connect` on refresh tokens that rotate while access tokens live seconds, exports of each
  * account at once, and workers killed with SIGKILL at moments picked at random (seeded, so a failure can
- * be replayed). Checks: every export exact, no refresh token refused, every grant alive at the end, no
- * secret in a workflow history, a worker's log or the registry's plain columns.
+ * be replayed), some of them while Zendesk answers a refresh the worker asked for: the grant has rotated
+ * and the new tokens are not yet stored (the simulator delays token answers so that this window is wide).
+ * Checks: every export exact, no refresh token refused, every grant alive at the end, no secret in a
+ * workflow history, a worker's log or the registry's plain columns, no refresher process left.
  */
 import type { Client } from '@temporalio/client';
 import { registryAuthProvider } from '../../accounts/registry-auth';
@@ -14,10 +16,12 @@ import { DEFAULT_OAUTH, seededRandom, type Simulator } from '../../simulator';
 import { accountUrl } from '../../zendesk/account';
 import { RESOURCE_SPECS, type Resource } from '../../zendesk/endpoints';
 import { connectWithCli } from './accounts';
+import { refreshersEnded, runningRefreshers } from './refreshers';
 import { duplicates, newestById, readRecords, versionKeys } from './output';
 import path from 'node:path';
 
 export interface FleetWorker {
+  readonly pid: number;
   kill(signal?: NodeJS.Signals): Promise<void>;
   output(): string;
 }
@@ -39,6 +43,8 @@ export interface FleetPlan {
   resources: Resource[];
   workers: number;
   kills: number;
+  /** Of the kills, how many wait for a refresh in flight and kill the worker that asked for it. */
+  killsDuringRefresh: number;
   /** Pages served between kills: from `pagesBetweenKills[0]` to that plus `[1]`. */
   pagesBetweenKills: [number, number];
   seed: number;
@@ -60,6 +66,21 @@ export function causes(err: unknown): string {
   return messages.join(' <- ');
 }
 
+/**
+ * Waits until a grant has just rotated at the simulator (its answer delayed) while a live worker's
+ * refresher waits for that answer; returns that worker, or undefined once `stop()`.
+ */
+async function workerMidRefresh(sim: Simulator, live: FleetWorker[], stop: () => boolean): Promise<FleetWorker | undefined> {
+  while (!stop()) {
+    const rotated = sim.stats().tokensRefreshed;
+    while (sim.stats().tokensRefreshed === rotated && !stop()) await new Promise((r) => setTimeout(r, 5));
+    const parents = new Set(runningRefreshers().map((r) => r.ppid));
+    const worker = live.find((w) => parents.has(w.pid));
+    if (worker) return worker;
+  }
+  return undefined;
+}
+
 export async function connectAll(fleet: Fleet, accounts: string[]): Promise<void> {
   for (const account of accounts) {
     const connected = await connectWithCli(account, { ...fleet.adminEnv, ZENDESK_BASE_URL: `${fleet.sim.url}/accounts/{account}` }, fleet.root);
@@ -67,7 +88,7 @@ export async function connectAll(fleet: Fleet, accounts: string[]): Promise<void
   }
 }
 
-export async function runFleetScenario(fleet: Fleet, plan: FleetPlan): Promise<{ kills: number; refreshes: number }> {
+export async function runFleetScenario(fleet: Fleet, plan: FleetPlan): Promise<{ kills: number; killsDuringRefresh: number; refreshes: number }> {
   const { sim } = fleet;
   await connectAll(fleet, plan.accounts);
   const logs: string[] = [];
@@ -86,10 +107,14 @@ export async function runFleetScenario(fleet: Fleet, plan: FleetPlan): Promise<{
 
   const random = seededRandom(plan.seed);
   let kills = 0;
+  let killsDuringRefresh = 0;
   for (; kills < plan.kills; kills++) {
     await pagesServed(sim, plan.pagesBetweenKills[0] + Math.floor(random() * plan.pagesBetweenKills[1]), () => settled);
+    // Kills during a refresh come first among the others (every other kill), so that they land.
+    const midRefresh = killsDuringRefresh < plan.killsDuringRefresh && kills % 2 === 0 ? await workerMidRefresh(sim, live, () => settled) : undefined;
     if (settled) break; // Every export ended (or failed) before this kill: the checks below say which.
-    const victim = live.splice(Math.floor(random() * live.length), 1)[0]!;
+    const victim = live.splice(midRefresh ? live.indexOf(midRefresh) : Math.floor(random() * live.length), 1)[0]!;
+    if (midRefresh) killsDuringRefresh++;
     await victim.kill('SIGKILL');
     const replacement = await fleet.startWorker();
     live.push(replacement);
@@ -128,8 +153,9 @@ export async function runFleetScenario(fleet: Fleet, plan: FleetPlan): Promise<{
   for await (const w of fleet.temporal.workflow.list()) histories.push(JSON.stringify(await fleet.temporal.workflow.getHandle(w.workflowId, w.runId).fetchHistory()));
   expect(histories.length).toBeGreaterThan(plan.accounts.length * plan.resources.length);
   await Promise.all(live.map((w) => w.kill('SIGTERM')));
+  await refreshersEnded(); // Each refresher, its worker killed or not, ended on its own.
   for (const w of all) logs.push(w.output());
   const columns = JSON.stringify(rows);
   for (const text of [...histories, ...logs, columns]) for (const secret of SIMULATOR_SECRETS) expect(text).not.toContain(secret);
-  return { kills, refreshes: stats.tokensRefreshed };
+  return { kills, killsDuringRefresh, refreshes: stats.tokensRefreshed };
 }

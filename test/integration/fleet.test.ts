@@ -2,10 +2,11 @@
  * A small fleet on the dev server: two worker processes (the real CLI) sharing one account registry on a
  * real PostgreSQL, four accounts connected with `accounts connect`, each on a refresh token that rotates
  * at every refresh while access tokens live 3 seconds, two exports per account at once, and three
- * SIGKILLs at moments picked at random (test/helpers/fleet.ts says what is checked). Then: an account the
- * registry lacks is refused, and an account removed, or revoked in Zendesk, while its export runs fails
- * that export alone, with its sentence. The full version (3 workers, 20 accounts, 10 kills) is in the
- * cluster suite.
+ * SIGKILLs at moments picked at random, two of them while Zendesk answers a refresh the killed worker
+ * asked for (test/helpers/fleet.ts says what is checked). Then: an account the registry lacks is
+ * refused, and an account removed, or revoked in Zendesk, while its export runs fails that export alone,
+ * with its sentence; the revoked one shows as needing re-authorization in Temporal and the CLI. The full
+ * version (3 workers, 20 accounts, 10 kills, 5 mid-refresh) is in the cluster suite.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,6 +21,8 @@ import { SIMULATOR_RATE_CEILING, startSimulator, type Simulator } from '../../si
 import type { Resource } from '../../zendesk/endpoints';
 import { causes, connectAll, pagesServed, runFleetScenario, type Fleet } from '../helpers/fleet';
 import { startPostgres, type PostgresServer } from '../helpers/postgres';
+import { runCli } from '../helpers/cli';
+import { searchAttributeKeys } from '../../workflows/search-attributes';
 import { createDevServerEnv, startDevServer, type DevServer } from '../helpers/temporal';
 
 const ACCOUNTS = ['acme', 'beta', 'gamma', 'delta'];
@@ -36,7 +39,7 @@ const workers = new Set<WorkerProcess>();
 
 beforeAll(async () => {
   [server, pg] = await Promise.all([startDevServer(), startPostgres()]);
-  sim = await startSimulator({ accounts: [...ACCOUNTS, 'omega', 'sigma'], sizes: { tickets: 300, users: 300 }, rateLimits: 'off', recentWindowSeconds: 0, accessTokenTtlSeconds: 3, faults: { latencyMs: 20 } });
+  sim = await startSimulator({ accounts: [...ACCOUNTS, 'omega', 'sigma'], sizes: { tickets: 1000, users: 1000 }, rateLimits: 'off', recentWindowSeconds: 0, accessTokenTtlSeconds: 3, faults: { latencyMs: 20, tokenAnswerLatencyMs: 300 } });
   env = await createDevServerEnv(server);
   dir = mkdtempSync(path.join(os.tmpdir(), 'zendesk-export-fleet-'));
   const key = randomBytes(32);
@@ -63,9 +66,11 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('two workers, four accounts on rotating refresh tokens, two exports each, SIGKILLs: exact, no refused refresh, grants alive, no secret anywhere', async () => {
-  const { kills } = await runFleetScenario(fleet, { accounts: ACCOUNTS, resources: ['tickets', 'users'], workers: 2, kills: 3, pagesBetweenKills: [10, 30], seed: 21 });
+test('two workers, four accounts on rotating refresh tokens, two exports each, SIGKILLs (two mid-refresh): exact, no refused refresh, grants alive, no secret anywhere', async () => {
+  const plan = { accounts: ACCOUNTS, resources: ['tickets', 'users'] as Resource[], workers: 2, kills: 3, killsDuringRefresh: 2, pagesBetweenKills: [10, 30] as [number, number], seed: 21 };
+  const { kills, killsDuringRefresh } = await runFleetScenario(fleet, plan);
   expect(kills).toBe(3);
+  expect(killsDuringRefresh).toBe(2);
 }, 600_000);
 
 test('an account the registry lacks is refused; one removed, and one revoked in Zendesk, while their exports run: only they fail, each with its sentence', async () => {
@@ -81,6 +86,16 @@ test('an account the registry lacks is refused; one removed, and one revoked in 
   expect(causes(await removed.result().catch((e: unknown) => e))).toMatch(/Account "omega" is not in the account registry/);
   expect(causes(await revoked.result().catch((e: unknown) => e))).toMatch(/Account "sigma" needs re-authorization: .* run `zendesk-export accounts connect sigma`/);
   expect((await registry.list()).find((r) => r.account === 'sigma')?.status).toBe('needs-reauthorization');
+  // The export shows as needing re-authorization: in its recorded state, in the search attribute the
+  // Temporal UI filters on, and in the CLI's `list` and `status`.
+  expect((await revoked.describe()).state?.status).toBe('needs-reauthorization');
+  const inTemporal = await env.client.workflow.getHandle(revoked.workflowId).describe();
+  expect(inTemporal.typedSearchAttributes.get(searchAttributeKeys.status)).toBe('needs-reauthorization');
+  const cliEnv = { TEMPORAL_ADDRESS: server.address, ZENDESK_EXPORT_TASK_QUEUE: TASK_QUEUE };
+  expect((await runCli(['list', '--account', 'sigma'], cliEnv, { cwd: dir })).stdout).toMatch(/zendesk-export\/sigma\/tickets\S* +FAILED .* needs re-authorization \(zendesk-export accounts connect\)/);
+  const status = await runCli(['status', 'tickets', '--account', 'sigma', '--mode', 'time'], cliEnv, { cwd: dir });
+  expect(status.code).toBe(1);
+  expect(status.stdout).toMatch(/Needs re-authorization \(after .*\): an admin runs `zendesk-export accounts connect sigma`, then zendesk-export resume/);
   // The other account's export goes on to its end.
   expect((await other.result()).outcome).toBe('completed');
 }, 300_000);

@@ -2,10 +2,11 @@
  * The account registry on a real PostgreSQL, against the real simulator: `accounts connect` end to end
  * (the CLI as a subprocess, PKCE through the simulator's authorization endpoint), sealed secrets, key
  * rotation, migrations run once by many at once, and refreshes shared safely by many registries (each
- * its own pool, as separate workers are) on a grant whose refresh tokens rotate.
+ * its own pool, as separate workers are) on a grant whose refresh tokens rotate, and a refresh that
+ * outlives the worker killed while Zendesk answered it.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
@@ -15,10 +16,12 @@ import { openRegistry, type AccountRegistry } from '../../accounts/registry';
 import { registryAuthProvider } from '../../accounts/registry-auth';
 import { DEFAULT_OAUTH, startSimulator, type Simulator } from '../../simulator';
 import { accountUrl } from '../../zendesk/account';
-import { ZendeskAuthError, ZendeskConfigError } from '../../zendesk/errors';
+import { ZendeskConfigError, ZendeskReauthorizationError } from '../../zendesk/errors';
 import { connectWithCli } from '../helpers/accounts';
 import { runCli, type CliResult } from '../helpers/cli';
 import { startPostgres, type PostgresServer } from '../helpers/postgres';
+import { refreshersEnded, runningRefreshers } from '../helpers/refreshers';
+import { spawnGroup } from '../../devserver/process';
 
 let pg: PostgresServer;
 let sim: Simulator;
@@ -48,6 +51,28 @@ const open = (keys = [key]) => {
 const baseUrl = () => `${sim.url}/accounts/{account}`;
 const cliEnv = (extra: Record<string, string> = {}) => ({ ZENDESK_REGISTRY_URL: pg.url, ZENDESK_REGISTRY_KEY_FILE: path.join(dir, 'key'), ZENDESK_BASE_URL: baseUrl(), ...extra });
 const cli = (args: string[], extra: Record<string, string> = {}): Promise<CliResult> => runCli(['accounts', ...args], cliEnv(extra), { cwd: dir });
+
+/** Runs SQL on the registry's database. */
+async function sql(text: string): Promise<void> {
+  const client = new Client({ connectionString: pg.url });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
+
+async function until(done: () => boolean): Promise<void> {
+  while (!done()) await new Promise((r) => setTimeout(r, 10));
+}
+
+/** A stand-in worker (the built code): asks the registry, from its environment, to refresh account "eta"'s grant after a 401. */
+const WORKER_REFRESHING = `
+const { openRegistry } = require(${JSON.stringify(path.resolve(__dirname, '../../dist/accounts/registry.js'))});
+const { keyringFromEnv } = require(${JSON.stringify(path.resolve(__dirname, '../../dist/accounts/keys.js'))});
+const registry = openRegistry(process.env.ZENDESK_REGISTRY_URL, keyringFromEnv(process.env));
+registry.grant('eta').then((grant) => registry.refresh('eta', grant.access.token));`;
 
 /** Every value of every plain column, as text. */
 async function plainColumns(): Promise<string> {
@@ -154,7 +179,7 @@ test('a grant revoked in Zendesk: the export fails with the sentence to reconnec
   await auth.authorization(); // The stored token, as a worker uses it before its 401.
   expect(sim.revokeGrant(grant.access!.token)).toBe(true);
   const err = await auth.renew().catch((e: unknown) => e as Error);
-  expect(err).toBeInstanceOf(ZendeskAuthError);
+  expect(err).toBeInstanceOf(ZendeskReauthorizationError);
   expect((err as Error).message).toBe(
     'Account "epsilon" needs re-authorization: Zendesk no longer accepts its OAuth grant (revoked, or lost); an admin must run `zendesk-export accounts connect epsilon`.',
   );
@@ -168,16 +193,69 @@ test('a grant revoked in Zendesk: the export fails with the sentence to reconnec
 
 test('Zendesk answered but the registry could not store the tokens: said precisely', async () => {
   await connect('zeta');
-  const real = open();
-  const failing: AccountRegistry = {
-    ...real,
-    withGrant: (account, use) => real.withGrant(account, (grant, save) => use({ ...grant, access: undefined }, async () => {
-      void save;
-      throw new Error('could not extend file');
-    })),
-  };
-  const auth = registryAuthProvider(failing, (await real.grant('zeta'))!.row, accountUrl('zeta', baseUrl()));
-  await expect(auth.renew()).rejects.toThrow(/^Zendesk issued new tokens for account "zeta", but storing them failed \(The account registry at .* failed: could not extend file\); if the write was lost/);
+  const registry = open();
+  // The database refuses the refresher's write of the rotated tokens, as a full disk would.
+  await sql(`CREATE FUNCTION full_disk() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'could not extend file' USING ERRCODE = '53100'; END $$;
+    CREATE TRIGGER full_disk BEFORE UPDATE ON zendesk_registry_accounts FOR EACH ROW WHEN (NEW.refreshes > OLD.refreshes) EXECUTE FUNCTION full_disk()`);
+  try {
+    const auth = registryAuthProvider(registry, (await registry.grant('zeta'))!.row, accountUrl('zeta', baseUrl()));
+    await auth.authorization();
+    await expect(auth.renew()).rejects.toThrow(
+      /^Zendesk issued new tokens for account "zeta", but storing them failed \(The account registry at .* failed: 53100 could not extend file\); if the write was lost/,
+    );
+  } finally {
+    await sql('DROP TRIGGER full_disk ON zendesk_registry_accounts; DROP FUNCTION full_disk()');
+  }
+}, 60_000);
+
+test('a worker killed while Zendesk answers its refresh: the refresher (no secret in its arguments or environment) outlives it, commits the rotated tokens and exits; the grant lives', async () => {
+  await connect('eta');
+  const registry = open();
+  const before = (await registry.grant('eta'))!;
+  const refused = sim.stats().refreshesRefused;
+  // Zendesk's answer takes 2 s once the grant has rotated: the old refresh token is dead meanwhile.
+  sim.setFaults({ tokenAnswerLatencyMs: 2000 });
+  try {
+    // A worker, as a process of its own group, asks for a refresh (as registryAuthProvider does after a
+    // 401). Its secrets are in its environment, as a worker's are (the test server ignores the password).
+    const secrets = { ZENDESK_REGISTRY_KEY: key.toString('base64'), PGPASSWORD: 'pg-password-of-the-worker', ZENDESK_API_TOKEN: 'api-token-of-the-worker' };
+    const worker = spawnGroup(process.execPath, ['-e', WORKER_REFRESHING], { env: { ...process.env, ZENDESK_REGISTRY_URL: pg.url, ...secrets } });
+    const rotated = sim.stats().tokensRefreshed;
+    await until(() => sim.stats().tokensRefreshed > rotated);
+    const refresher = runningRefreshers().find((r) => r.ppid === worker.pid);
+    expect(refresher).toBeDefined();
+    // Its secrets came on its stdin: neither its arguments nor its environment hold one.
+    const shown = readFileSync(`/proc/${refresher!.pid}/cmdline`, 'utf8') + readFileSync(`/proc/${refresher!.pid}/environ`, 'utf8');
+    for (const value of Object.values(secrets)) expect(shown).not.toContain(value);
+    expect(shown).not.toContain(before.access!.token);
+    await worker.stop({ signal: 'SIGKILL' }); // The whole group: the refresher is in a group of its own.
+    expect(runningRefreshers().map((r) => r.pid)).toContain(refresher!.pid);
+    await refreshersEnded();
+  } finally {
+    sim.setFaults({ tokenAnswerLatencyMs: 0 });
+  }
+  const after = (await registry.grant('eta'))!;
+  expect(after.row).toMatchObject({ status: 'active', refreshes: before.row.refreshes + 1 });
+  expect(after.access!.token).not.toBe(before.access!.token);
+  expect((await fetch(`${sim.accountUrl('eta')}/api/v2/users/me`, { headers: { Authorization: `Bearer ${after.access!.token}` } })).status).toBe(200);
+  // The committed refresh token is the live one: one more refresh works.
+  const auth = registryAuthProvider(registry, after.row, accountUrl('eta', baseUrl()));
+  await auth.authorization();
+  await expect(auth.renew()).resolves.toBe(true);
+  expect(sim.stats().refreshesRefused).toBe(refused);
+}, 60_000);
+
+test('a refused refresh token marks the account only while the registry still holds it (a reconnection meanwhile wins)', async () => {
+  await connect('theta');
+  const registry = open();
+  const { credentials } = (await registry.grant('theta'))!;
+  const held = (credentials as { refreshToken: string }).refreshToken;
+  expect(await registry.markLost('theta', 'sim-refresh-spent-elsewhere')).toBe(false);
+  expect((await registry.grant('theta'))!.row.status).toBe('active');
+  expect(await registry.markLost('theta', held)).toBe(true);
+  expect((await registry.grant('theta'))!.row.status).toBe('needs-reauthorization');
+  await connect('theta'); // Connecting again clears it.
+  expect((await registry.grant('theta'))!.row.status).toBe('active');
 }, 60_000);
 
 test('an account removed from the registry, or never in it, is refused at the next batch', async () => {

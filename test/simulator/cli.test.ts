@@ -12,13 +12,13 @@ test('flags become simulator options', () => {
     '--port', '0', '--seed', '9', '--tickets', '5000', '--ticket-events', '10', '--accounts', 'acme,beta', '--span-days', '2',
     '--same-second', '30', '--no-grow-pages', '--recent-window', '1', '--rate-limit', 'incremental-exports=30/60',
     '--rate-limit', 'sample=5/60', '--api-token', 'a@b.c:tok:with:colons', '--oauth-client', 'id:secret', '--access-token-ttl', '60',
-    '--fail-rate', '0.1', '--fail-status', '502,504', '--drop-next', '2', '--latency-ms', '5', '--rate-limit-next', '1', '--retry-after', '9',
+    '--fail-rate', '0.1', '--fail-status', '502,504', '--drop-next', '2', '--latency-ms', '5', '--token-answer-latency-ms', '300', '--rate-limit-next', '1', '--retry-after', '9',
   ]);
   expect(options).toMatchObject({
     port: 0, seed: 9, sizes: { tickets: 5000, ticket_events: 10 }, accounts: ['acme', 'beta'], spanSeconds: 172_800, sameSecond: 30,
     growPages: false, recentWindowSeconds: 1, rateLimits: { 'incremental-exports': { requests: 30, seconds: 60 }, sample: { requests: 5, seconds: 60 } },
     apiTokens: [{ email: 'a@b.c', token: 'tok:with:colons' }], oauthClients: [{ clientId: 'id', clientSecret: 'secret' }], accessTokenTtlSeconds: 60,
-    faults: { failRate: 0.1, failStatus: [502, 504], dropNext: 2, latencyMs: 5, rateLimitNext: 1, retryAfterSeconds: 9 },
+    faults: { failRate: 0.1, failStatus: [502, 504], dropNext: 2, latencyMs: 5, tokenAnswerLatencyMs: 300, rateLimitNext: 1, retryAfterSeconds: 9 },
   });
   expect(optionsFromArgs(['--accounts', '3']).options.accounts).toBe(3);
   expect(optionsFromArgs(['--no-rate-limit']).options.rateLimits).toBe('off');

@@ -1,7 +1,7 @@
 /** The registry's sealing: AES-256-GCM under the first key, opened by any, bound to account and field. */
 import { randomBytes } from 'node:crypto';
 import { keyId, keyring, keyringFromEnv } from '../../accounts/keys';
-import { renewalPoint } from '../../accounts/registry-auth';
+import { renewalPoint } from '../../accounts/refresh';
 import { ZendeskConfigError } from '../../zendesk/errors';
 
 const SECRET = 'refresh-token-that-must-not-leak';
