@@ -76,6 +76,22 @@ else
   echo "temporal-cluster: built $SERVER_MODULE $SERVER_VERSION into $BIN in $((SECONDS - started))s"
 fi
 
+# The same server with the namespace authorizer of cluster/authz-server (a Go main beside the stock one),
+# for the clusters started with `authorizer: true`. Rebuilt when its sources are newer than the binary.
+AUTHZ_SRC="$ROOT/cluster/authz-server"
+if built_at_version "$BIN/temporal-server-authz" "$SERVER_MODULE" "$SERVER_VERSION" \
+  && [[ -z "$(find "$AUTHZ_SRC" -newer "$BIN/temporal-server-authz" -print -quit)" ]]; then
+  echo "temporal-cluster: reusing temporal-server-authz ($SERVER_MODULE $SERVER_VERSION) in $BIN"
+else
+  started=$SECONDS
+  echo "temporal-cluster: building temporal-server-authz ($SERVER_MODULE $SERVER_VERSION with cluster/authz-server)"
+  mkdir "$work/authz" && cp "$AUTHZ_SRC"/*.go "$work/authz/" && cd "$work/authz"
+  go mod init temporal-server-authz >/dev/null 2>&1
+  get "$SERVER_MODULE/temporal@$SERVER_VERSION" "$SERVER_MODULE/common/persistence/sql/sqlplugin/postgresql@$SERVER_VERSION"
+  build . temporal-server-authz
+  echo "temporal-cluster: built temporal-server-authz into $BIN in $((SECONDS - started))s"
+fi
+
 # The UI is a convenience for looking at a test cluster, not something the tests need: a failed UI build
 # is reported and the script still succeeds.
 if built_at_version "$BIN/temporal-ui-server" "$UI_MODULE" "$UI_VERSION"; then

@@ -3,7 +3,8 @@
  * worker) as separate processes of the real server binary, on PostgreSQL for persistence and
  * visibility, with several history shards and a TLS frontend, and optionally the Web UI.
  * `cluster/build-temporal.sh` builds the binaries; `startCluster()` starts a fresh cluster on free ports
- * and `stop()` removes every trace of it. No process outlives the one that started it (devserver/process.ts).
+ * and `stop()` removes every trace of it. With `authorizer: true` the services run temporal-server-authz,
+ * the same server with a namespace authorizer that tells workers from other clients (cluster/authz-server). No process outlives the one that started it (devserver/process.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -61,6 +62,12 @@ export interface ClusterOptions {
   dynamicConfig?: Record<string, string | number | boolean>;
   /** The services' log level. @default 'warn' */
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /**
+   * Run temporal-server-authz (cluster/authz-server): mutual TLS, and a namespace authorizer that denies
+   * clients that are not workers the calls only workers make (activity completions, task polls, the
+   * coordinator's internal signals). `tls` then carries the worker certificate, `nonWorkerTls` a client's. @default false
+   */
+  authorizer?: boolean;
   /** Also run the Web UI (on 127.0.0.1, see `uiUrl`); needs the UI server the build script makes. @default false */
   ui?: boolean;
 }
@@ -71,6 +78,8 @@ export interface Cluster {
   namespace: string;
   /** What a Connection or NativeConnection needs to reach the frontend. */
   tls: TLSConfig & { serverRootCACertificate: Buffer };
+  /** With `authorizer`: the same frontend as a client that is not a worker (another certificate). */
+  nonWorkerTls?: TLSConfig & { serverRootCACertificate: Buffer };
   postgres: PostgresServer;
   uiUrl?: string;
   /** How long startCluster() took, in milliseconds. */
@@ -88,9 +97,9 @@ export interface Cluster {
 
 type Tools = ReturnType<typeof tools>;
 
-function tools(dir: string, ui: boolean) {
+function tools(dir: string, ui: boolean, authorizer: boolean) {
   const found = {
-    server: path.join(dir, 'bin', 'temporal-server'),
+    server: path.join(dir, 'bin', authorizer ? 'temporal-server-authz' : 'temporal-server'),
     sqlTool: path.join(dir, 'bin', 'temporal-sql-tool'),
     uiServer: path.join(dir, 'bin', 'temporal-ui-server'),
     schema: path.join(dir, 'schema', 'postgresql', 'v12'),
@@ -147,17 +156,18 @@ class Processes {
 }
 
 /** The frontend's TLS as files (for the servers' configuration) and as a client's settings. */
-function makeTls(dir: string, mutualTls: boolean): { certificates: CertificateFiles; tls: Cluster['tls'] } {
+function makeTls(dir: string, mutualTls: boolean, roles: boolean): { certificates: CertificateFiles; tls: Cluster['tls']; nonWorkerTls?: Cluster['tls'] } {
   mkdirSync(path.join(dir, 'tls'));
-  const certificates = makeCertificates(path.join(dir, 'tls'));
-  const tls: Cluster['tls'] = {
+  const certificates = makeCertificates(path.join(dir, 'tls'), { roles });
+  const withCertificate = (cert?: string, key?: string): Cluster['tls'] => ({
     serverRootCACertificate: readFileSync(certificates.caCert),
     // A name rather than the IP address the clients dial: Node warns (DEP0123) when TLS is asked to
     // verify an IP address as a server name.
     serverNameOverride: SERVER_NAME,
-    ...(mutualTls ? { clientCertPair: { crt: readFileSync(certificates.clientCert), key: readFileSync(certificates.clientKey) } } : {}),
-  };
-  return { certificates, tls };
+    ...(cert && key ? { clientCertPair: { crt: readFileSync(cert), key: readFileSync(key) } } : {}),
+  });
+  const tls = mutualTls ? withCertificate(certificates.clientCert, certificates.clientKey) : withCertificate();
+  return { certificates, tls, ...(roles ? { nonWorkerTls: withCertificate(certificates.nonWorkerCert, certificates.nonWorkerKey) } : {}) };
 }
 
 /** Each service's configuration file (they hold the database password) and the dynamic configuration; returns the path of each. */
@@ -191,12 +201,14 @@ interface Launch {
   address: string;
   tls: Cluster['tls'];
   ports: ClusterPorts;
+  authorizer: boolean;
   configFile(name: ServiceName): string;
 }
 
 /** Starts one service and resolves once its health server says SERVING (history: after it acquired its shards). */
 async function startService(launch: Launch, name: ServiceName, deadline: number): Promise<void> {
-  launch.processes.start(name, launch.bin.server, ['--config-file', launch.configFile(name), '--allow-no-auth', 'start', '--service', name]);
+  const args = launch.authorizer ? ['--config-file', launch.configFile(name), '--service', name] : ['--config-file', launch.configFile(name), '--allow-no-auth', 'start', '--service', name];
+  launch.processes.start(name, launch.bin.server, args);
   const connection = name === 'frontend' ? Connection.lazy({ address: launch.address, tls: launch.tls }) : Connection.lazy({ address: `${HOST}:${launch.ports.services[name].grpc}` });
   try {
     const serving = async () => {
@@ -233,9 +245,11 @@ async function startUi(launch: Launch, namespace: string, mutualTls: boolean, ce
  */
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
   const started = Date.now();
-  const bin = tools(options.toolsDir ?? DEFAULT_TOOLS_DIR, options.ui ?? false);
+  const authorizer = options.authorizer ?? false;
+  const bin = tools(options.toolsDir ?? DEFAULT_TOOLS_DIR, options.ui ?? false, authorizer);
   const namespace = options.namespace ?? 'default';
-  const mutualTls = options.mutualTls ?? false;
+  // The authorizer tells workers from clients by their certificates.
+  const mutualTls = authorizer || (options.mutualTls ?? false);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'zendesk-export-cluster-'));
   const processes = new Processes(dir);
   let postgres: PostgresServer | undefined;
@@ -249,11 +263,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
 
   try {
     const ports = await allocatePorts();
-    const { certificates, tls } = makeTls(dir, mutualTls);
+    const { certificates, tls, nonWorkerTls } = makeTls(dir, mutualTls, authorizer);
     postgres = await startPostgres({ user: 'temporal', password: randomBytes(12).toString('hex') });
     await setUpSchemas(bin.sqlTool, bin.schema, postgres);
     const configFile = writeServerConfigs(dir, { ports, postgres, certificates, mutualTls, options });
-    const launch: Launch = { dir, bin, processes, address: `${HOST}:${ports.services.frontend.grpc}`, tls, ports, configFile };
+    const launch: Launch = { dir, bin, processes, address: `${HOST}:${ports.services.frontend.grpc}`, tls, ports, authorizer, configFile };
 
     const deadline = Date.now() + START_TIMEOUT_MS;
     await startServices(launch, deadline);
@@ -261,7 +275,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     const connection = await Connection.connect({ address: launch.address, tls });
     await prepareNamespace(connection, namespace, attributes, deadline).finally(() => connection.close());
     const uiUrl = options.ui ? await startUi(launch, namespace, mutualTls, certificates, deadline) : undefined;
-    return clusterHandle({ launch, namespace, postgres, uiUrl, startupMs: Date.now() - started, stop });
+    return clusterHandle({ launch, namespace, nonWorkerTls, postgres, uiUrl, startupMs: Date.now() - started, stop });
   } catch (err) {
     const tails = processes.tails();
     await stop().catch(() => {});
@@ -269,7 +283,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   }
 }
 
-function clusterHandle(input: { launch: Launch; namespace: string; postgres: PostgresServer; uiUrl?: string; startupMs: number; stop(): Promise<void> }): Cluster {
+function clusterHandle(input: { launch: Launch; namespace: string; nonWorkerTls?: Cluster['tls']; postgres: PostgresServer; uiUrl?: string; startupMs: number; stop(): Promise<void> }): Cluster {
   const { launch, postgres, uiUrl } = input;
   const { processes } = launch;
   const pid = (name: ProcessName) => processes.pid(name);
@@ -281,6 +295,7 @@ function clusterHandle(input: { launch: Launch; namespace: string; postgres: Pos
     address: launch.address,
     namespace: input.namespace,
     tls: launch.tls,
+    nonWorkerTls: input.nonWorkerTls,
     postgres,
     uiUrl,
     startupMs: input.startupMs,

@@ -1,7 +1,9 @@
 /**
  * Throwaway TLS material for the test cluster, made with the openssl command line (Node can make keys
  * but not certificates): a CA, a server certificate for the frontend and, for mutual TLS, a client
- * certificate signed by the same CA. Everything lives for two days, in the folder given.
+ * certificate signed by the same CA. For a cluster with the namespace authorizer (cluster/authz-server),
+ * the client certificate is the workers' (subject CN "worker") and a second one, of another CN, is a
+ * client's that is not a worker. Everything lives for two days, in the folder given.
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -10,12 +12,18 @@ import path from 'node:path';
 /** The name the server certificate is issued to; clients that dial 127.0.0.1 verify against it. */
 export const SERVER_NAME = 'localhost';
 
+/** The subject CN that cluster/authz-server/authorizer.go takes for a worker. */
+export const WORKER_COMMON_NAME = 'worker';
+
 export interface CertificateFiles {
   caCert: string;
   serverCert: string;
   serverKey: string;
   clientCert: string;
   clientKey: string;
+  /** With roles: the certificate of a client that is not a worker. */
+  nonWorkerCert?: string;
+  nonWorkerKey?: string;
 }
 
 const DAYS = '2';
@@ -32,7 +40,10 @@ function issue(dir: string, name: string, subject: string, extensions: string[])
   openssl(['x509', '-req', '-in', file('csr'), '-CA', path.join(dir, 'ca.pem'), '-CAkey', path.join(dir, 'ca.key'), '-CAcreateserial', '-days', DAYS, '-out', file('pem'), '-extfile', file('ext')]);
 }
 
-export function makeCertificates(dir: string): CertificateFiles {
+const CLIENT_EXTENSIONS = ['basicConstraints=critical,CA:FALSE', 'keyUsage=critical,digitalSignature,keyEncipherment', 'extendedKeyUsage=clientAuth'];
+
+/** `roles`: the client certificate is the workers' (CN "worker"), and a non-worker's is made too. */
+export function makeCertificates(dir: string, { roles = false } = {}): CertificateFiles {
   openssl([
     'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
     '-keyout', path.join(dir, 'ca.key'), '-out', path.join(dir, 'ca.pem'), '-days', DAYS,
@@ -46,16 +57,14 @@ export function makeCertificates(dir: string): CertificateFiles {
     'keyUsage=critical,digitalSignature,keyEncipherment',
     'extendedKeyUsage=serverAuth',
   ]);
-  issue(dir, 'client', '/CN=zendesk-export test client', [
-    'basicConstraints=critical,CA:FALSE',
-    'keyUsage=critical,digitalSignature,keyEncipherment',
-    'extendedKeyUsage=clientAuth',
-  ]);
+  issue(dir, 'client', roles ? `/CN=${WORKER_COMMON_NAME}` : '/CN=zendesk-export test client', CLIENT_EXTENSIONS);
+  if (roles) issue(dir, 'non-worker', '/CN=zendesk-export test client', CLIENT_EXTENSIONS);
   return {
     caCert: path.join(dir, 'ca.pem'),
     serverCert: path.join(dir, 'server.pem'),
     serverKey: path.join(dir, 'server.key'),
     clientCert: path.join(dir, 'client.pem'),
     clientKey: path.join(dir, 'client.key'),
+    ...(roles ? { nonWorkerCert: path.join(dir, 'non-worker.pem'), nonWorkerKey: path.join(dir, 'non-worker.key') } : {}),
   };
 }
