@@ -96,13 +96,13 @@ export function requestsOf(names: readonly string[], flags: ExportFlags): Export
 }
 
 /**
- * `--dest` names a Postgres target; a folder goes in `--out`. A word that is neither (`mysql`) is a
+ * `--dest` names a Postgres or S3 target; a folder goes in `--out`. A word that is neither (`mysql`) is a
  * mistake to name, not a folder to create. URLs go on to the request's own check, which names them.
  */
 function destOf(dest: string): string {
   const text = dest.trim();
-  if (/^postgres(ql)?(:|$)/i.test(text) || /^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return text;
-  throw new UserError(`--dest takes postgres or postgres:<name>, not "${text.slice(0, 80)}"; an output folder goes in --out.`);
+  if (/^(postgres(ql)?|s3)(:|$)/i.test(text) || /^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return text;
+  throw new UserError(`--dest takes postgres, postgres:<name>, s3 or s3:<name>, not "${text.slice(0, 80)}"; an output folder goes in --out.`);
 }
 
 /** The workflow ID of the export a command names (resource plus mode/sample, or --id). */
@@ -153,7 +153,7 @@ export function addExportFlags(command: Command): Command {
     .option('--start-time <time>', 'required unless --cursor: Unix seconds or ISO date to export from, at least a minute ago (0: everything)')
     .option('--cursor <cursor>', 'continue a cursor export from a saved cursor, instead of --start-time')
     .option('-o, --out <dir>', "output folder for NDJSON files, inside the worker's output root", './export')
-    .option('--dest <target>', "postgres (the worker's ZENDESK_EXPORT_POSTGRES) or postgres:<name>, instead of files")
+    .option('--dest <target>', "postgres or postgres:<name> (the worker's ZENDESK_EXPORT_POSTGRES[_<NAME>]), or s3 or s3:<name> (its ZENDESK_EXPORT_S3[_<NAME>]), instead of local files")
     .option('--rate-limit <N/SECONDS>', "the account's budget for the endpoint's bucket from now on, as `budget` sets it (default 10/60, users cursor 20/60, sample 10/1200)")
     .option('--include <a,b>', 'sideloads, e.g. users,groups for tickets or comment_events for ticket_events (the default for ticket events into Postgres)')
     .option('--per-page <n>', 'records per page, 1 to 1000')

@@ -121,20 +121,26 @@ export function parseRateLimit(text: string): RateBudget {
 
 /**
  * A destination as a user names it: a folder (resolved here, then checked by the worker against its
- * output root), `postgres`, or `postgres:<target>`. Database URLs belong to the worker's configuration.
+ * output root), `postgres`, `postgres:<target>`, `s3` or `s3:<target>`. Database URLs and buckets belong
+ * to the worker's configuration.
  */
 export function parseDestination(value: string | DestinationRef): DestinationRef {
   if (typeof value !== 'string') return value;
   const text = value.trim();
   if (!text) throw new UserError('The output folder is empty; give one with --out <dir>.');
-  const postgres = /^postgres(?::([a-z][a-z0-9_-]{0,62}))?$/.exec(text);
-  if (postgres) return { kind: 'postgres', target: postgres[1] ?? 'default' };
+  const target = /^(postgres|s3)(?::([a-z][a-z0-9_-]{0,62}))?$/.exec(text);
+  if (target) return { kind: target[1] as 'postgres' | 's3', target: target[2] ?? 'default' };
   if (/^postgres(ql)?:/i.test(text)) {
     throw new UserError(
       'Name a Postgres target the worker knows: --dest postgres (its ZENDESK_EXPORT_POSTGRES) or --dest postgres:<name> (its ZENDESK_EXPORT_POSTGRES_<NAME>); database URLs stay in the worker.',
     );
   }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) throw new UserError(`"${printable(text)}" is not a destination: give a folder, postgres, or postgres:<name>.`);
+  if (/^s3:/i.test(text)) {
+    throw new UserError(
+      'Name an S3 target the worker knows: --dest s3 (its ZENDESK_EXPORT_S3) or --dest s3:<name> (its ZENDESK_EXPORT_S3_<NAME>, lower-case letters, digits, "_" and "-"); buckets stay in the worker.',
+    );
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) throw new UserError(`"${printable(text)}" is not a destination: give a folder, postgres, postgres:<name>, s3 or s3:<name>.`);
   const ref: DestinationRef = { kind: 'ndjson', dir: path.resolve(text) };
   refuse(checkDestination(ref));
   return ref;

@@ -17,14 +17,16 @@ import { checkShareSeq } from './share';
 
 /**
  * Where an export's pages go, as a client names it. The worker decides what each name means: NDJSON
- * folders lie inside its output root, Postgres targets are named in its configuration. A client never
- * names a host that would receive PGPASSWORD, nor a path outside the root.
+ * folders lie inside its output root, Postgres and S3 targets are named in its configuration. A client
+ * never names a host that would receive PGPASSWORD or the AWS credentials, nor a path outside the root.
  */
 export type DestinationRef =
   /** A folder inside the worker's output root: relative to it, or absolute within it. */
   | { kind: 'ndjson'; dir: string }
   /** A Postgres target the worker's configuration names (`default`: ZENDESK_EXPORT_POSTGRES). */
-  | { kind: 'postgres'; target: string };
+  | { kind: 'postgres'; target: string }
+  /** An S3 bucket and prefix the worker's configuration names (`default`: ZENDESK_EXPORT_S3). */
+  | { kind: 's3'; target: string };
 
 export interface ExportInput {
   /** The Zendesk account: its subdomain. The worker maps it to a base URL and credentials. */
@@ -142,12 +144,13 @@ export function checkDestination(destination: unknown): Problem | undefined {
     if (typeof dir !== 'string' || !dir || dir.length > MAX_PATH_LENGTH || dir.includes('\0')) return problem('destination.dir', `is not a folder name (at most ${MAX_PATH_LENGTH} characters, no NUL)`);
     return undefined;
   }
-  if (destination.kind === 'postgres') {
+  if (destination.kind === 'postgres' || destination.kind === 's3') {
+    if (destination.target === undefined) return problem('destination.target', 'is missing');
     return typeof destination.target === 'string' && TARGET_NAME.test(destination.target)
       ? undefined
-      : problem('destination.target', `"${printable(destination.target)}" is not a Postgres target name (lower-case letters, digits, "_" and "-")`);
+      : problem('destination.target', `"${printable(destination.target)}" is not a${destination.kind === 's3' ? 'n S3' : ' Postgres'} target name (lower-case letters, digits, "_" and "-")`);
   }
-  return problem('destination.kind', `"${printable(destination.kind)}" is neither ndjson nor postgres`);
+  return problem('destination.kind', `"${printable(destination.kind)}" is not ndjson, postgres or s3`);
 }
 
 /** A page size the endpoint takes. */

@@ -26,12 +26,14 @@ A fleet of workers serving many accounts shares an account registry instead (zen
   ZENDESK_REGISTRY_URL=postgres://user@host/db (or the name of a Postgres target), with PGPASSWORD
   ZENDESK_REGISTRY_KEY_FILE=<file> (or ZENDESK_REGISTRY_KEY): the key its secrets are sealed with
 Postgres targets: ZENDESK_EXPORT_POSTGRES[_<NAME>]=postgres://user@host/db, with PGPASSWORD;
-  ZENDESK_EXPORT_HISTORY=default,<name>: the targets that keep every version (…_versions tables).`,
+  ZENDESK_EXPORT_HISTORY=default,<name>: the targets that keep every version (…_versions tables).
+S3 targets: ZENDESK_EXPORT_S3[_<NAME>]=s3://bucket/prefix (?region=…&endpoint=…&force-path-style=true&gzip=true),
+  with AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY or AWS_PROFILE.`,
     )
     .action(async (flags: { metrics?: string; outputRoot?: string; logLevel?: 'INFO' }) => {
       const temporal = resolveTemporalOptions(global());
       const env = flags.outputRoot ? { ...process.env, ZENDESK_EXPORT_OUTPUT_ROOT: flags.outputRoot } : process.env;
-      const destinations = destinationConfigFromEnv(env); // A bad Postgres target is refused now, not at the first page.
+      const destinations = destinationConfigFromEnv(env); // A bad Postgres or S3 target is refused now, not at the first page.
       // Loaded here: the native worker runtime is for this command only, not every CLI call.
       const { runWorker, TemporalUnreachableError } = await import('../../worker/main');
       await runWorker({ temporal, metrics: flags.metrics, logLevel: flags.logLevel, activities: { env, destinations } }).catch((err: unknown) => {

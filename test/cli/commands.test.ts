@@ -91,7 +91,7 @@ describe('mistakes named as they are', () => {
   test('a --dest that is not a Postgres target is named, not taken as a folder', async () => {
     const r = await cli(['run', 'tickets', '--start-time', '0', '--dest', 'mysql']);
     expect(r.code).toBe(2);
-    expect(r.stderr.trim()).toBe('--dest takes postgres or postgres:<name>, not "mysql"; an output folder goes in --out.');
+    expect(r.stderr.trim()).toBe('--dest takes postgres, postgres:<name>, s3 or s3:<name>, not "mysql"; an output folder goes in --out.');
   });
 
   test('credentials given with only --account are checked for that account before anything starts', async () => {

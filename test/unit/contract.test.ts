@@ -92,6 +92,7 @@ describe('destinations', () => {
     [{ kind: 'ndjson', dir: '/srv/export/acme' }],
     [{ kind: 'postgres', target: 'default' }],
     [{ kind: 'postgres', target: 'warehouse_2-eu' }],
+    [{ kind: 's3', target: 'lake' }],
   ])('accepts %j', (ref) => {
     expect(checkDestination(ref)).toBeUndefined();
   });
@@ -110,7 +111,9 @@ describe('destinations', () => {
     ['destination.target', { kind: 'postgres', target: 'a'.repeat(64) }],
     ['destination.target', { kind: 'postgres', target: '' }],
     ['destination.target', { kind: 'postgres' }],
-    ['destination.kind', { kind: 's3', bucket: 'x' }],
+    ['destination.target', { kind: 's3', bucket: 'x' }],
+    ['destination.target', { kind: 's3', target: 's3://bucket/prefix' }],
+    ['destination.kind', { kind: 'gcs', target: 'x' }],
     ['destination.kind', { kind: '__proto__' }],
   ])('refuses a destination whose %s is wrong (case %#)', (field, ref) => {
     expectSentence(checkDestination(ref), field);
@@ -211,7 +214,7 @@ describe('the page activity input', () => {
     ['a resource the endpoint does not export', { target: { resource: 'users' } }, 'at.endpoint'],
     ['a hostile account', { target: { account: 'acme.evil.com' } }, 'target.account'],
     ['a sideload of another endpoint', { target: { options: { include: ['comment_events'] } } }, 'target.options.include'],
-    ['a destination outside the two kinds', { target: { destination: { kind: 'http', url: 'http://x' } } }, 'destination.kind'],
+    ['a destination outside the three kinds', { target: { destination: { kind: 'http', url: 'http://x' } } }, 'destination.kind'],
     ['a huge export ID', { target: { exportId: 'x'.repeat(301) } }, 'target.exportId'],
     ['an origin that is not a stamp', { target: { origin: '../../etc/passwd' } }, 'target.origin'],
     ['a cursor position on a time endpoint', { at: { next: { kind: 'cursor', startTime: 0, cursor: 'x' } } }, 'at.next'],

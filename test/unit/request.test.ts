@@ -96,6 +96,14 @@ describe('export requests', () => {
     expect(() => parseDestination('https://example.com/out')).toThrow(/is not a destination/);
   });
 
+  it('names S3 targets, never buckets or endpoints (the worker holds them, and the AWS credentials)', () => {
+    expect(parseDestination('s3')).toEqual({ kind: 's3', target: 'default' });
+    expect(parseDestination('s3:lake_eu-2')).toEqual({ kind: 's3', target: 'lake_eu-2' });
+    for (const text of ['s3://bucket/prefix', 's3:Lake', 's3:../x', 's3:']) {
+      expect(() => parseDestination(text)).toThrow(/^Name an S3 target the worker knows: .*; buckets stay in the worker\.$/);
+    }
+  });
+
   it('resolves folders, and leaves checking them against the output root to the worker', () => {
     expect(parseDestination('out/here')).toEqual({ kind: 'ndjson', dir: path.resolve('out/here') });
     expect(parseDestination({ kind: 'ndjson', dir: 'x' })).toEqual({ kind: 'ndjson', dir: 'x' });
