@@ -1,10 +1,12 @@
 /**
  * `npm run bench [-- name ...]`: prints the figures recorded in BENCHMARKS.md. Names: rate-budget,
- * overhead, memory, many-accounts, recovery, worker-start. Each runs against the simulator on a real Temporal dev server.
+ * overhead, memory, many-accounts, follow-fleet, page-cost, recovery, worker-start. Each runs against the simulator on a real Temporal dev server.
  */
+import { followFleet } from './follow-fleet';
 import { manyAccounts } from './many-accounts';
 import { memory } from './memory';
 import { overhead } from './overhead';
+import { pageCost } from './page-cost';
 import { rateBudget } from './rate-budget';
 import { recovery } from './recovery';
 import { workerStart } from './worker-start';
@@ -14,6 +16,8 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   overhead: () => overhead(),
   memory: () => memory(),
   'many-accounts': () => manyAccounts(),
+  'follow-fleet': () => followFleet(),
+  'page-cost': () => pageCost(),
   recovery: () => recovery(),
   'worker-start': () => workerStart(),
 };

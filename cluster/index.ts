@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Connection, type TLSConfig } from '@temporalio/client';
 import { grpc } from '@temporalio/proto';
-import { PROJECT_SEARCH_ATTRIBUTES, type SearchAttributeType } from '../devserver';
+import { PROJECT_SEARCH_ATTRIBUTES, SERVER_DYNAMIC_CONFIG, type SearchAttributeType } from '../devserver';
 import { poll } from '../devserver/poll';
 import { startPostgres, type PostgresServer } from '../devserver/postgres';
 import { processCpuSeconds, spawnGroup, type GroupProcess } from '../devserver/process';
@@ -58,7 +58,7 @@ export interface ClusterOptions {
    * has it, for tests of what an operator registers (`temporal operator search-attribute create`). @default true
    */
   projectSearchAttributes?: boolean;
-  /** Dynamic configuration, e.g. `{ 'limit.historyCount.suggestContinueAsNew': 60 }`. */
+  /** Dynamic configuration over SERVER_DYNAMIC_CONFIG, e.g. `{ 'limit.historyCount.suggestContinueAsNew': 60 }`. */
   dynamicConfig?: Record<string, string | number | boolean>;
   /** The services' log level. @default 'warn' */
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
@@ -174,7 +174,7 @@ function makeTls(dir: string, mutualTls: boolean, roles: boolean): { certificate
 function writeServerConfigs(dir: string, input: { ports: ClusterPorts; postgres: PostgresServer; certificates: CertificateFiles; mutualTls: boolean; options: ClusterOptions }): (name: ServiceName) => string {
   const { ports, postgres, certificates, mutualTls, options } = input;
   const dynamicConfigFile = path.join(dir, 'dynamicconfig.yaml');
-  writeFileSync(dynamicConfigFile, dynamicConfig(options.dynamicConfig ?? {}));
+  writeFileSync(dynamicConfigFile, dynamicConfig({ ...SERVER_DYNAMIC_CONFIG, ...options.dynamicConfig }));
   const configFile = (name: ServiceName) => path.join(dir, `${name}.yaml`);
   for (const service of SERVICES) {
     const config = serverConfig({

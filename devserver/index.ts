@@ -35,6 +35,15 @@ export type SearchAttributeType = 'Keyword' | 'Text' | 'Int' | 'Double' | 'Bool'
 /** The project's search attributes, all Keywords (workflows/ids.ts). */
 export const PROJECT_SEARCH_ATTRIBUTES: Record<string, SearchAttributeType> = Object.fromEntries(Object.values(SEARCH_ATTRIBUTE_NAMES).map((name) => [name, 'Keyword']));
 
+/**
+ * What every Temporal this project launches is given (the dev server here, the cluster's dynamic
+ * configuration): fairness in the task queues, so runs of pages are handed out account by account and
+ * follow polls ahead of backfills (workflows/priority.ts; docs/deployment.md says the same for a
+ * production server). Server 1.32 has the priority matcher on by default (`matching.useNewMatcher`);
+ * fairness it has off.
+ */
+export const SERVER_DYNAMIC_CONFIG: Readonly<Record<string, string | number | boolean>> = { 'matching.enableFairness': true };
+
 export interface DevServerOptions {
   /** SQLite file, kept on stop and created with its schema when missing. Default: a temp file, removed on stop. */
   dbFilename?: string;
@@ -46,7 +55,7 @@ export interface DevServerOptions {
   uiCodecEndpoint?: string;
   /** Search attributes on top of the project's four Keywords. */
   searchAttributes?: Record<string, SearchAttributeType>;
-  /** `--dynamic-config-value K=V`, e.g. `{ 'limit.historyCount.suggestContinueAsNew': 60 }`. */
+  /** `--dynamic-config-value K=V` over SERVER_DYNAMIC_CONFIG, e.g. `{ 'limit.historyCount.suggestContinueAsNew': 60 }`. */
   dynamicConfig?: Record<string, string | number | boolean>;
 }
 
@@ -110,7 +119,7 @@ function startDevArgs(ports: DevServerPorts, dbFilename: string, options: DevSer
     '--namespace', NAMESPACE,
     '--log-level', 'warn',
     ...Object.entries(attributes).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
-    ...Object.entries(options.dynamicConfig ?? {}).flatMap(([k, v]) => ['--dynamic-config-value', `${k}=${JSON.stringify(v)}`]),
+    ...Object.entries({ ...SERVER_DYNAMIC_CONFIG, ...options.dynamicConfig }).flatMap(([k, v]) => ['--dynamic-config-value', `${k}=${JSON.stringify(v)}`]),
   ];
 }
 

@@ -38,6 +38,7 @@ import { checkShareMessage, shareGrant, type ShareGrant } from '../contract/shar
 import { readable, sentence } from '../contract/problem';
 import { ExportRules } from './export-rules';
 import { MEMO, coordinatorWorkflowId } from './ids';
+import { batchPriority } from './priority';
 import { exportFinishedSignal, exportInputQuery, observedLimitSignal, pauseSignal, pauseUpdate, progressQuery, resumeSignal, resumeUpdate, setShareSignal } from './messages';
 import { searchAttributeKeys } from './search-attributes';
 import type { ExportInput, ExportResult, ExportStatus } from './types';
@@ -77,8 +78,19 @@ const BATCH_GIVES_UP_MS = 24 * 3600_000;
  * `verifyBatch` (`verify-run`): a batch's result or failure is believed only when it fits its request and carries the
  * worker's seal. `rateCeiling`: the export runs only under its coordinator, within the operator's ceiling.
  * `sealedShares`: a share is taken only when its coordinator sealed it and it is newer than the last.
+ * `fairBatches`: each batch is scheduled with its account as fairness key, follow polls ahead of
+ * backfills (workflows/priority.ts). `quietPolls`: a follow poll leaves the status at `following`
+ * instead of writing `running` and then `following` again (two history events and two visibility
+ * writes a poll).
  */
-const PATCHES = { sendSchedule: 'send-schedule', verifyBatch: 'verify-run', rateCeiling: 'rate-ceiling', sealedShares: 'sealed-shares' } as const;
+const PATCHES = {
+  sendSchedule: 'send-schedule',
+  verifyBatch: 'verify-run',
+  rateCeiling: 'rate-ceiling',
+  sealedShares: 'sealed-shares',
+  fairBatches: 'fair-batches',
+  quietPolls: 'quiet-polls',
+} as const;
 
 /** Pages per run of the workflow before continuing as new, unless the server suggests it sooner. */
 export const DEFAULT_MAX_PAGES_PER_RUN = 1000;
@@ -207,7 +219,7 @@ async function pageLoop(e: Exporting): Promise<'done' | 'continue-as-new'> {
       await wait(e, waitMs, share ? `waiting for rate budget (${share} per ${budget.seconds}s)` : 'queued: the account budget is in use', { onShare: true, budget: true });
       continue; // The share or the pause may have changed meanwhile.
     }
-    setStatus(e, 'running');
+    if (rules.state.status !== 'following' || !patched(PATCHES.quietPolls)) setStatus(e, 'running');
     const request = rules.nextBatch(Date.now(), maxPagesPerRun - pagesThisRun, patched(PATCHES.sendSchedule));
     const result = await scheduleBatch(e, request);
     if (!result) continue; // Paused before the batch started.
@@ -276,7 +288,9 @@ async function scheduleBatch(e: Exporting, request: BatchRequest): Promise<Batch
   try {
     const pages = batchRequests(request);
     const summary = `${e.input.resource}: up to ${pages} page${pages === 1 ? '' : 's'} from ${describePosition(request.at.next)}`;
-    const result = await scope.run(() => fetchPages.executeWithOptions({ summary }, [owned]));
+    // The priority rides in the command that schedules the batch: histories recorded without it replay without it.
+    const priority = patched(PATCHES.fairBatches) ? { priority: batchPriority(e.input.account, e.rules.state.progress.endOfStreamAt !== undefined) } : {};
+    const result = await scope.run(() => fetchPages.executeWithOptions({ summary, ...priority }, [owned]));
     // A worker of 0.2.1 answers with its count names: read either.
     return withCounts(verify ? await believed(e, owned, result) : result);
   } catch (err) {

@@ -35,8 +35,12 @@ function skipString(text: string, i: number): number {
   }
 }
 
-/** The index just past the value that starts at `i`. */
-function skipValue(text: string, i: number): number {
+/**
+ * The index just past the value that starts at `i`. `spaced.found` is set when whitespace lies between
+ * its tokens, so that only such a value is compacted (a second pass over every record costs as much as
+ * finding its boundaries).
+ */
+function skipValue(text: string, i: number, spaced: { found: boolean } = { found: false }): number {
   const c = text.charCodeAt(i);
   if (c === QUOTE) return skipString(text, i);
   if (c !== OPEN_OBJECT && c !== OPEN_ARRAY) {
@@ -58,7 +62,7 @@ function skipValue(text: string, i: number): number {
     else if (d === CLOSE_OBJECT || d === CLOSE_ARRAY) {
       depth--;
       if (depth === 0) return i + 1;
-    }
+    } else if (isSpace(d)) spaced.found = true;
     i++;
   }
   return i;
@@ -102,10 +106,13 @@ export function topLevelArrayTexts(text: string, keys: ReadonlySet<string>): Map
     i = skipSpace(text, i + 1); // past the colon
     if (keys.has(key) && text.charCodeAt(i) === OPEN_ARRAY) {
       const items: string[] = [];
+      const spaced = { found: false };
       i = skipSpace(text, i + 1);
       while (i < text.length && text.charCodeAt(i) !== CLOSE_ARRAY) {
-        const end = skipValue(text, i);
-        items.push(compactJson(text.slice(i, end)));
+        spaced.found = false;
+        const end = skipValue(text, i, spaced);
+        const item = text.slice(i, end);
+        items.push(spaced.found ? compactJson(item) : item);
         i = skipSpace(text, end);
         if (text.charCodeAt(i) === COMMA) i = skipSpace(text, i + 1);
       }

@@ -23,6 +23,11 @@ describe('exact record texts', () => {
     expect(texts(body)).toEqual(['{"id":1,"subject":"two  spaces\\tand a tab","score":1.0}', '{"id":2}']);
   });
 
+  it('compacts each record on its own: a spaced one between compact ones, and whitespace only inside strings left alone', () => {
+    const body = '{"tickets":[{"id":1,"s":"a b"},{ "id": 2 },{"id":3,"t":"\\n "},\n{"id":4}]}';
+    expect(texts(body)).toEqual(['{"id":1,"s":"a b"}', '{"id":2}', '{"id":3,"t":"\\n "}', '{"id":4}']);
+  });
+
   it('finds only the arrays asked for, and sideloads by their own names', () => {
     const body = '{"users":[{"id":7}],"tickets":[{"id":1}],"groups":"not an array","next_page":"https://x/?a=[1]"}';
     const found = topLevelArrayTexts(body, new Set(['tickets', 'users', 'groups', 'organizations']));

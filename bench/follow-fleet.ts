@@ -1,0 +1,111 @@
+/**
+ * Follow mode at many accounts: BENCH_FOLLOW_ACCOUNTS accounts (default 10,000), each caught up and
+ * polling its tickets every BENCH_FOLLOW_SECONDS (default 300), each poll finding 0 to 5 new records,
+ * on one worker process (the real CLI) and the dev server. Prints the lateness of polls (a poll's gap
+ * after the previous one, less the interval: an upper bound, as the interval starts when the workflow
+ * has the previous poll's result), CPU per poll of the worker and the server, history events and bytes
+ * per poll (from a sample of the exports' histories, start left out) and the history storage per account-month that
+ * follows, and the worker's RSS.
+ */
+import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { processCpuSeconds } from '../devserver/process';
+import { startWorkerProcess } from '../devserver/worker-process';
+import { seededRandom } from '../simulator/random';
+import { median, print, startBench } from './harness';
+
+const ACCOUNTS = Number(process.env.BENCH_FOLLOW_ACCOUNTS ?? 10_000);
+const INTERVAL_S = Number(process.env.BENCH_FOLLOW_SECONDS ?? 300);
+const MEASURED_INTERVALS = Number(process.env.BENCH_FOLLOW_INTERVALS ?? 3);
+const HISTORY_SAMPLE = 20;
+const TASK_QUEUE = 'bench-follow';
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function followFleet(): Promise<void> {
+  const names = Array.from({ length: ACCOUNTS }, (_, i) => `follow${i + 1}`);
+  const bench = await startBench({ accounts: names, sizes: { tickets: 1, users: 1, organizations: 1, ticket_events: 1 }, rateLimits: 'off' }, { taskQueue: TASK_QUEUE, inProcessWorker: false });
+  const worker = startWorkerProcess({ temporalAddress: bench.server.address, taskQueue: TASK_QUEUE, env: bench.workerEnv(names, { perAccount: true }), logLevel: 'ERROR' });
+  const random = seededRandom(24);
+  try {
+    const started = Date.now();
+    // Caught up from the start: nothing newer than two minutes ago but the odd record.
+    const startTime = Math.floor(Date.now() / 1000) - 120;
+    const handles = await bench.client.startMany(
+      names.map((account) => ({ account, resource: 'tickets' as const, startTime, destination: bench.out, followIntervalSeconds: INTERVAL_S, rateLimit: { requests: 10, seconds: 60 } })),
+    );
+    const requestsOf = () => bench.sim.stats().acceptedAt;
+    const deadline = Date.now() + 30 * 60_000;
+    for (let all = requestsOf(); names.some((a) => !all[`${a}:incremental-exports`]?.length); all = requestsOf()) {
+      if (Date.now() > deadline) throw new Error(`Only ${names.filter((a) => all[`${a}:incremental-exports`]?.length).length} of ${ACCOUNTS} accounts made a request within 30 minutes.`);
+      await sleep(1000);
+    }
+    print(`  ${ACCOUNTS} accounts following, every ${INTERVAL_S}s, under way ${((Date.now() - started) / 1000).toFixed(0)}s after the first start`);
+    await sleep(INTERVAL_S * 1000); // Every account's polls settle into their interval.
+
+    const cpu = () => ({ worker: worker.cpuSeconds(), server: processCpuSeconds(bench.server.pid!), requests: bench.sim.stats().requests });
+    const [before, t0] = [cpu(), Date.now()];
+    let peakRssKb = 0;
+    for (let i = 0; i < MEASURED_INTERVALS; i++) {
+      // Each account gets 0 to 5 new tickets an interval, spread over it.
+      const due = names.map((a) => ({ a, at: Date.now() + random() * INTERVAL_S * 1000, n: Math.floor(random() * 6) })).sort((x, y) => x.at - y.at);
+      for (const { a, at, n } of due) {
+        if (at > Date.now()) await sleep(at - Date.now());
+        if (n) bench.sim.addRecords(a, 'tickets', n);
+        peakRssKb = Math.max(peakRssKb, worker.rssKb());
+      }
+    }
+    const [after, t1] = [cpu(), Date.now()];
+    const polls = after.requests - before.requests;
+
+    const all = requestsOf();
+    const lateness = names
+      .flatMap((a) => {
+        const times = (all[`${a}:incremental-exports`] ?? []).filter((t) => t >= t0 && t < t1);
+        return times.slice(1).map((t, i) => (t - times[i]! - INTERVAL_S * 1000) / 1000);
+      })
+      .sort((x, y) => x - y);
+    const history = await historyPerPoll(bench.client.client, handles.slice(0, HISTORY_SAMPLE).map((h) => h.workflowId));
+    const pollsPerMonth = (30 * 86_400) / INTERVAL_S;
+    const workerMsPerPoll = ((after.worker - before.worker) / polls) * 1000;
+    const serverMsPerPoll = ((after.server - before.server) / polls) * 1000;
+    const cores = (after.worker - before.worker + after.server - before.server) / ((t1 - t0) / 1000);
+    print(
+      `  ${polls} polls in ${((t1 - t0) / 1000).toFixed(0)}s; lateness s: median ${median(lateness).toFixed(2)}, p95 ${percentile(lateness, 0.95).toFixed(2)}, ` +
+        `p99 ${percentile(lateness, 0.99).toFixed(2)}, max ${percentile(lateness, 1).toFixed(2)}; within 10 s: ${((lateness.filter((l) => l <= 10).length / lateness.length) * 100).toFixed(1)}%`,
+    );
+    print(
+      `  CPU per poll: worker ${workerMsPerPoll.toFixed(2)} ms, Temporal server ${serverMsPerPoll.toFixed(2)} ms (${cores.toFixed(2)} cores together); ` +
+        `history per poll: ${history.events.toFixed(1)} events, ${history.bytes.toFixed(0)} bytes; worker peak RSS ${(peakRssKb / 1024).toFixed(0)} MiB`,
+    );
+    print(
+      `follow-fleet: ${ACCOUNTS} accounts every ${INTERVAL_S}s: ${cores.toFixed(2)} cores, worker ${workerMsPerPoll.toFixed(2)} ms + server ${serverMsPerPoll.toFixed(2)} ms a poll, ` +
+        `p99 lateness ${percentile(lateness, 0.99).toFixed(1)}s, history ${(history.bytes * pollsPerMonth / 1048576).toFixed(2)} MiB an account-month (${pollsPerMonth} polls)`,
+    );
+    await Promise.all(handles.map((h) => h.cancel().catch(() => undefined)));
+  } finally {
+    await worker.kill();
+    await bench.close();
+  }
+}
+
+/**
+ * History events and bytes per poll (one batch) in the steady state: from the first batch's scheduling to
+ * the last's, over the batches in between, so the export's start does not count.
+ */
+async function historyPerPoll(client: Client, workflowIds: string[]): Promise<{ events: number; bytes: number }> {
+  let events = 0;
+  let bytes = 0;
+  let polls = 0;
+  for (const workflowId of workflowIds) {
+    const all = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+    const scheduled = all.flatMap((e, i) => (e.activityTaskScheduledEventAttributes ? [i] : []));
+    if (scheduled.length < 2) continue;
+    const steady = all.slice(scheduled[0], scheduled.at(-1));
+    events += steady.length;
+    bytes += temporal.api.history.v1.History.encode({ events: steady }).finish().length;
+    polls += scheduled.length - 1;
+  }
+  return { events: events / Math.max(1, polls), bytes: bytes / Math.max(1, polls) };
+}

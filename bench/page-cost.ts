@@ -1,0 +1,116 @@
+/**
+ * What a 1000-record page costs the worker, against the floor, side by side in one process on one
+ * answer: the simulator's realistic tickets, fetched once, then served as fixed bytes by a plain HTTP
+ * server in this process. Floor: reading the answer's bytes over HTTP from that server into text
+ * (node:http; serving is counted too, as it is in the worker's figure), finding its records'
+ * boundaries, writing the bytes to a file; JSON.parse beside it. Worker: the real path of a page in the
+ * activity (ZendeskClient.fetchPage over HTTP, paging's advance, the NDJSON destination's writePage).
+ * CPU time of this process (process.cpuUsage) per page, median of BENCH_PAGE_ROUNDS rounds.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { ndjsonDestination } from '../activities/destinations/ndjson';
+import { DEFAULT_API_TOKEN, startSimulator } from '../simulator';
+import { accountUrl } from '../zendesk/account';
+import { createAuthProvider } from '../zendesk/auth';
+import { endpointSpec } from '../zendesk/endpoints';
+import { ZendeskClient } from '../zendesk/http-client';
+import { advance, requestParams, startPosition } from '../zendesk/paging';
+import { topLevelArrayTexts } from '../zendesk/raw-json';
+import { median, print } from './harness';
+
+const RECORDS = 1000;
+const ROUNDS = Number(process.env.BENCH_PAGE_ROUNDS ?? 200);
+const ENDPOINT = endpointSpec('tickets_cursor');
+
+/** CPU milliseconds of this process per call of `fn`, median over ROUNDS (after a warm-up). */
+async function cpuMs(fn: () => unknown): Promise<number> {
+  for (let i = 0; i < 20; i++) await fn();
+  const samples: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    const before = process.cpuUsage();
+    await fn();
+    const used = process.cpuUsage(before);
+    samples.push((used.user + used.system) / 1000);
+  }
+  return median(samples);
+}
+
+/** One realistic 1000-record answer of the cursor endpoint, as the simulator sends it. */
+async function oneAnswer(): Promise<Buffer> {
+  const sim = await startSimulator({ sizes: { tickets: RECORDS, users: 1, organizations: 1, ticket_events: 1 }, recentWindowSeconds: 0 });
+  try {
+    const auth = Buffer.from(`${DEFAULT_API_TOKEN.email}/token:${DEFAULT_API_TOKEN.token}`).toString('base64');
+    const response = await fetch(`${sim.url}${ENDPOINT.path}.json?start_time=0&per_page=${RECORDS}`, { headers: { Authorization: `Basic ${auth}` } });
+    if (!response.ok) throw new Error(`The simulator answered ${response.status}.`);
+    return Buffer.from(await response.arrayBuffer());
+  } finally {
+    await sim.close();
+  }
+}
+
+/** The answer's bytes, served as they are with the headers a Zendesk page carries. */
+async function serveFixed(body: Buffer): Promise<{ url: string; close(): Promise<void> }> {
+  const server = http.createServer((_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': body.length });
+    res.end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+/** The answer's bytes over HTTP into text, nothing else. */
+function readOverHttp(url: string, agent: http.Agent): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+        res.on('error', reject);
+      })
+      .on('error', reject);
+  });
+}
+
+export async function pageCost(): Promise<void> {
+  const body = await oneAnswer();
+  const text = body.toString('utf8');
+  const out = mkdtempSync(path.join(os.tmpdir(), 'zendesk-export-page-cost-'));
+  const server = await serveFixed(body);
+  try {
+    const agent = new http.Agent({ keepAlive: true });
+    const read = await cpuMs(() => readOverHttp(server.url, agent));
+    agent.destroy();
+    const boundaries = await cpuMs(() => topLevelArrayTexts(text, new Set(['tickets'])));
+    const parse = await cpuMs(() => JSON.parse(text));
+    const file = path.join(out, 'bytes.ndjson');
+    const write = await cpuMs(() => writeFileSync(file, text));
+    const url = accountUrl('bench', server.url);
+    const client = new ZendeskClient({ account: 'bench', url, auth: createAuthProvider('bench', url, { kind: 'api_token', ...DEFAULT_API_TOKEN }) });
+    const destination = ndjsonDestination(out);
+    const at = startPosition(ENDPOINT.id, { kind: 'cursor', startTime: 0, cursor: null });
+    const origin = '20000101T000000.000Z-bench';
+    let pageNumber = 0;
+    const workerPage = async () => {
+      const page = await client.fetchPage(ENDPOINT, 'tickets', requestParams(at, { perPage: RECORDS }));
+      const step = advance(at, 'tickets', page, Math.floor(Date.now() / 1000));
+      if (step.kind !== 'moved') throw new Error(step.message);
+      pageNumber++;
+      const checkpoint = { at: step.at, pages: pageNumber, records: 0, repeats: 0, sideloaded: 0, sentAt: [], notes: [], exportId: 'bench', origin, firstPage: 1 };
+      await destination.writePage({ account: 'bench', owner: { workflowId: 'bench', firstRunId: 'bench' }, exportId: 'bench', resource: 'tickets', endpoint: ENDPOINT.id, origin, pageNumber, records: step.fresh, sideloads: page.sideloads, at: step.at, checkpoint });
+    };
+    const worker = await cpuMs(workerPage);
+    const floor = read + boundaries + write;
+    print(`  answer: ${RECORDS} tickets, ${(body.length / 1048576).toFixed(2)} MiB; CPU ms a page, median of ${ROUNDS}`);
+    print(`  floor: read over HTTP ${read.toFixed(2)}, record boundaries ${boundaries.toFixed(2)}, write ${write.toFixed(2)} = ${floor.toFixed(2)} ms; JSON.parse ${parse.toFixed(2)} ms`);
+    print(`  worker: a page fetched over HTTP, advanced, written as NDJSON with its checkpoint: ${worker.toFixed(2)} ms`);
+    print(`page-cost: worker ${worker.toFixed(1)} ms a 1000-record page, ${(worker / floor).toFixed(2)}x the floor (${floor.toFixed(1)} ms); JSON.parse alone ${parse.toFixed(1)} ms`);
+  } finally {
+    await server.close();
+    rmSync(out, { recursive: true, force: true });
+  }
+}
