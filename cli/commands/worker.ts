@@ -28,7 +28,13 @@ A fleet of workers serving many accounts shares an account registry instead (zen
 Postgres targets: ZENDESK_EXPORT_POSTGRES[_<NAME>]=postgres://user@host/db, with PGPASSWORD;
   ZENDESK_EXPORT_HISTORY=default,<name>: the targets that keep every version (…_versions tables).
 S3 targets: ZENDESK_EXPORT_S3[_<NAME>]=s3://bucket/prefix (?region=…&endpoint=…&force-path-style=true&gzip=true),
-  with AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY or AWS_PROFILE.`,
+  with AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY or AWS_PROFILE.
+Integrity and limits, the same on every worker of a deployment:
+  ZENDESK_EXPORT_SEAL_KEY_FILE=<file> (or ZENDESK_EXPORT_SEAL_KEY): the key results and shares are sealed with
+    (at least 32 characters; unset, derived from the worker's secrets)
+  ZENDESK_RATE_CEILING=incremental-exports=30/60,…: the operator's ceiling per rate bucket (default: Zendesk's limits)
+  ZENDESK_EXPORT_CODEC_KEYS_FILE=<file> (or ZENDESK_EXPORT_CODEC_KEYS=<id>=<base64 key>,…): encrypt payloads in history
+  ZENDESK_MAX_ANSWERS_MB: the answers held in memory at once, across all batches`,
     )
     .action(async (flags: { metrics?: string; outputRoot?: string; logLevel?: 'INFO' }) => {
       const temporal = resolveTemporalOptions(global());

@@ -39,6 +39,8 @@ test("worker --help names the credentials, the accounts they serve, and a fleet'
   // A fleet's workers read their accounts from the registry instead.
   expect(text).toContain('ZENDESK_REGISTRY_URL=postgres://user@host/db (or the name of a Postgres target), with PGPASSWORD');
   expect(text).toContain('ZENDESK_REGISTRY_KEY_FILE=<file> (or ZENDESK_REGISTRY_KEY)');
+  // What every worker of a deployment must agree on.
+  for (const name of ['ZENDESK_EXPORT_SEAL_KEY_FILE', 'ZENDESK_RATE_CEILING', 'ZENDESK_EXPORT_CODEC_KEYS_FILE', 'ZENDESK_MAX_ANSWERS_MB']) expect(text).toContain(name);
 });
 
 test('endpoints prints a header over its columns', async () => {
