@@ -15,10 +15,10 @@ import type { RateLimitState } from '../zendesk/page';
 import { advance, requestParams } from '../zendesk/paging';
 import { NO_COUNTS } from '../contract/counts';
 import { checkDestination, type DestinationRef } from '../contract/export';
-import { checkBatchInput, FAILURE, batchProgressOf, BATCH_SENDING_MS, batchRequests, type FailureType, type BatchInput, type BatchCheckpoint, type BatchResult, type BatchProgress, type BatchStop } from '../contract/page-activity';
+import { checkBatchInput, FAILURE, REAUTHORIZATION_FAILURE, batchProgressOf, BATCH_SENDING_MS, batchRequests, type FailureType, type BatchInput, type BatchCheckpoint, type BatchResult, type BatchProgress, type BatchStop } from '../contract/page-activity';
 import { sentence } from '../contract/problem';
 import { DestinationConfigError, DestinationError, DestinationRecordError, type Destination } from './destinations';
-import type { ExportOwner } from './destinations/destination';
+import type { BatchTrouble, ExportOwner } from './destinations/destination';
 
 export interface FetchPagesDeps {
   /** The account's client; throws ZendeskConfigError for an account the worker does not serve. */
@@ -57,9 +57,14 @@ export async function fetchPagesWith(deps: FetchPagesDeps, input: BatchInput, co
   const beat = context && setInterval(() => context.heartbeat(batch.progress), KEEPALIVE_MS);
   try {
     if (allowance > 0) await fetchBatch(deps, input, batch, allowance, context);
+  } catch (err) {
+    const failure = asFailure(err);
+    await recordTrouble(deps, input, context, failure.type === REAUTHORIZATION_FAILURE ? 'needs-reauthorization' : 'failed', failure.message);
+    throw err;
   } finally {
     if (beat) clearInterval(beat);
   }
+  if (batch.failure) await recordTrouble(deps, input, context, 'retrying', batch.failure.message);
   const { progress } = batch;
   const now = Date.now();
   return {
@@ -168,6 +173,7 @@ async function fetchBatch(deps: FetchPagesDeps, input: BatchInput, batch: Batch,
         sideloads: page.sideloads,
         at: step.at,
         checkpoint: { ...after, exportId: target.exportId, origin: target.origin, firstPage: input.firstPage },
+        endOfStream: step.endOfStream,
       });
     } catch (err) {
       return failed(batch, err);
@@ -203,6 +209,15 @@ async function resumedProgress(deps: FetchPagesDeps, details: unknown, input: Ba
   const saved = ours ? batchProgressOf(checkpoint, input) : undefined;
   if (saved && saved.pages <= batchRequests(input) && saved.pages > (beat?.pages ?? 0)) return saved;
   return beat;
+}
+
+/** Tells the destination how the batch ended, where it keeps a status table; never fails the batch further. */
+async function recordTrouble(deps: FetchPagesDeps, input: BatchInput, context: Context | undefined, trouble: BatchTrouble, reason: string): Promise<void> {
+  try {
+    await deps.destinationFor(input.target.destination).recordTrouble?.({ ...input.target, owner: ownerOf(input, context) }, trouble, reason);
+  } catch {
+    // A destination the worker refuses has no status to keep; the export's own status says why.
+  }
 }
 
 /** The destination a page activity would write to, refused as it would refuse it; nothing is written. */

@@ -32,7 +32,7 @@ async function plainLoop(simUrl: string, out: string): Promise<number> {
     const step = advance(at, 'tickets', result, Math.floor(Date.now() / 1000));
     if (step.kind !== 'moved') throw new Error(step.message);
     const checkpoint = { at: step.at, pages: page, records: records + step.fresh.length, repeats: 0, sideloaded: 0, sentAt: [], notes: [], exportId: 'plain', origin, firstPage: 1 };
-    await destination.writePage({ account: 'plain', owner: { workflowId: 'plain', firstRunId: 'bench' }, exportId: 'plain', resource: 'tickets', endpoint: endpoint.id, origin, pageNumber: page, records: step.fresh, sideloads: result.sideloads, at: step.at, checkpoint });
+    await destination.writePage({ account: 'plain', owner: { workflowId: 'plain', firstRunId: 'bench' }, exportId: 'plain', resource: 'tickets', endpoint: endpoint.id, origin, pageNumber: page, records: step.fresh, sideloads: result.sideloads, at: step.at, checkpoint, endOfStream: step.endOfStream });
     records += step.fresh.length;
     at = step.at;
     if (step.endOfStream) return records;

@@ -101,7 +101,7 @@ export async function pageCost(): Promise<void> {
       if (step.kind !== 'moved') throw new Error(step.message);
       pageNumber++;
       const checkpoint = { at: step.at, pages: pageNumber, records: 0, repeats: 0, sideloaded: 0, sentAt: [], notes: [], exportId: 'bench', origin, firstPage: 1 };
-      await destination.writePage({ account: 'bench', owner: { workflowId: 'bench', firstRunId: 'bench' }, exportId: 'bench', resource: 'tickets', endpoint: ENDPOINT.id, origin, pageNumber, records: step.fresh, sideloads: page.sideloads, at: step.at, checkpoint });
+      await destination.writePage({ account: 'bench', owner: { workflowId: 'bench', firstRunId: 'bench' }, exportId: 'bench', resource: 'tickets', endpoint: ENDPOINT.id, origin, pageNumber, records: step.fresh, sideloads: page.sideloads, at: step.at, checkpoint, endOfStream: step.endOfStream });
     };
     const worker = await cpuMs(workerPage);
     const floor = read + boundaries + write;

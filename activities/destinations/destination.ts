@@ -32,10 +32,15 @@ export interface PageWrite {
   at: ExportPosition;
   /** The batch's progress once this page is written, kept with the page. */
   checkpoint: BatchCheckpoint;
+  /** This page reached the end of the stream: the export has caught up with Zendesk. */
+  endOfStream: boolean;
 }
 
 /** Which export's checkpoint to read. */
 export type CheckpointKey = Pick<PageWrite, 'account' | 'resource' | 'exportId' | 'origin' | 'owner'>;
+
+/** How a batch ended badly, as a destination that keeps a status table records it (a page's write records the rest). */
+export type BatchTrouble = 'retrying' | 'failed' | 'needs-reauthorization';
 
 /** A place pages are written to: a folder of NDJSON files, a Postgres database. */
 export interface Destination {
@@ -43,6 +48,8 @@ export interface Destination {
   writePage(page: PageWrite): Promise<void>;
   /** The batch's progress kept with the last page written, as it was written (the caller checks it); none of another owner's. */
   readCheckpoint(key: CheckpointKey): Promise<unknown>;
+  /** Where analysts read export status (Postgres), the batch's trouble and its one-sentence reason; elsewhere absent. */
+  recordTrouble?(key: CheckpointKey, trouble: BatchTrouble, reason: string): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -20,10 +20,10 @@ import { parse } from 'pg-connection-string';
 import { RESOURCE_SPECS, type Resource } from '../../zendesk/endpoints';
 import { versionSecond, type PageRecord } from '../../zendesk/page';
 import { runMigrations, type MigrationSet } from './migrate';
-import { DestinationConfigError, DestinationError, DestinationRecordError, type Destination, type PageWrite } from './destination';
+import { DestinationConfigError, DestinationError, DestinationRecordError, type BatchTrouble, type CheckpointKey, type Destination, type PageWrite } from './destination';
 
 /** Applied in order, each once per database (zendesk_schema_migrations names those applied). */
-const MIGRATIONS = ['001_tables.sql', '002_checkpoint_origin.sql', '003_checkpoint_run.sql', '004_typed_tables.sql', '005_ticket_metrics.sql'];
+const MIGRATIONS = ['001_tables.sql', '002_checkpoint_origin.sql', '003_checkpoint_run.sql', '004_typed_tables.sql', '005_ticket_metrics.sql', '006_export_state.sql'];
 /** Applied after them for a target that keeps history: its `…_versions` tables, filled once from the current rows. */
 const HISTORY_MIGRATIONS = ['history/001_versions.sql'];
 
@@ -92,6 +92,13 @@ export function tableName(resource: string, sideload?: string): string {
 }
 
 const ignore = () => undefined;
+
+/** Sets an export's row of zendesk_export_states (see 006_export_state.sql). */
+const SET_STATE = `INSERT INTO zendesk_export_states (export_id, account, resource, status, reason) VALUES ($1, $2, $3, $4, $5)
+  ON CONFLICT (export_id) DO UPDATE SET account = excluded.account, resource = excluded.resource, status = excluded.status,
+    reason = excluded.reason, updated_at = now()`;
+/** How long a batch that ends in trouble waits to record it: the database may be the trouble. */
+const TROUBLE_WAIT_MS = 5_000;
 
 /** The newest version of each id among a page's records (a page may hold an id once per version). */
 function newestById(records: readonly PageRecord[], versionField: string): Map<string, PageRecord> {
@@ -221,6 +228,7 @@ export function postgresDestination(target: PostgresTarget): Destination {
            WHERE (zendesk_export_checkpoints.origin, zendesk_export_checkpoints.page_number) <= (excluded.origin, excluded.page_number)`,
           [page.exportId, page.origin, page.pageNumber, JSON.stringify(page.at), JSON.stringify(page.checkpoint)],
         );
+        await client.query(SET_STATE, [page.exportId, page.account, page.resource, page.endOfStream ? 'caught-up' : 'exporting', null]);
         await client.query('COMMIT');
       } catch (err) {
         failed = true;
@@ -239,6 +247,14 @@ export function postgresDestination(target: PostgresTarget): Destination {
       } catch {
         return undefined; // Unreachable now: the heartbeat is the only record; the write will say what is wrong.
       }
+    },
+    async recordTrouble(key: CheckpointKey, trouble: BatchTrouble, reason: string) {
+      let timer: NodeJS.Timeout | undefined;
+      const giveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, TROUBLE_WAIT_MS)));
+      const record = migrate().then(() => pool.query(SET_STATE, [key.exportId, key.account, key.resource, trouble, reason.slice(0, 1000)]));
+      // Best effort: a database that cannot take the status now is what the export's own status says.
+      await Promise.race([record.then(ignore, ignore), giveUp]);
+      clearTimeout(timer);
     },
     close: () => pool.end(),
   };

@@ -245,6 +245,7 @@ suite('S3 destination', () => {
         sideloads: {},
         at,
         checkpoint: { at, pages: 1, records: 1, repeats: 0, sideloaded: 0, sentAt: [], notes: [], exportId: workflowId, origin, firstPage: 1 },
+        endOfStream: false,
       });
       const outcomes = await Promise.allSettled([destinations[0]!.writePage(page('export-a')), destinations[1]!.writePage(page('export-b'))]);
       const won = outcomes.findIndex((o) => o.status === 'fulfilled');

@@ -92,7 +92,7 @@ test('a database 0.3.0 left, with the export tables and the registry in it, is m
     await Promise.all([...destinations.map((d) => d.close()), ...registries.map((r) => r.close())]);
   }
   const ledger = (await db.query('SELECT name, applied_at FROM zendesk_schema_migrations ORDER BY name')).rows;
-  expect(ledger.map((r) => r.name)).toEqual([...files, '005_ticket_metrics.sql']);
+  expect(ledger.map((r) => r.name)).toEqual([...files, '005_ticket_metrics.sql', '006_export_state.sql']);
   expect(ledger[3].applied_at).toEqual(appliedAt); // Not applied again.
   expect((await db.query('SELECT version FROM zendesk_registry_migrations')).rows).toEqual([{ version: 1 }]);
   expect((await db.query("SELECT status FROM zendesk_tickets WHERE account = 'acme'")).rows).toEqual([{ status: 'open' }]);

@@ -100,7 +100,7 @@ test('a database written by 0.2.1 is upgraded in place by several workers at onc
   }
 
   const applied = await db.query('SELECT name FROM zendesk_schema_migrations ORDER BY name');
-  expect(applied.rows.map((r) => r.name)).toEqual(['001_tables.sql', '002_checkpoint_origin.sql', '003_checkpoint_run.sql', '004_typed_tables.sql', '005_ticket_metrics.sql', 'history/001_versions.sql']);
+  expect(applied.rows.map((r) => r.name)).toEqual(['001_tables.sql', '002_checkpoint_origin.sql', '003_checkpoint_run.sql', '004_typed_tables.sql', '005_ticket_metrics.sql', '006_export_state.sql', 'history/001_versions.sql']);
   // History starts with the versions stored, in typed columns.
   const versions = await db.query(`SELECT 'tickets' AS resource, id::int, version::int, status AS what FROM zendesk_tickets_versions
     UNION ALL SELECT 'users', id::int, version::int, name FROM zendesk_users_versions
@@ -217,9 +217,15 @@ test("README's five questions answer what the export holds, with plain SQL", asy
   expect(deleted.length > 0 || now.getUTCDate() === 1).toBe(true);
   expect(await ask(4)).toEqual(deleted.map((t) => ({ id: String(t.id), subject: t.subject, updated_at: new Date(t.updated_at) })));
 
-  const status = await db.query('SELECT resource, endpoint, records::int, lag IS NOT NULL AS has_lag, last_batch_at IS NOT NULL AS has_batch FROM zendesk_export_status WHERE account = $1 ORDER BY resource', [s.account]);
+  const status = await db.query(
+    'SELECT resource, endpoint, records::int, lag IS NOT NULL AS has_lag, last_batch_at IS NOT NULL AS has_batch, status FROM zendesk_export_status WHERE account = $1 ORDER BY resource',
+    [s.account],
+  );
   const expected = Object.fromEntries(RESOURCES.map((r) => [r, s.sim.expected(undefined, r, { supportTypeScope: 'all' }).length]));
-  expect(status.rows.map((r) => [r.resource, r.records, r.has_lag, r.has_batch])).toEqual(Object.keys(expected).sort().map((r) => [r, expected[r], true, true]));
+  // Every export read to the end of its stream: caught up.
+  expect(status.rows.map((r) => [r.resource, r.records, r.has_lag, r.has_batch, r.status])).toEqual(
+    Object.keys(expected).sort().map((r) => [r, expected[r], true, true, 'caught-up']),
+  );
 });
 
 test('a target that keeps history holds every version once, across updates and a second export of the same range; metric sets as typed columns', async () => {

@@ -22,6 +22,10 @@ import { runCli, type CliResult } from '../helpers/cli';
 import { startPostgres, type PostgresServer } from '../helpers/postgres';
 import { refreshersEnded, runningRefreshers } from '../helpers/refreshers';
 import { spawnGroup } from '../../devserver/process';
+import { fetchPagesWith } from '../../activities/fetch-pages';
+import { postgresDestination } from '../../activities/destinations/postgres';
+import type { BatchInput } from '../../contract/page-activity';
+import { startPosition } from '../../zendesk/paging';
 
 let pg: PostgresServer;
 let sim: Simulator;
@@ -87,6 +91,21 @@ async function plainColumns(): Promise<string> {
 }
 
 const connect = (account: string) => connectWithCli(account, cliEnv(), dir);
+
+/** One batch of an account's users export into Postgres target "default", as a workflow schedules it. */
+const USERS_BATCH = (account: string): BatchInput => ({
+  target: {
+    account,
+    resource: 'users',
+    options: {},
+    destination: { kind: 'postgres', target: 'default' },
+    exportId: `zendesk-export/${account}/users/users_cursor`,
+    origin: '20260101T000000.000Z-users',
+  },
+  at: startPosition('users_cursor', { kind: 'cursor', startTime: 0, cursor: null }),
+  firstPage: 1,
+  maxRequests: 3,
+});
 
 test('accounts connect runs the authorization-code flow with PKCE and stores the grant, sealed', async () => {
   const connected = await connect('acme');
@@ -184,11 +203,39 @@ test('a grant revoked in Zendesk: the export fails with the sentence to reconnec
     'Account "epsilon" needs re-authorization: Zendesk no longer accepts its OAuth grant (revoked, or lost); an admin must run `zendesk-export accounts connect epsilon`.',
   );
   expect((await cli(['list'])).stdout).toMatch(/epsilon\s+oauth_refresh\s+needs-reauthorization/);
-  // Reconnected, it serves again.
-  await connect('epsilon');
+  // An export's next batch fails with that sentence, and the status analysts read in Postgres says so.
   const clients = registryClients(registry, {}, 0);
-  await clients.refresh();
-  expect(() => clients.clientFor('epsilon')).not.toThrow();
+  const destination = postgresDestination({ name: 'default', url: pg.url });
+  const batch = async () => {
+    await clients.refresh();
+    return fetchPagesWith({ clientFor: (a) => clients.clientFor(a), destinationFor: () => destination }, USERS_BATCH('epsilon'));
+  };
+  // README's query for the exports that need a person, as written there.
+  const readme = readFileSync(path.resolve(__dirname, '..', '..', 'README.md'), 'utf8');
+  const needingAPerson = /```sql\n(-- Exports that need a person[\s\S]*?)```/.exec(readme)![1]!;
+  const statusOf = async () => {
+    const db = new Client({ connectionString: pg.url });
+    await db.connect();
+    try {
+      const { rows } = await db.query(needingAPerson);
+      const of = rows.filter((r) => r.account === 'epsilon' && r.resource === 'users').map((r) => ({ status: r.status, status_reason: r.status_reason }));
+      return of.length ? of : (await db.query("SELECT status, status_reason FROM zendesk_export_status WHERE account = 'epsilon' AND resource = 'users'")).rows;
+    } finally {
+      await db.end();
+    }
+  };
+  try {
+    await expect(batch()).rejects.toMatchObject({ type: 'ZendeskReauthorizationError' });
+    expect(await statusOf()).toEqual([{ status: 'needs-reauthorization', status_reason: expect.stringMatching(/^Account "epsilon" needs re-authorization: .*accounts connect epsilon/) }]);
+    // Reconnected, it serves again, and its next page clears the status.
+    await connect('epsilon');
+    await clients.refresh();
+    expect(() => clients.clientFor('epsilon')).not.toThrow();
+    expect(await batch()).toMatchObject({ stop: 'end-of-stream', records: 5 });
+    expect(await statusOf()).toEqual([{ status: 'caught-up', status_reason: null }]);
+  } finally {
+    await destination.close();
+  }
 }, 60_000);
 
 test('Zendesk answered but the registry could not store the tokens: said precisely', async () => {

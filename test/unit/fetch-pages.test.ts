@@ -8,7 +8,7 @@ import { ApplicationFailure, type Context } from '@temporalio/activity';
 import type { BatchInput, BatchProgress, BatchCheckpoint } from '../../contract/page-activity';
 import type { Destination, PageWrite } from '../../activities/destinations';
 import { fetchPagesWith, type FetchPagesDeps } from '../../activities/fetch-pages';
-import { ZendeskAuthError, ZendeskTransientError } from '../../zendesk/errors';
+import { ZendeskAuthError, ZendeskReauthorizationError, ZendeskTransientError } from '../../zendesk/errors';
 import type { ZendeskClient } from '../../zendesk/http-client';
 import type { Page } from '../../zendesk/page';
 import { startPosition } from '../../zendesk/paging';
@@ -34,12 +34,15 @@ function zendesk(first: number, answers: Partial<Record<number, Error | Partial<
   return { client: client as unknown as ZendeskClient, asked };
 }
 
-function memoryDestination(checkpoint?: unknown): Destination & { pages: PageWrite[] } {
+function memoryDestination(checkpoint?: unknown): Destination & { pages: PageWrite[]; troubles: [string, string, string][] } {
   const pages: PageWrite[] = [];
+  const troubles: [string, string, string][] = [];
   return {
     pages,
+    troubles,
     writePage: async (page) => void pages.push(page),
     readCheckpoint: async () => checkpoint,
+    recordTrouble: async (key, trouble, reason) => void troubles.push([key.exportId, trouble, reason]),
     close: async () => undefined,
   };
 }
@@ -189,6 +192,29 @@ test('a failure asking again may mend goes back to the workflow with the pages w
 
   const refused = zendesk(1000, { 1: new ZendeskAuthError('Zendesk rejected the credentials', 401) });
   await expect(fetchPagesWith(deps(refused.client, memoryDestination()), input(5), context(1))).rejects.toMatchObject({ type: 'ZendeskAuthError', nonRetryable: true });
+});
+
+test('the destination hears how a batch ended in trouble, and each page says whether it reached the end of the stream', async () => {
+  const id = input(1).target.exportId;
+  const transient = memoryDestination();
+  await fetchPagesWith(deps(zendesk(1000, { 2: new ZendeskTransientError('Zendesk answered HTTP 503') }).client, transient), input(5), context(1));
+  expect(transient.troubles).toEqual([[id, 'retrying', 'Zendesk answered HTTP 503']]);
+
+  const refused = memoryDestination();
+  await fetchPagesWith(deps(zendesk(1000, { 1: new ZendeskAuthError('Zendesk rejected the credentials', 401) }).client, refused), input(5), context(1)).catch(() => undefined);
+  expect(refused.troubles).toEqual([[id, 'failed', 'Zendesk rejected the credentials']]);
+
+  // A lost grant is found before any request, when the worker looks for the account's client.
+  const lost = memoryDestination();
+  const reconnect = 'Account "acme" needs re-authorization: reconnect it.';
+  const lostDeps = { clientFor: () => { throw new ZendeskReauthorizationError(reconnect); }, destinationFor: () => lost };
+  await expect(fetchPagesWith(lostDeps, input(5), context(1))).rejects.toMatchObject({ type: 'ZendeskReauthorizationError' });
+  expect(lost.troubles).toEqual([[id, 'needs-reauthorization', reconnect]]);
+
+  const end = memoryDestination();
+  await fetchPagesWith(deps(zendesk(1000, { 2: { endOfStream: true } }).client, end), input(5), context(1));
+  expect(end.pages.map((p) => p.endOfStream)).toEqual([false, true]);
+  expect(end.troubles).toEqual([]);
 });
 
 test("stops when Zendesk's bucket header says none are left, at the end of the stream, and when asked to", async () => {

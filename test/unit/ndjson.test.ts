@@ -39,6 +39,7 @@ function page(owner: ExportOwner, pageNumber: number, texts: string[], exportId 
     sideloads: {},
     at,
     checkpoint: { at, pages: 1, records: texts.length, repeats: 0, sideloaded: 0, sentAt: [], notes: [], exportId, origin: ORIGIN, firstPage: pageNumber },
+    endOfStream: false,
   };
 }
 
