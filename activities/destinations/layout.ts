@@ -63,9 +63,8 @@ export function layoutDestination(store: ObjectStore, options: LayoutOptions = {
 
   async function replacePage(name: string, records: readonly PageRecord[]): Promise<void> {
     if (records.length === 0) return store.remove(name); // An earlier attempt of this page may have found more.
-    let text = '';
-    for (const record of records) text += record.text + '\n';
-    await store.write(name, options.gzip ? gzipSync(text) : text);
+    const bytes = ndjsonBytes(records);
+    await store.write(name, options.gzip ? gzipSync(bytes) : bytes);
   }
 
   /**
@@ -133,6 +132,22 @@ export function layoutDestination(store: ObjectStore, options: LayoutOptions = {
     },
     close,
   };
+}
+
+/**
+ * One line a record, in UTF-8, encoded straight into one buffer of the exact size: joining the texts
+ * into a string first and encoding that costs several times as much for a page of 1000 records.
+ */
+export function ndjsonBytes(records: readonly PageRecord[]): Buffer {
+  let size = 0;
+  for (const record of records) size += Buffer.byteLength(record.text) + 1;
+  const bytes = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const record of records) {
+    at += bytes.write(record.text, at);
+    bytes[at++] = 0x0a;
+  }
+  return bytes;
 }
 
 function checkpointName(key: CheckpointKey): string {

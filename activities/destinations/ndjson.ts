@@ -74,7 +74,10 @@ export function ndjsonDestination(folder: string, root: string = folder): Destin
 
   /**
    * Creates `dir` and its missing parents, from the root down, each compared by real path with the
-   * root's before anything is created in it; an existing folder is compared too, every time.
+   * root's before anything is created in it; an existing folder is compared too, every time. A folder
+   * that exists and whose real path lies inside the root's is settled by that one look (the usual case,
+   * at every page); otherwise the walk from the root creates what is missing and names the part that
+   * leads outside.
    */
   async function safeFolder(dir: string): Promise<void> {
     realRoot ??= makeFolder(base)
@@ -84,6 +87,8 @@ export function ndjsonDestination(folder: string, root: string = folder): Destin
         throw err;
       });
     const real = await realRoot;
+    const existing = await fs.realpath(dir).catch(() => undefined);
+    if (existing !== undefined && isInside(real, existing)) return;
     let d = base;
     for (const part of path.relative(base, dir).split(path.sep).filter(Boolean)) {
       d = path.join(d, part);
@@ -94,16 +99,21 @@ export function ndjsonDestination(folder: string, root: string = folder): Destin
     }
   }
 
-  /** A new file beside `file`, in a checked folder, with `body`; then `place` puts it where it belongs. */
-  async function viaTemporary(file: string, body: string | Uint8Array, place: (tmp: string) => Promise<void>): Promise<void> {
+  /**
+   * A new file beside `file`, in a checked folder, with `body`; then `place` puts it where it belongs.
+   * `moves`: placing it renames the temporary file away, so there is nothing left to remove once it has.
+   */
+  async function viaTemporary(file: string, body: string | Uint8Array, place: (tmp: string) => Promise<void>, moves: boolean): Promise<void> {
     await safeFolder(path.dirname(file));
     // Unique: an abandoned attempt of the same page may still be writing beside its retry.
     const tmp = `${file}.tmp-${randomUUID()}`;
+    let placed = false;
     try {
       await fs.writeFile(tmp, body, { flag: 'wx' });
       await place(tmp);
+      placed = moves;
     } finally {
-      await fs.rm(tmp, { force: true }).catch(() => undefined);
+      if (!placed) await fs.rm(tmp, { force: true }).catch(() => undefined);
     }
   }
 
@@ -116,10 +126,10 @@ export function ndjsonDestination(folder: string, root: string = folder): Destin
         return undefined; // Missing or unreadable: not written yet, as far as a reader can tell.
       }
     },
-    write: (name, body) => viaTemporary(at(name), body, (tmp) => fs.rename(tmp, at(name))),
+    write: (name, body) => viaTemporary(at(name), body, (tmp) => fs.rename(tmp, at(name)), true),
     async create(name, body) {
       try {
-        await viaTemporary(at(name), body, (tmp) => fs.link(tmp, at(name)));
+        await viaTemporary(at(name), body, (tmp) => fs.link(tmp, at(name)), false);
         return true;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;

@@ -121,3 +121,24 @@ test('a root that is itself a link is followed (the operator chose it), and a wr
     rmSync(linkedRoot);
   }
 });
+
+test('a folder written to before and then replaced by a link leading outside is refused at the next page', async () => {
+  const destination = ndjsonDestination(root);
+  await destination.writePage(page(first, 1, ['{"id":1}']));
+  rmSync(path.join(root, 'acme', 'tickets'), { recursive: true });
+  symlinkSync(outside, path.join(root, 'acme', 'tickets'));
+  await expect(destination.writePage(page(first, 2, ['{"id":2}']))).rejects.toThrow(/"acme\/tickets" leads outside/);
+  expect(readdirSync(outside)).toEqual([]);
+});
+
+test("each record is one line of its exact text in UTF-8, and no temporary file is left beside the pages, checkpoints or owner file", async () => {
+  const texts = ['{"name":"Zoë 🎉 ünïcödé","n":1.0}', '{"escaped":"\\u00e9\\/"}', '{"cjk":"中文","big":12345678901234567890}'];
+  const destination = ndjsonDestination(root);
+  await destination.writePage(page(first, 1, texts));
+  await destination.writePage(page(first, 2, texts.slice(1)));
+  expect(readFileSync(file(1))).toEqual(Buffer.from(texts.map((t) => `${t}\n`).join(''), 'utf8'));
+  expect(read(2)).toBe(`${texts[1]}\n${texts[2]}\n`);
+  const names = [...readdirSync(path.join(root, 'acme', 'tickets')), ...readdirSync(path.join(root, 'acme', 'tickets', '.checkpoints'))];
+  expect(names.filter((name) => name.includes('.tmp-'))).toEqual([]);
+  expect(names).toEqual(expect.arrayContaining([`${ORIGIN}.owner.json`, `${ORIGIN}.json`]));
+});
