@@ -6,6 +6,8 @@
  * boundaries, writing the bytes to a file; JSON.parse beside it. Worker: the real path of a page in the
  * activity (ZendeskClient.fetchPage over HTTP, paging's advance, the NDJSON destination's writePage).
  * CPU time of this process (process.cpuUsage) per page, median of BENCH_PAGE_ROUNDS rounds.
+ * BENCH_PAGE_BASELINE, the dist/ folder of another build (an earlier version), adds that build's worker
+ * path, measured page by page in turn with this one's, so a change is judged under the same load.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -27,15 +29,62 @@ const ENDPOINT = endpointSpec('tickets_cursor');
 
 /** CPU milliseconds of this process per call of `fn`, median over ROUNDS (after a warm-up). */
 async function cpuMs(fn: () => unknown): Promise<number> {
-  for (let i = 0; i < 20; i++) await fn();
-  const samples: number[] = [];
+  return (await cpuMsInTurn([fn]))[0]!;
+}
+
+/** The same for several functions called in turn each round (the first one first every other round). */
+async function cpuMsInTurn(fns: Array<() => unknown>): Promise<number[]> {
+  for (let i = 0; i < 20; i++) for (const fn of fns) await fn();
+  const samples: number[][] = fns.map(() => []);
   for (let i = 0; i < ROUNDS; i++) {
-    const before = process.cpuUsage();
-    await fn();
-    const used = process.cpuUsage(before);
-    samples.push((used.user + used.system) / 1000);
+    const order = i % 2 ? [...fns.keys()].reverse() : [...fns.keys()];
+    for (const k of order) {
+      const before = process.cpuUsage();
+      await fns[k]!();
+      const used = process.cpuUsage(before);
+      samples[k]!.push((used.user + used.system) / 1000);
+    }
   }
-  return median(samples);
+  return samples.map(median);
+}
+
+/** The modules of the worker's page path, of this build or of the one in BENCH_PAGE_BASELINE. */
+interface PagePath {
+  ndjsonDestination: typeof ndjsonDestination;
+  accountUrl: typeof accountUrl;
+  createAuthProvider: typeof createAuthProvider;
+  ZendeskClient: typeof ZendeskClient;
+  advance: typeof advance;
+  requestParams: typeof requestParams;
+  startPosition: typeof startPosition;
+}
+
+const THIS_BUILD: PagePath = { ndjsonDestination, accountUrl, createAuthProvider, ZendeskClient, advance, requestParams, startPosition };
+
+function buildAt(dist: string): PagePath {
+  // A build chosen when the benchmark runs: only require() can load it (CommonJS, path known then).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const load = (module: string) => require(path.resolve(dist, module)) as Partial<PagePath>;
+  const modules = ['activities/destinations/ndjson', 'zendesk/account', 'zendesk/auth', 'zendesk/http-client', 'zendesk/paging'];
+  return Object.assign({}, ...modules.map(load)) as PagePath;
+}
+
+/** One page of the activity's real path with `build`'s modules: fetched over HTTP, advanced, written to `out`. */
+function workerPage(build: PagePath, serverUrl: string, out: string): () => Promise<void> {
+  const url = build.accountUrl('bench', serverUrl);
+  const client = new build.ZendeskClient({ account: 'bench', url, auth: build.createAuthProvider('bench', url, { kind: 'api_token', ...DEFAULT_API_TOKEN }) });
+  const destination = build.ndjsonDestination(out);
+  const at = build.startPosition(ENDPOINT.id, { kind: 'cursor', startTime: 0, cursor: null });
+  const origin = '20000101T000000.000Z-bench';
+  let pageNumber = 0;
+  return async () => {
+    const page = await client.fetchPage(ENDPOINT, 'tickets', build.requestParams(at, { perPage: RECORDS }));
+    const step = build.advance(at, 'tickets', page, Math.floor(Date.now() / 1000));
+    if (step.kind !== 'moved') throw new Error(step.message);
+    pageNumber++;
+    const checkpoint = { at: step.at, pages: pageNumber, records: 0, repeats: 0, sideloaded: 0, sentAt: [], notes: [], exportId: 'bench', origin, firstPage: 1 };
+    await destination.writePage({ account: 'bench', owner: { workflowId: 'bench', firstRunId: 'bench' }, exportId: 'bench', resource: 'tickets', endpoint: ENDPOINT.id, origin, pageNumber, records: step.fresh, sideloads: page.sideloads, at: step.at, checkpoint, endOfStream: step.endOfStream });
+  };
 }
 
 /** One realistic 1000-record answer of the cursor endpoint, as the simulator sends it. */
@@ -89,25 +138,15 @@ export async function pageCost(): Promise<void> {
     const parse = await cpuMs(() => JSON.parse(text));
     const file = path.join(out, 'bytes.ndjson');
     const write = await cpuMs(() => writeFileSync(file, text));
-    const url = accountUrl('bench', server.url);
-    const client = new ZendeskClient({ account: 'bench', url, auth: createAuthProvider('bench', url, { kind: 'api_token', ...DEFAULT_API_TOKEN }) });
-    const destination = ndjsonDestination(out);
-    const at = startPosition(ENDPOINT.id, { kind: 'cursor', startTime: 0, cursor: null });
-    const origin = '20000101T000000.000Z-bench';
-    let pageNumber = 0;
-    const workerPage = async () => {
-      const page = await client.fetchPage(ENDPOINT, 'tickets', requestParams(at, { perPage: RECORDS }));
-      const step = advance(at, 'tickets', page, Math.floor(Date.now() / 1000));
-      if (step.kind !== 'moved') throw new Error(step.message);
-      pageNumber++;
-      const checkpoint = { at: step.at, pages: pageNumber, records: 0, repeats: 0, sideloaded: 0, sentAt: [], notes: [], exportId: 'bench', origin, firstPage: 1 };
-      await destination.writePage({ account: 'bench', owner: { workflowId: 'bench', firstRunId: 'bench' }, exportId: 'bench', resource: 'tickets', endpoint: ENDPOINT.id, origin, pageNumber, records: step.fresh, sideloads: page.sideloads, at: step.at, checkpoint, endOfStream: step.endOfStream });
-    };
-    const worker = await cpuMs(workerPage);
+    const baseline = process.env.BENCH_PAGE_BASELINE;
+    const pages = [workerPage(THIS_BUILD, server.url, path.join(out, 'this'))];
+    if (baseline) pages.push(workerPage(buildAt(baseline), server.url, path.join(out, 'baseline')));
+    const [worker, before] = (await cpuMsInTurn(pages)) as [number, number | undefined];
     const floor = read + boundaries + write;
     print(`  answer: ${RECORDS} tickets, ${(body.length / 1048576).toFixed(2)} MiB; CPU ms a page, median of ${ROUNDS}`);
     print(`  floor: read over HTTP ${read.toFixed(2)}, record boundaries ${boundaries.toFixed(2)}, write ${write.toFixed(2)} = ${floor.toFixed(2)} ms; JSON.parse ${parse.toFixed(2)} ms`);
     print(`  worker: a page fetched over HTTP, advanced, written as NDJSON with its checkpoint: ${worker.toFixed(2)} ms`);
+    if (before !== undefined) print(`  baseline (${baseline}), its pages in turn with these: ${before.toFixed(2)} ms`);
     print(`page-cost: worker ${worker.toFixed(1)} ms a 1000-record page, ${(worker / floor).toFixed(2)}x the floor (${floor.toFixed(1)} ms); JSON.parse alone ${parse.toFixed(1)} ms`);
   } finally {
     await server.close();
