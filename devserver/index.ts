@@ -44,6 +44,14 @@ export const PROJECT_SEARCH_ATTRIBUTES: Record<string, SearchAttributeType> = Ob
  */
 export const SERVER_DYNAMIC_CONFIG: Readonly<Record<string, string | number | boolean>> = { 'matching.enableFairness': true };
 
+/**
+ * The dev server's on top: one partition per task queue. The server orders tasks by priority and
+ * fairness within a partition, and a worker's poll is served from whichever partition it reaches, so
+ * with the default four a follow poll may wait behind a backfill batch from each of the other three; a
+ * single process gains nothing from four. The cluster keeps four (docs/deployment.md).
+ */
+const DEV_SERVER_DYNAMIC_CONFIG = { ...SERVER_DYNAMIC_CONFIG, 'matching.numTaskqueueReadPartitions': 1, 'matching.numTaskqueueWritePartitions': 1 };
+
 export interface DevServerOptions {
   /** SQLite file, kept on stop and created with its schema when missing. Default: a temp file, removed on stop. */
   dbFilename?: string;
@@ -55,7 +63,7 @@ export interface DevServerOptions {
   uiCodecEndpoint?: string;
   /** Search attributes on top of the project's four Keywords. */
   searchAttributes?: Record<string, SearchAttributeType>;
-  /** `--dynamic-config-value K=V` over SERVER_DYNAMIC_CONFIG, e.g. `{ 'limit.historyCount.suggestContinueAsNew': 60 }`. */
+  /** `--dynamic-config-value K=V` over DEV_SERVER_DYNAMIC_CONFIG, e.g. `{ 'limit.historyCount.suggestContinueAsNew': 60 }`. */
   dynamicConfig?: Record<string, string | number | boolean>;
 }
 
@@ -119,7 +127,7 @@ function startDevArgs(ports: DevServerPorts, dbFilename: string, options: DevSer
     '--namespace', NAMESPACE,
     '--log-level', 'warn',
     ...Object.entries(attributes).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
-    ...Object.entries({ ...SERVER_DYNAMIC_CONFIG, ...options.dynamicConfig }).flatMap(([k, v]) => ['--dynamic-config-value', `${k}=${JSON.stringify(v)}`]),
+    ...Object.entries({ ...DEV_SERVER_DYNAMIC_CONFIG, ...options.dynamicConfig }).flatMap(([k, v]) => ['--dynamic-config-value', `${k}=${JSON.stringify(v)}`]),
   ];
 }
 

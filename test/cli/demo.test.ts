@@ -115,7 +115,7 @@ test('--follow keeps the copy current until Ctrl-C; npm start then brings it up 
   expect(follow.output()).not.toMatch(STACK_TRACE);
 
   const once = startDemo(dir);
-  expect(await once.exited).toBe(0);
+  expect({ code: await once.exited, output: once.output() }).toMatchObject({ code: 0 }); // The output shows why, if not.
   expect(once.output()).toMatch(COMPLETE);
   expect(once.output()).not.toMatch(STACK_TRACE);
 }, 180_000);
