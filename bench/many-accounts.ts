@@ -8,7 +8,9 @@
  */
 import { processCpuSeconds } from '../devserver/process';
 import { startWorkerProcess, type WorkerProcess } from '../devserver/worker-process';
+import { freePort } from '../devserver';
 import { budgetUse, print, startBench } from './harness';
+import { describeSlots, sampleWorkerMetrics } from './worker-metrics';
 
 const BUDGET = { requests: 10, seconds: 60 };
 const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 1000);
@@ -35,14 +37,16 @@ async function run(accounts: number, perPage: number, windows: number): Promise<
     { accounts: 1, sizes: { tickets, users: 1, organizations: 1, ticket_events: 1 }, rateLimits: { 'incremental-exports': BUDGET } },
     { taskQueue: TASK_QUEUE, inProcessWorker: false },
   );
+  const metrics = `127.0.0.1:${await freePort()}`;
   const worker: WorkerProcess = startWorkerProcess({
     temporalAddress: bench.server.address,
     taskQueue: TASK_QUEUE,
     env: bench.workerEnv(names, { perAccount: true }),
-    logLevel: 'ERROR',
+    args: ['worker', '--log-level', 'ERROR', '--metrics', metrics],
   });
   try {
     const started = Date.now();
+    const startup = sampleWorkerMetrics(`http://${metrics}/metrics`);
     const handles = await bench.client.startMany(
       names.map((account) => ({ account, resource: 'tickets' as const, mode: 'time' as const, startTime: 0, perPage, destination: bench.out, rateLimit: BUDGET })),
     );
@@ -55,6 +59,7 @@ async function run(accounts: number, perPage: number, windows: number): Promise<
       await new Promise((r) => setTimeout(r, 1000));
     }
     print(`  ${accounts} accounts under way ${((Date.now() - started) / 1000).toFixed(0)}s after the first start`);
+    print(`  while they got under way: worker ${describeSlots(await startup.stop())}`);
     await new Promise((r) => setTimeout(r, BUDGET.seconds * 1000));
 
     const served = () => bench.sim.stats().requests;
@@ -65,8 +70,10 @@ async function run(accounts: number, perPage: number, windows: number): Promise<
       requests: served(),
     });
     const [before, t0] = [cpu(), Date.now()];
+    const sampler = sampleWorkerMetrics(`http://${metrics}/metrics`);
     await new Promise((r) => setTimeout(r, windows * BUDGET.seconds * 1000));
     const [after, t1] = [cpu(), Date.now()];
+    print(`  worker ${describeSlots(await sampler.stop())}`);
     const seconds = (t1 - t0) / 1000;
     const pages = after.requests - before.requests;
 
