@@ -4,7 +4,8 @@
  * and doubles nothing, Postgres going down mid-export holds the export at its page until it is back,
  * a record updated during a follow-mode export ends up as its newest version, password authentication
  * keeps the password out of everything Temporal and the logs hold, and a record Postgres refuses ends
- * the export naming it.
+ * the export naming it. The comments and field changes derived from ticket events come out once each
+ * through a worker killed between commit and completion and Postgres going down.
  */
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
@@ -183,6 +184,51 @@ test('Postgres down mid-export: the export holds at its page, then goes on witho
   });
   expect(result.outcome).toBe('completed');
   expectMatches(await rows('tickets', s.account), s.sim.expected(undefined, 'tickets', { supportTypeScope: 'all' }), 'tickets');
+});
+
+/** The comments and status changes the tables derived from the account's ticket events hold, against the events the simulator served. */
+async function expectDerivedFromEvents(account: string, sim: ExportStack['sim']) {
+  type Rec = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const events: Rec[] = sim.expected(undefined, 'ticket_events', { supportTypeScope: 'all', commentEvents: true });
+  const children = (type: string) => events.flatMap((e) => e.child_events.filter((c: Rec) => c.event_type === type).map((c: Rec) => ({ ...c, ticket_id: e.ticket_id })));
+  const byId = (a: { id: string }, b: { id: string }) => Number(a.id) - Number(b.id);
+  const comments = await db.query('SELECT id::text, ticket_id::text, author_id::text, body FROM zendesk_ticket_comments WHERE account = $1', [account]);
+  expect(comments.rows.sort(byId)).toEqual(
+    children('Comment').map((c) => ({ id: String(c.id), ticket_id: String(c.ticket_id), author_id: String(c.author_id), body: c.body })).sort(byId),
+  );
+  const statuses = await db.query("SELECT id::text, ticket_id::text, value, previous_value FROM zendesk_ticket_field_changes WHERE account = $1 AND field = 'status'", [account]);
+  expect(statuses.rows.sort(byId)).toEqual(
+    children('Change')
+      .filter((c) => 'status' in c)
+      .map((c) => ({ id: String(c.id), ticket_id: String(c.ticket_id), value: c.status, previous_value: c.previous_value ?? null }))
+      .sort(byId),
+  );
+}
+
+test('ticket events through both faults (a worker killed between commit and completion, then Postgres down): every comment and field change once', async () => {
+  // 16 pages of 150 ms each: the worker dies after page 3, Postgres goes down after page 6.
+  const s = (stack = await startExportStack(env, bundle, { simulator: { sizes: SIZES, rateLimits: 'off', faults: { latencyMs: 150 } } }));
+  const taskQueue = `pg-events-${s.account}`;
+  const workerEnv = simulatorEnv(s.sim, { ZENDESK_ACCOUNTS: s.account, ZENDESK_EXPORT_POSTGRES: pg.url });
+  const crashed = crashingWorker(taskQueue, workerEnv, 3);
+  const client = new ExportClient({ client: env.client, taskQueue, startTimeoutMs: 60_000 });
+  const handle = await client.start({ account: s.account, resource: 'ticket_events', startTime: 0, perPage: 10, destination: 'postgres', rateLimit: FAST });
+  expect(await crashed).toBe('SIGKILL');
+  expect(await checkpointPage(handle.workflowId)).toBe(3); // Committed, but Temporal never heard: written again.
+  workerProcess(taskQueue, workerEnv);
+  await until(() => checkpointPage(handle.workflowId), (page) => page >= 6);
+  await db.end();
+  pg.down();
+  try {
+    await until(() => handle.progress(), (state) => state.status === 'retrying');
+  } finally {
+    pg.up();
+    db = new PgClient({ connectionString: pg.url });
+    await db.connect();
+  }
+  expect((await handle.result()).outcome).toBe('completed');
+  expectMatches(await rows('ticket_events', s.account), s.sim.expected(undefined, 'ticket_events', { supportTypeScope: 'all', commentEvents: true }), 'ticket_events');
+  await expectDerivedFromEvents(s.account, s.sim);
 });
 
 test('a record updated during a follow-mode export ends up as its newest version', async () => {
