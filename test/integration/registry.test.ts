@@ -162,7 +162,10 @@ test('many workers on one rotating grant with a short access-token life: one ref
   const workers = Array.from({ length: 5 }, () => open());
   const row = (await workers[0]!.list()).find((r) => r.account === 'delta')!;
   const providers = workers.map((r) => registryAuthProvider(r, row, accountUrl('delta', baseUrl())));
-  const until = Date.now() + 3 * TTL_SECONDS * 1000;
+  // At least three token lives, and at least three refreshes (a busy machine starts refreshers slowly).
+  const started = Date.now();
+  const until = started + 3 * TTL_SECONDS * 1000;
+  const going = () => Date.now() < until || sim.stats().tokensRefreshed < 3;
   let requests = 0;
   let failed = 0;
   const ask = async (authorization: string) => (await fetch(`${sim.accountUrl('delta')}/api/v2/users/me`, { headers: { Authorization: authorization } })).status;
@@ -170,7 +173,7 @@ test('many workers on one rotating grant with a short access-token life: one ref
   // token Zendesk just deleted: after its 401 it renews and asks once more, as the HTTP client does.
   await Promise.all(
     providers.map(async (auth) => {
-      while (Date.now() < until) {
+      while (going()) {
         requests++;
         if ((await ask(await auth.authorization())) !== 401) continue;
         await auth.renew();
@@ -179,10 +182,11 @@ test('many workers on one rotating grant with a short access-token life: one ref
     }),
   );
   const stats = sim.stats();
-  // A token lives 4 s and is renewed in its last 20-30%: about one refresh per 3 s across all five,
-  // whatever the 401s (each found the new token in the registry instead of refreshing again).
-  expect(stats.tokensRefreshed).toBeGreaterThanOrEqual(3);
-  expect(stats.tokensRefreshed).toBeLessThanOrEqual(8);
+  const lives = (Date.now() - started) / 1000 / TTL_SECONDS;
+  // A token is renewed in the last 20-30% of its life: at most one refresh per 70% of a life across
+  // all five, whatever the 401s (each found the new token in the registry instead of refreshing
+  // again); five workers refreshing each on their own would make about five times as many.
+  expect(stats.tokensRefreshed).toBeLessThanOrEqual(Math.ceil(lives / 0.7) + 1);
   expect(failed).toBe(0);
   expect(requests).toBeGreaterThan(50);
   // The grant is alive: one more refresh works.
