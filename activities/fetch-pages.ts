@@ -59,7 +59,9 @@ export async function fetchPagesWith(deps: FetchPagesDeps, input: BatchInput, co
     if (allowance > 0) await fetchBatch(deps, input, batch, allowance, context);
   } catch (err) {
     const failure = asFailure(err);
-    await recordTrouble(deps, input, context, failure.type === REAUTHORIZATION_FAILURE ? 'needs-reauthorization' : 'failed', failure.message);
+    // Thrown and retryable (the destination or the registry down for a moment): Temporal asks again.
+    const trouble = failure.type === REAUTHORIZATION_FAILURE ? 'needs-reauthorization' : failure.nonRetryable ? 'failed' : 'retrying';
+    await recordTrouble(deps, input, context, trouble, failure.message);
     throw err;
   } finally {
     if (beat) clearInterval(beat);

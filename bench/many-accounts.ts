@@ -16,6 +16,12 @@ const BUDGET = { requests: 10, seconds: 60 };
 const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 1000);
 const MEASURED_WINDOWS = Number(process.env.BENCH_WINDOWS ?? 3);
 const TASK_QUEUE = 'bench-accounts';
+/**
+ * The worker's workflow cache: each account here runs two workflows (its coordinator and its tickets
+ * export), and the rest is headroom. BENCH_CACHED_WORKFLOWS=0 leaves the SDK's default (about 2,300
+ * with a 4 GiB heap), as a worker started without --cached-workflows has.
+ */
+const cachedWorkflows = (accounts: number) => Number(process.env.BENCH_CACHED_WORKFLOWS ?? 2 * accounts + 100);
 
 interface Figures {
   use: number;
@@ -27,6 +33,7 @@ interface Figures {
   serverCores: number;
   throttled: number;
   slowest: number;
+  peakRssMiB: number;
 }
 
 async function run(accounts: number, perPage: number, windows: number): Promise<Figures> {
@@ -42,8 +49,10 @@ async function run(accounts: number, perPage: number, windows: number): Promise<
     temporalAddress: bench.server.address,
     taskQueue: TASK_QUEUE,
     env: bench.workerEnv(names, { perAccount: true }),
-    args: ['worker', '--log-level', 'ERROR', '--metrics', metrics],
+    args: ['worker', '--log-level', 'ERROR', '--metrics', metrics, ...(cachedWorkflows(accounts) ? ['--cached-workflows', String(cachedWorkflows(accounts))] : [])],
   });
+  let peakRssKb = 0;
+  const rss = setInterval(() => (peakRssKb = Math.max(peakRssKb, worker.rssKb())), 1000);
   try {
     const started = Date.now();
     const startup = sampleWorkerMetrics(`http://${metrics}/metrics`);
@@ -90,17 +99,20 @@ async function run(accounts: number, perPage: number, windows: number): Promise<
       serverCores: (after.server - before.server) / seconds,
       throttled: bench.sim.stats().statuses[429] ?? 0,
       slowest: Math.min(...uses),
+      peakRssMiB: Math.max(peakRssKb, worker.rssKb()) / 1024,
     };
     print(
       `  ${accounts} accounts x ${BUDGET.requests}/${BUDGET.seconds}s, ${perPage} records a page, over ${windows} windows: ` +
         `${figures.requestsPerSecond.toFixed(1)} requests/s of ${((accounts * BUDGET.requests) / BUDGET.seconds).toFixed(1)} budgeted; ` +
         `use ${use.toFixed(3)} (least-served account ${figures.slowest.toFixed(3)}); 429s ${figures.throttled}; ` +
         `CPU per page: worker ${figures.workerCpuPerPage.toFixed(2)} ms, Temporal server ${figures.serverCpuPerPage.toFixed(2)} ms, ` +
-        `simulator+client ${figures.benchCpuPerPage.toFixed(2)} ms (worker ${figures.workerCores.toFixed(2)} cores, server ${figures.serverCores.toFixed(2)} cores)`,
+        `simulator+client ${figures.benchCpuPerPage.toFixed(2)} ms (worker ${figures.workerCores.toFixed(2)} cores, server ${figures.serverCores.toFixed(2)} cores); ` +
+        `worker peak RSS ${figures.peakRssMiB.toFixed(0)} MiB with ${cachedWorkflows(accounts) || 'the default'} cached workflows`,
     );
     await Promise.all(handles.map((h) => h.cancel().catch(() => undefined)));
     return figures;
   } finally {
+    clearInterval(rss);
     await worker.kill();
     await bench.close();
   }
@@ -113,7 +125,9 @@ export async function manyAccounts(): Promise<void> {
       `${small.requestsPerSecond.toFixed(1)} requests/s, 429s ${small.throttled}, CPU per page worker ${small.workerCpuPerPage.toFixed(2)} ms / server ${small.serverCpuPerPage.toFixed(2)} ms`,
   );
   // Realistic pages: the worker's CPU per 1,000-record page says how many accounts one core carries.
-  const big = await run(Number(process.env.BENCH_BIG_ACCOUNTS ?? 20), 1000, 2);
+  const bigAccounts = Number(process.env.BENCH_BIG_ACCOUNTS ?? 20);
+  if (!bigAccounts) return; // BENCH_BIG_ACCOUNTS=0: the small pages only.
+  const big = await run(bigAccounts, 1000, 2);
   const perCore = 1000 / (big.workerCpuPerPage * (BUDGET.requests / BUDGET.seconds));
   print(
     `many-accounts: 1000-record pages cost the worker ${big.workerCpuPerPage.toFixed(1)} ms of CPU each: one worker core carries about ` +

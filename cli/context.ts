@@ -65,7 +65,7 @@ export function resourcesOf(names: readonly string[]): Resource[] {
   return list as Resource[];
 }
 
-function wholeNumber(flag: string, value: string | undefined): number | undefined {
+export function wholeNumber(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d{1,9}$/.test(value.trim())) throw new UserError(`${flag} takes a whole number, not "${value}".`);
   return Number(value);

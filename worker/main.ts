@@ -18,6 +18,12 @@ export interface WorkerMainOptions {
   /** host:port for Prometheus metrics at /metrics (the SDK's and the export's). */
   metrics?: string;
   logLevel?: LogLevel;
+  /**
+   * Workflows kept in memory between their tasks. Each running export is one, and each account's coordinator
+   * another; one that falls out is replayed from its history at its next task, which costs far more than keeping it.
+   * @default the SDK's, from the heap size
+   */
+  cachedWorkflows?: number;
   activities?: ActivityOptions;
   /** Told once the worker polls. */
   onReady?: (info: { taskQueue: string; address: string; namespace: string; startMs: number }) => void;
@@ -62,7 +68,7 @@ export async function runWorker(options: WorkerMainOptions): Promise<void> {
   }
   try {
     await warnOfMissingSearchAttributes(connection, temporal.namespace, logger);
-    const worker = await createExportWorker({ connection, namespace: temporal.namespace, taskQueue: temporal.taskQueue, dataConverter: temporal.dataConverter, activities: options.activities });
+    const worker = await createExportWorker({ connection, namespace: temporal.namespace, taskQueue: temporal.taskQueue, dataConverter: temporal.dataConverter, activities: options.activities, worker: options.cachedWorkflows ? { maxCachedWorkflows: options.cachedWorkflows } : undefined });
     logger.info(`Worker polling task queue "${temporal.taskQueue}" on ${temporal.address} (namespace ${temporal.namespace})`, {
       metrics: options.metrics ? `http://${options.metrics}/metrics` : undefined,
       startMs: Date.now() - started,

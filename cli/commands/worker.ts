@@ -3,7 +3,8 @@ import { Option, type Command } from 'commander';
 import { destinationConfigFromEnv } from '../../activities/destinations';
 import { resolveTemporalOptions } from '../../client/connection';
 import { UnavailableError } from '../../client/errors';
-import type { Globals } from '../context';
+import { UserError } from '../../client/errors';
+import { wholeNumber, type Globals } from '../context';
 
 export function register(program: Command, global: Globals): void {
   program
@@ -11,6 +12,10 @@ export function register(program: Command, global: Globals): void {
     .description('run a worker: it does the exports (stop with Ctrl-C; each batch finishes its page in flight)')
     .option('--metrics <host:port>', 'serve Prometheus metrics at http://host:port/metrics')
     .option('--output-root <dir>', 'NDJSON exports may write only inside this folder (default: $ZENDESK_EXPORT_OUTPUT_ROOT or ./export)')
+    .option(
+      '--cached-workflows <n>',
+      'workflows kept in memory between their tasks: give one per running export plus one per account (default: from the heap, about 2,300 with 4 GiB)',
+    )
     .addOption(new Option('--log-level <level>', 'log level').choices(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'))
     .addHelpText(
       'after',
@@ -36,13 +41,15 @@ Integrity and limits, the same on every worker of a deployment:
   ZENDESK_EXPORT_CODEC_KEYS_FILE=<file> (or ZENDESK_EXPORT_CODEC_KEYS=<id>=<base64 key>,…): encrypt payloads in history
   ZENDESK_MAX_ANSWERS_MB: the answers held in memory at once, across all batches`,
     )
-    .action(async (flags: { metrics?: string; outputRoot?: string; logLevel?: 'INFO' }) => {
+    .action(async (flags: { metrics?: string; outputRoot?: string; logLevel?: 'INFO'; cachedWorkflows?: string }) => {
+      const cachedWorkflows = wholeNumber('--cached-workflows', flags.cachedWorkflows);
+      if (cachedWorkflows !== undefined && cachedWorkflows < 2) throw new UserError('--cached-workflows takes at least 2.');
       const temporal = resolveTemporalOptions(global());
       const env = flags.outputRoot ? { ...process.env, ZENDESK_EXPORT_OUTPUT_ROOT: flags.outputRoot } : process.env;
       const destinations = destinationConfigFromEnv(env); // A bad Postgres or S3 target is refused now, not at the first page.
       // Loaded here: the native worker runtime is for this command only, not every CLI call.
       const { runWorker, TemporalUnreachableError } = await import('../../worker/main');
-      await runWorker({ temporal, metrics: flags.metrics, logLevel: flags.logLevel, activities: { env, destinations } }).catch((err: unknown) => {
+      await runWorker({ temporal, metrics: flags.metrics, logLevel: flags.logLevel, cachedWorkflows, activities: { env, destinations } }).catch((err: unknown) => {
         throw err instanceof TemporalUnreachableError ? new UnavailableError(err.message) : err;
       });
     });

@@ -204,6 +204,12 @@ test('the destination hears how a batch ended in trouble, and each page says whe
   await fetchPagesWith(deps(zendesk(1000, { 1: new ZendeskAuthError('Zendesk rejected the credentials', 401) }).client, refused), input(5), context(1)).catch(() => undefined);
   expect(refused.troubles).toEqual([[id, 'failed', 'Zendesk rejected the credentials']]);
 
+  // Thrown but retryable (here the account's client cannot be had for a moment): Temporal asks again.
+  const unsure = memoryDestination();
+  const unsureDeps = { clientFor: () => { throw new Error('registry unreachable'); }, destinationFor: () => unsure };
+  await expect(fetchPagesWith(unsureDeps, input(5), context(1))).rejects.toMatchObject({ nonRetryable: false });
+  expect(unsure.troubles).toEqual([[id, 'retrying', 'registry unreachable']]);
+
   // A lost grant is found before any request, when the worker looks for the account's client.
   const lost = memoryDestination();
   const reconnect = 'Account "acme" needs re-authorization: reconnect it.';
