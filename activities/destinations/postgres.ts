@@ -221,14 +221,15 @@ export function postgresDestination(target: PostgresTarget): Destination {
         await derive(client, page, [...newest.keys()]);
         for (const s of sideloads) await upsert(client, s.table, page, s.rows);
         // The column is named `run`, as 0.2.x created it: it holds the batch's checkpoint.
-        await client.query(
+        const moved = await client.query(
           `INSERT INTO zendesk_export_checkpoints (export_id, origin, page_number, position, run) VALUES ($1, $2, $3, $4, $5)
            ON CONFLICT (export_id) DO UPDATE SET origin = excluded.origin, page_number = excluded.page_number, position = excluded.position,
              run = excluded.run, updated_at = now()
            WHERE (zendesk_export_checkpoints.origin, zendesk_export_checkpoints.page_number) <= (excluded.origin, excluded.page_number)`,
           [page.exportId, page.origin, page.pageNumber, JSON.stringify(page.at), JSON.stringify(page.checkpoint)],
         );
-        await client.query(SET_STATE, [page.exportId, page.account, page.resource, page.endOfStream ? 'caught-up' : 'exporting', null]);
+        // A late retry of an older page leaves the checkpoint where it is, and the status it set with it.
+        if (moved.rowCount) await client.query(SET_STATE, [page.exportId, page.account, page.resource, page.endOfStream ? 'caught-up' : 'exporting', null]);
         await client.query('COMMIT');
       } catch (err) {
         failed = true;

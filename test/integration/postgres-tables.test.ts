@@ -16,6 +16,8 @@ import { WORKFLOWS_PATH } from '../../worker/create-worker';
 import { postgresDestination } from '../../activities/destinations/postgres';
 import { RESOURCES, RESOURCE_SPECS, type Resource } from '../../zendesk/endpoints';
 import { versionKey, versionSecond } from '../../zendesk/page';
+import { startPosition } from '../../zendesk/paging';
+import type { PageWrite } from '../../activities/destinations/destination';
 
 const MIGRATIONS = path.resolve(__dirname, '..', '..', 'activities', 'destinations', 'migrations');
 const FAST = { requests: 1000, seconds: 1 };
@@ -299,4 +301,30 @@ test('a target that keeps history holds every version once, across updates and a
   );
   expect(metrics.rows.some((r) => r.solved_at !== null) && metrics.rows.some((r) => r.solved_at === null)).toBe(true);
   expect((await db.query("SELECT name FROM zendesk_schema_migrations WHERE name LIKE 'history/%'")).rows).toEqual([{ name: 'history/001_versions.sql' }]);
+});
+
+test('the status follows the newest page only: a late retry of an older page changes neither the checkpoint nor the status', async () => {
+  const { url, db } = await newDatabase('late_page');
+  const destination = postgresDestination({ name: 'default', url });
+  const owner = { workflowId: 'zendesk-export/acme/tickets/tickets_time', firstRunId: 'run-1' };
+  const page = (pageNumber: number, endOfStream: boolean): PageWrite => {
+    const at = startPosition('tickets_time', { kind: 'time', startTime: 1000 + pageNumber });
+    return {
+      account: 'acme', owner, exportId: owner.workflowId, resource: 'tickets', endpoint: 'tickets_time', origin: 'o1', pageNumber,
+      records: [{ value: { id: pageNumber, updated_at: '2026-11-01T10:00:00Z' }, text: `{"id":${pageNumber},"updated_at":"2026-11-01T10:00:00Z"}` }],
+      sideloads: {}, at, endOfStream,
+      checkpoint: { at, pages: 1, records: 1, repeats: 0, sideloaded: 0, sentAt: [], notes: [], exportId: owner.workflowId, origin: 'o1', firstPage: pageNumber },
+    };
+  };
+  const state = async () => (await db.query('SELECT c.page_number, s.status FROM zendesk_export_checkpoints c JOIN zendesk_export_states s USING (export_id)')).rows;
+  try {
+    await destination.writePage(page(1, false));
+    await destination.writePage(page(2, true));
+    expect(await state()).toEqual([{ page_number: 2, status: 'caught-up' }]);
+    await destination.writePage(page(1, false)); // A retry of page 1 that arrives late: its records are written again, idempotently.
+    expect(await state()).toEqual([{ page_number: 2, status: 'caught-up' }]);
+    expect((await db.query('SELECT count(*)::int AS n FROM zendesk_tickets')).rows).toEqual([{ n: 2 }]);
+  } finally {
+    await destination.close();
+  }
 });
