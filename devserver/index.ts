@@ -52,6 +52,15 @@ export const SERVER_DYNAMIC_CONFIG: Readonly<Record<string, string | number | bo
  */
 const DEV_SERVER_DYNAMIC_CONFIG = { ...SERVER_DYNAMIC_CONFIG, 'matching.numTaskqueueReadPartitions': 1, 'matching.numTaskqueueWritePartitions': 1 };
 
+/**
+ * SQLite in write-ahead-log mode, synced at checkpoints rather than at every commit. The dev server
+ * keeps one connection to its file, so every write of every workflow waits for the one before it, and
+ * with a sync per commit that queue, not the CPU, is what limits many accounts on one machine
+ * (BENCHMARKS.md). A killed server loses nothing it committed; only the machine itself losing power
+ * could lose the last commits, which a development server may.
+ */
+const SQLITE_PRAGMAS = ['journal_mode=wal', 'synchronous=normal'];
+
 export interface DevServerOptions {
   /** SQLite file, kept on stop and created with its schema when missing. Default: a temp file, removed on stop. */
   dbFilename?: string;
@@ -124,6 +133,7 @@ function startDevArgs(ports: DevServerPorts, dbFilename: string, options: DevSer
     ...(ports.ui ? ['--ui-port', String(ports.ui)] : ['--headless']),
     ...(ports.ui && options.uiCodecEndpoint ? ['--ui-codec-endpoint', options.uiCodecEndpoint] : []),
     '--db-filename', dbFilename,
+    ...SQLITE_PRAGMAS.flatMap((pragma) => ['--sqlite-pragma', pragma]),
     '--namespace', NAMESPACE,
     '--log-level', 'warn',
     ...Object.entries(attributes).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
