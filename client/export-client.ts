@@ -392,6 +392,9 @@ export class ExportClient {
       memo: { [MEMO.requested]: batch.map((i) => exportWorkflowId(i.account, i.resource, i.endpoint)) },
       typedSearchAttributes: withAttributes ? coordinatorSearchAttributes(account) : undefined,
       staticSummary: `Zendesk account ${account}: shares its rate budget between its exports`,
+      // The account is the fairness key of the coordinator's workflow tasks, and of its exports' (children
+      // inherit it): under overload the server hands the workflows' own turns out account by account too.
+      priority: { fairnessKey: account },
     };
   }
 

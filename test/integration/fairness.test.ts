@@ -8,11 +8,13 @@
  * batch in hand (two other accounts at most between its scheduling and its request); and the polls did
  * jump a queue (backfill batches scheduled before them were served after them). With the server's
  * priority and fairness off (`matching.useNewMatcher=false`, `matching.enableFairness=false`) the same
- * test fails: each poll waited behind 7 or 8 other accounts.
+ * test fails: each poll waited behind 7 or 8 other accounts. The workflows themselves carry their
+ * account as fairness key, so their own tasks are handed out account by account as well.
  */
 import { Client, Connection } from '@temporalio/client';
 import { startStack, type Stack } from '../../devserver/stack';
 import { BATCH_PRIORITY } from '../../workflows/priority';
+import { coordinatorWorkflowId } from '../../workflows/ids';
 
 const BACKFILLING = Array.from({ length: 10 }, (_, i) => `big${i + 1}`);
 const FOLLOWING = 'quiet';
@@ -113,4 +115,11 @@ test("an account's follow poll goes ahead of other accounts' queued backfill bat
   // And the queue was there to jump: polls were served before backfill batches queued ahead of them.
   const overtaken = polls.map((p) => batches.filter((b) => b.scheduled < p.scheduled && b.served > p.served).length);
   expect(overtaken.reduce((a, b) => a + b, 0)).toBeGreaterThan(POLLS);
+
+  // The workflows' own tasks are handed out by account too: the coordinator is started with the
+  // account as fairness key, and its exports inherit it.
+  for (const id of [coordinatorWorkflowId(FOLLOWING), quiet.workflowId, coordinatorWorkflowId(BACKFILLING[0]!), backfills[0]!.workflowId]) {
+    const [started] = (await temporal.workflow.getHandle(id).fetchHistory()).events ?? [];
+    expect({ id, fairnessKey: started?.workflowExecutionStartedEventAttributes?.priority?.fairnessKey }).toEqual({ id, fairnessKey: id.includes(FOLLOWING) ? FOLLOWING : BACKFILLING[0] });
+  }
 }, 600_000);
