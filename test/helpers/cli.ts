@@ -141,6 +141,8 @@ export const badInputs: readonly BadInput[] = [
   bad('an unknown profile', ['--profile', 'nope', 'list'], /^The Temporal connection settings cannot be used: Profile 'nope' not found/),
   bad('a quote in an account name', ['list', '--account', "a'b"], /^Account "a'b" is not a Zendesk subdomain/),
   bad('a budget of no seconds', ['budget', '5/0'], /^Rate limit "5\/0" must look like N\/SECONDS/),
+  bad('a worker cache of one workflow', ['worker', '--cached-workflows', '1'], /^--cached-workflows takes at least 2\.$/),
+  bad('a worker cache that is not a number', ['worker', '--cached-workflows', 'many'], /^--cached-workflows takes a whole number, not "many"\.$/),
   bad('an unknown option', ['run', 'tickets', '--start-time', '0', '--bogus-flag'], /^Unknown option '--bogus-flag'\. See --help\.$/),
   bad('an unknown command', ['frobnicate'], /^Unknown command 'frobnicate'\. See --help\.$/),
 ];
