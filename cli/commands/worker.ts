@@ -2,8 +2,7 @@
 import { Option, type Command } from 'commander';
 import { destinationConfigFromEnv } from '../../activities/destinations';
 import { resolveTemporalOptions } from '../../client/connection';
-import { UnavailableError } from '../../client/errors';
-import { UserError } from '../../client/errors';
+import { UnavailableError, UserError } from '../../client/errors';
 import { wholeNumber, type Globals } from '../context';
 
 export function register(program: Command, global: Globals): void {
