@@ -58,6 +58,12 @@ export function median(values: number[]): number {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
+/** The value at fraction `p` (0 to 1) of the way up `values`, by rank: 0.1 is the tenth-least, 1 the largest. */
+export function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
+}
+
 export const print = (line: string) => process.stdout.write(`${line}\n`);
 
 /**

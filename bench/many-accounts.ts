@@ -9,7 +9,7 @@
 import { processCpuSeconds } from '../devserver/process';
 import { startWorkerProcess, type WorkerProcess } from '../devserver/worker-process';
 import { freePort } from '../devserver';
-import { budgetUse, print, startBench } from './harness';
+import { budgetUse, percentile, print, startBench } from './harness';
 import { describeSlots, sampleWorkerMetrics } from './worker-metrics';
 
 const BUDGET = { requests: 10, seconds: 60 };
@@ -110,7 +110,7 @@ async function run(accounts: number, perPage: number, windows: number): Promise<
     print(
       `  ${accounts} accounts x ${BUDGET.requests}/${BUDGET.seconds}s, ${perPage} records a page, over ${windows} windows: ` +
         `${figures.requestsPerSecond.toFixed(1)} requests/s of ${((accounts * BUDGET.requests) / BUDGET.seconds).toFixed(1)} budgeted; ` +
-        `use ${use.toFixed(3)} (least-served account ${figures.slowest.toFixed(3)}, tenth-least ${tenthLeast(uses).toFixed(3)}, ` +
+        `use ${use.toFixed(3)} (least-served account ${figures.slowest.toFixed(3)}, tenth-least ${percentile(uses, 0.1).toFixed(3)}, ` +
         `${uses.filter((u) => u < 0.8 * use).length} accounts below 0.8 of the mean, ${uses.filter((u) => u === 0).length} with no request); 429s ${figures.throttled}; ` +
         `CPU per page: worker ${figures.workerCpuPerPage.toFixed(2)} ms, Temporal server ${figures.serverCpuPerPage.toFixed(2)} ms, ` +
         `simulator+client ${figures.benchCpuPerPage.toFixed(2)} ms (worker ${figures.workerCores.toFixed(2)} cores, server ${figures.serverCores.toFixed(2)} cores); ` +
@@ -123,12 +123,6 @@ async function run(accounts: number, perPage: number, windows: number): Promise<
     await worker.kill();
     await bench.close();
   }
-}
-
-/** The use of the account at the tenth percentile from the bottom. */
-function tenthLeast(uses: readonly number[]): number {
-  const sorted = [...uses].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 10)] ?? 0;
 }
 
 export async function manyAccounts(): Promise<void> {
