@@ -46,9 +46,13 @@ export async function followFleet(): Promise<void> {
       names.map((account) => ({ account, resource: 'tickets' as const, startTime, destination: bench.out, followIntervalSeconds: INTERVAL_S, rateLimit: { requests: 10, seconds: 60 } })),
     );
     const requestsOf = () => bench.sim.stats().acceptedAt;
-    const deadline = Date.now() + STARTUP_MINUTES * 60_000;
+    const deadline = started + STARTUP_MINUTES * 60_000;
     const waiting = (all = requestsOf()) => names.filter((a) => !all[`${a}:incremental-exports`]?.length).length;
-    while (waiting() && Date.now() < deadline) await sleep(1000);
+    // A long start-up says how it goes, each minute.
+    for (let n = 1; waiting() && Date.now() < deadline; n++) {
+      await sleep(1000);
+      if (n % 60 === 0) print(`  under way: ${ACCOUNTS - waiting()} of ${ACCOUNTS} after ${((Date.now() - started) / 1000).toFixed(0)}s; worker RSS ${(worker.rssKb() / 1024).toFixed(0)} MiB`);
+    }
     const notYet = waiting();
     const startup = `${((Date.now() - started) / 1000).toFixed(0)}s after the first start; worker RSS ${(worker.rssKb() / 1024).toFixed(0)} MiB`;
     print(

@@ -64,8 +64,8 @@ async function run(accounts: number, perPage: number, windows: number): Promise<
     const accepted = () => bench.sim.stats().acceptedAt;
     const timesOf = (all: ReturnType<typeof accepted>, account: string) => all[`${account}:incremental-exports`] ?? [];
     // Warm-up: every account under way, then one more window for the pacing to settle.
-    // Past 15 minutes the run is measured as it stands, the accounts not yet under way counted in.
-    const deadline = Date.now() + 15 * 60_000;
+    // Past 15 minutes from the first start the run is measured as it stands, the accounts not yet under way counted in.
+    const deadline = started + 15 * 60_000;
     const waiting = (all = accepted()) => names.filter((a) => !timesOf(all, a).length).length;
     while (waiting() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1000));
     const notYet = waiting();
