@@ -21,7 +21,7 @@ const HISTORY_SAMPLE = 20;
 const TASK_QUEUE = 'bench-follow';
 /** Every account's coordinator and export stay cached (BENCH_CACHED_WORKFLOWS=0: the SDK's default). */
 const CACHED_WORKFLOWS = Number(process.env.BENCH_CACHED_WORKFLOWS ?? 2 * ACCOUNTS + 100);
-/** The worker's heap: the workflows' state lives in it, and Node's default of about 4 GiB holds about 10,000. */
+/** The worker's heap: the workflows' state lives in it, and Node's default (about 4 GiB) fills at roughly 13,000 cached workflows. */
 const WORKER_HEAP_MIB = Number(process.env.BENCH_WORKER_HEAP_MIB ?? Math.max(4096, Math.ceil(CACHED_WORKFLOWS / 2)));
 /** How long the accounts may take to get under way before the run is measured as it stands. */
 const STARTUP_MINUTES = Number(process.env.BENCH_FOLLOW_STARTUP_MINUTES ?? 60);
