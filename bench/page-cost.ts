@@ -87,14 +87,20 @@ function workerPage(build: PagePath, serverUrl: string, out: string): () => Prom
   };
 }
 
-/** One realistic 1000-record answer of the cursor endpoint, as the simulator sends it. */
+/**
+ * One realistic full page of the cursor endpoint, as the simulator sends it. The simulator holds more
+ * tickets than a page (some of them, deleted or an AI agent's, are not exported by default).
+ */
 async function oneAnswer(): Promise<Buffer> {
-  const sim = await startSimulator({ sizes: { tickets: RECORDS, users: 1, organizations: 1, ticket_events: 1 }, recentWindowSeconds: 0 });
+  const sim = await startSimulator({ sizes: { tickets: 2 * RECORDS, users: 1, organizations: 1, ticket_events: 1 }, recentWindowSeconds: 0 });
   try {
     const auth = Buffer.from(`${DEFAULT_API_TOKEN.email}/token:${DEFAULT_API_TOKEN.token}`).toString('base64');
     const response = await fetch(`${sim.url}${ENDPOINT.path}.json?start_time=0&per_page=${RECORDS}`, { headers: { Authorization: `Basic ${auth}` } });
     if (!response.ok) throw new Error(`The simulator answered ${response.status}.`);
-    return Buffer.from(await response.arrayBuffer());
+    const body = Buffer.from(await response.arrayBuffer());
+    const count = (JSON.parse(body.toString('utf8')) as { tickets: unknown[] }).tickets.length;
+    if (count !== RECORDS) throw new Error(`The simulator's page holds ${count} tickets, not ${RECORDS}.`);
+    return body;
   } finally {
     await sim.close();
   }

@@ -12,7 +12,7 @@ import type { Readable } from 'node:stream';
 import { AnswerMemory, AnswerMemoryFullError } from './answer-memory';
 import { describeAccountUrl, requestUrl, type AccountUrl } from './account';
 import type { AuthProvider } from './auth';
-import { endpointPath, RATE_BUCKETS, type EndpointSpec, type Resource } from './endpoints';
+import { endpointPath, RATE_BUCKETS, RESOURCE_SPECS, type EndpointSpec, type Resource } from './endpoints';
 import {
   errorForStatus,
   looksLikeHtml,
@@ -22,8 +22,9 @@ import {
   ZendeskTransientError,
   ZendeskUnexpectedAnswerError,
 } from './errors';
-import type { Page, PageRecord, RateLimitState, ZendeskRecord } from './page';
+import { reasonedFields, type Page, type PageRecord, type RateLimitState, type ZendeskRecord } from './page';
 import { topLevelArrayTexts } from './raw-json';
+import { readAnswer, type ScannedAnswer, type ScannedRecord } from './strict-json';
 import { accountResetSeconds, readRateLimitHeaders, retryAfter } from './rate-limit-headers';
 
 export interface ZendeskClientOptions {
@@ -169,7 +170,8 @@ export class ZendeskClient {
 /**
  * A page from a 2xx body. Lenient where Zendesk is (unknown fields pass through, an empty first cursor
  * page may carry no cursor); strict where an answer cannot be Zendesk's (an HTML page, JSON without
- * the records array). A body cut short is transient: asking again mends it.
+ * the records array). A body cut short is transient: asking again mends it. The strict reader serves
+ * compact answers; anything it cannot vouch for is read with JSON.parse, which also says what is wrong.
  */
 export function parsePage(
   endpoint: EndpointSpec,
@@ -183,6 +185,32 @@ export function parsePage(
   if (/text\/html/i.test(contentType) || looksLikeHtml(text)) {
     throw new ZendeskUnexpectedAnswerError(`Zendesk answered an HTML page for ${where}, not a page of ${resource}: ${WRONG_BASE_URL_HINT}`);
   }
+  const arrays = new Set([resource, ...include.filter((name) => endpoint.sideloads[name] === 'array')]);
+  const fields = reasonedFields(RESOURCE_SPECS[resource].versionField);
+  const answer = readAnswer(text, arrays, fields) ?? parsedAnswer(text, arrays, fields, where);
+  const records = answer.arrays.get(resource);
+  if (!records) {
+    throw new ZendeskUnexpectedAnswerError(`Zendesk's answer for ${where} has no "${resource}" array: ${WRONG_BASE_URL_HINT}`);
+  }
+  const sideloads: Record<string, PageRecord[]> = {};
+  for (const [name, list] of answer.arrays) if (name !== resource) sideloads[name] = list.map(pageRecord);
+  const member = (key: string) => answer.members.get(key);
+  const page: Page = { resource, records: records.map(pageRecord), sideloads, endOfStream: member('end_of_stream') === true, rateLimit };
+  if (endpoint.paging === 'cursor') {
+    const cursor = member('after_cursor');
+    page.afterCursor = typeof cursor === 'string' && cursor ? cursor : null;
+  } else {
+    page.endTime = endTimeOf(member('end_time'), member('next_page'));
+  }
+  return page;
+}
+
+function pageRecord(record: ScannedRecord): PageRecord {
+  return { value: record.fields as ZendeskRecord, text: record.text };
+}
+
+/** The answer read with JSON.parse, in the strict reader's shape: a page it could not vouch for. */
+function parsedAnswer(text: string, arrays: ReadonlySet<string>, fields: readonly string[], where: string): ScannedAnswer {
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -193,30 +221,18 @@ export function parsePage(
     }
     throw new ZendeskUnexpectedAnswerError(`Zendesk answered something that is not JSON for ${where}: ${WRONG_BASE_URL_HINT}`);
   }
-  const object = body && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
-  const values = object?.[resource];
-  if (!object || !Array.isArray(values)) {
-    throw new ZendeskUnexpectedAnswerError(`Zendesk's answer for ${where} has no "${resource}" array: ${WRONG_BASE_URL_HINT}`);
-  }
-  const arrays = new Set([resource, ...include.filter((name) => endpoint.sideloads[name] === 'array')]);
+  const answer: ScannedAnswer = { arrays: new Map(), members: new Map() };
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return answer;
   const texts = topLevelArrayTexts(text, arrays);
-  const records = paired(values, texts.get(resource), where, resource);
-  const sideloads: Record<string, PageRecord[]> = {};
-  for (const name of arrays) {
-    const list = object[name];
-    if (name !== resource && Array.isArray(list)) sideloads[name] = paired(list, texts.get(name), where, name);
+  for (const [key, value] of Object.entries(body)) {
+    if (arrays.has(key) && Array.isArray(value)) answer.arrays.set(key, paired(value, texts.get(key), fields, where, key));
+    else answer.members.set(key, value);
   }
-  const page: Page = { resource, records, sideloads, endOfStream: object.end_of_stream === true, rateLimit };
-  if (endpoint.paging === 'cursor') {
-    page.afterCursor = typeof object.after_cursor === 'string' && object.after_cursor ? object.after_cursor : null;
-  } else {
-    page.endTime = endTimeOf(object);
-  }
-  return page;
+  return answer;
 }
 
-/** Each parsed element with its exact text; every element must be an object. */
-function paired(values: unknown[], texts: string[] | undefined, where: string, name: string): PageRecord[] {
+/** Each parsed element's reasoned fields with its exact text; every element must be an object. */
+function paired(values: unknown[], texts: string[] | undefined, fields: readonly string[], where: string, name: string): ScannedRecord[] {
   if (!texts || texts.length !== values.length) {
     throw new ZendeskTransientError(`Zendesk sent a page for ${where} whose "${name}" array could not be read element by element`);
   }
@@ -224,16 +240,18 @@ function paired(values: unknown[], texts: string[] | undefined, where: string, n
     if (!value || typeof value !== 'object' || Array.isArray(value)) {
       throw new ZendeskUnexpectedAnswerError(`Zendesk's "${name}" array for ${where} holds something that is not a record`);
     }
-    return { value: value as ZendeskRecord, text: texts[i]! };
+    const picked: Record<string, unknown> = {};
+    for (const f of fields) if (Object.hasOwn(value, f)) picked[f] = (value as Record<string, unknown>)[f];
+    return { fields: picked, text: texts[i]! };
   });
 }
 
 /** `end_time`, or the `start_time` of `next_page` when Zendesk left `end_time` out. */
-function endTimeOf(body: Record<string, unknown>): number | undefined {
-  if (typeof body.end_time === 'number' && Number.isSafeInteger(body.end_time) && body.end_time >= 0) return body.end_time;
-  if (typeof body.next_page === 'string') {
+function endTimeOf(endTime: unknown, nextPage: unknown): number | undefined {
+  if (typeof endTime === 'number' && Number.isSafeInteger(endTime) && endTime >= 0) return endTime;
+  if (typeof nextPage === 'string') {
     try {
-      const fromUrl = new URL(body.next_page, 'http://x').searchParams.get('start_time');
+      const fromUrl = new URL(nextPage, 'http://x').searchParams.get('start_time');
       if (fromUrl && /^\d{1,12}$/.test(fromUrl)) return Number(fromUrl);
     } catch {
       // Not a URL: no end time from it.

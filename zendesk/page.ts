@@ -4,11 +4,23 @@
  */
 import type { Resource, SupportTypeScope } from './endpoints';
 
-/** A record as JSON.parse gave it. Unknown fields pass through untouched. */
+/** A record's fields as JSON.parse gives them. */
 export type ZendeskRecord = Record<string, unknown> & { id?: unknown };
 
-/** A record's value, for reasoning, and its exact text, for writing. */
+/** The version field of sideloaded records (users, groups, ...), which all carry `updated_at`. */
+export const SIDELOAD_VERSION_FIELD = 'updated_at';
+
+/**
+ * The fields of a record the export reasons about (paging, repeats, keys): its id and version, and a
+ * sideload's version. Only these are parsed; every other field travels in the record's text.
+ */
+export function reasonedFields(versionField: string): string[] {
+  return [...new Set(['id', versionField, SIDELOAD_VERSION_FIELD])];
+}
+
+/** A record's reasoned fields, for reasoning, and its exact text, for writing. */
 export interface PageRecord {
+  /** The fields of `reasonedFields` the record has, parsed; no others. */
   value: ZendeskRecord;
   /** The record's JSON exactly as Zendesk sent it (whitespace between tokens removed). */
   text: string;

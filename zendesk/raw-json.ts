@@ -1,9 +1,10 @@
 /**
  * The exact text of each element of a response's top-level arrays, so records are written as Zendesk
  * sent them: `1.0` stays `1.0`, `\/` and `\u00e9` stay escaped, integers past 2^53 keep their digits.
- * JSON.parse gives the values the export reasons about; this scanner gives the bytes it writes. It
- * runs on text JSON.parse has already accepted, so it only needs to find boundaries, never to judge
- * syntax. Pure and iterative (deeply nested records cannot overflow the stack).
+ * For answers the strict reader (strict-json.ts) leaves to JSON.parse, JSON.parse gives the values the
+ * export reasons about and this scanner the bytes it writes. It runs on text JSON.parse has already
+ * accepted, so it only needs to find boundaries, never to judge syntax. Pure and iterative (deeply
+ * nested records cannot overflow the stack).
  */
 
 const QUOTE = 0x22;

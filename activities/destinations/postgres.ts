@@ -18,7 +18,7 @@ import path from 'node:path';
 import { Pool, type PoolClient } from 'pg';
 import { parse } from 'pg-connection-string';
 import { RESOURCE_SPECS, type Resource } from '../../zendesk/endpoints';
-import { versionSecond, type PageRecord } from '../../zendesk/page';
+import { SIDELOAD_VERSION_FIELD, versionSecond, type PageRecord } from '../../zendesk/page';
 import { runMigrations, type MigrationSet } from './migrate';
 import { DestinationConfigError, DestinationError, DestinationRecordError, type BatchTrouble, type CheckpointKey, type Destination, type PageWrite } from './destination';
 
@@ -42,8 +42,6 @@ export function destinationMigrations(options: { history?: boolean } = {}): Migr
 
 /** The resources whose every version a target with history keeps in `<table>_versions`. */
 const VERSIONED: readonly Resource[] = ['tickets', 'users', 'organizations'];
-/** Sideloads carry no version field of their own; where they have an updated_at, the newest wins. */
-const SIDELOAD_VERSION = 'updated_at';
 
 /** Tables derived from a resource's current rows, rebuilt for the page's records in its transaction (see 004_typed_tables.sql). */
 const DERIVE: Partial<Record<Resource, string>> = {
@@ -205,7 +203,8 @@ export function postgresDestination(target: PostgresTarget): Destination {
       const versions = target.history ? page.records.map((r) => rowText(r, versionField, page.resource)) : [];
       const sideloads = Object.entries(page.sideloads).map(([name, records]) => ({
         table: tableName(page.resource, name),
-        rows: [...newestById(records, SIDELOAD_VERSION).values()].map((r) => rowText(r, SIDELOAD_VERSION, `${page.resource} sideload ${name}`)),
+        // Sideloads carry no version field of their own; where they have an updated_at, the newest wins.
+        rows: [...newestById(records, SIDELOAD_VERSION_FIELD).values()].map((r) => rowText(r, SIDELOAD_VERSION_FIELD, `${page.resource} sideload ${name}`)),
       }));
       let client: PoolClient | undefined;
       let failed = false;

@@ -15,11 +15,12 @@ describe('pages', () => {
 
   it('keeps each record with its exact text, and only the sideloads asked for', () => {
     const text =
-      '{"tickets":[{"id":1,"status":"deleted","score":1.0,"extra":{"x":1}}, {"id":12345678901234567890,"subject":"caf\\u00e9 a\\/b"}],' +
+      '{"tickets":[{"id":1,"status":"deleted","score":1.0,"generated_timestamp":100,"extra":{"x":1}}, {"id":12345678901234567890,"subject":"caf\\u00e9 a\\/b"}],' +
       '"users":[{"id":7}],"groups":[{"id":8}],"count":2,"end_time":150,"end_of_stream":false}';
     const page = parsePage(ticketsTime, 'tickets', ['users'], text, {});
-    expect(page.records.map((r) => r.text)).toEqual(['{"id":1,"status":"deleted","score":1.0,"extra":{"x":1}}', '{"id":12345678901234567890,"subject":"caf\\u00e9 a\\/b"}']);
-    expect(page.records[0]!.value).toEqual({ id: 1, status: 'deleted', score: 1, extra: { x: 1 } });
+    expect(page.records.map((r) => r.text)).toEqual(['{"id":1,"status":"deleted","score":1.0,"generated_timestamp":100,"extra":{"x":1}}', '{"id":12345678901234567890,"subject":"caf\\u00e9 a\\/b"}']);
+    // Only the fields the export reasons about are parsed; the rest travels in the text.
+    expect(page.records[0]!.value).toEqual({ id: 1, generated_timestamp: 100 });
     expect(Object.keys(page.sideloads)).toEqual(['users']);
     expect(page.sideloads.users).toEqual([{ value: { id: 7 }, text: '{"id":7}' }]);
     expect(page).toMatchObject({ endTime: 150, endOfStream: false });
