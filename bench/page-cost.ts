@@ -5,9 +5,10 @@
  * (node:http; serving is counted too, as it is in the worker's figure), finding its records'
  * boundaries, writing the bytes to a file; JSON.parse beside it. Worker: the real path of a page in the
  * activity (ZendeskClient.fetchPage over HTTP, paging's advance, the NDJSON destination's writePage).
- * CPU time of this process (process.cpuUsage) per page, median of BENCH_PAGE_ROUNDS rounds.
+ * CPU time of this process (process.cpuUsage) per page, median of BENCH_PAGE_ROUNDS rounds, every part
+ * measured in turn with the others each round, so their ratios are judged under the same load.
  * BENCH_PAGE_BASELINE, the dist/ folder of another build (an earlier version), adds that build's worker
- * path, measured page by page in turn with this one's, so a change is judged under the same load.
+ * path to the turn.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -27,12 +28,10 @@ const RECORDS = 1000;
 const ROUNDS = Number(process.env.BENCH_PAGE_ROUNDS ?? 200);
 const ENDPOINT = endpointSpec('tickets_cursor');
 
-/** CPU milliseconds of this process per call of `fn`, median over ROUNDS (after a warm-up). */
-async function cpuMs(fn: () => unknown): Promise<number> {
-  return (await cpuMsInTurn([fn]))[0]!;
-}
-
-/** The same for several functions called in turn each round (the first one first every other round). */
+/**
+ * CPU milliseconds of this process per call of each of `fns`, median over ROUNDS (after a warm-up),
+ * called in turn each round (the first one first every other round), so all see the same load.
+ */
 async function cpuMsInTurn(fns: Array<() => unknown>): Promise<number[]> {
   for (let i = 0; i < 20; i++) for (const fn of fns) await fn();
   const samples: number[][] = fns.map(() => []);
@@ -138,16 +137,18 @@ export async function pageCost(): Promise<void> {
   const server = await serveFixed(body);
   try {
     const agent = new http.Agent({ keepAlive: true });
-    const read = await cpuMs(() => readOverHttp(server.url, agent));
-    agent.destroy();
-    const boundaries = await cpuMs(() => topLevelArrayTexts(text, new Set(['tickets'])));
-    const parse = await cpuMs(() => JSON.parse(text));
     const file = path.join(out, 'bytes.ndjson');
-    const write = await cpuMs(() => writeFileSync(file, text));
     const baseline = process.env.BENCH_PAGE_BASELINE;
     const pages = [workerPage(THIS_BUILD, server.url, path.join(out, 'this'))];
     if (baseline) pages.push(workerPage(buildAt(baseline), server.url, path.join(out, 'baseline')));
-    const [worker, before] = (await cpuMsInTurn(pages)) as [number, number | undefined];
+    const [read, boundaries, parse, write, worker, before] = (await cpuMsInTurn([
+      () => readOverHttp(server.url, agent),
+      () => topLevelArrayTexts(text, new Set(['tickets'])),
+      () => JSON.parse(text),
+      () => writeFileSync(file, text),
+      ...pages,
+    ])) as [number, number, number, number, number, number | undefined];
+    agent.destroy();
     const floor = read + boundaries + write;
     print(`  answer: ${RECORDS} tickets, ${(body.length / 1048576).toFixed(2)} MiB; CPU ms a page, median of ${ROUNDS}`);
     print(`  floor: read over HTTP ${read.toFixed(2)}, record boundaries ${boundaries.toFixed(2)}, write ${write.toFixed(2)} = ${floor.toFixed(2)} ms; JSON.parse ${parse.toFixed(2)} ms`);

@@ -43,10 +43,10 @@ export interface ScannedAnswer {
 /**
  * Below 0x20 JSON allows only whitespace, and only between tokens. An answer holding none of these
  * code units (Zendesk's compact answers hold none) can have no raw control character in a string,
- * so strings need no scan of their own.
+ * so strings need no scan of their own. (Matching the whole text is quicker than searching it.)
  */
-// eslint-disable-next-line no-control-regex -- control characters are what it looks for
-const CONTROL_CHARACTER = /[\u0000-\u001f]/;
+// eslint-disable-next-line no-control-regex -- control characters are what it rules out
+const NO_CONTROL_CHARACTER = /^[^\u0000-\u001f]*$/;
 const ESCAPED = new Set(['"', '\\', '/', 'b', 'f', 'n', 'r', 't'].map((c) => c.charCodeAt(0)));
 const HEX = /^[0-9a-fA-F]{4}$/;
 
@@ -237,7 +237,7 @@ function readValue(text: string, i: number, state: ReadState, fields?: readonly 
  * the text is not such an object or cannot be vouched for (see above).
  */
 export function readAnswer(text: string, arrays: ReadonlySet<string>, fields: readonly string[]): ScannedAnswer | undefined {
-  if (CONTROL_CHARACTER.test(text) || !escapesValid(text)) return undefined;
+  if (!NO_CONTROL_CHARACTER.test(text) || !escapesValid(text)) return undefined;
   const state: ReadState = { spaced: false, nextBackslash: -1, open: new Uint8Array(64) };
   const answer: ScannedAnswer = { arrays: new Map(), members: new Map() };
   let i = skipSpaces(text, 0);
