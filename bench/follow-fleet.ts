@@ -12,7 +12,7 @@ import { temporal } from '@temporalio/proto';
 import { processCpuSeconds } from '../devserver/process';
 import { startWorkerProcess } from '../devserver/worker-process';
 import { seededRandom } from '../simulator/random';
-import { median, percentile, print, startBench } from './harness';
+import { awaitUnderWay, median, percentile, print, startBench } from './harness';
 
 const ACCOUNTS = Number(process.env.BENCH_FOLLOW_ACCOUNTS ?? 10_000);
 const INTERVAL_S = Number(process.env.BENCH_FOLLOW_SECONDS ?? 300);
@@ -34,7 +34,7 @@ export async function followFleet(): Promise<void> {
   const worker = startWorkerProcess({
     temporalAddress: bench.server.address,
     taskQueue: TASK_QUEUE,
-    env: { ...bench.workerEnv(names, { perAccount: true }), NODE_OPTIONS: `--max-old-space-size=${WORKER_HEAP_MIB}` },
+    env: { ...bench.workerEnv(names, { perAccount: true }), NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=${WORKER_HEAP_MIB}`.trim() },
     args: ['worker', '--log-level', 'ERROR', ...(CACHED_WORKFLOWS ? ['--cached-workflows', String(CACHED_WORKFLOWS)] : [])],
   });
   const random = seededRandom(24);
@@ -45,16 +45,9 @@ export async function followFleet(): Promise<void> {
     const handles = await bench.client.startMany(
       names.map((account) => ({ account, resource: 'tickets' as const, startTime, destination: bench.out, followIntervalSeconds: INTERVAL_S, rateLimit: { requests: 10, seconds: 60 } })),
     );
-    const requestsOf = () => bench.sim.stats().acceptedAt;
-    const deadline = started + STARTUP_MINUTES * 60_000;
-    const waiting = (all = requestsOf()) => names.filter((a) => !all[`${a}:incremental-exports`]?.length).length;
-    // A long start-up says how it goes, each minute.
-    for (let n = 1; waiting() && Date.now() < deadline; n++) {
-      await sleep(1000);
-      if (n % 60 === 0) print(`  under way: ${ACCOUNTS - waiting()} of ${ACCOUNTS} after ${((Date.now() - started) / 1000).toFixed(0)}s; worker RSS ${(worker.rssKb() / 1024).toFixed(0)} MiB`);
-    }
-    const notYet = waiting();
-    const startup = `${((Date.now() - started) / 1000).toFixed(0)}s after the first start; worker RSS ${(worker.rssKb() / 1024).toFixed(0)} MiB`;
+    const rss = () => `; worker RSS ${(worker.rssKb() / 1024).toFixed(0)} MiB`;
+    const { notYet, seconds } = await awaitUnderWay(bench, names, started, STARTUP_MINUTES * 60_000, rss);
+    const startup = `${seconds}s after the first start${rss()}`;
     print(
       notYet
         ? `  NOT UNDER WAY: ${notYet} of ${ACCOUNTS} accounts had made no request ${startup}`
@@ -77,7 +70,7 @@ export async function followFleet(): Promise<void> {
     const [after, t1] = [cpu(), Date.now()];
     const polls = after.requests - before.requests;
 
-    const all = requestsOf();
+    const all = bench.sim.stats().acceptedAt;
     const lateness = names
       .flatMap((a) => {
         const times = (all[`${a}:incremental-exports`] ?? []).filter((t) => t >= t0 && t < t1);

@@ -67,6 +67,24 @@ export function percentile(values: readonly number[], p: number): number {
 export const print = (line: string) => process.stdout.write(`${line}\n`);
 
 /**
+ * Waits until each of `accounts` has made an export request, or until `limitMs` after `started` (the
+ * first start), printing how many have each minute, with `more()` after it. How many had not, and the
+ * seconds since the first start.
+ */
+export async function awaitUnderWay(bench: Bench, accounts: readonly string[], started: number, limitMs: number, more: () => string = () => ''): Promise<{ notYet: number; seconds: string }> {
+  const waiting = () => {
+    const accepted = bench.sim.stats().acceptedAt;
+    return accounts.filter((a) => !accepted[`${a}:incremental-exports`]?.length).length;
+  };
+  const seconds = () => ((Date.now() - started) / 1000).toFixed(0);
+  for (let n = 1; waiting() && Date.now() < started + limitMs; n++) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    if (n % 60 === 0) print(`  under way: ${accounts.length - waiting()} of ${accounts.length} after ${seconds()}s${more()}`);
+  }
+  return { notYet: waiting(), seconds: seconds() };
+}
+
+/**
  * The share of a budget that requests sent in [from, to) used. Paced requests come in bursts (a share
  * sent at the start of its window), so counting them in a fixed interval depends on where the interval
  * cuts; instead this measures from a request to the one a whole number of budgets later, which is one

@@ -9,7 +9,7 @@
 import { processCpuSeconds } from '../devserver/process';
 import { startWorkerProcess, type WorkerProcess } from '../devserver/worker-process';
 import { freePort } from '../devserver';
-import { budgetUse, percentile, print, startBench } from './harness';
+import { awaitUnderWay, budgetUse, percentile, print, startBench } from './harness';
 import { describeSlots, sampleWorkerMetrics } from './worker-metrics';
 
 const BUDGET = { requests: 10, seconds: 60 };
@@ -65,14 +65,11 @@ async function run(accounts: number, perPage: number, windows: number): Promise<
     const timesOf = (all: ReturnType<typeof accepted>, account: string) => all[`${account}:incremental-exports`] ?? [];
     // Warm-up: every account under way, then one more window for the pacing to settle.
     // Past 15 minutes from the first start the run is measured as it stands, the accounts not yet under way counted in.
-    const deadline = started + 15 * 60_000;
-    const waiting = (all = accepted()) => names.filter((a) => !timesOf(all, a).length).length;
-    while (waiting() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1000));
-    const notYet = waiting();
+    const underWay = await awaitUnderWay(bench, names, started, 15 * 60_000);
     print(
-      notYet
-        ? `  NOT UNDER WAY: ${notYet} of ${accounts} accounts had made no request ${((Date.now() - started) / 1000).toFixed(0)}s after the first start`
-        : `  ${accounts} accounts under way ${((Date.now() - started) / 1000).toFixed(0)}s after the first start`,
+      underWay.notYet
+        ? `  NOT UNDER WAY: ${underWay.notYet} of ${accounts} accounts had made no request ${underWay.seconds}s after the first start`
+        : `  ${accounts} accounts under way ${underWay.seconds}s after the first start`,
     );
     print(`  while they got under way: worker ${describeSlots(await startup.stop())}`);
     await new Promise((r) => setTimeout(r, BUDGET.seconds * 1000));
