@@ -22,7 +22,7 @@ import {
   ZendeskTransientError,
   ZendeskUnexpectedAnswerError,
 } from './errors';
-import { reasonedFields, type Page, type PageRecord, type RateLimitState, type ZendeskRecord } from './page';
+import { reasonedFields, type Page, type PageRecord, type RateLimitState } from './page';
 import { topLevelArrayTexts } from './raw-json';
 import { readAnswer, type ScannedAnswer, type ScannedRecord } from './strict-json';
 import { accountResetSeconds, readRateLimitHeaders, retryAfter } from './rate-limit-headers';
@@ -193,9 +193,9 @@ export function parsePage(
     throw new ZendeskUnexpectedAnswerError(`Zendesk's answer for ${where} has no "${resource}" array: ${WRONG_BASE_URL_HINT}`);
   }
   const sideloads: Record<string, PageRecord[]> = {};
-  for (const [name, list] of answer.arrays) if (name !== resource) sideloads[name] = list.map(pageRecord);
+  for (const [name, list] of answer.arrays) if (name !== resource) sideloads[name] = list;
   const member = (key: string) => answer.members.get(key);
-  const page: Page = { resource, records: records.map(pageRecord), sideloads, endOfStream: member('end_of_stream') === true, rateLimit };
+  const page: Page = { resource, records, sideloads, endOfStream: member('end_of_stream') === true, rateLimit };
   if (endpoint.paging === 'cursor') {
     const cursor = member('after_cursor');
     page.afterCursor = typeof cursor === 'string' && cursor ? cursor : null;
@@ -203,10 +203,6 @@ export function parsePage(
     page.endTime = endTimeOf(member('end_time'), member('next_page'));
   }
   return page;
-}
-
-function pageRecord(record: ScannedRecord): PageRecord {
-  return { value: record.fields as ZendeskRecord, text: record.text };
 }
 
 /** The answer read with JSON.parse, in the strict reader's shape: a page it could not vouch for. */
@@ -242,7 +238,7 @@ function paired(values: unknown[], texts: string[] | undefined, fields: readonly
     }
     const picked: Record<string, unknown> = {};
     for (const f of fields) if (Object.hasOwn(value, f)) picked[f] = (value as Record<string, unknown>)[f];
-    return { fields: picked, text: texts[i]! };
+    return { value: picked, text: texts[i]! };
   });
 }
 

@@ -27,9 +27,9 @@ const DOT = 0x2e;
 const ZERO = 0x30;
 const NINE = 0x39;
 
-/** One element of an array asked for: its compact text and the fields asked for, parsed. */
+/** One element of an array asked for: the fields asked for, parsed, and its compact text. */
 export interface ScannedRecord {
-  fields: Record<string, unknown>;
+  value: Record<string, unknown>;
   text: string;
 }
 
@@ -116,19 +116,11 @@ interface ReadState {
   open: Uint8Array;
 }
 
-/** The index past the colon expected at `i`, just after a key, and past the spaces around it, or -1. */
-function afterColon(text: string, i: number, state: ReadState): number {
-  if (text.charCodeAt(i) === SPACE) {
-    state.spaced = true;
-    i = skipSpaces(text, i);
-  }
-  if (text.charCodeAt(i) !== COLON) return -1;
-  i++;
-  if (text.charCodeAt(i) === SPACE) {
-    state.spaced = true;
-    i = skipSpaces(text, i);
-  }
-  return i;
+/** Past the spaces at `i`, noting in `state` that a value had some. */
+function spacesIn(text: string, i: number, state: ReadState): number {
+  if (text.charCodeAt(i) !== SPACE) return i;
+  state.spaced = true;
+  return skipSpaces(text, i);
 }
 
 /** Which of `fields` the key text[start, end) names; a key holding an escape is decoded to compare. */
@@ -158,7 +150,20 @@ function readValue(text: string, i: number, state: ReadState, fields?: readonly 
   state.spaced = false;
   let wanted: string | undefined;
   let valueStart = 0;
+  let keyFirst = false;
   for (;;) {
+    if (keyFirst) {
+      // A member's key and colon, then its value.
+      keyFirst = false;
+      if (text.charCodeAt(i) !== QUOTE) return -1;
+      const keyEnd = stringEnd(text, i);
+      if (keyEnd < 0) return -1;
+      if (depth === 1 && fields !== undefined) wanted = named(text, i, keyEnd, fields, state);
+      i = spacesIn(text, keyEnd, state);
+      if (text.charCodeAt(i) !== COLON) return -1;
+      i = spacesIn(text, i + 1, state);
+      if (depth === 1) valueStart = i;
+    }
     // A value is expected at i.
     const c = text.charCodeAt(i);
     if (c === QUOTE) {
@@ -166,11 +171,7 @@ function readValue(text: string, i: number, state: ReadState, fields?: readonly 
     } else if ((c >= ZERO && c <= NINE) || c === MINUS) {
       if ((i = numberEnd(text, i)) < 0) return -1;
     } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
-      i++;
-      if (text.charCodeAt(i) === SPACE) {
-        state.spaced = true;
-        i = skipSpaces(text, i);
-      }
+      i = spacesIn(text, i + 1, state);
       const close = c === OPEN_OBJECT ? CLOSE_OBJECT : CLOSE_ARRAY;
       if (text.charCodeAt(i) === close) i++;
       else {
@@ -180,14 +181,7 @@ function readValue(text: string, i: number, state: ReadState, fields?: readonly 
           state.open = open = deeper;
         }
         open[depth++] = close;
-        if (close === CLOSE_OBJECT) {
-          if (text.charCodeAt(i) !== QUOTE) return -1;
-          const keyEnd = stringEnd(text, i);
-          if (keyEnd < 0) return -1;
-          if (depth === 1 && fields !== undefined) wanted = named(text, i, keyEnd, fields, state);
-          if ((i = afterColon(text, keyEnd, state)) < 0) return -1;
-          if (depth === 1) valueStart = i;
-        }
+        keyFirst = close === CLOSE_OBJECT;
         continue;
       }
     } else if (c === 0x74 && text.startsWith('true', i)) i += 4;
@@ -201,10 +195,7 @@ function readValue(text: string, i: number, state: ReadState, fields?: readonly 
         found![wanted] = JSON.parse(text.slice(valueStart, i)) as unknown;
         wanted = undefined;
       }
-      if (text.charCodeAt(i) === SPACE) {
-        state.spaced = true;
-        i = skipSpaces(text, i);
-      }
+      i = spacesIn(text, i, state);
       const d = text.charCodeAt(i);
       const close = open[depth - 1];
       if (d !== COMMA) {
@@ -213,19 +204,8 @@ function readValue(text: string, i: number, state: ReadState, fields?: readonly 
         i++;
         continue;
       }
-      i++;
-      if (text.charCodeAt(i) === SPACE) {
-        state.spaced = true;
-        i = skipSpaces(text, i);
-      }
-      if (close === CLOSE_OBJECT) {
-        if (text.charCodeAt(i) !== QUOTE) return -1;
-        const keyEnd = stringEnd(text, i);
-        if (keyEnd < 0) return -1;
-        if (depth === 1 && fields !== undefined) wanted = named(text, i, keyEnd, fields, state);
-        if ((i = afterColon(text, keyEnd, state)) < 0) return -1;
-        if (depth === 1) valueStart = i;
-      }
+      i = spacesIn(text, i + 1, state);
+      keyFirst = close === CLOSE_OBJECT;
       break;
     }
   }
@@ -273,7 +253,7 @@ export function readAnswer(text: string, arrays: ReadonlySet<string>, fields: re
         const end = readValue(text, i, state, fields, found);
         if (end < 0) return undefined;
         const raw = text.slice(i, end);
-        records.push({ fields: found, text: state.spaced ? compactJson(raw) : raw });
+        records.push({ value: found, text: state.spaced ? compactJson(raw) : raw });
         i = skipSpaces(text, end);
       }
       answer.arrays.set(key, records);

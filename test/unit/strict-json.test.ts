@@ -22,7 +22,7 @@ function byJsonParse(text: string): ScannedAnswer {
       answer.arrays.set(
         key,
         value.map((v: Record<string, unknown>, i) => ({
-          fields: Object.fromEntries(FIELDS.filter((f) => Object.hasOwn(v, f)).map((f) => [f, v[f]])),
+          value: Object.fromEntries(FIELDS.filter((f) => Object.hasOwn(v, f)).map((f) => [f, v[f]])),
           text: texts.get(key)![i]!,
         })),
       );
@@ -94,13 +94,13 @@ describe('the strict reader', () => {
 
   it('reads record keys written with escapes, and lets the last of a repeated key win', () => {
     const read = readAnswer('{"tickets":[{"i\\u0064":7,"updated_at":"a","updated_at":"b","id":{"x":[1]}}],"end_of_stream":false,"end_of_stream":true}', ARRAYS, FIELDS)!;
-    expect(read.arrays.get('tickets')![0]!.fields).toEqual({ id: { x: [1] }, updated_at: 'b' });
+    expect(read.arrays.get('tickets')![0]!.value).toEqual({ id: { x: [1] }, updated_at: 'b' });
     expect(read.members.get('end_of_stream')).toBe(true);
   });
 
   it('parses only top-level fields of a record, never the same names nested in it', () => {
     const read = readAnswer('{"tickets":[{"via":{"id":5,"updated_at":"x"},"id":6}]}', ARRAYS, FIELDS)!;
-    expect(read.arrays.get('tickets')![0]!.fields).toEqual({ id: 6 });
+    expect(read.arrays.get('tickets')![0]!.value).toEqual({ id: 6 });
   });
 
   it('writes a record spaced between its tokens on one line, spaces inside strings kept', () => {
@@ -110,7 +110,7 @@ describe('the strict reader', () => {
 
   it('survives records nested 10,000 deep without using the stack', () => {
     const deep = `{"id":1,"x":${'['.repeat(10_000)}${']'.repeat(10_000)}}`;
-    expect(readAnswer(`{"tickets":[${deep}]}`, ARRAYS, FIELDS)!.arrays.get('tickets')).toEqual([{ fields: { id: 1 }, text: deep }]);
+    expect(readAnswer(`{"tickets":[${deep}]}`, ARRAYS, FIELDS)!.arrays.get('tickets')).toEqual([{ value: { id: 1 }, text: deep }]);
     expect(readAnswer(`{"tickets":[{"id":1,"x":${'['.repeat(10_000)}]}]}`, ARRAYS, FIELDS)).toBeUndefined();
   });
 
