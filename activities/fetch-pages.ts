@@ -15,7 +15,7 @@ import type { RateLimitState } from '../zendesk/page';
 import { advance, requestParams } from '../zendesk/paging';
 import { NO_COUNTS } from '../contract/counts';
 import { checkDestination, type DestinationRef } from '../contract/export';
-import { checkBatchInput, FAILURE, REAUTHORIZATION_FAILURE, batchProgressOf, BATCH_SENDING_MS, batchRequests, type FailureType, type BatchInput, type BatchCheckpoint, type BatchResult, type BatchProgress, type BatchStop } from '../contract/page-activity';
+import { checkBatchInput, FAILURE, REAUTHORIZATION_FAILURE, batchProgressOf, BATCH_SENDING_MS, batchRequests, requestSlot, type FailureType, type BatchInput, type BatchCheckpoint, type BatchResult, type BatchProgress, type BatchStop } from '../contract/page-activity';
 import { sentence } from '../contract/problem';
 import { DestinationConfigError, DestinationError, DestinationRecordError, type Destination } from './destinations';
 import type { BatchTrouble, ExportOwner } from './destinations/destination';
@@ -27,6 +27,8 @@ export interface FetchPagesDeps {
   destinationFor(ref: BatchInput['target']['destination']): Destination;
   /** Told of every page and 429, for metrics. */
   observe?(event: PageEvent): void;
+  /** Aborts when the worker begins to stop: a batch resting until its next follow poll reports at once. */
+  stopping?: AbortSignal;
 }
 
 export type PageEvent =
@@ -35,11 +37,19 @@ export type PageEvent =
 
 /** Heartbeats while a page is in flight, so a dead worker is noticed within the heartbeat timeout. */
 const KEEPALIVE_MS = 500;
+/**
+ * A follow batch rests without heartbeats (each would be a write on the Temporal server, thousands a
+ * second across a fleet) and heartbeats once this long before each poll: a pause, a cancel or a
+ * smaller share asked meanwhile reaches it in the answer, and the poll is not made.
+ */
+export const POLL_LEAD_MS = 1000;
 
 /** A batch as it goes: the progress heartbeated after each page, and why it ended. */
 interface Batch {
   progress: BatchProgress;
   stop: BatchStop;
+  /** Resting until a follow poll: the keepalive is silent. */
+  resting?: boolean;
   retryAfter?: BatchResult['retryAfter'];
   rateLimit?: RateLimitState;
   failure?: BatchResult['failure'];
@@ -54,7 +64,7 @@ export async function fetchPagesWith(deps: FetchPagesDeps, input: BatchInput, co
   // Each failed attempt may have spent a request it never recorded: count one each, at the latest time.
   const unrecorded = attempt - 1;
   const allowance = batchRequests(input) - batch.progress.sentAt.length - unrecorded;
-  const beat = context && setInterval(() => context.heartbeat(batch.progress), KEEPALIVE_MS);
+  const beat = context && setInterval(() => batch.resting || context.heartbeat(batch.progress), KEEPALIVE_MS);
   try {
     if (allowance > 0) await fetchBatch(deps, input, batch, allowance, context);
   } catch (err) {
@@ -115,16 +125,17 @@ async function fetchBatch(deps: FetchPagesDeps, input: BatchInput, batch: Batch,
   const deadline = began + BATCH_SENDING_MS;
   const spent = batchRequests(input) - allowance; // Sends earlier attempts made or may have made.
   for (let made = 0; made < allowance; made++) {
-    // Requests beyond those allowed now wait for their slot in the budget to free.
-    const n = spent + made - input.maxRequests;
-    const slot = began + (n >= 0 ? input.laterMs![n]! : 0);
-    if (slot > Date.now()) await sleep(slot - Date.now(), context?.cancellationSignal);
-    if (context?.cancellationSignal.aborted) {
+    // Requests beyond those allowed now wait for their slot in the budget to free, or their follow poll's time.
+    const slot = requestSlot(input, spent + made);
+    const at = began + slot.ms;
+    if (slot.poll) await rest(batch, at, context, deps.stopping);
+    else if (at > Date.now()) await sleep(at - Date.now(), context?.cancellationSignal);
+    if (context?.cancellationSignal.aborted || (slot.poll && deps.stopping?.aborted)) {
       batch.stop = 'cancelled';
       return;
     }
-    // A first attempt always makes its first request; a retry only within the batch's sending time.
-    if ((made > 0 || (context?.info.attempt ?? 1) > 1) && Date.now() > deadline) return;
+    // A first attempt always makes its first request; a retry only within the batch's sending time, or a poll's.
+    if ((made > 0 || (context?.info.attempt ?? 1) > 1) && Date.now() > (slot.poll ? at + BATCH_SENDING_MS : deadline)) return;
     const endpoint = endpointSpec(progress.at.endpoint);
     const sentAt = Date.now();
     progress.sentAt.push(sentAt);
@@ -144,6 +155,7 @@ async function fetchBatch(deps: FetchPagesDeps, input: BatchInput, batch: Batch,
       }
       if (err instanceof ZendeskTooRecentError) {
         batch.stop = 'caught-up';
+        if (pollNext(input, spent + made)) continue;
         return;
       }
       return failed(batch, err);
@@ -183,13 +195,44 @@ async function fetchBatch(deps: FetchPagesDeps, input: BatchInput, batch: Batch,
     Object.assign(progress, after);
     context?.heartbeat(progress);
     deps.observe?.({ kind: 'page', account: target.account, resource: target.resource, records: step.fresh.length, seconds: (Date.now() - sentAt) / 1000 });
+    batch.stop = step.endOfStream ? 'end-of-stream' : 'budget';
     if (step.endOfStream) {
-      batch.stop = 'end-of-stream';
+      if (pollNext(input, spent + made)) continue; // Caught up: rest until the next follow poll.
       return;
     }
+    if (pollNext(input, spent + made)) return; // More than a page came in: the workflow paces the rest.
     if (step.note) return; // A new endpoint or page size: the workflow hears of it before going on.
     // Zendesk says the bucket is empty (someone else spends it too): the workflow holds until it resets.
     if (page.rateLimit.remaining !== undefined && page.rateLimit.remaining <= 0) return;
+  }
+}
+
+/** Whether the request after the one at `index` is a follow poll. */
+function pollNext(input: BatchInput, index: number): boolean {
+  return index + 1 < batchRequests(input) && requestSlot(input, index + 1).poll;
+}
+
+/**
+ * Rests until a follow poll is due at `at`, silent but for one heartbeat POLL_LEAD_MS before it, whose
+ * answer brings a cancel asked meanwhile. Cut short by a cancel, or by the worker stopping.
+ */
+async function rest(batch: Batch, at: number, context: Context | undefined, stopping: AbortSignal | undefined): Promise<void> {
+  const woken = new AbortController();
+  const wake = () => woken.abort();
+  const sources = [context?.cancellationSignal, stopping].filter((s): s is AbortSignal => s !== undefined);
+  for (const source of sources) {
+    if (source.aborted) wake();
+    else source.addEventListener?.('abort', wake, { once: true });
+  }
+  batch.resting = true;
+  try {
+    await sleep(at - POLL_LEAD_MS - Date.now(), woken.signal);
+    if (woken.signal.aborted) return;
+    context?.heartbeat(batch.progress);
+    await sleep(at - Date.now(), woken.signal);
+  } finally {
+    batch.resting = false;
+    for (const source of sources) source.removeEventListener?.('abort', wake);
   }
 }
 

@@ -36,6 +36,8 @@ export interface ActivityOptions {
   sealKey?: string;
   /** Ceilings per rate bucket, over those of `env` (ZENDESK_RATE_CEILING). @default Zendesk's published limits */
   rateCeilings?: Partial<RateCeilings>;
+  /** Aborts when the worker begins to stop: batches resting until a follow poll report at once. */
+  stopping?: AbortSignal;
 }
 
 /** ZENDESK_REQUEST_TIMEOUT_SECONDS: how long one request may take, its whole answer read, before it is abandoned and retried. */
@@ -104,6 +106,7 @@ export function createActivities(options: ActivityOptions = {}) {
       return options.wrapDestination ? options.wrapDestination(destination, ref) : destination;
     },
     observe: options.observe,
+    stopping: options.stopping,
   };
 
   return {

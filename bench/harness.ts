@@ -44,7 +44,8 @@ export async function startBench(simulator: SimulatorOptions, options: BenchOpti
   }
   const stack = await startStack({ simulator, taskQueue: options.taskQueue ?? 'bench', accounts: options.accounts ?? BENCH_ACCOUNTS(), client: { startTimeoutMs: 120_000 } });
   if (options.inProcessWorker ?? true) {
-    await stack.startWorker({ worker: { maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions } }).catch(async (err: unknown) => {
+    const slots = options.maxConcurrentActivityTaskExecutions;
+    await stack.startWorker({ worker: slots === undefined ? undefined : { maxConcurrentActivityTaskExecutions: slots } }).catch(async (err: unknown) => {
       await stack.close();
       throw err;
     });

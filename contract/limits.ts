@@ -30,6 +30,12 @@ export const MAX_WORKFLOW_ID_LENGTH = 300;
  */
 export const BATCH_SENDING_MS = 10_000;
 
+/**
+ * A follow batch polls for at most this long: one activity makes a caught-up export's polls of an hour,
+ * so the export's counts in its workflow are at most this far behind its files.
+ */
+export const FOLLOW_BATCH_MS = 3_600_000;
+
 /** A cursor as Zendesk hands them out (URL-safe base64 and the like): printable ASCII, no spaces. */
 export function isCursor(value: unknown): value is string {
   return typeof value === 'string' && value.length >= 1 && value.length <= MAX_CURSOR_LENGTH && /^[\x21-\x7e]+$/.test(value);

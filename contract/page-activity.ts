@@ -11,7 +11,7 @@ import type { PageOptions, RateLimitState } from '../zendesk/page';
 import type { ExportPosition } from '../zendesk/paging';
 import { countsOf, isCounts, type PageCounts } from './counts';
 import { checkAccount, checkDestination, checkOptions, checkPosition, ORIGIN, type DestinationRef } from './export';
-import { MAX_REQUESTS_PER_BATCH, MAX_WORKFLOW_ID_LENGTH, BATCH_SENDING_MS } from './limits';
+import { MAX_REQUESTS_PER_BATCH, MAX_WORKFLOW_ID_LENGTH, BATCH_SENDING_MS, FOLLOW_BATCH_MS } from './limits';
 import { isPlainObject, isWhole, problem, type Problem } from './problem';
 
 /** What an export is, for the activity: fixed for the export's whole life. */
@@ -41,6 +41,13 @@ export interface BatchInput {
    */
   laterMs?: number[];
   /**
+   * Follow polls: ms after the batch began, ascending, at least BATCH_SENDING_MS apart, at most
+   * FOLLOW_BATCH_MS; never with `laterMs`. A batch whose stream ended rests until each and asks once
+   * more, so a caught-up export pays one workflow round trip an hour instead of one a poll. A poll
+   * that finds more than a page ends the batch, and the workflow paces the rest.
+   */
+  pollsMs?: number[];
+  /**
    * The export's first workflow run (`workflowInfo().firstExecutionRunId`, named by the server): with the
    * workflow ID from the activity's context, the owner of the export's files. Absent in batches a 0.2.1
    * worker scheduled.
@@ -53,9 +60,17 @@ export interface BatchInput {
   resume?: boolean;
 }
 
-/** Every request a batch may make: those allowed now and those at later slots. */
-export function batchRequests(input: Pick<BatchInput, 'maxRequests' | 'laterMs'>): number {
-  return input.maxRequests + (input.laterMs?.length ?? 0);
+/** Every request a batch may make: those allowed now, those at later slots, and its follow polls. */
+export function batchRequests(input: Pick<BatchInput, 'maxRequests' | 'laterMs' | 'pollsMs'>): number {
+  return input.maxRequests + (input.laterMs?.length ?? 0) + (input.pollsMs?.length ?? 0);
+}
+
+/** When each of a batch's requests may leave, in ms after the batch began, and whether it is a follow poll. */
+export function requestSlot(input: Pick<BatchInput, 'maxRequests' | 'laterMs' | 'pollsMs'>, index: number): { ms: number; poll: boolean } {
+  const later = input.laterMs ?? [];
+  if (index < input.maxRequests) return { ms: 0, poll: false };
+  if (index < input.maxRequests + later.length) return { ms: later[index - input.maxRequests]!, poll: false };
+  return { ms: input.pollsMs![index - input.maxRequests - later.length]!, poll: true };
 }
 
 /** Why a batch ended. */
@@ -166,6 +181,7 @@ export function checkBatchInput(input: unknown): Problem | undefined {
     (isWhole(input.firstPage, 1, Number.MAX_SAFE_INTEGER) ? undefined : problem('firstPage', 'is not a page number')) ??
     (isWhole(input.maxRequests, 1, MAX_REQUESTS_PER_BATCH) ? undefined : problem('maxRequests', `is not a number of requests from 1 to ${MAX_REQUESTS_PER_BATCH}`)) ??
     checkLaterSlots(input.laterMs, MAX_REQUESTS_PER_BATCH - (input.maxRequests as number)) ??
+    checkPolls(input.pollsMs, MAX_REQUESTS_PER_BATCH - (input.maxRequests as number), input.laterMs !== undefined) ??
     (input.firstRunId === undefined || (typeof input.firstRunId === 'string' && /^[\w-]{1,100}$/.test(input.firstRunId)) ? undefined : problem('firstRunId', 'is not a batch ID')) ??
     (input.resume === undefined || typeof input.resume === 'boolean' ? undefined : problem('resume', 'is not true or false'))
   );
@@ -176,6 +192,17 @@ function checkLaterSlots(later: unknown, room: number): Problem | undefined {
   if (later === undefined) return undefined;
   const fits = Array.isArray(later) && later.length <= room && later.every((ms, i) => isWhole(ms, 0, BATCH_SENDING_MS) && (i === 0 || ms >= later[i - 1]));
   return fits ? undefined : problem('laterMs', `is not an ascending list of at most ${room} waits of 0 to ${BATCH_SENDING_MS} ms`);
+}
+
+/** A batch's follow polls: absent, or ascending whole milliseconds at least BATCH_SENDING_MS apart within FOLLOW_BATCH_MS, never beside later slots. */
+function checkPolls(polls: unknown, room: number, withLater: boolean): Problem | undefined {
+  if (polls === undefined) return undefined;
+  const fits =
+    !withLater &&
+    Array.isArray(polls) &&
+    polls.length <= room &&
+    polls.every((ms, i) => isWhole(ms, BATCH_SENDING_MS, FOLLOW_BATCH_MS) && (i === 0 || ms - polls[i - 1] >= BATCH_SENDING_MS));
+  return fits ? undefined : problem('pollsMs', `is not an ascending list of at most ${room} polls ${BATCH_SENDING_MS} ms or more apart within ${FOLLOW_BATCH_MS} ms, without laterMs`);
 }
 
 /**

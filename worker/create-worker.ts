@@ -2,6 +2,7 @@
  * The export worker: the workflows, and the activities with this process's credentials. A testable
  * factory; `worker/main.ts` is the process around it.
  */
+import { setMaxListeners } from 'node:events';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Runtime, Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
@@ -32,10 +33,19 @@ export const WORKFLOWS_PATH = require.resolve('../workflows');
 /** Where `npm run build` writes the workflow bundle: beside the compiled workflows. */
 export const PREBUILT_BUNDLE_PATH = path.resolve(__dirname, '..', 'workflow-bundle.js');
 
+/**
+ * Activity slots: a caught-up export's batch holds one between its follow polls (an hour at most), so
+ * there are enough for every export a worker may hold, and backfills still find free ones.
+ */
+export const ACTIVITY_SLOTS = 10_000;
+
 export async function createExportWorker(options: ExportWorkerOptions): Promise<Worker> {
   const observe = exportMetrics();
   const prebuilt = !options.workflowBundle && existsSync(PREBUILT_BUNDLE_PATH) && WORKFLOWS_PATH.endsWith('.js');
-  return Worker.create({
+  // Batches resting until a follow poll listen for the stop: one listener each.
+  const stopping = new AbortController();
+  setMaxListeners(0, stopping.signal);
+  const worker = await Worker.create({
     connection: options.connection,
     namespace: options.namespace ?? 'default',
     taskQueue: options.taskQueue,
@@ -47,6 +57,7 @@ export async function createExportWorker(options: ExportWorkerOptions): Promise<
         : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities({
       ...options.activities,
+      stopping: stopping.signal,
       observe: (event) => {
         observe(event);
         options.activities?.observe?.(event);
@@ -57,8 +68,16 @@ export async function createExportWorker(options: ExportWorkerOptions): Promise<
     // Heartbeats reach the server every half second (not at 80% of the timeout), so a pause or a
     // shutdown reaches a batch within half a second, and a slow moment never looks like a dead worker.
     maxHeartbeatThrottleInterval: '500 ms',
+    maxConcurrentActivityTaskExecutions: ACTIVITY_SLOTS,
     ...options.worker,
   });
+  // A resting batch has no page in flight: it reports as the stop begins, not after the grace time.
+  const shutdown = worker.shutdown.bind(worker);
+  worker.shutdown = () => {
+    stopping.abort();
+    shutdown();
+  };
+  return worker;
 }
 
 /** Records, pages, 429s and Retry-After waits per account and resource, on the runtime's meter. */

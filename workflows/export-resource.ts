@@ -81,7 +81,9 @@ const BATCH_GIVES_UP_MS = 24 * 3600_000;
  * `fairBatches`: each batch is scheduled with its account as fairness key, follow polls ahead of
  * backfills (workflows/priority.ts). `quietPolls`: a follow poll leaves the status at `following`
  * instead of writing `running` and then `following` again (two history events and two visibility
- * writes a poll).
+ * writes a poll). `followBatches`: a caught-up export's batch makes its follow polls of the next hour
+ * itself, resting between them, where each fits its share (ExportRules.followPolls): a round trip
+ * through Temporal an hour instead of one a poll.
  */
 const PATCHES = {
   sendSchedule: 'send-schedule',
@@ -90,7 +92,17 @@ const PATCHES = {
   sealedShares: 'sealed-shares',
   fairBatches: 'fair-batches',
   quietPolls: 'quiet-polls',
+  followBatches: 'follow-batches',
 } as const;
+
+/**
+ * A batch making follow polls heartbeats once a poll, just before it (activities/fetch-pages.ts
+ * POLL_LEAD_MS): its heartbeat timeout is the interval and this, so a dead worker's batch is asked
+ * again within an interval and a minute.
+ */
+const FOLLOW_HEARTBEAT_SLACK_MS = 60_000;
+/** A follow batch ends within this after its last poll's time (that poll's request, at most 2 minutes, and writing it). */
+const FOLLOW_BATCH_TAIL_MS = 10 * 60_000;
 
 /** Pages per run of the workflow before continuing as new, unless the server suggests it sooner. */
 export const DEFAULT_MAX_PAGES_PER_RUN = 1000;
@@ -107,6 +119,10 @@ interface Exporting {
   hasSearchAttributes: boolean;
   /** The batch in flight, which a pause cancels. */
   batch?: CancellationScope;
+  /** The batch in flight makes follow polls: it rests between them, and hears of a pause or a share only before its next. */
+  polling?: boolean;
+  /** The batch in flight was cut short by the export itself (a share its polls no longer fit). */
+  cutShort?: boolean;
   /** Counts the shares the coordinator sent: a wait for budget wakes at a new one. */
   shareChanges: number;
   /** Shares count only with their coordinator's seal (its coordinator numbers them: `shareSeq` in the input). */
@@ -155,6 +171,8 @@ function handleMessages(e: Exporting): void {
   const pause = () => {
     rules.state.paused = true;
     e.batch?.cancel(); // The batch finishes its page in flight and reports.
+    // A batch resting until its next follow poll reports only then, without making it: paused from now.
+    if (e.polling) setStatus(e, 'paused');
   };
   const resume = () => void (rules.state.paused = false);
   setHandler(pauseSignal, pause);
@@ -169,6 +187,11 @@ function handleMessages(e: Exporting): void {
     }
     rules.acceptShare(share, budget, sends ?? [], Date.now(), e.sealedShares ? seq : undefined);
     e.shareChanges++;
+    if (e.polling && !rules.pollsFitShare()) {
+      // The new share is too small for a poll an interval: the batch stops before its next, and the loop paces.
+      e.cutShort = true;
+      e.batch?.cancel();
+    }
   });
 }
 
@@ -220,7 +243,8 @@ async function pageLoop(e: Exporting): Promise<'done' | 'continue-as-new'> {
       continue; // The share or the pause may have changed meanwhile.
     }
     if (rules.state.status !== 'following' || !patched(PATCHES.quietPolls)) setStatus(e, 'running');
-    const request = rules.nextBatch(Date.now(), maxPagesPerRun - pagesThisRun, patched(PATCHES.sendSchedule));
+    const following = rules.state.status === 'following' && rules.pollsFitShare() && patched(PATCHES.followBatches);
+    const request = rules.nextBatch(Date.now(), maxPagesPerRun - pagesThisRun, patched(PATCHES.sendSchedule), following);
     const result = await scheduleBatch(e, request);
     if (!result) continue; // Paused before the batch started.
     pagesThisRun += result.pages;
@@ -290,20 +314,29 @@ async function scheduleBatch(e: Exporting, request: BatchRequest): Promise<Batch
     const summary = `${e.input.resource}: up to ${pages} page${pages === 1 ? '' : 's'} from ${describePosition(request.at.next)}`;
     // The priority rides in the command that schedules the batch: histories recorded without it replay without it.
     const priority = patched(PATCHES.fairBatches) ? { priority: batchPriority(e.input.account, e.rules.state.progress.endOfStreamAt !== undefined) } : {};
-    const result = await scope.run(() => fetchPages.executeWithOptions({ summary, ...priority }, [owned]));
+    e.polling = request.pollsMs !== undefined;
+    const result = await scope.run(() => fetchPages.executeWithOptions({ summary, ...priority, ...followTimeouts(e.input, request) }, [owned]));
     // A worker of 0.2.1 answers with its count names: read either.
     return withCounts(verify ? await believed(e, owned, result) : result);
   } catch (err) {
     if (isCancellation(err)) {
       // The export itself is cancelled: so is the export. Else a pause cut the batch short, or a client cancelled it by ID.
       if (CancellationScope.current().consideredCancelled) throw err;
-      return !verify || e.rules.state.paused ? undefined : refused(e, owned, 'the batch was cancelled, but not by this export');
+      return !verify || e.rules.state.paused || e.cutShort ? undefined : refused(e, owned, 'the batch was cancelled, but not by this export');
     }
     if (verify && !(await genuineFailure(owned, err, scheduledAt))) return refused(e, owned, 'the batch failed with a failure no worker sealed');
     throw err;
   } finally {
     e.batch = undefined;
+    e.polling = e.cutShort = false;
   }
+}
+
+/** A batch making follow polls lives until its last, and heartbeats once a poll. */
+function followTimeouts(input: ExportInput, request: BatchRequest): { heartbeatTimeout: number; startToCloseTimeout: number } | object {
+  const last = request.pollsMs?.at(-1);
+  if (last === undefined) return {};
+  return { heartbeatTimeout: input.followIntervalSeconds! * 1000 + FOLLOW_HEARTBEAT_SLACK_MS, startToCloseTimeout: last + FOLLOW_BATCH_TAIL_MS };
 }
 
 /** The result, if it fits its request and the worker sealed it (the seal covers it as the worker sent it); else a refused batch. */

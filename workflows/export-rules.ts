@@ -5,14 +5,14 @@
  */
 import { MAX_RETRY_AFTER_SECONDS } from '../contract/batch-result';
 import { NO_COUNTS } from '../contract/counts';
-import { MAX_NOTES, MAX_REQUESTS_PER_BATCH, BATCH_SENDING_MS } from '../contract/limits';
+import { MAX_NOTES, MAX_REQUESTS_PER_BATCH, BATCH_SENDING_MS, FOLLOW_BATCH_MS } from '../contract/limits';
 import { FAILURE, batchRequests, type BatchInput, type BatchResult } from '../contract/page-activity';
 import { endpointSpec, type RateBudget, type RateCeilings } from '../zendesk/endpoints';
 import { UNEXPECTED_ANSWER_ATTEMPTS } from '../zendesk/errors';
 import { describePosition } from '../zendesk/page';
 import { startPosition } from '../zendesk/paging';
 import { paceUnderCeiling } from './ceiling';
-import { acceptShare, emptyBucketHold, holdUntil, recordSends, requestsAllowed, laterSlots, startPace, tightenPace, waitBeforeNextRequest } from './pacing';
+import { acceptShare, emptyBucketHold, holdUntil, recordSends, requestsAllowed, laterSlots, startPace, tightenPace, waitBeforeNextRequest, WINDOW_MARGIN_MS } from './pacing';
 import type { ExportInput, ExportState, ExportStatus } from './types';
 
 /** The refused result's failure type as 0.3.0 named it, still in the state an export of 0.3.0 carries. */
@@ -94,14 +94,17 @@ export class ExportRules {
    * The next batch: as many requests as the budget allows now, no more than are wanted, and no
    * more than `pagesLeft` (what this workflow run may still do before it continues as new). `scheduled`:
    * the batch also makes the requests whose slots free while it may still send, each at its slot
-   * (`laterMs`); without it, only those allowed now (the version before send schedules).
+   * (`laterMs`); without it, only those allowed now (the version before send schedules). `following`:
+   * a caught-up export's batch makes one request now and its follow polls of the next hour (`pollsMs`),
+   * when they fit its share.
    */
-  nextBatch(now: number, pagesLeft = Infinity, scheduled = false): BatchInput {
+  nextBatch(now: number, pagesLeft = Infinity, scheduled = false, following = false): BatchInput {
     const { input, state } = this;
     let most = Math.min(MAX_REQUESTS_PER_BATCH, pagesLeft);
     if (input.maxPages !== undefined) most = Math.min(most, input.maxPages - state.progress.pages);
-    const maxRequests = Math.max(1, Math.min(requestsAllowed(state.pace, now), most));
-    const laterMs = scheduled ? laterSlots(state.pace, now, BATCH_SCHEDULE_MS).slice(0, Math.max(0, most - maxRequests)) : [];
+    const pollsMs = following ? this.followPolls(most - 1) : [];
+    const maxRequests = pollsMs.length ? 1 : Math.max(1, Math.min(requestsAllowed(state.pace, now), most));
+    const laterMs = scheduled && !pollsMs.length ? laterSlots(state.pace, now, BATCH_SCHEDULE_MS).slice(0, Math.max(0, most - maxRequests)) : [];
     const { perPage: _perPage, ...options } = input.options ?? {};
     return {
       target: { account: input.account, resource: input.resource, options, destination: input.destination, exportId: this.exportId, origin: state.origin },
@@ -109,9 +112,28 @@ export class ExportRules {
       firstPage: state.progress.pages + 1,
       maxRequests,
       ...(laterMs.length ? { laterMs } : {}),
+      ...(pollsMs.length ? { pollsMs } : {}),
       // The last result was refused: the batch it stood for may have written pages, which its checkpoint names.
       ...(state.retry?.type === FAILURE.refused || state.retry?.type === REFUSED_BEFORE_0_4 ? { resume: true } : {}),
     };
+  }
+
+  /**
+   * The follow polls after a batch's first request, one each interval for up to FOLLOW_BATCH_MS, at
+   * most `most`: none unless each fits the export's share alone, that is one request in any window of
+   * its budget even when a poll leaves up to BATCH_SENDING_MS late.
+   */
+  followPolls(most = Infinity): number[] {
+    if (!this.pollsFitShare()) return [];
+    const everyMs = this.input.followIntervalSeconds! * 1000;
+    return Array.from({ length: Math.max(0, Math.min(Math.floor(FOLLOW_BATCH_MS / everyMs), most)) }, (_, i) => (i + 1) * everyMs);
+  }
+
+  /** Whether follow polls, one an interval, keep within the export's share and budget as they are now. */
+  pollsFitShare(): boolean {
+    const everyMs = (this.input.followIntervalSeconds ?? 0) * 1000;
+    const { share, budget } = this.state.pace;
+    return everyMs > 0 && share >= 1 && everyMs >= budget.seconds * 1000 + BATCH_SENDING_MS + WINDOW_MARGIN_MS;
   }
 
   /** Takes in a batch's result, placing its sends on the workflow clock; returns what to do next. */

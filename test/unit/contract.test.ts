@@ -207,6 +207,7 @@ describe('the page activity input', () => {
   it('accepts a well-formed input', () => {
     expect(checkBatchInput(valid())).toBeUndefined();
     expect(checkBatchInput({ ...valid(), laterMs: [0, 120, 120, 9000] })).toBeUndefined();
+    expect(checkBatchInput({ ...valid(), maxRequests: 1, pollsMs: [300_000, 600_000, 3_600_000] })).toBeUndefined();
   });
 
   it.each<[string, unknown, string]>([
@@ -225,6 +226,11 @@ describe('the page activity input', () => {
     ['later requests going back in time', { laterMs: [0, 500, 100] }, 'laterMs'],
     ['more later requests than a batch may make', { laterMs: Array<number>(MAX_REQUESTS_PER_BATCH).fill(0) }, 'laterMs'],
     ['later requests that are not times', { laterMs: ['soon'] }, 'laterMs'],
+    ['follow polls beyond an hour', { pollsMs: [300_000, 3_700_000] }, 'pollsMs'],
+    ['follow polls closer than a batch sends', { pollsMs: [300_000, 301_000] }, 'pollsMs'],
+    ['a follow poll at once', { pollsMs: [0] }, 'pollsMs'],
+    ['follow polls beside later requests', { laterMs: [100], pollsMs: [300_000] }, 'pollsMs'],
+    ['more follow polls than a batch may make', { maxRequests: MAX_REQUESTS_PER_BATCH, pollsMs: [300_000] }, 'pollsMs'],
   ])('refuses %s', (_name, patch, field) => {
     expectSentence(checkBatchInput(patched(valid(), patch)), field);
   });

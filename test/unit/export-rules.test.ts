@@ -1,6 +1,7 @@
 /** An export's rules between batches: what the next batch asks for, and what a batch's result does. */
 import type { BatchResult } from '../../contract/page-activity';
-import { MAX_NOTES, MAX_REQUESTS_PER_BATCH } from '../../contract/limits';
+import { BATCH_SENDING_MS, FOLLOW_BATCH_MS, MAX_NOTES, MAX_REQUESTS_PER_BATCH } from '../../contract/limits';
+import { checkBatchInput } from '../../contract/page-activity';
 import { batchResult } from '../helpers/batch';
 import type { ExportPosition } from '../../zendesk/paging';
 import { UNEXPECTED_ANSWER_ATTEMPTS } from '../../zendesk/errors';
@@ -76,6 +77,36 @@ describe('the next batch', () => {
     expect(rules.nextBatch(opens, Infinity, true)).toMatchObject({ maxRequests: 1, laterMs: [100, 200, 300] });
     expect(rules.nextBatch(opens, 2, true)).toMatchObject({ maxRequests: 1, laterMs: [100] });
     expect(rules.nextBatch(opens, 1, true)).not.toHaveProperty('laterMs');
+  });
+
+  it("gives a caught-up export's batch its follow polls of the next hour, one an interval, when one request a window fits its share", () => {
+    const rules = new ExportRules(input({ share: 4, followIntervalSeconds: 300 }), ID, NOW);
+    const batch = rules.nextBatch(NOW, Infinity, true, true);
+    expect(batch).toMatchObject({ maxRequests: 1, pollsMs: Array.from({ length: FOLLOW_BATCH_MS / 300_000 }, (_, i) => (i + 1) * 300_000) });
+    expect(batch).not.toHaveProperty('laterMs');
+    expect(checkBatchInput(batch)).toBeUndefined(); // The activity takes what the rules make.
+    // Not following: the batch is as before.
+    expect(rules.nextBatch(NOW, Infinity, true, false)).not.toHaveProperty('pollsMs');
+    // No more polls than the pages this run, or the export, may still make.
+    expect(rules.nextBatch(NOW, 4, true, true).pollsMs).toHaveLength(3);
+    expect(rules.nextBatch(NOW, 1, true, true)).not.toHaveProperty('pollsMs');
+  });
+
+  it('gives no follow polls where a poll an interval could exceed the share in some window', () => {
+    const window = BUDGET.seconds * 1000;
+    // A poll may leave up to BATCH_SENDING_MS late: two then fall in one window unless the interval is longer than both.
+    const tooShort = Math.floor((window + BATCH_SENDING_MS) / 1000);
+    expect(new ExportRules(input({ followIntervalSeconds: tooShort }), ID, NOW).nextBatch(NOW, Infinity, true, true)).not.toHaveProperty('pollsMs');
+    expect(new ExportRules(input({ followIntervalSeconds: tooShort + 1 }), ID, NOW).nextBatch(NOW, Infinity, true, true).pollsMs).toHaveLength(Math.floor(FOLLOW_BATCH_MS / ((tooShort + 1) * 1000)));
+    // Queued without a share; an interval longer than a batch may poll; no follow mode at all.
+    expect(new ExportRules(input({ share: 0, followIntervalSeconds: 300 }), ID, NOW).pollsFitShare()).toBe(false);
+    expect(new ExportRules(input({ followIntervalSeconds: 86_400 }), ID, NOW).nextBatch(NOW, Infinity, true, true)).not.toHaveProperty('pollsMs');
+    expect(new ExportRules(input(), ID, NOW).pollsFitShare()).toBe(false);
+    // A share taken later that is too small stops them.
+    const rules = new ExportRules(input({ followIntervalSeconds: 300 }), ID, NOW);
+    expect(rules.pollsFitShare()).toBe(true);
+    rules.acceptShare(0, BUDGET, [], NOW);
+    expect(rules.pollsFitShare()).toBe(false);
   });
 
   it('never asks for more than one batch may make', () => {

@@ -7,7 +7,8 @@
 import { ApplicationFailure, type Context } from '@temporalio/activity';
 import type { BatchInput, BatchProgress, BatchCheckpoint } from '../../contract/page-activity';
 import type { Destination, PageWrite } from '../../activities/destinations';
-import { fetchPagesWith, type FetchPagesDeps } from '../../activities/fetch-pages';
+import { fetchPagesWith, POLL_LEAD_MS, type FetchPagesDeps } from '../../activities/fetch-pages';
+import { BATCH_SENDING_MS } from '../../contract/limits';
 import { ZendeskAuthError, ZendeskReauthorizationError, ZendeskTransientError } from '../../zendesk/errors';
 import type { ZendeskClient } from '../../zendesk/http-client';
 import type { Page } from '../../zendesk/page';
@@ -173,6 +174,98 @@ describe('the send schedule (on fake timers: time moves only when the test moves
     // Resolves with no more time passing: the wait ended with the signal, not with its timer.
     expect(await run).toMatchObject({ pages: 1, stop: 'cancelled' });
     expect(asked).toHaveLength(1);
+  });
+});
+
+describe('follow polls (on fake timers)', () => {
+  beforeEach(() => jest.useFakeTimers({ now: 1_000_000_000_000 }));
+  afterEach(() => jest.useRealTimers());
+
+  const EVERY = 300_000;
+  /** A caught-up export's batch: one request now, then a poll each interval. */
+  const following = (polls: number): BatchInput => ({ ...input(1), pollsMs: Array.from({ length: polls }, (_, i) => (i + 1) * EVERY) });
+  /** Every answer ends the stream, unless `answers` says otherwise. */
+  const caughtUp = (answers: Partial<Record<number, Error | Partial<Page>>> = {}) =>
+    zendesk(1000, Object.fromEntries(Array.from({ length: 20 }, (_, i) => [i + 1, { endOfStream: true, ...(answers[i + 1] as object) }])));
+  /** A context that keeps its heartbeats with the time each was sent. */
+  function watched(attempt = 1, sinceFirstMs = 0) {
+    const controller = new AbortController();
+    const beats: number[] = [];
+    const ctx = context(attempt, undefined, undefined, sinceFirstMs);
+    Object.assign(ctx, { heartbeat: () => void beats.push(Date.now()) });
+    Object.defineProperty(ctx, 'cancellationSignal', { get: () => controller.signal });
+    return { ctx, beats, cancel: () => controller.abort() };
+  }
+
+  test('a caught-up batch rests between its polls without heartbeats, and heartbeats once just before each', async () => {
+    const { client, asked } = caughtUp();
+    const { ctx, beats } = watched();
+    const began = Date.now();
+    const run = fetchPagesWith(deps(client, memoryDestination()), following(3), ctx);
+    await jest.advanceTimersByTimeAsync(EVERY - POLL_LEAD_MS - 1);
+    expect(asked).toHaveLength(1);
+    // Resting: nothing but the heartbeat after the first page.
+    expect(beats.filter((t) => t > began)).toEqual([]);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(beats.filter((t) => t > began)).toEqual([began + EVERY - POLL_LEAD_MS]);
+    await jest.advanceTimersByTimeAsync(POLL_LEAD_MS);
+    expect(asked).toHaveLength(2);
+    await jest.advanceTimersByTimeAsync(2 * EVERY);
+    const result = await run;
+    expect(asked).toHaveLength(4);
+    expect(result).toMatchObject({ pages: 4, stop: 'end-of-stream' });
+    expect(result.sentAgoMs).toEqual([3 * EVERY, 2 * EVERY, EVERY, 0]);
+    // One heartbeat a poll just before it, one after each page written.
+    expect(beats.filter((t) => (t - began) % EVERY === EVERY - POLL_LEAD_MS)).toHaveLength(3);
+    expect(beats.length).toBeLessThanOrEqual(3 + 4);
+  });
+
+  test('a poll that finds more than a page ends the batch: the workflow paces the rest', async () => {
+    const { client, asked } = caughtUp({ 2: { endOfStream: false } });
+    const run = fetchPagesWith(deps(client, memoryDestination()), following(3), watched().ctx);
+    await jest.advanceTimersByTimeAsync(EVERY);
+    expect(await run).toMatchObject({ pages: 2, stop: 'budget' });
+    expect(asked).toHaveLength(2);
+  });
+
+  test('a first page that is not the last ends the batch too, before any rest', async () => {
+    const { client, asked } = caughtUp({ 1: { endOfStream: false } });
+    expect(await fetchPagesWith(deps(client, memoryDestination()), following(3), watched().ctx)).toMatchObject({ pages: 1, stop: 'budget' });
+    expect(asked).toHaveLength(1);
+  });
+
+  test('a cancel (a pause, a smaller share) or the worker stopping ends a rest at once, and the poll is not made', async () => {
+    for (const how of ['cancel', 'stop'] as const) {
+      const { client, asked } = caughtUp();
+      const { ctx, cancel } = watched();
+      const stopping = new AbortController();
+      const run = fetchPagesWith({ ...deps(client, memoryDestination()), stopping: stopping.signal }, following(3), ctx);
+      await jest.advanceTimersByTimeAsync(EVERY / 2);
+      if (how === 'cancel') cancel();
+      else stopping.abort();
+      expect(await run).toMatchObject({ pages: 1, stop: 'cancelled' });
+      expect(asked).toHaveLength(1);
+    }
+  });
+
+  test('a retry that comes after a poll was due, beyond the time a batch may send, hands back without polling', async () => {
+    const { client, asked } = caughtUp();
+    // The first attempt's worker died; its heartbeat timeout and the retry came 2 minutes after the first poll's time.
+    const { ctx } = watched(2, EVERY + 120_000);
+    const run = fetchPagesWith(deps(client, memoryDestination()), following(3), ctx);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(await run).toMatchObject({ pages: 0, stop: 'budget' });
+    expect(asked).toEqual([]);
+  });
+
+  test('a retry within a poll\'s sending time makes it, and rests on to the next', async () => {
+    const { client, asked } = caughtUp();
+    const { ctx } = watched(2, EVERY + BATCH_SENDING_MS / 2);
+    const run = fetchPagesWith(deps(client, memoryDestination()), following(2), ctx);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(asked).toHaveLength(1); // The first poll, late.
+    await jest.advanceTimersByTimeAsync(EVERY);
+    expect(await run).toMatchObject({ pages: 2, stop: 'end-of-stream' });
   });
 });
 
