@@ -4,8 +4,10 @@
  * on one worker process (the real CLI) and the dev server. Prints the lateness of polls (a poll's gap
  * after the previous one, less the interval: an upper bound, as the interval starts when the workflow
  * has the previous poll's result), CPU per poll of the worker and the server, history events and bytes
- * per poll (from a sample of the exports' histories, start left out) and the history storage per account-month that
- * follows, and the worker's RSS.
+ * per poll (from a sample of the exports' histories: one follow cycle each, its timer to the workflow
+ * task that takes its batch in, over the polls that batch made) and the history storage per
+ * account-month that follows, and the worker's RSS. BENCH_WORKER_CLI runs another build's worker
+ * (its `bin/zendesk-export.js`) for a side-by-side run.
  */
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
@@ -25,6 +27,7 @@ const CACHED_WORKFLOWS = Number(process.env.BENCH_CACHED_WORKFLOWS ?? 2 * ACCOUN
 const WORKER_HEAP_MIB = Number(process.env.BENCH_WORKER_HEAP_MIB ?? Math.max(4096, Math.ceil(CACHED_WORKFLOWS / 2)));
 /** How long the accounts may take to get under way before the run is measured as it stands. */
 const STARTUP_MINUTES = Number(process.env.BENCH_FOLLOW_STARTUP_MINUTES ?? 60);
+const WORKER_CLI = process.env.BENCH_WORKER_CLI || undefined;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -36,6 +39,7 @@ export async function followFleet(): Promise<void> {
     taskQueue: TASK_QUEUE,
     env: { ...bench.workerEnv(names, { perAccount: true }), NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=${WORKER_HEAP_MIB}`.trim() },
     args: ['worker', '--log-level', 'ERROR', ...(CACHED_WORKFLOWS ? ['--cached-workflows', String(CACHED_WORKFLOWS)] : [])],
+    cliPath: WORKER_CLI,
   });
   const random = seededRandom(24);
   try {
@@ -77,23 +81,28 @@ export async function followFleet(): Promise<void> {
         return times.slice(1).map((t, i) => (t - times[i]! - INTERVAL_S * 1000) / 1000);
       })
       .sort((x, y) => x - y);
-    const history = await historyPerPoll(bench.client.client, handles.slice(0, HISTORY_SAMPLE).map((h) => h.workflowId));
+    // A sample paused, so that each has a follow batch that has ended: its cycle's history is whole.
+    const sample = handles.slice(0, HISTORY_SAMPLE);
+    await Promise.all(sample.map((h) => h.pause()));
+    const history = await historyPerPoll(bench.client.client, sample.map((h) => h.workflowId), (INTERVAL_S + 90) * 1000);
     const pollsPerMonth = (30 * 86_400) / INTERVAL_S;
     const workerMsPerPoll = ((after.worker - before.worker) / polls) * 1000;
     const serverMsPerPoll = ((after.server - before.server) / polls) * 1000;
     const cores = (after.worker - before.worker + after.server - before.server) / ((t1 - t0) / 1000);
     print(
-      `  ${polls} polls in ${((t1 - t0) / 1000).toFixed(0)}s; lateness s: median ${median(lateness).toFixed(2)}, p95 ${percentile(lateness, 0.95).toFixed(2)}, ` +
-        `p99 ${percentile(lateness, 0.99).toFixed(2)}, max ${percentile(lateness, 1).toFixed(2)}; within 10 s: ${((lateness.filter((l) => l <= 10).length / lateness.length) * 100).toFixed(1)}%`,
+      lateness.length
+        ? `  ${polls} polls in ${((t1 - t0) / 1000).toFixed(0)}s; lateness s: median ${median(lateness).toFixed(2)}, p95 ${percentile(lateness, 0.95).toFixed(2)}, ` +
+            `p99 ${percentile(lateness, 0.99).toFixed(2)}, max ${percentile(lateness, 1).toFixed(2)}; within 10 s: ${((lateness.filter((l) => l <= 10).length / lateness.length) * 100).toFixed(1)}%`
+        : `  ${polls} polls in ${((t1 - t0) / 1000).toFixed(0)}s; lateness not measured: no account polled twice in the window (BENCH_FOLLOW_INTERVALS=2 or more)`,
     );
     print(
       `  CPU per poll: worker ${workerMsPerPoll.toFixed(2)} ms, Temporal server ${serverMsPerPoll.toFixed(2)} ms (${cores.toFixed(2)} cores together); ` +
-        `history per poll: ${history.events.toFixed(1)} events, ${history.bytes.toFixed(0)} bytes; ` +
+        `history per poll: ${history.events.toFixed(2)} events, ${history.bytes.toFixed(0)} bytes (${history.cycles} follow cycles of ${sample.length} sampled, ${history.pollsPerBatch.toFixed(1)} polls a batch); ` +
         `worker peak RSS ${(peakRssKb / 1024).toFixed(0)} MiB with ${CACHED_WORKFLOWS || 'the default'} cached workflows and a ${WORKER_HEAP_MIB} MiB heap`,
     );
     print(
       `follow-fleet: ${ACCOUNTS} accounts every ${INTERVAL_S}s: ${cores.toFixed(2)} cores, worker ${workerMsPerPoll.toFixed(2)} ms + server ${serverMsPerPoll.toFixed(2)} ms a poll, ` +
-        `p99 lateness ${percentile(lateness, 0.99).toFixed(1)}s, history ${(history.bytes * pollsPerMonth / 1048576).toFixed(2)} MiB an account-month (${pollsPerMonth} polls)`,
+        `p99 lateness ${lateness.length ? `${percentile(lateness, 0.99).toFixed(1)}s` : 'not measured'}, history ${(history.bytes * pollsPerMonth / 1048576).toFixed(2)} MiB an account-month (${pollsPerMonth} polls)`,
     );
     await Promise.all(handles.map((h) => h.cancel().catch(() => undefined)));
   } finally {
@@ -103,21 +112,45 @@ export async function followFleet(): Promise<void> {
 }
 
 /**
- * History events and bytes per poll (one batch) in the steady state: from the first batch's scheduling to
- * the last's, over the batches in between, so the export's start does not count.
+ * History events and bytes per poll in the steady state, from each sampled export's last follow cycle
+ * whose batch has ended (waiting up to `waitMs` for the batches its pause ends): from the follow timer
+ * to the workflow task that takes the batch's result in and the markers it records. A cycle's batch
+ * makes one poll now and one at each of its `pollsMs` (a run shorter than the hour a batch polls sees
+ * it end early, by the pause): its history is spread over that many polls. Events a pause or a signal
+ * added inside the batch's time are not the cycle's.
  */
-async function historyPerPoll(client: Client, workflowIds: string[]): Promise<{ events: number; bytes: number }> {
-  let events = 0;
-  let bytes = 0;
-  let polls = 0;
+async function historyPerPoll(client: Client, workflowIds: string[], waitMs: number): Promise<{ events: number; bytes: number; cycles: number; pollsPerBatch: number }> {
+  const converter = client.options.loadedDataConverter.payloadConverter;
+  const Type = temporal.api.enums.v1.EventType;
+  const deadline = Date.now() + waitMs;
+  let [events, bytes, polls, cycles] = [0, 0, 0, 0];
   for (const workflowId of workflowIds) {
-    const all = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
-    const scheduled = all.flatMap((e, i) => (e.activityTaskScheduledEventAttributes ? [i] : []));
-    if (scheduled.length < 2) continue;
-    const steady = all.slice(scheduled[0], scheduled.at(-1));
-    events += steady.length;
-    bytes += temporal.api.history.v1.History.encode({ events: steady }).finish().length;
-    polls += scheduled.length - 1;
+    let all: temporal.api.history.v1.IHistoryEvent[];
+    for (;;) {
+      all = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+      const scheduled = all.filter((e) => e.eventType === Type.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED).length;
+      const closed = all.filter((e) => e.activityTaskCompletedEventAttributes || e.activityTaskFailedEventAttributes || e.activityTaskCanceledEventAttributes || e.activityTaskTimedOutEventAttributes).length;
+      if (scheduled === closed || Date.now() > deadline) break;
+      await sleep(1000);
+    }
+    const completed = all.flatMap((e, i) => (e.activityTaskCompletedEventAttributes ? [i] : []));
+    for (const c of completed.reverse()) {
+      const scheduledId = Number(all[c]!.activityTaskCompletedEventAttributes!.scheduledEventId);
+      const s = all.findIndex((e) => Number(e.eventId) === scheduledId);
+      let t = s;
+      while (t >= 0 && all[t]!.eventType !== Type.EVENT_TYPE_TIMER_STARTED) t--;
+      if (t < 0 || all.slice(t, s).some((e) => e.eventType === Type.EVENT_TYPE_ACTIVITY_TASK_COMPLETED)) continue; // Not a follow cycle.
+      const started = c - 1; // A batch's started event is written just before its end.
+      let end = all.findIndex((e, i) => i > c && e.eventType === Type.EVENT_TYPE_WORKFLOW_TASK_COMPLETED);
+      while (all[end + 1]?.eventType === Type.EVENT_TYPE_MARKER_RECORDED) end++;
+      const cycle = [...all.slice(t, s + 1), ...all.slice(started, end + 1)];
+      const input = converter.fromPayload<{ pollsMs?: number[] }>(all[s]!.activityTaskScheduledEventAttributes!.input!.payloads![0]!);
+      events += cycle.length;
+      bytes += temporal.api.history.v1.History.encode({ events: cycle }).finish().length;
+      polls += 1 + (input.pollsMs?.length ?? 0);
+      cycles++;
+      break;
+    }
   }
-  return { events: events / Math.max(1, polls), bytes: bytes / Math.max(1, polls) };
+  return { events: events / Math.max(1, polls), bytes: bytes / Math.max(1, polls), cycles, pollsPerBatch: polls / Math.max(1, cycles) };
 }

@@ -28,6 +28,8 @@ export interface WorkerProcessOptions {
   logLevel?: 'ERROR' | 'WARN' | 'INFO' | 'DEBUG';
   /** Characters of output kept. @default 40,000 */
   outputTail?: number;
+  /** The CLI to run: another build's `bin/zendesk-export.js`, for side-by-side benchmarks. @default this build's */
+  cliPath?: string;
 }
 
 export interface WorkerProcess {
@@ -56,7 +58,7 @@ export function startWorkerProcess(options: WorkerProcessOptions): WorkerProcess
     ...(options.taskQueue === undefined ? {} : { ZENDESK_EXPORT_TASK_QUEUE: options.taskQueue }),
   };
   const args = options.args ?? ['worker', '--log-level', options.logLevel ?? 'WARN'];
-  const proc = spawnGroup(process.execPath, [CLI_PATH, ...args], { env, outputTail: options.outputTail });
+  const proc = spawnGroup(process.execPath, [options.cliPath ?? CLI_PATH, ...args], { env, outputTail: options.outputTail });
   const name = options.name ?? `worker ${proc.pid}`;
   const ready = new Promise<void>((resolve, reject) => {
     // The worker's INFO line once its pollers run (worker/main.ts).

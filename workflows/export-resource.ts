@@ -316,8 +316,11 @@ async function scheduleBatch(e: Exporting, request: BatchRequest): Promise<Batch
     const priority = patched(PATCHES.fairBatches) ? { priority: batchPriority(e.input.account, e.rules.state.progress.endOfStreamAt !== undefined) } : {};
     e.polling = request.pollsMs !== undefined;
     const result = await scope.run(() => fetchPages.executeWithOptions({ summary, ...priority, ...followTimeouts(e.input, request) }, [owned]));
-    // A worker of 0.2.1 answers with its count names: read either.
-    return withCounts(verify ? await believed(e, owned, result) : result);
+    // A worker of 0.2.1 answers with its count names: read either. A follow batch's polls of up to an
+    // hour count even when the export is being cancelled: its end records them (follow batches are
+    // new with their patch, so no earlier history takes this path).
+    const check = () => believed(e, owned, result);
+    return withCounts(verify ? await (request.pollsMs ? CancellationScope.nonCancellable(check) : check()) : result);
   } catch (err) {
     if (isCancellation(err)) {
       // The export itself is cancelled: so is the export. Else a pause cut the batch short, or a client cancelled it by ID.

@@ -106,7 +106,12 @@ async function cancel(client: ExportClient, id: string): Promise<void> {
         `it ends as CANCELLED in Temporal once one finishes its page in flight. Restart it later from where it was cancelled with: ${again}`,
     );
   } else if (ended) print(`Cancelled ${id}${progressOf(ended.state)}: it is CANCELLED in Temporal, which keeps where it stopped. Restart it from there with: ${again}`);
-  else print(`Cancelling ${id}: it ends as CANCELLED in Temporal once a worker finishes its page in flight. Restart it later from where it was cancelled with: ${again}`);
+  else {
+    print(
+      `Cancelling ${id}: it ends as CANCELLED in Temporal once its batch ends: when a worker finishes its page in flight, or, for a follow export resting between polls, at its next poll's time (that poll is not made). ` +
+        `Restart it later from where it was cancelled with: ${again}`,
+    );
+  }
 }
 
 const RESOURCE_ARG = 'tickets, users, organizations, ticket_events, or all (every export of the account)';

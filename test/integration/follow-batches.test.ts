@@ -57,8 +57,13 @@ test('polls ride in one batch; new records are written as each comes; a pause st
     stack.sim.addRecords(undefined, 'organizations', 1);
     await until(() => handle.progress(), (s) => s.status === 'following');
     await until(async () => written().size, (n) => n === SIZES.organizations + 7, (INTERVAL_S + 30) * 1000);
+    // A cancel while the batch rests: the export ends at the batch's next poll time, without the
+    // poll, and records what the batch wrote, so a restart goes on from there.
+    const before = requests();
     await handle.cancel();
-    await handle.result().catch(() => undefined);
+    await until(() => handle.describe(), (d) => d.temporalStatus === 'CANCELLED', (INTERVAL_S + 30) * 1000);
+    expect(requests()).toBe(before);
+    expect((await handle.describe()).state).toMatchObject({ status: 'cancelled', progress: { records: SIZES.organizations + 7 } });
   });
   const newest = written();
   expect([...newest.keys()].sort()).toEqual(stack.sim.expected(undefined, 'organizations').map((r) => String(r.id)).sort());
