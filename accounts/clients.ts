@@ -1,8 +1,8 @@
 /**
  * A worker's Zendesk clients for the registry's accounts. What the registry lists is read again when
- * it is older than REGISTRY_MAX_AGE_MS (before a batch), so an account added or removed while
- * workers run takes effect within seconds, without a restart: a removed account's exports fail at
- * their next batch, and an account connected again gets a new client.
+ * it is older than REGISTRY_MAX_AGE_MS (before a batch, and before each follow poll of one), so an
+ * account added or removed while workers run takes effect within seconds, without a restart: a removed
+ * account's exports fail at their next batch or poll, and an account connected again gets a new client.
  */
 import { accountUrl } from '../zendesk/account';
 import { ZendeskClient } from '../zendesk/http-client';

@@ -29,6 +29,8 @@ export interface FetchPagesDeps {
   observe?(event: PageEvent): void;
   /** Aborts when the worker begins to stop: a batch resting until its next follow poll reports at once. */
   stopping?: AbortSignal;
+  /** Reads again which accounts the worker serves (the registry's), before each follow poll: one removed meanwhile is not polled. */
+  refresh?(): Promise<void>;
 }
 
 export type PageEvent =
@@ -68,6 +70,8 @@ export async function fetchPagesWith(deps: FetchPagesDeps, input: BatchInput, co
   try {
     if (allowance > 0) await fetchBatch(deps, input, batch, allowance, context);
   } catch (err) {
+    // A follow batch hands back the pages its polls wrote: its next batch meets the failure again, alone.
+    if (input.pollsMs && batch.progress.pages > 0) return resultOf(Object.assign(batch, { stop: 'budget' }), unrecorded);
     const failure = asFailure(err);
     // Thrown and retryable (the destination or the registry down for a moment): Temporal asks again.
     const trouble = failure.type === REAUTHORIZATION_FAILURE ? 'needs-reauthorization' : failure.nonRetryable ? 'failed' : 'retrying';
@@ -77,6 +81,11 @@ export async function fetchPagesWith(deps: FetchPagesDeps, input: BatchInput, co
     if (beat) clearInterval(beat);
   }
   if (batch.failure) await recordTrouble(deps, input, context, 'retrying', batch.failure.message);
+  return resultOf(batch, unrecorded);
+}
+
+/** What a batch reports: where it stands, its counts, and every send, as ms before now. */
+function resultOf(batch: Batch, unrecorded: number): BatchResult {
   const { progress } = batch;
   const now = Date.now();
   return {
@@ -119,7 +128,7 @@ function answered(sentAt: number[]): void {
 async function fetchBatch(deps: FetchPagesDeps, input: BatchInput, batch: Batch, allowance: number, context: Context | undefined): Promise<void> {
   const { target } = input;
   const { progress } = batch;
-  const client = withFailures(() => deps.clientFor(target.account));
+  let client = withFailures(() => deps.clientFor(target.account));
   const destination = withFailures(() => deps.destinationFor(target.destination));
   const began = batchBegan(context);
   const deadline = began + BATCH_SENDING_MS;
@@ -133,6 +142,10 @@ async function fetchBatch(deps: FetchPagesDeps, input: BatchInput, batch: Batch,
     if (context?.cancellationSignal.aborted || (slot.poll && deps.stopping?.aborted)) {
       batch.stop = 'cancelled';
       return;
+    }
+    if (slot.poll) {
+      await deps.refresh?.();
+      client = withFailures(() => deps.clientFor(target.account));
     }
     // A first attempt always makes its first request; a retry only within the batch's sending time, or a poll's.
     if ((made > 0 || (context?.info.attempt ?? 1) > 1) && Date.now() > (slot.poll ? at + BATCH_SENDING_MS : deadline)) return;

@@ -107,6 +107,7 @@ export function createActivities(options: ActivityOptions = {}) {
     },
     observe: options.observe,
     stopping: options.stopping,
+    refresh: fleet && (() => fleet.refresh()),
   };
 
   return {

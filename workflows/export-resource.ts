@@ -174,7 +174,10 @@ function handleMessages(e: Exporting): void {
     // A batch resting until its next follow poll reports only then, without making it: paused from now.
     if (e.polling) setStatus(e, 'paused');
   };
-  const resume = () => void (rules.state.paused = false);
+  const resume = () => {
+    rules.state.paused = false;
+    if (e.polling) setStatus(e, 'following'); // The paused batch reports at its poll's time, and polling goes on.
+  };
   setHandler(pauseSignal, pause);
   setHandler(resumeSignal, resume);
   setHandler(pauseUpdate, () => (pause(), rules.state.status), { validator: noArguments });

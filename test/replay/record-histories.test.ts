@@ -18,7 +18,7 @@ const recording = process.env.RECORD_HISTORIES === '1';
 const shared = useExportServer();
 const SIZES = { tickets: 60, users: 40, organizations: 30, ticket_events: 40 };
 
-async function until(progress: () => Promise<ExportState>, predicate: (s: ExportState) => boolean): Promise<void> {
+async function until<T = ExportState>(progress: () => Promise<T>, predicate: (s: T) => boolean): Promise<void> {
   const deadline = Date.now() + 60_000;
   for (;;) {
     const state = await progress().catch(() => undefined);
@@ -77,6 +77,25 @@ async function record(name: string, simulator: SimulatorOptions, scenario: (stac
       await until(() => handle.progress(), (s) => s.progress.records >= SIZES.organizations + 25);
       await handle.cancel();
       return handle.result();
+    }));
+
+  test('following with its polls in one batch: paused while it rests, resumed, cancelled while it rests', () =>
+    record('follow-batch', {}, async (stack, request) => {
+      // 1000 a second: polls 12 s apart fit the share even when one leaves late, so they ride in one batch.
+      const handle = await stack.client.start(request({ followIntervalSeconds: 12, rateLimit: { requests: 1000, seconds: 1 } }));
+      const requests = () => stack.sim.stats().requests;
+      await until(() => handle.progress(), (s) => s.status === 'following');
+      const caughtUp = requests();
+      stack.sim.addRecords(undefined, 'organizations', 2);
+      await until(async () => requests(), (n) => n >= caughtUp + 2); // The batch's first request and a poll inside it.
+      await handle.pause();
+      await until(() => handle.progress(), (s) => s.progress.records >= SIZES.organizations + 2); // The batch reported at its next poll's time.
+      await handle.resume();
+      await until(() => handle.progress(), (s) => s.status === 'following');
+      const resumed = requests();
+      await until(async () => requests(), (n) => n > resumed); // The next batch rests.
+      await handle.cancel();
+      return handle.result().catch(() => undefined);
     }));
 
   test('three exports sharing a budget of two: one queued, shares handed on', () =>

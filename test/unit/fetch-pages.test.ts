@@ -9,7 +9,7 @@ import type { BatchInput, BatchProgress, BatchCheckpoint } from '../../contract/
 import type { Destination, PageWrite } from '../../activities/destinations';
 import { fetchPagesWith, POLL_LEAD_MS, type FetchPagesDeps } from '../../activities/fetch-pages';
 import { BATCH_SENDING_MS } from '../../contract/limits';
-import { ZendeskAuthError, ZendeskReauthorizationError, ZendeskTransientError } from '../../zendesk/errors';
+import { ZendeskAuthError, ZendeskConfigError, ZendeskReauthorizationError, ZendeskTransientError } from '../../zendesk/errors';
 import type { ZendeskClient } from '../../zendesk/http-client';
 import type { Page } from '../../zendesk/page';
 import { startPosition } from '../../zendesk/paging';
@@ -186,7 +186,7 @@ describe('follow polls (on fake timers)', () => {
   const following = (polls: number): BatchInput => ({ ...input(1), pollsMs: Array.from({ length: polls }, (_, i) => (i + 1) * EVERY) });
   /** Every answer ends the stream, unless `answers` says otherwise. */
   const caughtUp = (answers: Partial<Record<number, Error | Partial<Page>>> = {}) =>
-    zendesk(1000, Object.fromEntries(Array.from({ length: 20 }, (_, i) => [i + 1, { endOfStream: true, ...(answers[i + 1] as object) }])));
+    zendesk(1000, Object.fromEntries(Array.from({ length: 20 }, (_, i) => [i + 1, answers[i + 1] instanceof Error ? answers[i + 1] : { endOfStream: true, ...answers[i + 1] }])));
   /** A context that keeps its heartbeats with the time each was sent. */
   function watched(attempt = 1, sinceFirstMs = 0) {
     const controller = new AbortController();
@@ -246,6 +246,38 @@ describe('follow polls (on fake timers)', () => {
       expect(await run).toMatchObject({ pages: 1, stop: 'cancelled' });
       expect(asked).toHaveLength(1);
     }
+  });
+
+  test('a poll refused for good hands back the pages before it; the next batch meets the refusal alone', async () => {
+    const { client, asked } = caughtUp({ 3: new ZendeskAuthError('Zendesk refused the credentials (HTTP 401).') });
+    const run = fetchPagesWith(deps(client, memoryDestination()), following(3), watched().ctx);
+    await jest.advanceTimersByTimeAsync(2 * EVERY);
+    expect(await run).toMatchObject({ pages: 2, stop: 'budget' });
+    expect(asked).toHaveLength(3);
+    // Nothing written yet: thrown, and the export fails at once.
+    const alone = caughtUp({ 1: new ZendeskAuthError('Zendesk refused the credentials (HTTP 401).') });
+    await expect(fetchPagesWith(deps(alone.client, memoryDestination()), following(3), watched().ctx)).rejects.toMatchObject({ type: 'ZendeskAuthError', nonRetryable: true });
+  });
+
+  test('an account the worker stopped serving while the batch rested is not polled', async () => {
+    const { client, asked } = caughtUp();
+    let served = true;
+    let refreshed = 0;
+    const gone: FetchPagesDeps = {
+      ...deps(client, memoryDestination()),
+      clientFor: () => {
+        if (!served) throw new ZendeskConfigError('No credentials for account acme.');
+        return client;
+      },
+      refresh: async () => void refreshed++,
+    };
+    const run = fetchPagesWith(gone, following(3), watched().ctx);
+    await jest.advanceTimersByTimeAsync(EVERY);
+    served = false;
+    await jest.advanceTimersByTimeAsync(EVERY);
+    expect(await run).toMatchObject({ pages: 2, stop: 'budget' });
+    expect(asked).toHaveLength(2);
+    expect(refreshed).toBe(2); // Read again before each poll.
   });
 
   test('a retry that comes after a poll was due, beyond the time a batch may send, hands back without polling', async () => {
