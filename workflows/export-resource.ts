@@ -7,6 +7,7 @@
  */
 import {
   ActivityCancellationType,
+  type ActivityOptions,
   ActivityFailure,
   ApplicationFailure,
   TimeoutFailure,
@@ -339,7 +340,7 @@ async function scheduleBatch(e: Exporting, request: BatchRequest): Promise<Batch
 }
 
 /** A batch making follow polls lives until its last, and heartbeats once a poll. */
-function followTimeouts(input: ExportInput, request: BatchRequest): { heartbeatTimeout: number; startToCloseTimeout: number } | object {
+function followTimeouts(input: ExportInput, request: BatchRequest): Pick<ActivityOptions, 'heartbeatTimeout' | 'startToCloseTimeout'> {
   const last = request.pollsMs?.at(-1);
   if (last === undefined) return {};
   return { heartbeatTimeout: input.followIntervalSeconds! * 1000 + FOLLOW_HEARTBEAT_SLACK_MS, startToCloseTimeout: last + FOLLOW_BATCH_TAIL_MS };
