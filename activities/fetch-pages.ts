@@ -1,6 +1,6 @@
 /**
- * The page activity: fetch up to `maxRequests` pages in a row (then one more at each of `laterMs`),
- * and for each drop the repeats of the previous page's boundary, write the records to the
+ * The page activity: fetch up to `maxRequests` pages in a row (then one more at each of `laterMs`, and
+ * as many again in each of its `rounds`, or one at each follow poll), and for each drop the repeats of the previous page's boundary, write the records to the
  * destination and heartbeat the position. Only positions and counts leave it, so records never enter workflow history. One batch carries out the
  * requests the workflow's rate budget allows now: the round trips through Temporal are paid per batch,
  * not per page, and a worker killed mid-batch costs at most the page in flight (the retry resumes from
@@ -15,7 +15,7 @@ import type { RateLimitState } from '../zendesk/page';
 import { advance, requestParams } from '../zendesk/paging';
 import { NO_COUNTS } from '../contract/counts';
 import { checkDestination, type DestinationRef } from '../contract/export';
-import { checkBatchInput, FAILURE, REAUTHORIZATION_FAILURE, batchProgressOf, BATCH_SENDING_MS, batchRequests, requestSlot, type FailureType, type BatchInput, type BatchCheckpoint, type BatchResult, type BatchProgress, type BatchStop } from '../contract/page-activity';
+import { checkBatchInput, FAILURE, REAUTHORIZATION_FAILURE, batchProgressOf, BATCH_SENDING_MS, batchRequests, requestSlot, type FailureType, type BatchInput, type BatchCheckpoint, type BatchResult, type BatchProgress, type BatchStop, type RequestSlot } from '../contract/page-activity';
 import { sentence } from '../contract/problem';
 import { DestinationConfigError, DestinationError, DestinationRecordError, type Destination } from './destinations';
 import type { BatchTrouble, ExportOwner } from './destinations/destination';
@@ -27,10 +27,12 @@ export interface FetchPagesDeps {
   destinationFor(ref: BatchInput['target']['destination']): Destination;
   /** Told of every page and 429, for metrics. */
   observe?(event: PageEvent): void;
-  /** Aborts when the worker begins to stop: a batch resting until its next follow poll reports at once. */
+  /** Aborts when the worker begins to stop: a resting batch reports at once. */
   stopping?: AbortSignal;
-  /** Reads again which accounts the worker serves (the registry's), before each follow poll: one removed meanwhile is not polled. */
+  /** Reads again which accounts the worker serves (the registry's), after each rest: one removed meanwhile is not asked again. */
   refresh?(): Promise<void>;
+  /** Whether a batch may hold its activity slot while it rests (between follow polls or rounds); else it reports. @default true */
+  mayRest?(): boolean;
 }
 
 export type PageEvent =
@@ -40,17 +42,19 @@ export type PageEvent =
 /** Heartbeats while a page is in flight, so a dead worker is noticed within the heartbeat timeout. */
 const KEEPALIVE_MS = 500;
 /**
- * A follow batch rests without heartbeats (each would be a write on the Temporal server, thousands a
- * second across a fleet) and heartbeats once this long before each poll: a pause, a cancel or a
- * smaller share asked meanwhile reaches it in the answer, and the poll is not made.
+ * A batch rests until a follow poll or its next round without heartbeats (each would be a write on
+ * the Temporal server, thousands a second across a fleet) and heartbeats once this long before it: a
+ * pause, a cancel or a new share asked meanwhile reaches it in the answer, and the request is not made.
  */
 export const POLL_LEAD_MS = 1000;
+/** Zendesk rounds its reset up to whole seconds: a slot within the last second of it is on time. */
+const RESET_ROUNDING_MS = 1000;
 
 /** A batch as it goes: the progress heartbeated after each page, and why it ended. */
 interface Batch {
   progress: BatchProgress;
   stop: BatchStop;
-  /** Resting until a follow poll: the keepalive is silent. */
+  /** Resting until a follow poll or a round: the keepalive is silent. */
   resting?: boolean;
   retryAfter?: BatchResult['retryAfter'];
   rateLimit?: RateLimitState;
@@ -131,24 +135,30 @@ async function fetchBatch(deps: FetchPagesDeps, input: BatchInput, batch: Batch,
   let client = withFailures(() => deps.clientFor(target.account));
   const destination = withFailures(() => deps.destinationFor(target.destination));
   const began = batchBegan(context);
+  const started = Date.now();
   const deadline = began + BATCH_SENDING_MS;
   const spent = batchRequests(input) - allowance; // Sends earlier attempts made or may have made.
+  // A round's request leaves a window after the answer to its twin of the round before (one an earlier attempt made unrecorded: this attempt's start).
+  const slotTime = (slot: RequestSlot) => ('after' in slot ? (progress.sentAt[slot.after] ?? started) + slot.everyMs : began + slot.ms);
   for (let made = 0; made < allowance; made++) {
     // Requests beyond those allowed now wait for their slot in the budget to free, or their follow poll's time.
     const slot = requestSlot(input, spent + made);
-    const at = began + slot.ms;
-    if (slot.poll) await rest(batch, at, context, deps.stopping);
+    const at = slotTime(slot);
+    const rests = slot.rests && at - Date.now() > POLL_LEAD_MS;
+    // A worker short of activity slots keeps them for batches that send: this one reports instead of resting.
+    if (rests && deps.mayRest?.() === false) return;
+    if (rests) await rest(batch, at, context, deps.stopping);
     else if (at > Date.now()) await sleep(at - Date.now(), context?.cancellationSignal);
-    if (context?.cancellationSignal.aborted || (slot.poll && deps.stopping?.aborted)) {
+    if (context?.cancellationSignal.aborted || (slot.rests && deps.stopping?.aborted)) {
       batch.stop = 'cancelled';
       return;
     }
-    if (slot.poll) {
+    if (slot.rests) {
       await deps.refresh?.();
       client = withFailures(() => deps.clientFor(target.account));
     }
-    // A first attempt always makes its first request; a retry only within the batch's sending time, or a poll's.
-    if ((made > 0 || (context?.info.attempt ?? 1) > 1) && Date.now() > (slot.poll ? at + BATCH_SENDING_MS : deadline)) return;
+    // A first attempt always makes its first request; a retry only within the batch's sending time, or a resting slot's.
+    if ((made > 0 || (context?.info.attempt ?? 1) > 1) && Date.now() > (slot.rests ? at + BATCH_SENDING_MS : deadline)) return;
     const endpoint = endpointSpec(progress.at.endpoint);
     const sentAt = Date.now();
     progress.sentAt.push(sentAt);
@@ -215,8 +225,14 @@ async function fetchBatch(deps: FetchPagesDeps, input: BatchInput, batch: Batch,
     }
     if (pollNext(input, spent + made)) return; // More than a page came in: the workflow paces the rest.
     if (step.note) return; // A new endpoint or page size: the workflow hears of it before going on.
-    // Zendesk says the bucket is empty (someone else spends it too): the workflow holds until it resets.
-    if (page.rateLimit.remaining !== undefined && page.rateLimit.remaining <= 0) return;
+    // Zendesk says the bucket is empty (someone else spends it too): the workflow holds until it resets,
+    // unless the next request is a round's that leaves after the reset (the round spent it all itself).
+    const { remaining, resetsSeconds } = page.rateLimit;
+    if (remaining !== undefined && remaining <= 0) {
+      const next = spent + made + 1 < batchRequests(input) ? requestSlot(input, spent + made + 1) : undefined;
+      const resetsAt = resetsSeconds === undefined ? Infinity : Date.now() + resetsSeconds * 1000 - RESET_ROUNDING_MS;
+      if (!next || !('after' in next) || slotTime(next) < resetsAt) return;
+    }
   }
 }
 
@@ -226,7 +242,7 @@ function pollNext(input: BatchInput, index: number): boolean {
 }
 
 /**
- * Rests until a follow poll is due at `at`, silent but for one heartbeat POLL_LEAD_MS before it, whose
+ * Rests until a follow poll or a round's request is due at `at`, silent but for one heartbeat POLL_LEAD_MS before it, whose
  * answer brings a cancel asked meanwhile. Cut short by a cancel, or by the worker stopping.
  */
 async function rest(batch: Batch, at: number, context: Context | undefined, stopping: AbortSignal | undefined): Promise<void> {

@@ -36,8 +36,13 @@ export interface ActivityOptions {
   sealKey?: string;
   /** Ceilings per rate bucket, over those of `env` (ZENDESK_RATE_CEILING). @default Zendesk's published limits */
   rateCeilings?: Partial<RateCeilings>;
-  /** Aborts when the worker begins to stop: batches resting until a follow poll report at once. */
+  /** Aborts when the worker begins to stop: resting batches report at once. */
   stopping?: AbortSignal;
+  /**
+   * Batches the worker may hold at once and still let one rest (between follow polls or rounds):
+   * past it a batch reports instead of holding its activity slot. @default no limit
+   */
+  restingBatches?: number;
 }
 
 /** ZENDESK_REQUEST_TIMEOUT_SECONDS: how long one request may take, its whole answer read, before it is abandoned and retried. */
@@ -88,6 +93,8 @@ export function createActivities(options: ActivityOptions = {}) {
   const fleet = registry && registryClients(registry, { timeoutMs, maxResponseBytes: maxBytes, memory });
   const sealer = createSealer(options.sealKey !== undefined ? Buffer.from(options.sealKey) : sealKeyFromEnv(env));
   const ceilings = rateCeilingsFromEnv(env, options.rateCeilings);
+  let batchesHeld = 0;
+  const restingBatches = options.restingBatches ?? Infinity;
 
   const deps: FetchPagesDeps = {
     clientFor(account) {
@@ -108,14 +115,20 @@ export function createActivities(options: ActivityOptions = {}) {
     observe: options.observe,
     stopping: options.stopping,
     refresh: fleet && (() => fleet.refresh()),
+    mayRest: () => batchesHeld <= restingBatches,
   };
 
   return {
     /** Up to `maxRequests` pages in a row: fetch, drop boundary repeats, write, heartbeat the position. */
     fetchPages: (input: BatchInput) =>
       sealedBatch(sealer, input, async (context) => {
-        await fleet?.refresh(); // Accounts added or removed in the registry count from the next batch.
-        return fetchPagesWith(deps, input, context);
+        batchesHeld++;
+        try {
+          await fleet?.refresh(); // Accounts added or removed in the registry count from the next batch.
+          return await fetchPagesWith(deps, input, context);
+        } finally {
+          batchesHeld--;
+        }
       }),
     /** Refuses, in one sentence, a destination this worker would not write to (before an export waits for budget). */
     checkDestination: (ref: DestinationRef) => checkDestinationWith(deps, ref),

@@ -36,6 +36,13 @@ export const BATCH_SENDING_MS = 10_000;
  */
 export const FOLLOW_BATCH_MS = 3_600_000;
 
+/**
+ * A backfill held to its budget makes the rounds of its next windows in one batch, for at most this
+ * long: one workflow round trip for several windows, and the export's counts in its workflow at most
+ * this far behind its files.
+ */
+export const ROUNDS_BATCH_MS = 300_000;
+
 /** A cursor as Zendesk hands them out (URL-safe base64 and the like): printable ASCII, no spaces. */
 export function isCursor(value: unknown): value is string {
   return typeof value === 'string' && value.length >= 1 && value.length <= MAX_CURSOR_LENGTH && /^[\x21-\x7e]+$/.test(value);

@@ -11,7 +11,7 @@ import type { PageOptions, RateLimitState } from '../zendesk/page';
 import type { ExportPosition } from '../zendesk/paging';
 import { countsOf, isCounts, type PageCounts } from './counts';
 import { checkAccount, checkDestination, checkOptions, checkPosition, ORIGIN, type DestinationRef } from './export';
-import { MAX_REQUESTS_PER_BATCH, MAX_WORKFLOW_ID_LENGTH, BATCH_SENDING_MS, FOLLOW_BATCH_MS } from './limits';
+import { MAX_REQUESTS_PER_BATCH, MAX_WORKFLOW_ID_LENGTH, BATCH_SENDING_MS, FOLLOW_BATCH_MS, ROUNDS_BATCH_MS } from './limits';
 import { isPlainObject, isWhole, problem, type Problem } from './problem';
 
 /** What an export is, for the activity: fixed for the export's whole life. */
@@ -48,6 +48,15 @@ export interface BatchInput {
    */
   pollsMs?: number[];
   /**
+   * Rounds in the budget's next windows: after its first round (`maxRequests`, then `laterMs`), the
+   * batch makes as many requests again, `count` times, each `everyMs` after the answer to the same
+   * request of the round before, so no window holds more than a round. It rests silently between
+   * rounds and heartbeats once before each, so a backfill held to its budget pays one workflow round
+   * trip for several windows instead of one each. Never with `pollsMs`; within ROUNDS_BATCH_MS.
+   * Optional, so a worker of an earlier version makes the first round only.
+   */
+  rounds?: { count: number; everyMs: number };
+  /**
    * The export's first workflow run (`workflowInfo().firstExecutionRunId`, named by the server): with the
    * workflow ID from the activity's context, the owner of the export's files. Absent in batches a 0.2.1
    * worker scheduled.
@@ -60,17 +69,32 @@ export interface BatchInput {
   resume?: boolean;
 }
 
-/** Every request a batch may make: those allowed now, those at later slots, and its follow polls. */
-export function batchRequests(input: Pick<BatchInput, 'maxRequests' | 'laterMs' | 'pollsMs'>): number {
-  return input.maxRequests + (input.laterMs?.length ?? 0) + (input.pollsMs?.length ?? 0);
+type Slots = Pick<BatchInput, 'maxRequests' | 'laterMs' | 'pollsMs' | 'rounds'>;
+
+/** The requests of a batch's first round: those allowed now and those at later slots. */
+export function firstRound(input: Slots): number {
+  return input.maxRequests + (input.laterMs?.length ?? 0);
 }
 
-/** When each of a batch's requests may leave, in ms after the batch began, and whether it is a follow poll. */
-export function requestSlot(input: Pick<BatchInput, 'maxRequests' | 'laterMs' | 'pollsMs'>, index: number): { ms: number; poll: boolean } {
+/** Every request a batch may make: its first round, the rounds after it, and its follow polls. */
+export function batchRequests(input: Slots): number {
+  return firstRound(input) * (1 + (input.rounds?.count ?? 0)) + (input.pollsMs?.length ?? 0);
+}
+
+/**
+ * When each of a batch's requests may leave: `ms` after the batch began, or, in a round after the
+ * first, `everyMs` after the answer to request `after`. `rests`: the batch waits for it silently,
+ * heartbeating just before (a follow poll, a round's request).
+ */
+export type RequestSlot = { ms: number; poll: boolean; rests: boolean } | { after: number; everyMs: number; poll: false; rests: true };
+
+export function requestSlot(input: Slots, index: number): RequestSlot {
   const later = input.laterMs ?? [];
-  if (index < input.maxRequests) return { ms: 0, poll: false };
-  if (index < input.maxRequests + later.length) return { ms: later[index - input.maxRequests]!, poll: false };
-  return { ms: input.pollsMs![index - input.maxRequests - later.length]!, poll: true };
+  const round = firstRound(input);
+  if (index < input.maxRequests) return { ms: 0, poll: false, rests: false };
+  if (index < round) return { ms: later[index - input.maxRequests]!, poll: false, rests: false };
+  if (input.rounds) return { after: index - round, everyMs: input.rounds.everyMs, poll: false, rests: true };
+  return { ms: input.pollsMs![index - round]!, poll: true, rests: true };
 }
 
 /** Why a batch ended. */
@@ -182,6 +206,7 @@ export function checkBatchInput(input: unknown): Problem | undefined {
     (isWhole(input.maxRequests, 1, MAX_REQUESTS_PER_BATCH) ? undefined : problem('maxRequests', `is not a number of requests from 1 to ${MAX_REQUESTS_PER_BATCH}`)) ??
     checkLaterSlots(input.laterMs, MAX_REQUESTS_PER_BATCH - (input.maxRequests as number)) ??
     checkPolls(input.pollsMs, MAX_REQUESTS_PER_BATCH - (input.maxRequests as number), input.laterMs !== undefined) ??
+    checkRounds(input.rounds, input as unknown as Slots) ??
     (input.firstRunId === undefined || (typeof input.firstRunId === 'string' && /^[\w-]{1,100}$/.test(input.firstRunId)) ? undefined : problem('firstRunId', 'is not a batch ID')) ??
     (input.resume === undefined || typeof input.resume === 'boolean' ? undefined : problem('resume', 'is not true or false'))
   );
@@ -203,6 +228,25 @@ function checkPolls(polls: unknown, room: number, withLater: boolean): Problem |
     polls.length <= room &&
     polls.every((ms, i) => isWhole(ms, BATCH_SENDING_MS, FOLLOW_BATCH_MS) && (i === 0 || ms - polls[i - 1] >= BATCH_SENDING_MS));
   return fits ? undefined : problem('pollsMs', `is not an ascending list of at most ${room} polls ${BATCH_SENDING_MS} ms or more apart within ${FOLLOW_BATCH_MS} ms, without laterMs`);
+}
+
+/**
+ * A batch's rounds: absent, or at least one round of at least BATCH_SENDING_MS each, within
+ * ROUNDS_BATCH_MS, no more requests in all than a batch may make, never beside follow polls.
+ */
+function checkRounds(rounds: unknown, input: Slots): Problem | undefined {
+  if (rounds === undefined) return undefined;
+  const fits =
+    input.pollsMs === undefined &&
+    isPlainObject(rounds) &&
+    Object.keys(rounds).length === 2 &&
+    isWhole(rounds.count, 1, MAX_REQUESTS_PER_BATCH) &&
+    isWhole(rounds.everyMs, BATCH_SENDING_MS, ROUNDS_BATCH_MS) &&
+    (rounds.count as number) * (rounds.everyMs as number) <= ROUNDS_BATCH_MS &&
+    firstRound(input) * (1 + (rounds.count as number)) <= MAX_REQUESTS_PER_BATCH;
+  return fits
+    ? undefined
+    : problem('rounds', `is not a count of rounds ${BATCH_SENDING_MS} ms or more apart within ${ROUNDS_BATCH_MS} ms, of at most ${MAX_REQUESTS_PER_BATCH} requests in all, without pollsMs`);
 }
 
 /**

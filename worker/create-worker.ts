@@ -34,10 +34,18 @@ export const WORKFLOWS_PATH = require.resolve('../workflows');
 export const PREBUILT_BUNDLE_PATH = path.resolve(__dirname, '..', 'workflow-bundle.js');
 
 /**
- * Activity slots: a caught-up export's batch holds one between its follow polls (an hour at most), so
- * there are enough for every export a worker may hold, and backfills still find free ones.
+ * Activity slots: a batch holds one while it rests between its follow polls (an hour at most) or its
+ * rounds (5 minutes), so there are enough for every export a worker may hold.
  */
-export const ACTIVITY_SLOTS = 10_000;
+export const ACTIVITY_SLOTS = 20_000;
+
+/** Batches may rest while the worker holds fewer than its slots less this part: the rest are kept for batches that send. */
+const SENDING_RESERVE = 0.1;
+
+/** How many batches a worker with `slots` activity slots may hold and still let one rest. */
+export function restingBatches(slots: number): number {
+  return Math.floor(slots * (1 - SENDING_RESERVE));
+}
 
 export async function createExportWorker(options: ExportWorkerOptions): Promise<Worker> {
   const observe = exportMetrics();
@@ -58,6 +66,7 @@ export async function createExportWorker(options: ExportWorkerOptions): Promise<
     activities: createActivities({
       ...options.activities,
       stopping: stopping.signal,
+      restingBatches: restingBatches(options.worker?.maxConcurrentActivityTaskExecutions ?? ACTIVITY_SLOTS),
       observe: (event) => {
         observe(event);
         options.activities?.observe?.(event);

@@ -84,7 +84,9 @@ const BATCH_GIVES_UP_MS = 24 * 3600_000;
  * instead of writing `running` and then `following` again (two history events and two visibility
  * writes a poll). `followBatches`: a caught-up export's batch makes its follow polls of the next hour
  * itself, resting between them, where each fits its share (ExportRules.followPolls): a round trip
- * through Temporal an hour instead of one a poll.
+ * through Temporal an hour instead of one a poll. `windowRounds`: a backfill held to its budget makes
+ * the rounds of its next windows in one batch, resting between them (ExportRules.nextBatch): a round
+ * trip through Temporal every 5 minutes instead of one a window.
  */
 const PATCHES = {
   sendSchedule: 'send-schedule',
@@ -94,6 +96,7 @@ const PATCHES = {
   fairBatches: 'fair-batches',
   quietPolls: 'quiet-polls',
   followBatches: 'follow-batches',
+  windowRounds: 'window-rounds',
 } as const;
 
 /**
@@ -102,8 +105,14 @@ const PATCHES = {
  * again within an interval and a minute.
  */
 const FOLLOW_HEARTBEAT_SLACK_MS = 60_000;
-/** A follow batch ends within this after its last poll's time (that poll's request, at most 2 minutes, and writing it). */
-const FOLLOW_BATCH_TAIL_MS = 10 * 60_000;
+/**
+ * A batch making rounds heartbeats with each page of a round and once before the next, at most a
+ * window apart: its heartbeat timeout is the window and this, so a dead worker's batch is asked again
+ * within a window and 15 s.
+ */
+const ROUND_HEARTBEAT_SLACK_MS = 15_000;
+/** A resting batch ends within this after its last poll or round begins (its requests, at most 2 minutes each, and writing them). */
+const RESTING_BATCH_TAIL_MS = 10 * 60_000;
 
 /** Pages per run of the workflow before continuing as new, unless the server suggests it sooner. */
 export const DEFAULT_MAX_PAGES_PER_RUN = 1000;
@@ -120,9 +129,12 @@ interface Exporting {
   hasSearchAttributes: boolean;
   /** The batch in flight, which a pause cancels. */
   batch?: CancellationScope;
-  /** The batch in flight makes follow polls: it rests between them, and hears of a pause or a share only before its next. */
-  polling?: boolean;
-  /** The batch in flight was cut short by the export itself (a share its polls no longer fit). */
+  /**
+   * The batch in flight rests between its requests (follow polls, rounds) and hears of a pause or a
+   * share only before its next: what it asked for, and the status it runs under.
+   */
+  resting?: { request: BatchRequest; status: ExportStatus };
+  /** The batch in flight was cut short by the export itself (a share it no longer fits). */
   cutShort?: boolean;
   /** Counts the shares the coordinator sent: a wait for budget wakes at a new one. */
   shareChanges: number;
@@ -173,11 +185,11 @@ function handleMessages(e: Exporting): void {
     rules.state.paused = true;
     e.batch?.cancel(); // The batch finishes its page in flight and reports.
     // A batch resting until its next follow poll reports only then, without making it: paused from now.
-    if (e.polling) setStatus(e, 'paused');
+    if (e.resting) setStatus(e, 'paused');
   };
   const resume = () => {
     rules.state.paused = false;
-    if (e.polling) setStatus(e, 'following'); // The paused batch reports at its poll's time, and polling goes on.
+    if (e.resting) setStatus(e, e.resting.status); // The paused batch reports at its next request's time, and the export goes on.
   };
   setHandler(pauseSignal, pause);
   setHandler(resumeSignal, resume);
@@ -191,8 +203,8 @@ function handleMessages(e: Exporting): void {
     }
     rules.acceptShare(share, budget, sends ?? [], Date.now(), e.sealedShares ? seq : undefined);
     e.shareChanges++;
-    if (e.polling && !rules.pollsFitShare()) {
-      // The new share is too small for a poll an interval: the batch stops before its next, and the loop paces.
+    if (e.resting && !rules.restingBatchFits(e.resting.request)) {
+      // The batch's polls or rounds no longer fit the new share: it stops before its next, and the loop paces.
       e.cutShort = true;
       e.batch?.cancel();
     }
@@ -248,7 +260,8 @@ async function pageLoop(e: Exporting): Promise<'done' | 'continue-as-new'> {
     }
     if (rules.state.status !== 'following' || !patched(PATCHES.quietPolls)) setStatus(e, 'running');
     const following = rules.state.status === 'following' && rules.pollsFitShare() && patched(PATCHES.followBatches);
-    const request = rules.nextBatch(Date.now(), maxPagesPerRun - pagesThisRun, patched(PATCHES.sendSchedule), following);
+    const shape = { scheduled: patched(PATCHES.sendSchedule), following, rounds: !following && patched(PATCHES.windowRounds) };
+    const request = rules.nextBatch(Date.now(), maxPagesPerRun - pagesThisRun, shape);
     const result = await scheduleBatch(e, request);
     if (!result) continue; // Paused before the batch started.
     pagesThisRun += result.pages;
@@ -318,13 +331,13 @@ async function scheduleBatch(e: Exporting, request: BatchRequest): Promise<Batch
     const summary = `${e.input.resource}: up to ${pages} page${pages === 1 ? '' : 's'} from ${describePosition(request.at.next)}`;
     // The priority rides in the command that schedules the batch: histories recorded without it replay without it.
     const priority = patched(PATCHES.fairBatches) ? { priority: batchPriority(e.input.account, e.rules.state.progress.endOfStreamAt !== undefined) } : {};
-    e.polling = request.pollsMs !== undefined;
-    const result = await scope.run(() => fetchPages.executeWithOptions({ summary, ...priority, ...followTimeouts(e.input, request) }, [owned]));
-    // A worker of 0.2.1 answers with its count names: read either. A follow batch's polls of up to an
-    // hour count even when the export is being cancelled: its end records them (follow batches are
-    // new with their patch, so no earlier history takes this path).
+    e.resting = request.pollsMs || request.rounds ? { request, status: e.rules.state.status } : undefined;
+    const result = await scope.run(() => fetchPages.executeWithOptions({ summary, ...priority, ...restingTimeouts(e.input, request) }, [owned]));
+    // A worker of 0.2.1 answers with its count names: read either. A resting batch's pages of up to an
+    // hour count even when the export is being cancelled: its end records them (resting batches are
+    // new with their patches, so no earlier history takes this path).
     const check = () => believed(e, owned, result);
-    return withCounts(verify ? await (request.pollsMs ? CancellationScope.nonCancellable(check) : check()) : result);
+    return withCounts(verify ? await (e.resting ? CancellationScope.nonCancellable(check) : check()) : result);
   } catch (err) {
     if (isCancellation(err)) {
       // The export itself is cancelled: so is the export. Else a pause cut the batch short, or a client cancelled it by ID.
@@ -335,15 +348,18 @@ async function scheduleBatch(e: Exporting, request: BatchRequest): Promise<Batch
     throw err;
   } finally {
     e.batch = undefined;
-    e.polling = e.cutShort = false;
+    e.resting = undefined;
+    e.cutShort = false;
   }
 }
 
-/** A batch making follow polls lives until its last, and heartbeats once a poll. */
-function followTimeouts(input: ExportInput, request: BatchRequest): Pick<ActivityOptions, 'heartbeatTimeout' | 'startToCloseTimeout'> {
+/** A resting batch lives until its last poll or round, and heartbeats once before each. */
+function restingTimeouts(input: ExportInput, request: BatchRequest): Pick<ActivityOptions, 'heartbeatTimeout' | 'startToCloseTimeout'> {
   const last = request.pollsMs?.at(-1);
-  if (last === undefined) return {};
-  return { heartbeatTimeout: input.followIntervalSeconds! * 1000 + FOLLOW_HEARTBEAT_SLACK_MS, startToCloseTimeout: last + FOLLOW_BATCH_TAIL_MS };
+  if (last !== undefined) return { heartbeatTimeout: input.followIntervalSeconds! * 1000 + FOLLOW_HEARTBEAT_SLACK_MS, startToCloseTimeout: last + RESTING_BATCH_TAIL_MS };
+  const rounds = request.rounds;
+  if (rounds) return { heartbeatTimeout: rounds.everyMs + ROUND_HEARTBEAT_SLACK_MS, startToCloseTimeout: rounds.count * rounds.everyMs + RESTING_BATCH_TAIL_MS };
+  return {};
 }
 
 /** The result, if it fits its request and the worker sealed it (the seal covers it as the worker sent it); else a refused batch. */

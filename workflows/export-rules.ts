@@ -5,8 +5,8 @@
  */
 import { MAX_RETRY_AFTER_SECONDS } from '../contract/batch-result';
 import { NO_COUNTS } from '../contract/counts';
-import { MAX_NOTES, MAX_REQUESTS_PER_BATCH, BATCH_SENDING_MS, FOLLOW_BATCH_MS } from '../contract/limits';
-import { FAILURE, batchRequests, type BatchInput, type BatchResult } from '../contract/page-activity';
+import { MAX_NOTES, MAX_REQUESTS_PER_BATCH, BATCH_SENDING_MS, FOLLOW_BATCH_MS, ROUNDS_BATCH_MS } from '../contract/limits';
+import { FAILURE, batchRequests, firstRound, type BatchInput, type BatchResult } from '../contract/page-activity';
 import { endpointSpec, type RateBudget, type RateCeilings } from '../zendesk/endpoints';
 import { UNEXPECTED_ANSWER_ATTEMPTS } from '../zendesk/errors';
 import { describePosition } from '../zendesk/page';
@@ -92,19 +92,21 @@ export class ExportRules {
 
   /**
    * The next batch: as many requests as the budget allows now, no more than are wanted, and no
-   * more than `pagesLeft` (what this workflow run may still do before it continues as new). `scheduled`:
-   * the batch also makes the requests whose slots free while it may still send, each at its slot
-   * (`laterMs`); without it, only those allowed now (the version before send schedules). `following`:
-   * a caught-up export's batch makes one request now and its follow polls of the next hour (`pollsMs`),
-   * when they fit its share.
+   * more than `pagesLeft` (what this workflow run may still do before it continues as new). Its shape:
+   * `scheduled`, the batch also makes the requests whose slots free while it may still send, each at
+   * its slot (`laterMs`; without it, only those allowed now, the version before send schedules);
+   * `following`, a caught-up export's batch makes one request now and its follow polls of the next
+   * hour (`pollsMs`), when they fit its share; `rounds`, a backfill whose first round spends its whole
+   * share makes the rounds of its next windows too (`rounds`).
    */
-  nextBatch(now: number, pagesLeft = Infinity, scheduled = false, following = false): BatchInput {
+  nextBatch(now: number, pagesLeft = Infinity, shape: { scheduled?: boolean; following?: boolean; rounds?: boolean } = {}): BatchInput {
     const { input, state } = this;
     let most = Math.min(MAX_REQUESTS_PER_BATCH, pagesLeft);
     if (input.maxPages !== undefined) most = Math.min(most, input.maxPages - state.progress.pages);
-    const pollsMs = following ? this.followPolls(most - 1) : [];
+    const pollsMs = shape.following ? this.followPolls(most - 1) : [];
     const maxRequests = pollsMs.length ? 1 : Math.max(1, Math.min(requestsAllowed(state.pace, now), most));
-    const laterMs = scheduled && !pollsMs.length ? laterSlots(state.pace, now, BATCH_SCHEDULE_MS).slice(0, Math.max(0, most - maxRequests)) : [];
+    const laterMs = shape.scheduled && !pollsMs.length ? laterSlots(state.pace, now, BATCH_SCHEDULE_MS).slice(0, Math.max(0, most - maxRequests)) : [];
+    const rounds = shape.rounds && !pollsMs.length ? this.roundsAfter(maxRequests + laterMs.length, most, now) : undefined;
     const { perPage: _perPage, ...options } = input.options ?? {};
     return {
       target: { account: input.account, resource: input.resource, options, destination: input.destination, exportId: this.exportId, origin: state.origin },
@@ -113,9 +115,31 @@ export class ExportRules {
       maxRequests,
       ...(laterMs.length ? { laterMs } : {}),
       ...(pollsMs.length ? { pollsMs } : {}),
+      ...(rounds ? { rounds } : {}),
       // The last result was refused: the batch it stood for may have written pages, which its checkpoint names.
       ...(state.retry?.type === FAILURE.refused || state.retry?.type === REFUSED_BEFORE_0_4 ? { resume: true } : {}),
     };
+  }
+
+  /**
+   * The rounds after a first round of `round` requests: as many again each window, for up to
+   * ROUNDS_BATCH_MS, at most `most` requests in all; none unless the first round spends the whole share
+   * (each later round then repeats the one before it a window on, which keeps every window within the
+   * share) and a window is long enough to rest through (BATCH_SENDING_MS).
+   */
+  private roundsAfter(round: number, most: number, now: number): BatchInput['rounds'] {
+    const { share, budget } = this.state.pace;
+    const everyMs = budget.seconds * 1000 + WINDOW_MARGIN_MS;
+    if (round !== share || requestsAllowed(this.state.pace, now) === 0 || everyMs < BATCH_SENDING_MS) return undefined;
+    const count = Math.min(Math.floor(ROUNDS_BATCH_MS / everyMs), Math.floor(most / round) - 1);
+    return count >= 1 ? { count, everyMs } : undefined;
+  }
+
+  /** Whether a resting batch in flight (follow polls, rounds) still keeps to the export's share and budget as they are now. */
+  restingBatchFits(request: BatchInput): boolean {
+    if (request.pollsMs) return this.pollsFitShare();
+    if (request.rounds) return firstRound(request) === this.state.pace.share && request.rounds.everyMs === this.state.pace.budget.seconds * 1000 + WINDOW_MARGIN_MS;
+    return true;
   }
 
   /**

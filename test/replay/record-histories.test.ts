@@ -98,6 +98,16 @@ async function record(name: string, simulator: SimulatorOptions, scenario: (stac
       return handle.result().catch(() => undefined);
     }));
 
+  test("a backfill's rounds in one batch, cut short when another export joins the account", () =>
+    record('window-rounds', { rateLimits: { 'incremental-exports': { requests: 4, seconds: 10 } } }, async (stack, request) => {
+      // 4 requests per 10 s: a window long enough to rest through, so the rounds of the next windows ride in one batch.
+      const budget = { requests: 4, seconds: 10 };
+      const tickets = await stack.client.start(request({ resource: 'tickets', mode: 'time', perPage: 5, rateLimit: budget }));
+      await until(async () => stack.sim.stats().requests, (n) => n >= budget.requests); // The first round: the batch rests.
+      const organizations = await stack.client.start(request({ perPage: 10, rateLimit: budget }));
+      return Promise.all([tickets.result(), organizations.result()]);
+    }));
+
   test('three exports sharing a budget of two: one queued, shares handed on', () =>
     record('coordinator', {}, async (stack, request) => {
       const budget = { requests: 2, seconds: 2 };

@@ -30,7 +30,7 @@ function bundleVersion(name: string): Promise<{ code: string }> {
 
 test('every path the workflows take has a recorded history, from this version', () => {
   const scenarios = new Set(files.filter((f) => f.startsWith(`${version}${path.sep}`)).map((f) => f.split(path.sep)[1]));
-  for (const s of ['plain', 'rate-limited', 'pause-resume', 'stuck-second', 'follow', 'follow-batch', 'coordinator', 'cancelled', 'retried', 'failed']) expect(scenarios).toContain(s);
+  for (const s of ['plain', 'rate-limited', 'pause-resume', 'stuck-second', 'follow', 'follow-batch', 'window-rounds', 'coordinator', 'cancelled', 'retried', 'failed']) expect(scenarios).toContain(s);
   expect(files.some((f) => f.includes('accountCoordinator'))).toBe(true);
 });
 

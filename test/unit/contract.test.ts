@@ -208,6 +208,7 @@ describe('the page activity input', () => {
     expect(checkBatchInput(valid())).toBeUndefined();
     expect(checkBatchInput({ ...valid(), laterMs: [0, 120, 120, 9000] })).toBeUndefined();
     expect(checkBatchInput({ ...valid(), maxRequests: 1, pollsMs: [300_000, 600_000, 3_600_000] })).toBeUndefined();
+    expect(checkBatchInput({ ...valid(), maxRequests: 1, laterMs: [100], rounds: { count: 4, everyMs: 60_050 } })).toBeUndefined();
   });
 
   it.each<[string, unknown, string]>([
@@ -231,6 +232,13 @@ describe('the page activity input', () => {
     ['a follow poll at once', { pollsMs: [0] }, 'pollsMs'],
     ['follow polls beside later requests', { laterMs: [100], pollsMs: [300_000] }, 'pollsMs'],
     ['more follow polls than a batch may make', { maxRequests: MAX_REQUESTS_PER_BATCH, pollsMs: [300_000] }, 'pollsMs'],
+    ['no rounds', { rounds: { count: 0, everyMs: 60_050 } }, 'rounds'],
+    ['rounds closer than a batch sends', { rounds: { count: 2, everyMs: 5_000 } }, 'rounds'],
+    ['rounds beyond 5 minutes', { rounds: { count: 5, everyMs: 60_050 } }, 'rounds'],
+    ['rounds of more requests than a batch may make', { maxRequests: 500, rounds: { count: 2, everyMs: 60_050 } }, 'rounds'],
+    ['rounds beside follow polls', { maxRequests: 1, pollsMs: [300_000], rounds: { count: 1, everyMs: 60_050 } }, 'rounds'],
+    ['rounds with more to them', { rounds: { count: 1, everyMs: 60_050, at: 0 } }, 'rounds'],
+    ['rounds that are not a count and a time', { rounds: [1, 60_050] }, 'rounds'],
   ])('refuses %s', (_name, patch, field) => {
     expectSentence(checkBatchInput(patched(valid(), patch)), field);
   });

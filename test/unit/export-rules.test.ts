@@ -1,6 +1,6 @@
 /** An export's rules between batches: what the next batch asks for, and what a batch's result does. */
 import type { BatchResult } from '../../contract/page-activity';
-import { BATCH_SENDING_MS, FOLLOW_BATCH_MS, MAX_NOTES, MAX_REQUESTS_PER_BATCH } from '../../contract/limits';
+import { BATCH_SENDING_MS, FOLLOW_BATCH_MS, MAX_NOTES, MAX_REQUESTS_PER_BATCH, ROUNDS_BATCH_MS } from '../../contract/limits';
 import { checkBatchInput } from '../../contract/page-activity';
 import { batchResult } from '../helpers/batch';
 import type { ExportPosition } from '../../zendesk/paging';
@@ -74,39 +74,79 @@ describe('the next batch', () => {
     // Without the schedule, one request; with it, three more, spaced as the burst that freed them.
     expect(rules.nextBatch(opens)).not.toHaveProperty('laterMs');
     expect(rules.nextBatch(opens).maxRequests).toBe(1);
-    expect(rules.nextBatch(opens, Infinity, true)).toMatchObject({ maxRequests: 1, laterMs: [100, 200, 300] });
-    expect(rules.nextBatch(opens, 2, true)).toMatchObject({ maxRequests: 1, laterMs: [100] });
-    expect(rules.nextBatch(opens, 1, true)).not.toHaveProperty('laterMs');
+    expect(rules.nextBatch(opens, Infinity, { scheduled: true })).toMatchObject({ maxRequests: 1, laterMs: [100, 200, 300] });
+    expect(rules.nextBatch(opens, 2, { scheduled: true })).toMatchObject({ maxRequests: 1, laterMs: [100] });
+    expect(rules.nextBatch(opens, 1, { scheduled: true })).not.toHaveProperty('laterMs');
   });
 
   it("gives a caught-up export's batch its follow polls of the next hour, one an interval, when one request a window fits its share", () => {
     const rules = new ExportRules(input({ share: 4, followIntervalSeconds: 300 }), ID, NOW);
-    const batch = rules.nextBatch(NOW, Infinity, true, true);
+    const batch = rules.nextBatch(NOW, Infinity, { scheduled: true, following: true });
     expect(batch).toMatchObject({ maxRequests: 1, pollsMs: Array.from({ length: FOLLOW_BATCH_MS / 300_000 }, (_, i) => (i + 1) * 300_000) });
     expect(batch).not.toHaveProperty('laterMs');
     expect(checkBatchInput(batch)).toBeUndefined(); // The activity takes what the rules make.
     // Not following: the batch is as before.
-    expect(rules.nextBatch(NOW, Infinity, true, false)).not.toHaveProperty('pollsMs');
+    expect(rules.nextBatch(NOW, Infinity, { scheduled: true })).not.toHaveProperty('pollsMs');
     // No more polls than the pages this run, or the export, may still make.
-    expect(rules.nextBatch(NOW, 4, true, true).pollsMs).toHaveLength(3);
-    expect(rules.nextBatch(NOW, 1, true, true)).not.toHaveProperty('pollsMs');
+    expect(rules.nextBatch(NOW, 4, { scheduled: true, following: true }).pollsMs).toHaveLength(3);
+    expect(rules.nextBatch(NOW, 1, { scheduled: true, following: true })).not.toHaveProperty('pollsMs');
   });
 
   it('gives no follow polls where a poll an interval could exceed the share in some window', () => {
     const window = BUDGET.seconds * 1000;
     // A poll may leave up to BATCH_SENDING_MS late: two then fall in one window unless the interval is longer than both.
     const tooShort = Math.floor((window + BATCH_SENDING_MS) / 1000);
-    expect(new ExportRules(input({ followIntervalSeconds: tooShort }), ID, NOW).nextBatch(NOW, Infinity, true, true)).not.toHaveProperty('pollsMs');
-    expect(new ExportRules(input({ followIntervalSeconds: tooShort + 1 }), ID, NOW).nextBatch(NOW, Infinity, true, true).pollsMs).toHaveLength(Math.floor(FOLLOW_BATCH_MS / ((tooShort + 1) * 1000)));
+    expect(new ExportRules(input({ followIntervalSeconds: tooShort }), ID, NOW).nextBatch(NOW, Infinity, { scheduled: true, following: true })).not.toHaveProperty('pollsMs');
+    expect(new ExportRules(input({ followIntervalSeconds: tooShort + 1 }), ID, NOW).nextBatch(NOW, Infinity, { scheduled: true, following: true }).pollsMs).toHaveLength(Math.floor(FOLLOW_BATCH_MS / ((tooShort + 1) * 1000)));
     // Queued without a share; an interval longer than a batch may poll; no follow mode at all.
     expect(new ExportRules(input({ share: 0, followIntervalSeconds: 300 }), ID, NOW).pollsFitShare()).toBe(false);
-    expect(new ExportRules(input({ followIntervalSeconds: 86_400 }), ID, NOW).nextBatch(NOW, Infinity, true, true)).not.toHaveProperty('pollsMs');
+    expect(new ExportRules(input({ followIntervalSeconds: 86_400 }), ID, NOW).nextBatch(NOW, Infinity, { scheduled: true, following: true })).not.toHaveProperty('pollsMs');
     expect(new ExportRules(input(), ID, NOW).pollsFitShare()).toBe(false);
     // A share taken later that is too small stops them.
     const rules = new ExportRules(input({ followIntervalSeconds: 300 }), ID, NOW);
     expect(rules.pollsFitShare()).toBe(true);
     rules.acceptShare(0, BUDGET, [], NOW);
     expect(rules.pollsFitShare()).toBe(false);
+  });
+
+  it("gives a backfill whose first round spends its whole share the rounds of its next windows, up to 5 minutes", () => {
+    const every = BUDGET.seconds * 1000 + WINDOW_MARGIN_MS;
+    const rules = new ExportRules(input({ share: 4 }), ID, NOW);
+    const batch = rules.nextBatch(NOW, Infinity, { scheduled: true, rounds: true });
+    expect(batch).toMatchObject({ maxRequests: 4, rounds: { count: Math.floor(ROUNDS_BATCH_MS / every), everyMs: every } });
+    expect(checkBatchInput(batch)).toBeUndefined(); // The activity takes what the rules make.
+    expect(rules.restingBatchFits(batch)).toBe(true);
+    // Without the shape, or following, there are none.
+    expect(rules.nextBatch(NOW, Infinity, { scheduled: true })).not.toHaveProperty('rounds');
+    const following = new ExportRules(input({ followIntervalSeconds: 300 }), ID, NOW).nextBatch(NOW, Infinity, { scheduled: true, following: true, rounds: true });
+    expect(following).not.toHaveProperty('rounds');
+    // No more requests than this run may still make: whole rounds only.
+    expect(rules.nextBatch(NOW, 9, { scheduled: true, rounds: true }).rounds).toEqual({ count: 1, everyMs: every });
+    expect(rules.nextBatch(NOW, 7, { scheduled: true, rounds: true })).not.toHaveProperty('rounds');
+    // A first round short of the share (a slot frees only later than the batch sends) gets none: the next batch has a whole one.
+    const partly = new ExportRules(input({ share: 4, initialSends: [NOW - 30_000, NOW - 30_000] }), ID, NOW);
+    expect(partly.nextBatch(NOW, Infinity, { scheduled: true, rounds: true })).toMatchObject({ maxRequests: 2 });
+    expect(partly.nextBatch(NOW, Infinity, { scheduled: true, rounds: true })).not.toHaveProperty('rounds');
+    // A window too short to rest through (the sample endpoint's is long: 20 minutes, beyond a batch's rounds).
+    const short = new ExportRules(input({ budget: { requests: 10, seconds: 5 }, share: 10 }), ID, NOW);
+    expect(short.nextBatch(NOW, Infinity, { scheduled: true, rounds: true })).not.toHaveProperty('rounds');
+    const long = new ExportRules(input({ budget: { requests: 10, seconds: 1200 }, share: 10 }), ID, NOW);
+    expect(long.nextBatch(NOW, Infinity, { scheduled: true, rounds: true })).not.toHaveProperty('rounds');
+  });
+
+  it('finds a batch making rounds no longer fits once the share or the budget changes', () => {
+    const rules = new ExportRules(input({ share: 4 }), ID, NOW);
+    const batch = rules.nextBatch(NOW, Infinity, { scheduled: true, rounds: true });
+    rules.acceptShare(4, BUDGET, [], NOW);
+    expect(rules.restingBatchFits(batch)).toBe(true);
+    rules.acceptShare(3, BUDGET, [], NOW);
+    expect(rules.restingBatchFits(batch)).toBe(false);
+    rules.acceptShare(5, BUDGET, [], NOW); // Larger: the batch would leave budget unused for minutes.
+    expect(rules.restingBatchFits(batch)).toBe(false);
+    rules.acceptShare(4, { requests: 10, seconds: 120 }, [], NOW);
+    expect(rules.restingBatchFits(batch)).toBe(false);
+    // A batch that neither polls nor makes rounds fits any share.
+    expect(rules.restingBatchFits(rules.nextBatch(NOW))).toBe(true);
   });
 
   it('never asks for more than one batch may make', () => {
@@ -297,7 +337,7 @@ describe('results the workflow does not believe, and the ceiling', () => {
 
   it('a refused result is a failed batch that spent every request it was allowed; the next batch resumes from the checkpoint', () => {
     const rules = new ExportRules(input({ share: 10 }), ID, NOW);
-    const request = rules.nextBatch(NOW, Infinity, true);
+    const request = rules.nextBatch(NOW, Infinity, { scheduled: true });
     const refused = rules.refusedBatch(request, 'it carries no seal of this deployment');
     const { next } = rules.applyBatch(refused, NOW);
     expect(next).toEqual({ kind: 'retry', ms: RETRY_INITIAL_MS });

@@ -301,6 +301,104 @@ describe('follow polls (on fake timers)', () => {
   });
 });
 
+describe('rounds (on fake timers)', () => {
+  beforeEach(() => jest.useFakeTimers({ now: 1_000_000_000_000 }));
+  afterEach(() => jest.useRealTimers());
+
+  const EVERY = 60_050;
+  const LATENCY = 700;
+  /** A backfill held to its budget: a round of three now, then `count` more, a window apart. */
+  const rounding = (count: number): BatchInput => ({ ...input(3), rounds: { count, everyMs: EVERY } });
+  /** A Zendesk that takes LATENCY to answer, keeping when each request left (ms after `began`). */
+  function slowZendesk(answers: Partial<Record<number, Error | Partial<Page>>> = {}) {
+    const inner = zendesk(1000, answers);
+    const began = Date.now();
+    const leftAt: number[] = [];
+    const client = {
+      async fetchPage(...args: Parameters<ZendeskClient['fetchPage']>) {
+        leftAt.push(Date.now() - began);
+        await new Promise((r) => setTimeout(r, LATENCY));
+        return inner.client.fetchPage(...args);
+      },
+    } as unknown as ZendeskClient;
+    return { client, leftAt, asked: inner.asked, began };
+  }
+  function watched() {
+    const controller = new AbortController();
+    const beats: number[] = [];
+    const ctx = context(1);
+    Object.assign(ctx, { heartbeat: () => void beats.push(Date.now()) });
+    Object.defineProperty(ctx, 'cancellationSignal', { get: () => controller.signal });
+    return { ctx, beats, cancel: () => controller.abort() };
+  }
+
+  test("each round's request leaves a window after the answer to its twin of the round before, so no window holds more than a round", async () => {
+    const { client, leftAt, began } = slowZendesk();
+    const { ctx, beats } = watched();
+    const run = fetchPagesWith(deps(client, memoryDestination()), rounding(2), ctx);
+    await jest.advanceTimersByTimeAsync(3 * EVERY);
+    const result = await run;
+    expect(result).toMatchObject({ pages: 9, stop: 'budget' });
+    // Answered at LATENCY after leaving: the twin's answer plus EVERY, or the request before's answer, whichever is later.
+    expect(leftAt).toEqual([0, 700, 1400, 700 + EVERY, 1400 + EVERY, 2100 + EVERY, 1400 + 2 * EVERY, 2100 + 2 * EVERY, 2800 + 2 * EVERY]);
+    const answered = leftAt.map((t) => t + LATENCY);
+    for (let k = 3; k < leftAt.length; k++) expect(leftAt[k]! - answered[k - 3]!).toBeGreaterThanOrEqual(EVERY);
+    // Silent between rounds but for one heartbeat just before each.
+    const restBeats = beats.map((t) => t - began).filter((t) => t > answered[2]! + 500 && t < leftAt[3]!);
+    expect(restBeats).toEqual([leftAt[3]! - POLL_LEAD_MS]);
+  });
+
+  test('a cancel (a pause, a new share) or the worker stopping ends a rest, and the next round is not made', async () => {
+    for (const how of ['cancel', 'stop'] as const) {
+      const { client, asked } = slowZendesk();
+      const { ctx, cancel } = watched();
+      const stopping = new AbortController();
+      const run = fetchPagesWith({ ...deps(client, memoryDestination()), stopping: stopping.signal }, rounding(2), ctx);
+      await jest.advanceTimersByTimeAsync(EVERY / 2);
+      if (how === 'cancel') cancel();
+      else stopping.abort();
+      await jest.advanceTimersByTimeAsync(0);
+      expect(await run).toMatchObject({ pages: 3, stop: 'cancelled' });
+      expect(asked).toHaveLength(3);
+    }
+  });
+
+  test('a worker short of activity slots does not hold one through a rest: the batch reports after its round', async () => {
+    const { client, asked } = slowZendesk();
+    const run = fetchPagesWith({ ...deps(client, memoryDestination()), mayRest: () => false }, rounding(2), watched().ctx);
+    await jest.advanceTimersByTimeAsync(3 * LATENCY);
+    expect(await run).toMatchObject({ pages: 3, stop: 'budget' });
+    expect(asked).toHaveLength(3);
+  });
+
+  test("an empty bucket at a round's end is the round's own doing: the next round, after the reset, goes on; one mid-round ends the batch", async () => {
+    // Reset when the round's first request leaves the window: 59 s after the third answer, rounded up.
+    const own = slowZendesk({ 3: { rateLimit: { remaining: 0, resetsSeconds: 59 } } });
+    const run = fetchPagesWith(deps(own.client, memoryDestination()), rounding(1), watched().ctx);
+    await jest.advanceTimersByTimeAsync(2 * EVERY);
+    expect(await run).toMatchObject({ pages: 6, stop: 'budget' });
+    // Someone else spent the bucket: empty before the round is through, or resetting after the next round would leave.
+    for (const answers of [{ 2: { rateLimit: { remaining: 0, resetsSeconds: 59 } } }, { 3: { rateLimit: { remaining: 0, resetsSeconds: 62 } } }, { 3: { rateLimit: { remaining: 0 } } }]) {
+      const other = slowZendesk(answers);
+      const ended = fetchPagesWith(deps(other.client, memoryDestination()), rounding(1), watched().ctx);
+      await jest.advanceTimersByTimeAsync(3 * LATENCY);
+      expect((await ended).pages).toBe(Number(Object.keys(answers)[0]));
+    }
+  });
+
+  test('the end of the stream, a 429 or a failure ends the batch in its round', async () => {
+    const ended = slowZendesk({ 2: { endOfStream: true } });
+    const run = fetchPagesWith(deps(ended.client, memoryDestination()), rounding(2), watched().ctx);
+    await jest.advanceTimersByTimeAsync(2 * LATENCY);
+    expect(await run).toMatchObject({ pages: 2, stop: 'end-of-stream' });
+    const failing = slowZendesk({ 5: new ZendeskTransientError('Zendesk answered HTTP 503') });
+    const failed = fetchPagesWith(deps(failing.client, memoryDestination()), rounding(2), watched().ctx);
+    await jest.advanceTimersByTimeAsync(2 * EVERY);
+    expect(await failed).toMatchObject({ pages: 4, stop: 'failed' });
+    expect(failing.asked).toHaveLength(5);
+  });
+});
+
 test('a retry whose earlier attempts spent the allowance makes no request, and says how many were spent', async () => {
   const { client, asked } = zendesk(1000);
   const result = await fetchPagesWith(deps(client, memoryDestination()), input(2), context(3));
