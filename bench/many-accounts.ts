@@ -16,6 +16,8 @@ const BUDGET = { requests: 10, seconds: 60 };
 const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 1000);
 const MEASURED_WINDOWS = Number(process.env.BENCH_WINDOWS ?? 3);
 const TASK_QUEUE = 'bench-accounts';
+/** Another build's `bin/zendesk-export.js`, to run its worker in the same setting (side by side). */
+const WORKER_CLI = process.env.BENCH_WORKER_CLI || undefined;
 /**
  * The worker's workflow cache: each account here runs two workflows (its coordinator and its tickets
  * export), and the rest is headroom. BENCH_CACHED_WORKFLOWS=0 leaves the SDK's default (about 2,300
@@ -48,6 +50,7 @@ async function run(accounts: number, perPage: number, windows: number): Promise<
   );
   const metrics = `127.0.0.1:${await freePort()}`;
   const worker: WorkerProcess = startWorkerProcess({
+    cliPath: WORKER_CLI,
     temporalAddress: bench.server.address,
     taskQueue: TASK_QUEUE,
     env: bench.workerEnv(names, { perAccount: true }),
