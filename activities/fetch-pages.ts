@@ -15,7 +15,7 @@ import type { RateLimitState } from '../zendesk/page';
 import { advance, requestParams } from '../zendesk/paging';
 import { NO_COUNTS } from '../contract/counts';
 import { checkDestination, type DestinationRef } from '../contract/export';
-import { checkBatchInput, FAILURE, REAUTHORIZATION_FAILURE, batchProgressOf, BATCH_SENDING_MS, batchRequests, requestSlot, type FailureType, type BatchInput, type BatchCheckpoint, type BatchResult, type BatchProgress, type BatchStop, type RequestSlot } from '../contract/page-activity';
+import { checkBatchInput, FAILURE, REAUTHORIZATION_FAILURE, batchProgressOf, BATCH_SENDING_MS, batchRequests, requestSlot, type FailureType, type BatchInput, type BatchCheckpoint, type BatchResult, type BatchProgress, type BatchStop } from '../contract/page-activity';
 import { sentence } from '../contract/problem';
 import { DestinationConfigError, DestinationError, DestinationRecordError, type Destination } from './destinations';
 import type { BatchTrouble, ExportOwner } from './destinations/destination';
@@ -47,8 +47,6 @@ const KEEPALIVE_MS = 500;
  * pause, a cancel or a new share asked meanwhile reaches it in the answer, and the request is not made.
  */
 export const POLL_LEAD_MS = 1000;
-/** Zendesk rounds its reset up to whole seconds: a slot within the last second of it is on time. */
-const RESET_ROUNDING_MS = 1000;
 
 /** A batch as it goes: the progress heartbeated after each page, and why it ended. */
 interface Batch {
@@ -138,12 +136,11 @@ async function fetchBatch(deps: FetchPagesDeps, input: BatchInput, batch: Batch,
   const started = Date.now();
   const deadline = began + BATCH_SENDING_MS;
   const spent = batchRequests(input) - allowance; // Sends earlier attempts made or may have made.
-  // A round's request leaves a window after the answer to its twin of the round before (one an earlier attempt made unrecorded: this attempt's start).
-  const slotTime = (slot: RequestSlot) => ('after' in slot ? (progress.sentAt[slot.after] ?? started) + slot.everyMs : began + slot.ms);
   for (let made = 0; made < allowance; made++) {
     // Requests beyond those allowed now wait for their slot in the budget to free, or their follow poll's time.
     const slot = requestSlot(input, spent + made);
-    const at = slotTime(slot);
+    // A round's request leaves a window after the answer to its twin of the round before (one an earlier attempt made unrecorded: this attempt's start).
+    const at = 'after' in slot ? (progress.sentAt[slot.after] ?? started) + slot.everyMs : began + slot.ms;
     const rests = slot.rests && at - Date.now() > POLL_LEAD_MS;
     // A worker short of activity slots keeps them for batches that send: this one reports instead of resting.
     if (rests && deps.mayRest?.() === false) return;
@@ -225,15 +222,16 @@ async function fetchBatch(deps: FetchPagesDeps, input: BatchInput, batch: Batch,
     }
     if (pollNext(input, spent + made)) return; // More than a page came in: the workflow paces the rest.
     if (step.note) return; // A new endpoint or page size: the workflow hears of it before going on.
-    // Zendesk says the bucket is empty (someone else spends it too): the workflow holds until it resets,
-    // unless the next request is a round's that leaves after the reset (the round spent it all itself).
-    const { remaining, resetsSeconds } = page.rateLimit;
-    if (remaining !== undefined && remaining <= 0) {
-      const next = spent + made + 1 < batchRequests(input) ? requestSlot(input, spent + made + 1) : undefined;
-      const resetsAt = resetsSeconds === undefined ? Infinity : Date.now() + resetsSeconds * 1000 - RESET_ROUNDING_MS;
-      if (!next || !('after' in next) || slotTime(next) < resetsAt) return;
-    }
+    // Zendesk says the bucket is empty (someone else spends it too): the workflow holds until it resets.
+    // Not at a round's end: the next request leaves a window after its twin, which was in the bucket's
+    // window, so the bucket has reset by then (as the workflow's own rule, emptyBucketHold, would find).
+    if (page.rateLimit.remaining !== undefined && page.rateLimit.remaining <= 0 && !roundNext(input, spent + made)) return;
   }
+}
+
+/** Whether the request after the one at `index` is a later round's, a window after its twin. */
+function roundNext(input: BatchInput, index: number): boolean {
+  return index + 1 < batchRequests(input) && 'after' in requestSlot(input, index + 1);
 }
 
 /** Whether the request after the one at `index` is a follow poll. */

@@ -371,19 +371,19 @@ describe('rounds (on fake timers)', () => {
     expect(asked).toHaveLength(3);
   });
 
-  test("an empty bucket at a round's end is the round's own doing: the next round, after the reset, goes on; one mid-round ends the batch", async () => {
-    // Reset when the round's first request leaves the window: 59 s after the third answer, rounded up.
-    const own = slowZendesk({ 3: { rateLimit: { remaining: 0, resetsSeconds: 59 } } });
-    const run = fetchPagesWith(deps(own.client, memoryDestination()), rounding(1), watched().ctx);
-    await jest.advanceTimersByTimeAsync(2 * EVERY);
-    expect(await run).toMatchObject({ pages: 6, stop: 'budget' });
-    // Someone else spent the bucket: empty before the round is through, or resetting after the next round would leave.
-    for (const answers of [{ 2: { rateLimit: { remaining: 0, resetsSeconds: 59 } } }, { 3: { rateLimit: { remaining: 0, resetsSeconds: 62 } } }, { 3: { rateLimit: { remaining: 0 } } }]) {
-      const other = slowZendesk(answers);
-      const ended = fetchPagesWith(deps(other.client, memoryDestination()), rounding(1), watched().ctx);
-      await jest.advanceTimersByTimeAsync(3 * LATENCY);
-      expect((await ended).pages).toBe(Number(Object.keys(answers)[0]));
+  test("an empty bucket at a round's end is the round's own doing: the next round, a window on, goes on; one mid-round ends the batch", async () => {
+    // However late the header is read, or whatever reset it says: the twin of the next round's request was in the bucket's window.
+    for (const rateLimit of [{ remaining: 0, resetsSeconds: 59 }, { remaining: 0, resetsSeconds: 62 }, { remaining: 0 }]) {
+      const own = slowZendesk({ 3: { rateLimit } });
+      const run = fetchPagesWith(deps(own.client, memoryDestination()), rounding(1), watched().ctx);
+      await jest.advanceTimersByTimeAsync(2 * EVERY);
+      expect(await run).toMatchObject({ pages: 6, stop: 'budget' });
     }
+    // Someone else spent the bucket: empty before the round is through.
+    const other = slowZendesk({ 2: { rateLimit: { remaining: 0, resetsSeconds: 59 } } });
+    const ended = fetchPagesWith(deps(other.client, memoryDestination()), rounding(1), watched().ctx);
+    await jest.advanceTimersByTimeAsync(3 * LATENCY);
+    expect(await ended).toMatchObject({ pages: 2, stop: 'budget' });
   });
 
   test('the end of the stream, a 429 or a failure ends the batch in its round', async () => {
