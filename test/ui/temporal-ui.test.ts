@@ -60,7 +60,8 @@ afterAll(async () => {
 });
 
 test('a running export is found by its search attributes and shows its current state', async () => {
-  // One request a minute: after its first page the export sits waiting for rate budget.
+  // One request every 9 s: after its first page the export sits waiting for rate budget on a workflow
+  // timer (a window of 10 s or more would have the batch rest through its next rounds instead).
   stack = await startExportStack(env, bundle, { simulator: { sizes: { organizations: 200 }, rateLimits: 'off' } });
   await stack.run(async () => {
     const handle = await stack.client.start({
@@ -69,7 +70,7 @@ test('a running export is found by its search attributes and shows its current s
       startTime: 0,
       perPage: 20,
       destination: stack.out,
-      rateLimit: { requests: 1, seconds: 60 },
+      rateLimit: { requests: 1, seconds: 9 },
     });
     for (let s = await handle.progress(); s.status !== 'waiting-rate-budget'; s = await handle.progress()) await new Promise((r) => setTimeout(r, 100));
 
@@ -80,7 +81,7 @@ test('a running export is found by its search attributes and shows its current s
     await link.waitFor({ timeout: 60_000 });
     await link.click();
     // The timeline names the timer it waits on, and each page activity's summary.
-    await page.getByText('waiting for rate budget (1 per 60s)').first().waitFor({ timeout: 60_000 });
+    await page.getByText('waiting for rate budget (1 per 9s)').first().waitFor({ timeout: 60_000 });
     await page.getByText(/organizations: up to \d+ pages? from start_time 0 /).first().waitFor({ timeout: 60_000 });
     await page.screenshot({ path: SCREENSHOT, fullPage: false });
     expect(statSync(SCREENSHOT).size).toBeGreaterThan(10_000);
