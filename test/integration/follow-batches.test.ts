@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { startExportStack, useExportServer, type ExportStack } from '../helpers/exports';
 import { duplicates, newestById, readRecords, versionKeys } from '../helpers/output';
-import type { BatchInput } from '../../contract/page-activity';
+import { closedBatches, scheduledBatches, until } from '../helpers/batch-history';
 
 const INTERVAL_S = 12;
 const SIZES = { tickets: 10, users: 10, organizations: 30, ticket_events: 10 };
@@ -41,7 +41,7 @@ test('polls ride in one batch; new records are written as each comes; a pause st
     // Written as each poll came, while the workflow has not heard from the batch yet.
     await until(async () => written().size, (n) => n === SIZES.organizations + 6, 10_000);
     expect((await handle.progress()).progress.records).toBe(SIZES.organizations);
-    const batches = await followBatches(handle.workflowId);
+    const batches = await scheduledBatches(stack.client, handle.workflowId);
     expect(batches.at(-1)!.pollsMs!.length).toBeGreaterThanOrEqual(3);
     expect(batches.filter((b) => b.pollsMs).length).toBe(1);
 
@@ -49,7 +49,7 @@ test('polls ride in one batch; new records are written as each comes; a pause st
     const paused = requests();
     await handle.pause();
     expect((await handle.progress()).status).toBe('paused');
-    await until(() => closedBatches(handle.workflowId), (n) => n === batches.length, (INTERVAL_S + 30) * 1000);
+    await until(() => closedBatches(stack.client, handle.workflowId), (n) => n === batches.length, (INTERVAL_S + 30) * 1000);
     expect(requests()).toBe(paused);
     expect((await handle.progress()).progress.records).toBe(SIZES.organizations + 6);
 
@@ -72,26 +72,3 @@ test('polls ride in one batch; new records are written as each comes; a pause st
 
 const out = () => path.join(stack.out, stack.account);
 const written = () => newestById(readRecords(out(), 'organizations'), 'updated_at');
-
-/** The inputs of the export's batches, in the order they were scheduled. */
-async function followBatches(workflowId: string): Promise<BatchInput[]> {
-  const events = (await stack.client.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
-  const converter = stack.client.client.options.loadedDataConverter.payloadConverter;
-  return events.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [converter.fromPayload<BatchInput>(e.activityTaskScheduledEventAttributes.input!.payloads![0]!)] : []));
-}
-
-/** Batches that have ended (completed, failed, cancelled or timed out). */
-async function closedBatches(workflowId: string): Promise<number> {
-  const events = (await stack.client.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
-  return events.filter((e) => e.activityTaskCompletedEventAttributes || e.activityTaskFailedEventAttributes || e.activityTaskCanceledEventAttributes || e.activityTaskTimedOutEventAttributes).length;
-}
-
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read().catch(() => undefined);
-    if (value !== undefined && done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out; last seen: ${JSON.stringify(value)?.slice(0, 300)} … ${JSON.stringify(value)?.slice(-500)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}

@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { startExportStack, useExportServer, type ExportStack } from '../helpers/exports';
 import { duplicates, newestById, readRecords, versionKeys } from '../helpers/output';
-import type { BatchInput, BatchResult } from '../../contract/page-activity';
+import { closedBatches, completedBatches, scheduledBatches, until } from '../helpers/batch-history';
 import type { Resource } from '../../zendesk/endpoints';
 
 const BUDGET = { requests: 4, seconds: 10 };
@@ -31,18 +31,18 @@ test('rounds ride in one batch within the budget; a pause stops the next round a
     const handle = await start('tickets');
     // The first round is made, and the batch rests until the window after it.
     await until(async () => requests(), (n) => n === BUDGET.requests);
-    const [first] = await batches(handle.workflowId);
+    const [first] = await scheduledBatches(stack.client, handle.workflowId);
     expect(first!.rounds!.count).toBeGreaterThanOrEqual(3); // 16 pages of 5 at 4 a window: the whole export in one batch.
     await handle.pause();
     expect((await handle.progress()).status).toBe('paused');
-    await until(() => closedBatches(handle.workflowId), (n) => n === 1, 30_000);
+    await until(() => closedBatches(stack.client, handle.workflowId), (n) => n === 1, 30_000);
     expect(requests()).toBe(BUDGET.requests); // The next round was not made.
     expect((await handle.progress()).progress.pages).toBe(BUDGET.requests); // And the batch's pages are counted.
     await handle.resume();
     return { result: await handle.result(), workflowId: handle.workflowId };
   });
   expect(result.outcome).toBe('completed');
-  const scheduled = await batches(workflowId);
+  const scheduled = await scheduledBatches(stack.client, workflowId);
   // Paused once: the batch before the pause and one after it (a batch a window would make 5).
   expect(scheduled.length).toBeLessThanOrEqual(2);
   expectWithinBudget();
@@ -59,12 +59,12 @@ test("another export joining the account cuts a resting batch's rounds short: bo
   });
   const [tickets, organizations] = results;
   expect([tickets.outcome, organizations.outcome]).toEqual(['completed', 'completed']);
-  const ticketBatches = await batches(ticketsId);
+  const ticketBatches = await scheduledBatches(stack.client, ticketsId);
   // The first batch was planned for the whole export at the whole budget, and ended early with the new share.
   expect(ticketBatches[0]).toMatchObject({ maxRequests: BUDGET.requests, rounds: { count: expect.any(Number) } });
   expect(ticketBatches.length).toBeGreaterThan(1);
   // Cut short by the export itself when its share changed, not by Zendesk's bucket running dry.
-  expect((await batchResults(ticketsId))[0]).toMatchObject({ stop: 'cancelled', pages: BUDGET.requests });
+  expect((await completedBatches(stack.client, ticketsId))[0]).toMatchObject({ stop: 'cancelled', pages: BUDGET.requests });
   expect(ticketBatches[1]!.maxRequests + (ticketBatches[1]!.laterMs?.length ?? 0)).toBeLessThanOrEqual(BUDGET.requests / 2);
   expectWithinBudget();
   expectExactlyOnce('tickets');
@@ -81,34 +81,4 @@ function expectExactlyOnce(resource: Resource) {
   expect(duplicates(versionKeys(written, 'updated_at'))).toEqual([]);
   const expected = stack.sim.expected(undefined, resource, { supportTypeScope: 'all' }).map((r) => String(r.id));
   expect([...newestById(written, 'updated_at').keys()].sort()).toEqual(expected.sort());
-}
-
-/** The inputs of the export's batches, in the order they were scheduled. */
-async function batches(workflowId: string): Promise<BatchInput[]> {
-  const events = (await stack.client.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
-  const converter = stack.client.client.options.loadedDataConverter.payloadConverter;
-  return events.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [converter.fromPayload<BatchInput>(e.activityTaskScheduledEventAttributes.input!.payloads![0]!)] : []));
-}
-
-/** The results of the export's batches that completed, in order. */
-async function batchResults(workflowId: string): Promise<BatchResult[]> {
-  const events = (await stack.client.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
-  const converter = stack.client.client.options.loadedDataConverter.payloadConverter;
-  return events.flatMap((e) => (e.activityTaskCompletedEventAttributes ? [converter.fromPayload<BatchResult>(e.activityTaskCompletedEventAttributes.result!.payloads![0]!)] : []));
-}
-
-/** Batches that have ended (completed, failed, cancelled or timed out). */
-async function closedBatches(workflowId: string): Promise<number> {
-  const events = (await stack.client.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
-  return events.filter((e) => e.activityTaskCompletedEventAttributes || e.activityTaskFailedEventAttributes || e.activityTaskCanceledEventAttributes || e.activityTaskTimedOutEventAttributes).length;
-}
-
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read().catch(() => undefined);
-    if (value !== undefined && done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out; last seen: ${JSON.stringify(value)?.slice(0, 500)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
