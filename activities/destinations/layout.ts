@@ -26,6 +26,12 @@ export interface ObjectStore {
   create(name: string, body: string): Promise<boolean>;
   /** Deletes the object if it is there. */
   remove(name: string): Promise<void>;
+  /**
+   * A token that changes whenever the object is created, replaced or changed; undefined when there is
+   * none. Only for stores where it costs less than a read: the layout then reads an owner object again
+   * only when its token changed.
+   */
+  stamp?(name: string): Promise<string | undefined>;
   /** The error a failed write becomes: config errors as they are, the rest a DestinationError naming the page. */
   failure(name: string, err: unknown): Error;
 }
@@ -50,7 +56,13 @@ interface Claim extends ExportOwner {
 
 const sameOwner = (a: ExportOwner, b: ExportOwner) => a.workflowId === b.workflowId && (a.firstRunId ?? '') === (b.firstRunId ?? '');
 
+/** Owner objects whose content a destination keeps, by stamp, before it forgets them all (one an export). */
+const KNOWN_OWNERS = 10_000;
+
 export function layoutDestination(store: ObjectStore, options: LayoutOptions = {}, close: () => Promise<void> = async () => undefined): Destination {
+  /** Owner objects as last read, by name, with their stamp then. */
+  const owners = new Map<string, { stamp: string; json: unknown }>();
+
   /** An object's JSON, or undefined when it is missing or not JSON (a checkpoint not written yet). */
   async function readJson(name: string): Promise<unknown> {
     const text = await store.read(name);
@@ -68,11 +80,29 @@ export function layoutDestination(store: ObjectStore, options: LayoutOptions = {
   }
 
   /**
+   * An owner object's JSON, as readJson, read again only when its stamp changed: it is looked at before
+   * every page, and replaced only when an export is taken over. The stamp is taken before the read, so
+   * a replacement in between is read again at the next look.
+   */
+  async function readOwner(name: string): Promise<unknown> {
+    if (!store.stamp) return readJson(name);
+    const stamp = await store.stamp(name);
+    const known = owners.get(name);
+    if (stamp !== undefined && known?.stamp === stamp) return known.json;
+    owners.delete(name);
+    if (stamp === undefined) return undefined;
+    const json = await readJson(name);
+    if (owners.size >= KNOWN_OWNERS) owners.clear();
+    owners.set(name, { stamp, json });
+    return json;
+  }
+
+  /**
    * Who holds the origin now: its owner object, else the checkpoint of a 0.2.1 export (which wrote no
    * owner object) standing for its workflow ID; undefined when nobody does.
    */
   async function holder(key: CheckpointKey): Promise<Claim | undefined> {
-    const c = (await readJson(ownerName(key))) as Partial<Claim> | undefined;
+    const c = (await readOwner(ownerName(key))) as Partial<Claim> | undefined;
     if (c && typeof c.workflowId === 'string' && Number.isSafeInteger(c.from) && Array.isArray(c.before)) {
       return { workflowId: c.workflowId, firstRunId: typeof c.firstRunId === 'string' ? c.firstRunId : undefined, from: c.from!, before: c.before.map(String) };
     }

@@ -76,6 +76,22 @@ test('a resumed export (same workflow ID, new first run) carries on after the pa
   expect(read(4)).toBe('{"id":4}\n');
 });
 
+test("a worker that read an owner before sees it taken over by another worker, or changed in place, at its next page", async () => {
+  const mine = ndjsonDestination(root);
+  const theirs = ndjsonDestination(root); // Another worker process on the same folder.
+  for (const n of [1, 2]) await mine.writePage(page(first, n, [`{"id":${n}}`]));
+  await theirs.writePage(page({ ...first, firstRunId: 'run-2' }, 3, ['{"id":3}']));
+  await expect(mine.writePage(page(first, 3, ['{"id":"late"}']))).rejects.toThrow(/belong to another export/);
+  await theirs.writePage(page({ ...first, firstRunId: 'run-2' }, 4, ['{"id":4}']));
+  expect([read(3), read(4)]).toEqual(['{"id":3}\n', '{"id":4}\n']);
+  // The owner file edited in place, same size, back to the first run: read again, not taken as known.
+  const owner = path.join(root, 'acme', 'tickets', '.checkpoints', `${ORIGIN}.owner.json`);
+  const claim = readFileSync(owner, 'utf8');
+  writeFileSync(owner, claim.replace('"firstRunId":"run-2"', '"firstRunId":"run-1"').replace('"before":["run-1"]', '"before":["run-2"]'));
+  await expect(theirs.writePage(page({ ...first, firstRunId: 'run-2' }, 5, ['{"id":5}']))).rejects.toThrow(/belong to another export/);
+  expect(existsSync(file(5))).toBe(false);
+});
+
 test("an export written by 0.2.1 (a checkpoint, no owner file) stays readable and continuable, and only under its own workflow ID", async () => {
   const dir = path.join(root, 'acme', 'tickets');
   mkdirSync(path.join(dir, '.checkpoints'), { recursive: true });
