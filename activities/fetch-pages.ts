@@ -42,6 +42,15 @@ export type PageEvent =
 /** Heartbeats while a page is in flight, so a dead worker is noticed within the heartbeat timeout. */
 const KEEPALIVE_MS = 500;
 /**
+ * A batch that rests (follow polls, rounds) heartbeats this often while it sends, and not with each
+ * page: its heartbeat timeout is its rest and more (workflows/export-resource.ts), its destination's
+ * checkpoint carries its progress and sends with each page for a retry, and a cancel reaches it before
+ * its next poll or round. Each heartbeat is a write on the Temporal server: at thousands of accounts
+ * those of batches sending their rounds were most of its writes, ahead of the workflow tasks of the
+ * accounts waiting for their next batch (BENCHMARKS.md).
+ */
+const RESTING_KEEPALIVE_MS = 5_000;
+/**
  * A batch rests until a follow poll or its next round without heartbeats (each would be a write on
  * the Temporal server, thousands a second across a fleet) and heartbeats once this long before it: a
  * pause, a cancel or a new share asked meanwhile reaches it in the answer, and the request is not made.
@@ -68,7 +77,7 @@ export async function fetchPagesWith(deps: FetchPagesDeps, input: BatchInput, co
   // Each failed attempt may have spent a request it never recorded: count one each, at the latest time.
   const unrecorded = attempt - 1;
   const allowance = batchRequests(input) - batch.progress.sentAt.length - unrecorded;
-  const beat = context && setInterval(() => batch.resting || context.heartbeat(batch.progress), KEEPALIVE_MS);
+  const beat = context && setInterval(() => batch.resting || context.heartbeat(batch.progress), restingBatch(input) ? RESTING_KEEPALIVE_MS : KEEPALIVE_MS);
   try {
     if (allowance > 0) await fetchBatch(deps, input, batch, allowance, context);
   } catch (err) {
@@ -213,7 +222,7 @@ async function fetchBatch(deps: FetchPagesDeps, input: BatchInput, batch: Batch,
       return failed(batch, err);
     }
     Object.assign(progress, after);
-    context?.heartbeat(progress);
+    if (!restingBatch(input)) context?.heartbeat(progress);
     deps.observe?.({ kind: 'page', account: target.account, resource: target.resource, records: step.fresh.length, seconds: (Date.now() - sentAt) / 1000 });
     batch.stop = step.endOfStream ? 'end-of-stream' : 'budget';
     if (step.endOfStream) {
@@ -227,6 +236,11 @@ async function fetchBatch(deps: FetchPagesDeps, input: BatchInput, batch: Batch,
     // window, so the bucket has reset by then (as the workflow's own rule, emptyBucketHold, would find).
     if (page.rateLimit.remaining !== undefined && page.rateLimit.remaining <= 0 && !roundNext(input, spent + made)) return;
   }
+}
+
+/** Whether the batch may rest between its requests: it makes follow polls or rounds. */
+function restingBatch(input: BatchInput): boolean {
+  return input.pollsMs !== undefined || input.rounds !== undefined;
 }
 
 /** Whether the request after the one at `index` is a later round's, a window after its twin. */
