@@ -43,7 +43,7 @@ export type PageEvent =
 const KEEPALIVE_MS = 500;
 /**
  * A batch that rests (follow polls, rounds) heartbeats this often while it sends, and not with each
- * page: its heartbeat timeout is its rest and more (workflows/export-resource.ts), its destination's
+ * page but as each rest begins: its heartbeat timeout is its rest and more (workflows/export-resource.ts), its destination's
  * checkpoint carries its progress and sends with each page for a retry, and a cancel reaches it before
  * its next poll or round. Each heartbeat is a write on the Temporal server: at thousands of accounts
  * those of batches sending their rounds were most of its writes, ahead of the workflow tasks of the
@@ -254,8 +254,10 @@ function pollNext(input: BatchInput, index: number): boolean {
 }
 
 /**
- * Rests until a follow poll or a round's request is due at `at`, silent but for one heartbeat POLL_LEAD_MS before it, whose
- * answer brings a cancel asked meanwhile. Cut short by a cancel, or by the worker stopping.
+ * Rests until a follow poll or a round's request is due at `at`, silent but for a heartbeat as it
+ * begins (its heartbeat timeout counts from the end of what it sent, not from the beat before) and
+ * one POLL_LEAD_MS before `at`, whose answer brings a cancel asked meanwhile. Cut short by a cancel,
+ * or by the worker stopping.
  */
 async function rest(batch: Batch, at: number, context: Context | undefined, stopping: AbortSignal | undefined): Promise<void> {
   const woken = new AbortController();
@@ -265,6 +267,7 @@ async function rest(batch: Batch, at: number, context: Context | undefined, stop
     if (source.aborted) wake();
     else source.addEventListener?.('abort', wake, { once: true });
   }
+  context?.heartbeat(batch.progress);
   batch.resting = true;
   try {
     await sleep(at - POLL_LEAD_MS - Date.now(), woken.signal);

@@ -204,10 +204,10 @@ describe('follow polls (on fake timers)', () => {
     const run = fetchPagesWith(deps(client, memoryDestination()), following(3), ctx);
     await jest.advanceTimersByTimeAsync(EVERY - POLL_LEAD_MS - 1);
     expect(asked).toHaveLength(1);
-    // Resting: no heartbeat, not even after the first page (a resting batch beats before each poll only).
-    expect(beats).toEqual([]);
+    // Resting: no heartbeat but the one as the rest began, after the first page.
+    expect(beats.map((t) => t - began)).toEqual([0]);
     await jest.advanceTimersByTimeAsync(1);
-    expect(beats.filter((t) => t > began)).toEqual([began + EVERY - POLL_LEAD_MS]);
+    expect(beats.map((t) => t - began)).toEqual([0, EVERY - POLL_LEAD_MS]);
     await jest.advanceTimersByTimeAsync(POLL_LEAD_MS);
     expect(asked).toHaveLength(2);
     await jest.advanceTimersByTimeAsync(2 * EVERY);
@@ -215,8 +215,8 @@ describe('follow polls (on fake timers)', () => {
     expect(asked).toHaveLength(4);
     expect(result).toMatchObject({ pages: 4, stop: 'end-of-stream' });
     expect(result.sentAgoMs).toEqual([3 * EVERY, 2 * EVERY, EVERY, 0]);
-    // One heartbeat a poll, just before it, and none with the pages.
-    expect(beats.map((t) => t - began)).toEqual([1, 2, 3].map((k) => k * EVERY - POLL_LEAD_MS));
+    // Two heartbeats a poll, as the rest before it begins and just before it, and none with the pages.
+    expect(beats.map((t) => t - began)).toEqual([1, 2, 3].flatMap((k) => [(k - 1) * EVERY, k * EVERY - POLL_LEAD_MS]));
   });
 
   test('a poll that finds more than a page ends the batch: the workflow paces the rest', async () => {
@@ -345,8 +345,9 @@ describe('rounds (on fake timers)', () => {
     // Silent between rounds but for one heartbeat just before each.
     const restBeats = beats.map((t) => t - began).filter((t) => t > answered[2]! + 500 && t < leftAt[3]!);
     expect(restBeats).toEqual([leftAt[3]! - POLL_LEAD_MS]);
-    // And not with each page: a round that sends for less than the keepalive's 5 s heartbeats only before it.
-    expect(beats.map((t) => t - began)).toEqual([leftAt[3]! - POLL_LEAD_MS, leftAt[6]! - POLL_LEAD_MS]);
+    // And not with each page: a round that sends for less than the keepalive's 5 s heartbeats only
+    // as it ends (its rest begins: the heartbeat timeout counts from there) and before the next.
+    expect(beats.map((t) => t - began)).toEqual([answered[2]!, leftAt[3]! - POLL_LEAD_MS, answered[5]!, leftAt[6]! - POLL_LEAD_MS]);
   });
 
   test('a round that sends for longer heartbeats every 5 s while it does, so its worker is not taken for dead', async () => {
@@ -354,7 +355,7 @@ describe('rounds (on fake timers)', () => {
     const { ctx, beats } = watched();
     const run = fetchPagesWith(deps(client, memoryDestination()), rounding(1), ctx);
     await jest.advanceTimersByTimeAsync(12_000);
-    expect(beats.map((t) => t - began)).toEqual([5_000, 10_000]);
+    expect(beats.map((t) => t - began)).toEqual([5_000, 10_000, 12_000]);
     await jest.advanceTimersByTimeAsync(2 * EVERY);
     expect(await run).toMatchObject({ pages: 6 });
   });
