@@ -1,5 +1,5 @@
 /**
- * What a 1000-record page costs the worker, against the floor, side by side in one process on one
+ * What a 1000-record page (BENCH_PAGE_RECORDS) costs the worker, against the floor, side by side in one process on one
  * answer: the simulator's realistic tickets, fetched once, then served as fixed bytes by a plain HTTP
  * server in this process. Floor: reading the answer's bytes over HTTP from that server into text
  * (node:http; serving is counted too, as it is in the worker's figure), finding its records'
@@ -24,7 +24,8 @@ import { advance, requestParams, startPosition } from '../zendesk/paging';
 import { topLevelArrayTexts } from '../zendesk/raw-json';
 import { median, print } from './harness';
 
-const RECORDS = 1000;
+/** Records a page (BENCH_PAGE_RECORDS): 1000, the most Zendesk sends; 20 for the small pages of many accounts. */
+const RECORDS = Number(process.env.BENCH_PAGE_RECORDS ?? 1000);
 const ROUNDS = Number(process.env.BENCH_PAGE_ROUNDS ?? 200);
 const ENDPOINT = endpointSpec('tickets_cursor');
 
@@ -154,7 +155,7 @@ export async function pageCost(): Promise<void> {
     print(`  floor: read over HTTP ${read.toFixed(2)}, record boundaries ${boundaries.toFixed(2)}, write ${write.toFixed(2)} = ${floor.toFixed(2)} ms; JSON.parse ${parse.toFixed(2)} ms`);
     print(`  worker: a page fetched over HTTP, advanced, written as NDJSON with its checkpoint: ${worker.toFixed(2)} ms`);
     if (before !== undefined) print(`  baseline (${baseline}), its pages in turn with these: ${before.toFixed(2)} ms`);
-    print(`page-cost: worker ${worker.toFixed(1)} ms a 1000-record page, ${(worker / floor).toFixed(2)}x the floor (${floor.toFixed(1)} ms); JSON.parse alone ${parse.toFixed(1)} ms`);
+    print(`page-cost: worker ${worker.toFixed(1)} ms a ${RECORDS}-record page, ${(worker / floor).toFixed(2)}x the floor (${floor.toFixed(1)} ms); JSON.parse alone ${parse.toFixed(1)} ms`);
   } finally {
     await server.close();
     rmSync(out, { recursive: true, force: true });
