@@ -48,10 +48,22 @@ const KEEPALIVE_MS = 500;
  */
 export const POLL_LEAD_MS = 1000;
 
+/**
+ * A batch makes no more requests once two of its heartbeats were further apart than its heartbeat
+ * timeout less this (a main thread too busy to beat): Temporal may have asked another attempt to go on
+ * meanwhile, and the two would spend the budget twice. Each attempt is sure to leave at most the
+ * request in flight unrecorded then, as the next one counts (`unrecorded`).
+ */
+const LAPSE_MARGIN_MS = 250;
+
 /** A batch as it goes: the progress heartbeated after each page, and why it ended. */
 interface Batch {
   progress: BatchProgress;
   stop: BatchStop;
+  /** When it last heartbeated (its start, before the first). */
+  beatAt: number;
+  /** Its heartbeats lapsed once: it sends no more. */
+  lapsed?: boolean;
   /** Resting until a follow poll or a round: the keepalive is silent. */
   resting?: boolean;
   retryAfter?: BatchResult['retryAfter'];
@@ -64,11 +76,11 @@ export async function fetchPagesWith(deps: FetchPagesDeps, input: BatchInput, co
   if (problem) throw ApplicationFailure.nonRetryable(`Invalid export input: ${sentence(problem)}.`, FAILURE.invalidInput);
   const attempt = context?.info.attempt ?? 1;
   const resumed = attempt > 1 || input.resume === true ? await resumedProgress(deps, context?.info.heartbeatDetails, input, ownerOf(input, context)) : undefined;
-  const batch: Batch = { progress: resumed ?? { at: input.at, ...NO_COUNTS, sentAt: [], notes: [] }, stop: 'budget' };
+  const batch: Batch = { progress: resumed ?? { at: input.at, ...NO_COUNTS, sentAt: [], notes: [] }, stop: 'budget', beatAt: Date.now() };
   // Each failed attempt may have spent a request it never recorded: count one each, at the latest time.
   const unrecorded = attempt - 1;
   const allowance = batchRequests(input) - batch.progress.sentAt.length - unrecorded;
-  const beat = context && setInterval(() => batch.resting || context.heartbeat(batch.progress), KEEPALIVE_MS);
+  const beat = context && setInterval(() => batch.resting || heartbeat(batch, context), KEEPALIVE_MS);
   try {
     if (allowance > 0) await fetchBatch(deps, input, batch, allowance, context);
   } catch (err) {
@@ -156,6 +168,7 @@ async function fetchBatch(deps: FetchPagesDeps, input: BatchInput, batch: Batch,
     }
     // A first attempt always makes its first request; a retry only within the batch's sending time, or a resting slot's.
     if ((made > 0 || (context?.info.attempt ?? 1) > 1) && Date.now() > (slot.rests ? at + BATCH_SENDING_MS : deadline)) return;
+    if (lapsed(batch, context)) return;
     const endpoint = endpointSpec(progress.at.endpoint);
     const sentAt = Date.now();
     progress.sentAt.push(sentAt);
@@ -213,7 +226,7 @@ async function fetchBatch(deps: FetchPagesDeps, input: BatchInput, batch: Batch,
       return failed(batch, err);
     }
     Object.assign(progress, after);
-    context?.heartbeat(progress);
+    if (context) heartbeat(batch, context);
     deps.observe?.({ kind: 'page', account: target.account, resource: target.resource, records: step.fresh.length, seconds: (Date.now() - sentAt) / 1000 });
     batch.stop = step.endOfStream ? 'end-of-stream' : 'budget';
     if (step.endOfStream) {
@@ -227,6 +240,20 @@ async function fetchBatch(deps: FetchPagesDeps, input: BatchInput, batch: Batch,
     // window, so the bucket has reset by then (as the workflow's own rule, emptyBucketHold, would find).
     if (page.rateLimit.remaining !== undefined && page.rateLimit.remaining <= 0 && !roundNext(input, spent + made)) return;
   }
+}
+
+/** Heartbeats the batch's progress, noting a lapse since the last (`LAPSE_MARGIN_MS`). */
+function heartbeat(batch: Batch, context: Context): void {
+  lapsed(batch, context);
+  batch.beatAt = Date.now();
+  context.heartbeat(batch.progress);
+}
+
+/** Whether the batch's heartbeats lapsed, now or before: it may no longer be the attempt Temporal waits for. */
+function lapsed(batch: Batch, context: Context | undefined): boolean {
+  const timeout = context?.info.heartbeatTimeoutMs;
+  if (timeout && Date.now() - batch.beatAt >= timeout - LAPSE_MARGIN_MS) batch.lapsed = true;
+  return batch.lapsed === true;
 }
 
 /** Whether the request after the one at `index` is a later round's, a window after its twin. */
@@ -255,7 +282,7 @@ async function rest(batch: Batch, at: number, context: Context | undefined, stop
   try {
     await sleep(at - POLL_LEAD_MS - Date.now(), woken.signal);
     if (woken.signal.aborted) return;
-    context?.heartbeat(batch.progress);
+    if (context) heartbeat(batch, context);
     await sleep(at - Date.now(), woken.signal);
   } finally {
     batch.resting = false;

@@ -142,6 +142,25 @@ describe('the send schedule (on fake timers: time moves only when the test moves
     expect(await run).toMatchObject({ pages: 3, stop: 'budget' });
   });
 
+  test('a batch whose heartbeats lapsed (its thread too busy to beat within the timeout) makes no more requests: another attempt may be sending', async () => {
+    const stalls = (stallMs: number) => {
+      const destination = memoryDestination();
+      // The first page's write holds the thread for `stallMs`: no timer runs, so no heartbeat either.
+      const write = destination.writePage;
+      destination.writePage = async (page) => {
+        if (page.pageNumber === 1) jest.setSystemTime(Date.now() + stallMs);
+        return write(page);
+      };
+      return destination;
+    };
+    const beating = (): Context => Object.assign(context(1), { info: { ...context(1).info, heartbeatTimeoutMs: 1500 } });
+    for (const [stallMs, pages] of [[1000, 3], [1300, 1]] as const) {
+      const { client, asked } = zendesk(1000);
+      const result = await fetchPagesWith(deps(client, stalls(stallMs)), input(3), beating());
+      expect([asked.length, result.pages, result.stop]).toEqual([pages, pages, 'budget']);
+    }
+  });
+
   test('a retry counts the schedule from the batch\'s first attempt: slots already past are not waited for again', async () => {
     const { client, asked } = zendesk(1002);
     // Four allowed, two recorded, one counted for the attempt that died: one left, whose slot is 400 ms
