@@ -42,6 +42,15 @@ export type PageEvent =
 /** Heartbeats while a page is in flight, so a dead worker is noticed within the heartbeat timeout. */
 const KEEPALIVE_MS = 500;
 /**
+ * A batch that rests (follow polls, rounds) heartbeats this often while it sends, and not with each
+ * page but as each rest begins: its heartbeat timeout is its rest and more (workflows/export-resource.ts), its destination's
+ * checkpoint carries its progress and sends with each page for a retry, and a cancel reaches it before
+ * its next poll or round. Each heartbeat is a write on the Temporal server: at thousands of accounts
+ * those of batches sending their rounds were most of its writes, ahead of the workflow tasks of the
+ * accounts waiting for their next batch (BENCHMARKS.md).
+ */
+const RESTING_KEEPALIVE_MS = 5_000;
+/**
  * A batch rests until a follow poll or its next round without heartbeats (each would be a write on
  * the Temporal server, thousands a second across a fleet) and heartbeats once this long before it: a
  * pause, a cancel or a new share asked meanwhile reaches it in the answer, and the request is not made.
@@ -80,7 +89,7 @@ export async function fetchPagesWith(deps: FetchPagesDeps, input: BatchInput, co
   // Each failed attempt may have spent a request it never recorded: count one each, at the latest time.
   const unrecorded = attempt - 1;
   const allowance = batchRequests(input) - batch.progress.sentAt.length - unrecorded;
-  const beat = context && setInterval(() => batch.resting || heartbeat(batch, context), KEEPALIVE_MS);
+  const beat = context && setInterval(() => batch.resting || heartbeat(batch, context), restingBatch(input) ? RESTING_KEEPALIVE_MS : KEEPALIVE_MS);
   try {
     if (allowance > 0) await fetchBatch(deps, input, batch, allowance, context);
   } catch (err) {
@@ -226,7 +235,7 @@ async function fetchBatch(deps: FetchPagesDeps, input: BatchInput, batch: Batch,
       return failed(batch, err);
     }
     Object.assign(progress, after);
-    if (context) heartbeat(batch, context);
+    if (context && !restingBatch(input)) heartbeat(batch, context);
     deps.observe?.({ kind: 'page', account: target.account, resource: target.resource, records: step.fresh.length, seconds: (Date.now() - sentAt) / 1000 });
     batch.stop = step.endOfStream ? 'end-of-stream' : 'budget';
     if (step.endOfStream) {
@@ -256,6 +265,11 @@ function lapsed(batch: Batch, context: Context | undefined): boolean {
   return batch.lapsed === true;
 }
 
+/** Whether the batch may rest between its requests: it makes follow polls or rounds. */
+function restingBatch(input: BatchInput): boolean {
+  return input.pollsMs !== undefined || input.rounds !== undefined;
+}
+
 /** Whether the request after the one at `index` is a later round's, a window after its twin. */
 function roundNext(input: BatchInput, index: number): boolean {
   return index + 1 < batchRequests(input) && 'after' in requestSlot(input, index + 1);
@@ -267,8 +281,10 @@ function pollNext(input: BatchInput, index: number): boolean {
 }
 
 /**
- * Rests until a follow poll or a round's request is due at `at`, silent but for one heartbeat POLL_LEAD_MS before it, whose
- * answer brings a cancel asked meanwhile. Cut short by a cancel, or by the worker stopping.
+ * Rests until a follow poll or a round's request is due at `at`, silent but for a heartbeat as it
+ * begins (its heartbeat timeout counts from the end of what it sent, not from the beat before) and
+ * one POLL_LEAD_MS before `at`, whose answer brings a cancel asked meanwhile. Cut short by a cancel,
+ * or by the worker stopping.
  */
 async function rest(batch: Batch, at: number, context: Context | undefined, stopping: AbortSignal | undefined): Promise<void> {
   const woken = new AbortController();
@@ -278,6 +294,7 @@ async function rest(batch: Batch, at: number, context: Context | undefined, stop
     if (source.aborted) wake();
     else source.addEventListener?.('abort', wake, { once: true });
   }
+  if (context) heartbeat(batch, context);
   batch.resting = true;
   try {
     await sleep(at - POLL_LEAD_MS - Date.now(), woken.signal);

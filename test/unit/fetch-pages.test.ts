@@ -223,10 +223,10 @@ describe('follow polls (on fake timers)', () => {
     const run = fetchPagesWith(deps(client, memoryDestination()), following(3), ctx);
     await jest.advanceTimersByTimeAsync(EVERY - POLL_LEAD_MS - 1);
     expect(asked).toHaveLength(1);
-    // Resting: nothing but the heartbeat after the first page.
-    expect(beats.filter((t) => t > began)).toEqual([]);
+    // Resting: no heartbeat but the one as the rest began, after the first page.
+    expect(beats.map((t) => t - began)).toEqual([0]);
     await jest.advanceTimersByTimeAsync(1);
-    expect(beats.filter((t) => t > began)).toEqual([began + EVERY - POLL_LEAD_MS]);
+    expect(beats.map((t) => t - began)).toEqual([0, EVERY - POLL_LEAD_MS]);
     await jest.advanceTimersByTimeAsync(POLL_LEAD_MS);
     expect(asked).toHaveLength(2);
     await jest.advanceTimersByTimeAsync(2 * EVERY);
@@ -234,9 +234,8 @@ describe('follow polls (on fake timers)', () => {
     expect(asked).toHaveLength(4);
     expect(result).toMatchObject({ pages: 4, stop: 'end-of-stream' });
     expect(result.sentAgoMs).toEqual([3 * EVERY, 2 * EVERY, EVERY, 0]);
-    // One heartbeat a poll just before it, one after each page written.
-    expect(beats.filter((t) => (t - began) % EVERY === EVERY - POLL_LEAD_MS)).toHaveLength(3);
-    expect(beats.length).toBeLessThanOrEqual(3 + 4);
+    // Two heartbeats a poll, as the rest before it begins and just before it, and none with the pages.
+    expect(beats.map((t) => t - began)).toEqual([1, 2, 3].flatMap((k) => [(k - 1) * EVERY, k * EVERY - POLL_LEAD_MS]));
   });
 
   test('a poll that finds more than a page ends the batch: the workflow paces the rest', async () => {
@@ -329,14 +328,14 @@ describe('rounds (on fake timers)', () => {
   /** A backfill held to its budget: a round of three now, then `count` more, a window apart. */
   const rounding = (count: number): BatchInput => ({ ...input(3), rounds: { count, everyMs: EVERY } });
   /** A Zendesk that takes LATENCY to answer, keeping when each request left (ms after `began`). */
-  function slowZendesk(answers: Partial<Record<number, Error | Partial<Page>>> = {}) {
+  function slowZendesk(answers: Partial<Record<number, Error | Partial<Page>>> = {}, latency = LATENCY) {
     const inner = zendesk(1000, answers);
     const began = Date.now();
     const leftAt: number[] = [];
     const client = {
       async fetchPage(...args: Parameters<ZendeskClient['fetchPage']>) {
         leftAt.push(Date.now() - began);
-        await new Promise((r) => setTimeout(r, LATENCY));
+        await new Promise((r) => setTimeout(r, latency));
         return inner.client.fetchPage(...args);
       },
     } as unknown as ZendeskClient;
@@ -365,6 +364,19 @@ describe('rounds (on fake timers)', () => {
     // Silent between rounds but for one heartbeat just before each.
     const restBeats = beats.map((t) => t - began).filter((t) => t > answered[2]! + 500 && t < leftAt[3]!);
     expect(restBeats).toEqual([leftAt[3]! - POLL_LEAD_MS]);
+    // And not with each page: a round that sends for less than the keepalive's 5 s heartbeats only
+    // as it ends (its rest begins: the heartbeat timeout counts from there) and before the next.
+    expect(beats.map((t) => t - began)).toEqual([answered[2]!, leftAt[3]! - POLL_LEAD_MS, answered[5]!, leftAt[6]! - POLL_LEAD_MS]);
+  });
+
+  test('a round that sends for longer heartbeats every 5 s while it does, so its worker is not taken for dead', async () => {
+    const { client, began } = slowZendesk({}, 4_000);
+    const { ctx, beats } = watched();
+    const run = fetchPagesWith(deps(client, memoryDestination()), rounding(1), ctx);
+    await jest.advanceTimersByTimeAsync(12_000);
+    expect(beats.map((t) => t - began)).toEqual([5_000, 10_000, 12_000]);
+    await jest.advanceTimersByTimeAsync(2 * EVERY);
+    expect(await run).toMatchObject({ pages: 6 });
   });
 
   test('a cancel (a pause, a new share) or the worker stopping ends a rest, and the next round is not made', async () => {
