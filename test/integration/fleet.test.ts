@@ -39,7 +39,7 @@ const workers = new Set<WorkerProcess>();
 
 beforeAll(async () => {
   [server, pg] = await Promise.all([startDevServer(), startPostgres()]);
-  sim = await startSimulator({ accounts: [...ACCOUNTS, 'omega', 'sigma'], sizes: { tickets: 1000, users: 1000 }, rateLimits: 'off', recentWindowSeconds: 0, accessTokenTtlSeconds: 3, faults: { latencyMs: 20, tokenAnswerLatencyMs: 300 } });
+  sim = await startSimulator({ accounts: [...ACCOUNTS, 'omega', 'sigma'], sizes: { tickets: 2000, users: 2000 }, rateLimits: 'off', recentWindowSeconds: 0, accessTokenTtlSeconds: 3, faults: { latencyMs: 20, tokenAnswerLatencyMs: 300 } });
   env = await createDevServerEnv(server);
   dir = mkdtempSync(path.join(os.tmpdir(), 'zendesk-export-fleet-'));
   const key = randomBytes(32);
