@@ -2,13 +2,15 @@
  * The fleet on the production-shaped cluster: three worker processes of the real CLI, each reaching the
  * cluster through its env-config profile (mutual TLS) and sharing one account registry in the
  * cluster's PostgreSQL (password in PGPASSWORD), 20 accounts connected with `accounts connect`, each on a
- * refresh token that rotates at every refresh while access tokens live 10 seconds, two exports per account
+ * refresh token that rotates at every refresh while access tokens live 5 seconds, two exports per account
  * at once, and 10 workers killed with SIGKILL at moments picked at random, 5 of them while Zendesk
  * answers (300 ms late) a refresh the killed worker asked for: its refresher, a process of its own,
  * commits the rotated tokens all the same. test/helpers/fleet.ts says what is checked: every export
  * exact, no refresh token refused, every grant alive, no secret in a history, a log or a plain column,
- * no refresher left. The workers have a task queue of their own, so the stack's two
- * workers (which hold other credentials) never take these exports.
+ * no refresher left. The exports are long (100 pages each) so that all 10 kills land on a slow machine
+ * too: a kill mid-refresh waits for a refresh in flight, and exports of 30 pages once ended after 5.
+ * The workers have a task queue of their own, so the stack's two workers (which hold other
+ * credentials) never take these exports.
  */
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -25,7 +27,7 @@ import { startWorkerProcess, type WorkerProcess } from '../../devserver/worker-p
 
 const ACCOUNTS = Array.from({ length: 20 }, (_, i) => `fleet${i + 1}`);
 
-const stack = useClusterStack({ accounts: ACCOUNTS, simulator: { sizes: { tickets: 300, users: 300 }, accessTokenTtlSeconds: 10, faults: { latencyMs: 100, tokenAnswerLatencyMs: 300 } } });
+const stack = useClusterStack({ accounts: ACCOUNTS, simulator: { sizes: { tickets: 1000, users: 1000 }, accessTokenTtlSeconds: 5, faults: { latencyMs: 100, tokenAnswerLatencyMs: 300 } } });
 
 clusterSuite('a fleet of workers sharing the account registry', () => {
   let registry: AccountRegistry | undefined;
