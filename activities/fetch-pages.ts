@@ -175,8 +175,14 @@ async function fetchBatch(deps: FetchPagesDeps, input: BatchInput, batch: Batch,
       await deps.refresh?.();
       client = withFailures(() => deps.clientFor(target.account));
     }
-    // A first attempt always makes its first request; a retry only within the batch's sending time, or a resting slot's.
-    if ((made > 0 || (context?.info.attempt ?? 1) > 1) && Date.now() > (slot.rests ? at + BATCH_SENDING_MS : deadline)) return;
+    // A first attempt always makes its first request; a retry only within the batch's sending time, or a
+    // later round's request within its own. The first round of a batch of rounds may send for its whole
+    // window, as each later round may: answers too slow for a share in BATCH_SENDING_MS (a busy worker
+    // or Zendesk) would otherwise cut it and, with it, the rounds (the next batch would find less than a
+    // share free, and ExportRules.nextBatch makes rounds only of a whole share). Sending later than its
+    // slot never crowds a window, and a cancel reaches the batch at its next keepalive.
+    const sendBy = slot.rests ? at + BATCH_SENDING_MS : input.rounds ? began + input.rounds.everyMs : deadline;
+    if ((made > 0 || (context?.info.attempt ?? 1) > 1) && Date.now() > sendBy) return;
     if (lapsed(batch, context)) return;
     const endpoint = endpointSpec(progress.at.endpoint);
     const sentAt = Date.now();

@@ -379,6 +379,30 @@ describe('rounds (on fake timers)', () => {
     expect(await run).toMatchObject({ pages: 6 });
   });
 
+  test("answers too slow for a share in the batch's sending time do not cut a first round, which may send for its window: the rounds go on", async () => {
+    const slow = 1_700; // Ten requests in a row take 17 s, past BATCH_SENDING_MS.
+    const { client, leftAt } = slowZendesk({}, slow);
+    const run = fetchPagesWith(deps(client, memoryDestination()), { ...input(10), rounds: { count: 1, everyMs: EVERY } }, watched().ctx);
+    await jest.advanceTimersByTimeAsync(2 * EVERY);
+    expect(await run).toMatchObject({ pages: 20, stop: 'budget' });
+    expect(leftAt.slice(0, 10)).toEqual(Array.from({ length: 10 }, (_, k) => k * slow));
+    expect(leftAt[9]).toBeGreaterThan(BATCH_SENDING_MS);
+    for (let k = 10; k < 20; k++) expect(leftAt[k]! - (leftAt[k - 10]! + slow)).toBeGreaterThanOrEqual(EVERY);
+
+    // A plain batch keeps to its sending time: what is left waits for the workflow's next batch.
+    const plain = slowZendesk({}, slow);
+    const cut = fetchPagesWith(deps(plain.client, memoryDestination()), input(10), watched().ctx);
+    await jest.advanceTimersByTimeAsync(20 * slow);
+    expect(await cut).toMatchObject({ pages: Math.ceil(BATCH_SENDING_MS / slow), stop: 'budget' });
+
+    // A first round slower than its window is cut at the window's end, and makes no rounds.
+    const slower = 7_000;
+    const crawling = slowZendesk({}, slower);
+    const long = fetchPagesWith(deps(crawling.client, memoryDestination()), { ...input(10), rounds: { count: 1, everyMs: EVERY } }, watched().ctx);
+    await jest.advanceTimersByTimeAsync(2 * EVERY);
+    expect(await long).toMatchObject({ pages: Math.ceil(EVERY / slower), stop: 'budget' });
+  });
+
   test('a cancel (a pause, a new share) or the worker stopping ends a rest, and the next round is not made', async () => {
     for (const how of ['cancel', 'stop'] as const) {
       const { client, asked } = slowZendesk();
