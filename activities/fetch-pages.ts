@@ -65,7 +65,7 @@ export const POLL_LEAD_MS = 1000;
  */
 const LAPSE_MARGIN_MS = 250;
 
-/** A batch as it goes: the progress heartbeated after each page, and why it ended. */
+/** A batch as it goes: its progress (heartbeated, and kept with each page as the destination's checkpoint), and why it ended. */
 interface Batch {
   progress: BatchProgress;
   stop: BatchStop;

@@ -17,7 +17,8 @@ export { pageFileName } from './layout';
  * Writes a new file (failing if there is one). The callback form: the promise form opens a FileHandle
  * for the file, which costs the main thread several times as much for a page's few kilobytes.
  */
-const writeNew = (file: string, body: string | Uint8Array) => promisify(writeFile)(file, body, { flag: 'wx' });
+const writeFileCallback = promisify(writeFile);
+const writeNew = (file: string, body: string | Uint8Array) => writeFileCallback(file, body, { flag: 'wx' });
 
 /** Whether `inner` is `outer` or lies below it (both absolute and normalised). */
 function isInside(outer: string, inner: string): boolean {
