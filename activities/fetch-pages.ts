@@ -15,7 +15,7 @@ import type { RateLimitState } from '../zendesk/page';
 import { advance, requestParams } from '../zendesk/paging';
 import { NO_COUNTS } from '../contract/counts';
 import { checkDestination, type DestinationRef } from '../contract/export';
-import { checkBatchInput, FAILURE, REAUTHORIZATION_FAILURE, batchProgressOf, BATCH_SENDING_MS, batchRequests, requestSlot, type FailureType, type BatchInput, type BatchCheckpoint, type BatchResult, type BatchProgress, type BatchStop } from '../contract/page-activity';
+import { checkBatchInput, FAILURE, REAUTHORIZATION_FAILURE, batchProgressOf, BATCH_SENDING_MS, batchRequests, firstRound, requestSlot, type FailureType, type BatchInput, type BatchCheckpoint, type BatchResult, type BatchProgress, type BatchStop } from '../contract/page-activity';
 import { sentence } from '../contract/problem';
 import { DestinationConfigError, DestinationError, DestinationRecordError, type Destination } from './destinations';
 import type { BatchTrouble, ExportOwner } from './destinations/destination';
@@ -157,11 +157,13 @@ async function fetchBatch(deps: FetchPagesDeps, input: BatchInput, batch: Batch,
   const started = Date.now();
   const deadline = began + BATCH_SENDING_MS;
   const spent = batchRequests(input) - allowance; // Sends earlier attempts made or may have made.
+  let roundDue = 0; // When the later round in hand was due: the slot of its first request (this attempt's first, on a retry).
   for (let made = 0; made < allowance; made++) {
     // Requests beyond those allowed now wait for their slot in the budget to free, or their follow poll's time.
     const slot = requestSlot(input, spent + made);
     // A round's request leaves a window after the answer to its twin of the round before (one an earlier attempt made unrecorded: this attempt's start).
     const at = 'after' in slot ? (progress.sentAt[slot.after] ?? started) + slot.everyMs : began + slot.ms;
+    if ('after' in slot && (roundDue === 0 || slot.after % firstRound(input) === 0)) roundDue = at;
     const rests = slot.rests && at - Date.now() > POLL_LEAD_MS;
     // A worker short of activity slots keeps them for batches that send: this one reports instead of resting.
     if (rests && deps.mayRest?.() === false) return;
@@ -176,12 +178,15 @@ async function fetchBatch(deps: FetchPagesDeps, input: BatchInput, batch: Batch,
       client = withFailures(() => deps.clientFor(target.account));
     }
     // A first attempt always makes its first request; a retry only within the batch's sending time, or a
-    // later round's request within its own. The first round of a batch of rounds may send for its whole
-    // window, as each later round may: answers too slow for a share in BATCH_SENDING_MS (a busy worker
-    // or Zendesk) would otherwise cut it and, with it, the rounds (the next batch would find less than a
-    // share free, and ExportRules.nextBatch makes rounds only of a whole share). Sending later than its
-    // slot never crowds a window, and a cancel reaches the batch at its next keepalive.
-    const sendBy = slot.rests ? at + BATCH_SENDING_MS : input.rounds ? began + input.rounds.everyMs : deadline;
+    // follow poll within its own. Each round of a batch of rounds may send for its whole window, from
+    // when the round was due: answers too slow for a share in BATCH_SENDING_MS (a busy worker or
+    // Zendesk), or slower than in the round before (each request waits for its twin's window and for
+    // the request before it, so the lateness adds up along a round), would otherwise cut it and, with
+    // it, the rounds (the next batch would find less than a share free, and ExportRules.nextBatch makes
+    // rounds only of a whole share, so the export would need a workflow task each window). Sending later
+    // than its slot never crowds a window, a cancel reaches the batch at its next keepalive, and rounds
+    // a window late each still end within the batch's start-to-close timeout (rounds and 10 minutes).
+    const sendBy = 'after' in slot ? roundDue + slot.everyMs : slot.rests ? at + BATCH_SENDING_MS : input.rounds ? began + input.rounds.everyMs : deadline;
     if ((made > 0 || (context?.info.attempt ?? 1) > 1) && Date.now() > sendBy) return;
     if (lapsed(batch, context)) return;
     const endpoint = endpointSpec(progress.at.endpoint);

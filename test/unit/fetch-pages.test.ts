@@ -328,14 +328,15 @@ describe('rounds (on fake timers)', () => {
   /** A backfill held to its budget: a round of three now, then `count` more, a window apart. */
   const rounding = (count: number): BatchInput => ({ ...input(3), rounds: { count, everyMs: EVERY } });
   /** A Zendesk that takes LATENCY to answer, keeping when each request left (ms after `began`). */
-  function slowZendesk(answers: Partial<Record<number, Error | Partial<Page>>> = {}, latency = LATENCY) {
+  /** `latency`: of every answer, or of the k-th (from 0). */
+  function slowZendesk(answers: Partial<Record<number, Error | Partial<Page>>> = {}, latency: number | ((k: number) => number) = LATENCY) {
     const inner = zendesk(1000, answers);
     const began = Date.now();
     const leftAt: number[] = [];
     const client = {
       async fetchPage(...args: Parameters<ZendeskClient['fetchPage']>) {
         leftAt.push(Date.now() - began);
-        await new Promise((r) => setTimeout(r, latency));
+        await new Promise((r) => setTimeout(r, typeof latency === 'number' ? latency : latency(leftAt.length - 1)));
         return inner.client.fetchPage(...args);
       },
     } as unknown as ZendeskClient;
@@ -401,6 +402,24 @@ describe('rounds (on fake timers)', () => {
     const long = fetchPagesWith(deps(crawling.client, memoryDestination()), { ...input(10), rounds: { count: 1, everyMs: EVERY } }, watched().ctx);
     await jest.advanceTimersByTimeAsync(2 * EVERY);
     expect(await long).toMatchObject({ pages: Math.ceil(EVERY / slower), stop: 'budget' });
+  });
+
+  test('a round slower than the one before is not cut, though each request leaves later after its slot than the one before', async () => {
+    // Answers of 0.5 s in the first round and 2 s in the second: the second round's k-th request leaves 1.5 s × k after its slot.
+    const latency = (k: number) => (k < 10 ? 500 : 2_000);
+    const { client, leftAt } = slowZendesk({}, latency);
+    const run = fetchPagesWith(deps(client, memoryDestination()), { ...input(10), rounds: { count: 2, everyMs: EVERY } }, watched().ctx);
+    await jest.advanceTimersByTimeAsync(4 * EVERY);
+    expect(await run).toMatchObject({ pages: 30, stop: 'budget' });
+    const answeredAt = (k: number) => leftAt[k]! + latency(k);
+    for (let k = 10; k < 30; k++) expect(leftAt[k]! - answeredAt(k - 10)).toBeGreaterThanOrEqual(EVERY); // Never crowds a window.
+    expect(leftAt[19]! - (answeredAt(9) + EVERY)).toBeGreaterThan(BATCH_SENDING_MS); // Later after its slot than a request alone may be.
+
+    // A round that would leave a window after it was due is cut there, and the rounds end.
+    const crawl = slowZendesk({}, (k) => (k < 10 ? 500 : 7_000));
+    const cut = fetchPagesWith(deps(crawl.client, memoryDestination()), { ...input(10), rounds: { count: 2, everyMs: EVERY } }, watched().ctx);
+    await jest.advanceTimersByTimeAsync(4 * EVERY);
+    expect(await cut).toMatchObject({ pages: 10 + Math.ceil(EVERY / 7_000), stop: 'budget' });
   });
 
   test('a cancel (a pause, a new share) or the worker stopping ends a rest, and the next round is not made', async () => {
