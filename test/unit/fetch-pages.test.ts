@@ -327,8 +327,7 @@ describe('rounds (on fake timers)', () => {
   const LATENCY = 700;
   /** A backfill held to its budget: a round of three now, then `count` more, a window apart. */
   const rounding = (count: number): BatchInput => ({ ...input(3), rounds: { count, everyMs: EVERY } });
-  /** A Zendesk that takes LATENCY to answer, keeping when each request left (ms after `began`). */
-  /** `latency`: of every answer, or of the k-th (from 0). */
+  /** A Zendesk that takes `latency` to answer (LATENCY; or a time for the k-th answer, from 0), keeping when each request left (ms after `began`). */
   function slowZendesk(answers: Partial<Record<number, Error | Partial<Page>>> = {}, latency: number | ((k: number) => number) = LATENCY) {
     const inner = zendesk(1000, answers);
     const began = Date.now();
