@@ -157,13 +157,13 @@ async function fetchBatch(deps: FetchPagesDeps, input: BatchInput, batch: Batch,
   const started = Date.now();
   const deadline = began + BATCH_SENDING_MS;
   const spent = batchRequests(input) - allowance; // Sends earlier attempts made or may have made.
-  let roundDue = 0; // When the later round in hand was due: the slot of its first request (this attempt's first, on a retry).
+  let roundDue = began; // When the round in hand was due: the batch's start, then the slot of each later round's first request (this attempt's first, on a retry).
   for (let made = 0; made < allowance; made++) {
     // Requests beyond those allowed now wait for their slot in the budget to free, or their follow poll's time.
     const slot = requestSlot(input, spent + made);
     // A round's request leaves a window after the answer to its twin of the round before (one an earlier attempt made unrecorded: this attempt's start).
     const at = 'after' in slot ? (progress.sentAt[slot.after] ?? started) + slot.everyMs : began + slot.ms;
-    if ('after' in slot && (roundDue === 0 || slot.after % firstRound(input) === 0)) roundDue = at;
+    if ('after' in slot && (made === 0 || slot.after % firstRound(input) === 0)) roundDue = at;
     const rests = slot.rests && at - Date.now() > POLL_LEAD_MS;
     // A worker short of activity slots keeps them for batches that send: this one reports instead of resting.
     if (rests && deps.mayRest?.() === false) return;
@@ -186,7 +186,7 @@ async function fetchBatch(deps: FetchPagesDeps, input: BatchInput, batch: Batch,
     // rounds only of a whole share, so the export would need a workflow task each window). Sending later
     // than its slot never crowds a window, a cancel reaches the batch at its next keepalive, and rounds
     // a window late each still end within the batch's start-to-close timeout (rounds and 10 minutes).
-    const sendBy = 'after' in slot ? roundDue + slot.everyMs : slot.rests ? at + BATCH_SENDING_MS : input.rounds ? began + input.rounds.everyMs : deadline;
+    const sendBy = input.rounds ? roundDue + input.rounds.everyMs : slot.rests ? at + BATCH_SENDING_MS : deadline;
     if ((made > 0 || (context?.info.attempt ?? 1) > 1) && Date.now() > sendBy) return;
     if (lapsed(batch, context)) return;
     const endpoint = endpointSpec(progress.at.endpoint);
